@@ -1,0 +1,111 @@
+"""The ApprovalFlow base URL: given whole, or built from its documented parts.
+
+Two forms are documented and equivalent::
+
+    https://api.atlassian.com/svc/confluence/<cloud-id>/apps/<app-id>_<env-id>
+    https://<site>.atlassian.net/gateway/api/svc/confluence/apps/<app-id>_<env-id>
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from urllib.parse import urlsplit
+
+from approvalflow_sync.errors import ConfigError
+
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*$")
+_SITE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*(\.[A-Za-z0-9-]+)+$")
+LOOPBACK_NAMES = ("localhost",)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` names this machine (plain http is allowed only there)."""
+    if host in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_url(url: str, name: str) -> str:
+    """``url`` without a trailing slash, if it is absolute and https (or http on loopback)."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(
+            f"{name}: {url!r} is not an absolute URL; give it as https://host/path"
+        )
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
+        raise ConfigError(
+            f"{name}: {url!r} uses plain http; use https (http is allowed only for "
+            "127.0.0.1 or localhost, such as the sandbox)"
+        )
+    if parts.query or parts.fragment:
+        raise ConfigError(f"{name}: {url!r} has a query or fragment; give the base URL only")
+    return url.strip().rstrip("/")
+
+
+def _check_id(value: str, name: str) -> str:
+    value = value.strip()
+    if not _ID.match(value):
+        raise ConfigError(
+            f"{name}: {value!r} is not an id (letters, digits and hyphens); copy it from the "
+            "developer console or the site's /_edge/tenant_info"
+        )
+    return value
+
+
+def build_base_url(
+    *,
+    base_url: str | None = None,
+    cloud_id: str | None = None,
+    site: str | None = None,
+    app_id: str | None = None,
+    environment_id: str | None = None,
+    name_prefix: str = "",
+) -> str:
+    """The base URL from whichever form was given, or a :class:`ConfigError` saying what to give.
+
+    ``name_prefix`` is put before setting names in messages (``--`` for flags, for instance).
+    """
+    parts = {"cloud-id": cloud_id, "site": site, "app-id": app_id, "environment-id": environment_id}
+    given = {key: value for key, value in parts.items() if value}
+    if base_url:
+        if given:
+            names = ", ".join(f"{name_prefix}{key}" for key in given)
+            raise ConfigError(
+                f"{name_prefix}base-url: given together with {names}; give the whole base URL "
+                "or its parts, not both"
+            )
+        return check_url(base_url, f"{name_prefix}base-url")
+    if not given:
+        raise ConfigError(
+            f"{name_prefix}base-url: not set; give the ApprovalFlow base URL, or "
+            f"{name_prefix}cloud-id (or {name_prefix}site), {name_prefix}app-id and "
+            f"{name_prefix}environment-id"
+        )
+    if cloud_id and site:
+        raise ConfigError(
+            f"{name_prefix}cloud-id and {name_prefix}site: both given; give one of them"
+        )
+    missing = [key for key in ("app-id", "environment-id") if not parts[key]]
+    if not (cloud_id or site):
+        missing.insert(0, "cloud-id")
+    if missing:
+        names = ", ".join(f"{name_prefix}{key}" for key in missing)
+        raise ConfigError(
+            f"{names}: missing to build the base URL; give them, or the whole "
+            f"{name_prefix}base-url"
+        )
+    app = _check_id(app_id or "", f"{name_prefix}app-id")
+    env = _check_id(environment_id or "", f"{name_prefix}environment-id")
+    if cloud_id:
+        cloud = _check_id(cloud_id, f"{name_prefix}cloud-id")
+        return f"https://api.atlassian.com/svc/confluence/{cloud}/apps/{app}_{env}"
+    host = (site or "").strip().removeprefix("https://").rstrip("/")
+    if not _SITE.match(host):
+        raise ConfigError(
+            f"{name_prefix}site: {site!r} is not a host name; give it as acme.atlassian.net"
+        )
+    return f"https://{host}/gateway/api/svc/confluence/apps/{app}_{env}"

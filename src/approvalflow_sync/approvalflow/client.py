@@ -1,0 +1,459 @@
+"""A typed client for the ApprovalFlow REST API: one method per endpoint.
+
+The client takes an ``httpx.Client`` (tests pass one with ``httpx.MockTransport``) and a token
+source; it reads no environment. The token goes into the ``Authorization`` header and nowhere
+else: not in errors, logs or ``repr``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, Protocol, TypedDict, TypeVar
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from approvalflow_sync.approvalflow import models
+from approvalflow_sync.approvalflow.retry import RetryPolicy, parse_retry_after, retrying
+from approvalflow_sync.errors import (
+    APIConnectionError,
+    APIError,
+    APIResponseError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ServerError,
+)
+
+READ_CHANGE_SET = "read:change-set:custom"
+WRITE_CHANGE_SET = "write:change-set:custom"
+READ_APPROVAL = "read:approval:custom"
+WRITE_APPROVAL = "write:approval:custom"
+PRODUCT_SCOPE = "read:forge-app:confluence"
+
+Answer = TypeVar("Answer", bound=BaseModel)
+
+
+class TokenSource(Protocol):
+    """Where the client gets its bearer token; ``refresh`` is tried once after a 401."""
+
+    def current(self) -> str:
+        """The access token to send now."""
+        ...
+
+    def refresh(self) -> bool:
+        """Get a new access token; false when this source cannot refresh."""
+        ...
+
+
+class StaticToken:
+    """A fixed access token that cannot be refreshed."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def current(self) -> str:
+        """The token given at construction."""
+        return self._token
+
+    def refresh(self) -> bool:
+        """A fixed token has nothing to refresh to."""
+        return False
+
+    def __repr__(self) -> str:
+        return "StaticToken(<hidden>)"
+
+
+class ApprovalFlowClient:
+    """The nine endpoints of ApprovalFlow, with retries and one error tree."""
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str | TokenSource,
+        *,
+        http: httpx.Client | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: float = 30.0,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._token: TokenSource = StaticToken(token) if isinstance(token, str) else token
+        self._http = http or httpx.Client(timeout=timeout)
+        self._retry = retry or RetryPolicy()
+
+    def __repr__(self) -> str:
+        return f"ApprovalFlowClient(base_url={self.base_url!r})"
+
+    def close(self) -> None:
+        """Close the underlying HTTP connection pool."""
+        self._http.close()
+
+    def __enter__(self) -> ApprovalFlowClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- endpoints ---------------------------------------------------------------------------
+
+    def list_change_sets(self, space_id: str) -> list[models.ChangeSet]:
+        """Every change set of a space, archived ones included; follows a cursor if given."""
+        found: list[models.ChangeSet] = []
+        params: dict[str, str] = {"spaceId": space_id}
+        seen_cursors: set[str] = set()
+        while True:
+            answer = self._call(
+                "GET", "/changeSets", models.ChangeSetList, READ_CHANGE_SET, params=params
+            )
+            found.extend(answer.changeSets)
+            cursor = answer.next_cursor
+            if not cursor or cursor in seen_cursors:
+                return found
+            seen_cursors.add(cursor)
+            params = {"spaceId": space_id, "cursor": cursor}
+
+    def find_change_sets(self, space_id: str, reference_url: str) -> list[models.ChangeSet]:
+        """The open change sets of a space linked to ``reference_url``, oldest first.
+
+        This is how a caller learns whether a create whose answer was lost took effect.
+        """
+        matches = [
+            cs
+            for cs in self.list_change_sets(space_id)
+            if cs.referenceUrl == reference_url and not cs.is_archived
+        ]
+        return sorted(matches, key=lambda cs: (cs.createdAt or "", cs.id))
+
+    def get_change_set(self, change_set_id: str) -> models.ChangeSet:
+        """One change set, each page with its versions and staleness."""
+        answer = self._call(
+            "GET",
+            "/changeSets/detail",
+            models.ChangeSetAnswer,
+            READ_CHANGE_SET,
+            params={"changeSetId": change_set_id},
+        )
+        return answer.changeSet
+
+    def create_change_set(
+        self,
+        space_id: str,
+        title: str,
+        page_ids: list[str],
+        *,
+        summary: str | None = None,
+        reference_url: str | None = None,
+    ) -> models.ChangeSet:
+        """Create a change set; after an ambiguous failure, ask :meth:`find_change_sets`."""
+        body: dict[str, Any] = {"spaceId": space_id, "title": title, "pageRefs": _refs(page_ids)}
+        if summary is not None:
+            body["summary"] = summary
+        if reference_url is not None:
+            body["referenceUrl"] = reference_url
+        answer = self._call(
+            "POST", "/changeSets", models.ChangeSetAnswer, WRITE_CHANGE_SET, json_body=body
+        )
+        return answer.changeSet
+
+    def update_change_set(
+        self,
+        change_set_id: str,
+        *,
+        title: str | None = None,
+        summary: str | None = None,
+        reference_url: str | None = None,
+        page_ids: list[str] | None = None,
+    ) -> models.ChangeSet:
+        """Change the given fields only; ``page_ids`` replaces the whole page list."""
+        body: dict[str, Any] = {"changeSetId": change_set_id}
+        if title is not None:
+            body["title"] = title
+        if summary is not None:
+            body["summary"] = summary
+        if reference_url is not None:
+            body["referenceUrl"] = reference_url
+        if page_ids is not None:
+            body["pageRefs"] = _refs(page_ids)
+        answer = self._call(
+            "POST", "/changeSets/update", models.ChangeSetAnswer, WRITE_CHANGE_SET, json_body=body
+        )
+        return answer.changeSet
+
+    def archive_change_set(self, change_set_id: str) -> models.ChangeSet:
+        """Archive a change set; it is read-only from then on."""
+        answer = self._call(
+            "POST",
+            "/changeSets/archive",
+            models.ChangeSetAnswer,
+            WRITE_CHANGE_SET,
+            json_body={"changeSetId": change_set_id},
+        )
+        return answer.changeSet
+
+    def submit_change_set(self, change_set_id: str) -> models.SubmitAnswer:
+        """Submit every eligible page; the others are skipped with a reason."""
+        return self._call(
+            "POST",
+            "/changeSets/submit",
+            models.SubmitAnswer,
+            WRITE_CHANGE_SET,
+            json_body={"changeSetId": change_set_id},
+        )
+
+    def preflight_change_set(self, change_set_id: str) -> models.PreflightAnswer:
+        """Dry run of submit: who could be submitted, who is blocked and why."""
+        return self._call(
+            "POST",
+            "/changeSets/preflight",
+            models.PreflightAnswer,
+            READ_CHANGE_SET,
+            json_body={"changeSetId": change_set_id},
+            idempotent=True,
+        )
+
+    def submit_page(self, page_id: str) -> models.PageSubmitAnswer:
+        """Submit one page (strict: a blocked page is refused with 400)."""
+        return self._call(
+            "POST",
+            "/pages/submit",
+            models.PageSubmitAnswer,
+            WRITE_APPROVAL,
+            json_body={"pageId": page_id},
+        )
+
+    def preflight_page(self, page_id: str) -> models.PagePreflightAnswer:
+        """Eligibility of one page."""
+        return self._call(
+            "POST",
+            "/pages/preflight",
+            models.PagePreflightAnswer,
+            READ_APPROVAL,
+            json_body={"pageId": page_id},
+            idempotent=True,
+        )
+
+    # -- transport ---------------------------------------------------------------------------
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        answer_type: type[Answer],
+        scope: str,
+        *,
+        params: dict[str, str] | None = None,
+        json_body: dict[str, Any] | None = None,
+        idempotent: bool | None = None,
+    ) -> Answer:
+        safe = method == "GET" if idempotent is None else idempotent
+        for attempt in retrying(self._retry, idempotent=safe):
+            with attempt:
+                body = self._send(method, path, scope, params, json_body)
+        return _parse(answer_type, body, method, path)
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        scope: str,
+        params: dict[str, str] | None,
+        json_body: dict[str, Any] | None,
+    ) -> dict[str, Any]:
+        response = self._request(method, path, params, json_body)
+        if response.status_code == 401 and self._token.refresh():
+            response = self._request(method, path, params, json_body)
+        return _read_answer(response, method, path, scope)
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, str] | None,
+        json_body: dict[str, Any] | None,
+    ) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {self._token.current()}", "Accept": "application/json"}
+        with _transport_errors(method, path):
+            return self._http.request(
+                method, self.base_url + path, params=params, json=json_body, headers=headers
+            )
+
+
+def _refs(page_ids: list[str]) -> list[dict[str, str]]:
+    return [{"pageId": page_id} for page_id in page_ids]
+
+
+@contextmanager
+def _transport_errors(method: str, path: str) -> Iterator[None]:
+    """Turn httpx's transport errors into ours, telling whether a write may have happened."""
+    try:
+        yield
+    except httpx.ConnectTimeout as exc:
+        raise APITimeoutError(
+            "timed out connecting; check the base URL and the network",
+            method=method,
+            path=path,
+            maybe_applied=False,
+        ) from exc
+    except httpx.TimeoutException as exc:
+        raise APITimeoutError(
+            "timed out waiting for the answer; the request may have taken effect",
+            method=method,
+            path=path,
+            maybe_applied=True,
+        ) from exc
+    except httpx.ConnectError as exc:
+        raise APIConnectionError(
+            f"could not connect ({exc.__class__.__name__}); check the base URL and the network",
+            method=method,
+            path=path,
+            maybe_applied=False,
+        ) from exc
+    except httpx.TransportError as exc:
+        raise APIConnectionError(
+            f"the connection broke before an answer ({exc.__class__.__name__}); "
+            "the request may have taken effect",
+            method=method,
+            path=path,
+            maybe_applied=True,
+        ) from exc
+
+
+def _read_answer(
+    response: httpx.Response, method: str, path: str, scope: str
+) -> dict[str, Any]:
+    """The JSON object of an answer, or the error it stands for."""
+    body = _json_object(response)
+    if response.status_code >= 400:
+        error = body.get("error") if body else None
+        raise error_for_status(
+            response.status_code,
+            method=method,
+            path=path,
+            error=error if isinstance(error, str) else None,
+            scope=scope,
+            retry_after=parse_retry_after(response.headers.get("Retry-After")),
+            non_json=_describe_non_json(response) if body is None else None,
+        )
+    if body is None:
+        raise APIResponseError(
+            f"{_describe_non_json(response)} instead of JSON; "
+            "check the base URL (a proxy or login page answers like this)",
+            method=method,
+            path=path,
+            status=response.status_code,
+        )
+    if body.get("success") is False:
+        error = body.get("error")
+        raise APIResponseError(
+            f"refused with success false: {error or 'no error text'}",
+            method=method,
+            path=path,
+            status=response.status_code,
+            error=error if isinstance(error, str) else None,
+        )
+    return body
+
+
+def _json_object(response: httpx.Response) -> dict[str, Any] | None:
+    if not response.content.strip():
+        return None
+    try:
+        data = json.loads(response.content)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _describe_non_json(response: httpx.Response) -> str:
+    if not response.content.strip():
+        return "answered with an empty body"
+    kind = response.headers.get("Content-Type", "unknown type").split(";")[0].strip()
+    if "html" in kind:
+        return "answered with an HTML page"
+    return f"answered with {len(response.content)} bytes of {kind}"
+
+
+def _parse(answer_type: type[Answer], body: dict[str, Any], method: str, path: str) -> Answer:
+    try:
+        return answer_type.model_validate(body)
+    except ValidationError as exc:
+        problem = exc.errors()[0]
+        where = ".".join(str(part) for part in problem["loc"]) or "the answer"
+        raise APIResponseError(
+            f"the answer is not as documented: {where}: {problem['msg']}",
+            method=method,
+            path=path,
+            status=200,
+        ) from None
+
+
+class _Where(TypedDict):
+    method: str
+    path: str
+    status: int
+    error: str | None
+
+
+def error_for_status(
+    status: int,
+    *,
+    method: str,
+    path: str,
+    error: str | None,
+    scope: str,
+    retry_after: float | None = None,
+    non_json: str | None = None,
+) -> APIError:
+    """The error class and message for an error status: the one place statuses map to classes."""
+    text = error or non_json or "no error text"
+    where: _Where = {"method": method, "path": path, "status": status, "error": error}
+    if status == 400:
+        return BadRequestError(text, **where)
+    if status == 401:
+        return AuthenticationError(
+            f"{text} (the access token is missing, expired or revoked: get a new one)", **where
+        )
+    if status == 403:
+        return _permission_error(text, scope, where)
+    if status == 404:
+        return NotFoundError(
+            f"{text} (check the base URL: app id, environment id and cloud id)", **where
+        )
+    if status == 429:
+        return RateLimitError(
+            f"{text} (rate limited; retry later)", retry_after=retry_after, **where
+        )
+    if status >= 500:
+        return ServerError(text, retry_after=retry_after, **where)
+    return APIStatusError(text, **where)
+
+
+def _permission_error(text: str, scope: str, where: _Where) -> PermissionDeniedError:
+    lowered = text.lower()
+    if "licen" in lowered:
+        return PermissionDeniedError(
+            f"{text} (ApprovalFlow's licence is not active on this site: "
+            "a site admin must activate it under Manage apps)",
+            reason="licence",
+            **where,
+        )
+    if "scope" in lowered:
+        return PermissionDeniedError(
+            f"{text} (this call needs the scope {scope}: add it to the OAuth app "
+            "and consent again)",
+            reason="scope",
+            **where,
+        )
+    return PermissionDeniedError(
+        f"{text} (check that the token has the scopes {PRODUCT_SCOPE} and {scope}, that "
+        "ApprovalFlow's licence is active, and that a site admin enabled "
+        "'App REST APIs' for ApprovalFlow under Connected apps)",
+        reason="unknown",
+        **where,
+    )

@@ -1,0 +1,142 @@
+"""The one exception tree of approvalflow-sync.
+
+Only the command line catches :class:`ApprovalFlowSyncError`; it prints ``str(error)`` as one
+line and exits with ``error.exit_code``. Messages never contain a token: the client builds them
+from the method, the path, the status and the server's own ``error`` text only.
+"""
+
+from __future__ import annotations
+
+EXIT_FAILURE = 1
+EXIT_CONFIG = 2
+
+
+class ApprovalFlowSyncError(Exception):
+    """Base of every error this program raises on purpose."""
+
+    exit_code = EXIT_FAILURE
+
+
+class ConfigError(ApprovalFlowSyncError):
+    """Raised when a setting, flag, input or file given by the user is invalid.
+
+    The message names the setting, says what is wrong and how to fix it.
+    """
+
+    exit_code = EXIT_CONFIG
+
+
+class APIError(ApprovalFlowSyncError):
+    """Raised when a call to the ApprovalFlow API fails, whatever the reason."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        method: str,
+        path: str,
+        status: int | None = None,
+        error: str | None = None,
+    ) -> None:
+        self.method = method
+        self.path = path
+        self.status = status
+        self.error = error
+        where = f"{method} {path}"
+        if status is not None:
+            where += f" answered {status}"
+        super().__init__(f"ApprovalFlow {where}: {message}")
+
+
+class APIConnectionError(APIError):
+    """Raised when no answer came back: refused, dropped or broken connection.
+
+    ``maybe_applied`` is true when the request may have reached the server (the connection
+    broke after it was sent), so a write may have taken effect.
+    """
+
+    def __init__(self, message: str, *, method: str, path: str, maybe_applied: bool) -> None:
+        self.maybe_applied = maybe_applied
+        super().__init__(message, method=method, path=path)
+
+
+class APITimeoutError(APIConnectionError):
+    """Raised when the server did not answer within the timeout."""
+
+
+class APIResponseError(APIError):
+    """Raised when an answer has a success status but cannot be used.
+
+    For example an HTML page from a proxy, an empty body, ``"success": false`` under 200, or a
+    field the program needs is missing.
+    """
+
+
+class APIStatusError(APIError):
+    """Raised when ApprovalFlow answers with an error status."""
+
+
+class BadRequestError(APIStatusError):
+    """Raised on 400: a parameter is missing or invalid, or the request is refused as such."""
+
+
+class AuthenticationError(APIStatusError):
+    """Raised on 401: the access token is missing, expired or revoked."""
+
+
+class PermissionDeniedError(APIStatusError):
+    """Raised on 403: the licence is not active, a scope is missing, or the app's REST API is off.
+
+    ``reason`` is ``"licence"``, ``"scope"`` or ``"unknown"`` (the text did not tell).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        method: str,
+        path: str,
+        status: int | None = None,
+        error: str | None = None,
+        reason: str = "unknown",
+    ) -> None:
+        self.reason = reason
+        super().__init__(message, method=method, path=path, status=status, error=error)
+
+
+class NotFoundError(APIStatusError):
+    """Raised on 404: the path or the object does not exist (often a wrong base URL)."""
+
+
+class RateLimitError(APIStatusError):
+    """Raised on 429 once the retry budget is spent; ``retry_after`` is the server's advice."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        method: str,
+        path: str,
+        status: int | None = None,
+        error: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, method=method, path=path, status=status, error=error)
+
+
+class ServerError(APIStatusError):
+    """Raised on a 5xx answer; ``retry_after`` is set when a 503 carried ``Retry-After``."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        method: str,
+        path: str,
+        status: int | None = None,
+        error: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, method=method, path=path, status=status, error=error)
