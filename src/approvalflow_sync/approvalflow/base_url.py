@@ -33,9 +33,7 @@ def check_url(url: str, name: str) -> str:
     """``url`` without a trailing slash, if it is absolute and https (or http on loopback)."""
     parts = urlsplit(url.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(
-            f"{name}: {url!r} is not an absolute URL; give it as https://host/path"
-        )
+        raise ConfigError(f"{name}: {url!r} is not an absolute URL; give it as https://host/path")
     if parts.scheme == "http" and not is_loopback(parts.hostname):
         raise ConfigError(
             f"{name}: {url!r} uses plain http; use https (http is allowed only for "
@@ -95,8 +93,7 @@ def build_base_url(
     if missing:
         names = ", ".join(f"{name_prefix}{key}" for key in missing)
         raise ConfigError(
-            f"{names}: missing to build the base URL; give them, or the whole "
-            f"{name_prefix}base-url"
+            f"{names}: missing to build the base URL; give them, or the whole {name_prefix}base-url"
         )
     app = _check_id(app_id or "", f"{name_prefix}app-id")
     env = _check_id(environment_id or "", f"{name_prefix}environment-id")

@@ -324,9 +324,7 @@ def _transport_errors(method: str, path: str) -> Iterator[None]:
         ) from exc
 
 
-def _read_answer(
-    response: httpx.Response, method: str, path: str, scope: str
-) -> dict[str, Any]:
+def _read_answer(response: httpx.Response, method: str, path: str, scope: str) -> dict[str, Any]:
     """The JSON object of an answer, or the error it stands for."""
     body = _json_object(response)
     if response.status_code >= 400:

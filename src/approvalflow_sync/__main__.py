@@ -1,0 +1,7 @@
+"""``python -m approvalflow_sync`` runs the command line."""
+
+import sys
+
+from approvalflow_sync.cli import main
+
+sys.exit(main())

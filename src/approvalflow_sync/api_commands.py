@@ -1,0 +1,138 @@
+"""The API commands of the CLI: one call each, printed as a table or as JSON."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from collections.abc import Callable, Mapping
+from typing import TextIO
+
+from pydantic import BaseModel
+
+from approvalflow_sync import terminal
+from approvalflow_sync.approvalflow.client import ApprovalFlowClient
+from approvalflow_sync.errors import ConfigError
+from approvalflow_sync.settings import connection_from
+
+_PAGE_ID = re.compile(r"^\d+$")
+Call = Callable[[ApprovalFlowClient, argparse.Namespace], tuple[object, str]]
+
+
+def page_ids(values: list[str] | None, flag: str = "--page") -> list[str] | None:
+    """Page ids from repeated or comma-separated flags, each checked to be digits."""
+    if values is None:
+        return None
+    ids = [part.strip() for value in values for part in value.split(",") if part.strip()]
+    for page_id in ids:
+        if not _PAGE_ID.match(page_id):
+            raise ConfigError(f"{flag}: {page_id!r} is not a page id; page ids are digits only")
+    if not ids:
+        raise ConfigError(f"{flag}: no page id given")
+    return ids
+
+
+def _list(client: ApprovalFlowClient, args: argparse.Namespace) -> tuple[object, str]:
+    found = client.list_change_sets(args.space)
+    return found, terminal.change_set_list(found)
+
+
+def _show(client: ApprovalFlowClient, args: argparse.Namespace) -> tuple[object, str]:
+    cs = client.get_change_set(args.id)
+    return cs, terminal.change_set(cs)
+
+
+def _create(client: ApprovalFlowClient, args: argparse.Namespace) -> tuple[object, str]:
+    cs = client.create_change_set(
+        args.space,
+        args.title,
+        page_ids(args.pages) or [],
+        summary=args.summary,
+        reference_url=args.reference_url,
+    )
+    return cs, f"Created {terminal.clean(cs.id)}.\n\n{terminal.change_set(cs)}"
+
+
+def _update(client: ApprovalFlowClient, args: argparse.Namespace) -> tuple[object, str]:
+    if not any((args.title, args.summary, args.reference_url, args.pages)):
+        raise ConfigError(
+            "change-sets update: nothing to change; give --title, --summary, "
+            "--reference-url or --page"
+        )
+    cs = client.update_change_set(
+        args.id,
+        title=args.title,
+        summary=args.summary,
+        reference_url=args.reference_url,
+        page_ids=page_ids(args.pages),
+    )
+    return cs, f"Updated {terminal.clean(cs.id)}.\n\n{terminal.change_set(cs)}"
+
+
+def _archive(client: ApprovalFlowClient, args: argparse.Namespace) -> tuple[object, str]:
+    cs = client.archive_change_set(args.id)
+    return cs, f"Archived {terminal.clean(cs.id)}."
+
+
+def _submit(client: ApprovalFlowClient, args: argparse.Namespace) -> tuple[object, str]:
+    answer = client.submit_change_set(args.id)
+    return answer, terminal.submit(answer)
+
+
+def _preflight(client: ApprovalFlowClient, args: argparse.Namespace) -> tuple[object, str]:
+    answer = client.preflight_change_set(args.id)
+    return answer, terminal.preflight(answer)
+
+
+def _page_submit(client: ApprovalFlowClient, args: argparse.Namespace) -> tuple[object, str]:
+    (page,) = page_ids([args.page], "PAGE") or []
+    answer = client.submit_page(page)
+    return answer, terminal.page_submit(answer)
+
+
+def _page_preflight(client: ApprovalFlowClient, args: argparse.Namespace) -> tuple[object, str]:
+    (page,) = page_ids([args.page], "PAGE") or []
+    answer = client.preflight_page(page)
+    return answer, terminal.page_preflight(answer)
+
+
+CALLS: dict[str, Call] = {
+    "list": _list,
+    "show": _show,
+    "create": _create,
+    "update": _update,
+    "archive": _archive,
+    "submit": _submit,
+    "preflight": _preflight,
+    "page-submit": _page_submit,
+    "page-preflight": _page_preflight,
+}
+
+
+def as_json(value: object) -> str:
+    """Models and lists of models as indented JSON, unknown fields included."""
+    if isinstance(value, BaseModel):
+        data: object = value.model_dump(mode="json", exclude_none=True)
+    elif isinstance(value, list):
+        data = [v.model_dump(mode="json", exclude_none=True) for v in value]
+    else:
+        data = value
+    return json.dumps(data, indent=2, ensure_ascii=False)
+
+
+def run(args: argparse.Namespace, env: Mapping[str, str], out: TextIO) -> int:
+    """Run one API command; errors propagate to the CLI, which picks the exit code."""
+    flags = {
+        "base_url": args.base_url,
+        "cloud_id": args.cloud_id,
+        "site": args.site,
+        "app_id": args.app_id,
+        "environment_id": args.environment_id,
+        "token": args.token,
+    }
+    connection = connection_from(flags, env)
+    call = CALLS[args.endpoint]
+    with ApprovalFlowClient(connection.base_url, connection.token) as client:
+        value, text = call(client, args)
+    print(as_json(value) if args.json else text, file=out)
+    return 0

@@ -1,0 +1,51 @@
+"""Connection settings: flags first, then the environment, validated once into a frozen object.
+
+Nothing downstream reads the environment; the command line passes ``os.environ`` in here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from approvalflow_sync.approvalflow.base_url import build_base_url
+from approvalflow_sync.errors import ConfigError
+
+ENV_PREFIX = "APPROVALFLOW_"
+PARTS = ("base_url", "cloud_id", "site", "app_id", "environment_id")
+
+
+@dataclass(frozen=True)
+class Connection:
+    """Where ApprovalFlow is and the token to call it with; the token never shows in ``repr``."""
+
+    base_url: str
+    token: str = field(repr=False)
+
+
+def _env_name(part: str) -> str:
+    return ENV_PREFIX + part.upper()
+
+
+def connection_from(flags: Mapping[str, str | None], env: Mapping[str, str]) -> Connection:
+    """The connection from flags (``base_url``, ``cloud_id``, ..., ``token``) over environment.
+
+    A value given as a flag wins over the environment for that same setting; the base URL's
+    parts are then validated together by :func:`build_base_url`.
+    """
+    values = {part: flags.get(part) or env.get(_env_name(part)) or None for part in PARTS}
+    base_url = build_base_url(
+        base_url=values["base_url"],
+        cloud_id=values["cloud_id"],
+        site=values["site"],
+        app_id=values["app_id"],
+        environment_id=values["environment_id"],
+        name_prefix="--",
+    )
+    token = flags.get("token") or env.get(_env_name("token"))
+    if not token or not token.strip():
+        raise ConfigError(
+            f"--token: not set; put the ApprovalFlow access token in {_env_name('token')} "
+            "(for the sandbox: sandbox-token)"
+        )
+    return Connection(base_url=base_url, token=token.strip())

@@ -1,0 +1,98 @@
+"""Plain-text rendering of API answers for people at a terminal (pure functions).
+
+Text from the server is shown verbatim except control characters, which are replaced so that a
+title cannot move the cursor or recolour the terminal.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from approvalflow_sync.approvalflow import models
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def clean(value: object) -> str:
+    """``value`` as one printable line."""
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return _CONTROL.sub(" ", str(value))
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """A left-aligned table with a header row, columns two spaces apart."""
+    cells = [[clean(h) for h in headers], *[[clean(v) for v in row] for row in rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    lines = ("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in cells)
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def change_set_list(change_sets: Sequence[models.ChangeSet]) -> str:
+    """One line per change set."""
+    if not change_sets:
+        return "No change sets in this space."
+    rows = [
+        (cs.id, cs.status, cs.rollupState, len(cs.pageRefs), cs.title, cs.referenceUrl)
+        for cs in change_sets
+    ]
+    return table(("ID", "STATUS", "ROLLUP", "PAGES", "TITLE", "REFERENCE"), rows)
+
+
+def change_set(cs: models.ChangeSet) -> str:
+    """A change set's fields, then its pages with their versions."""
+    head = [
+        ("id", cs.id),
+        ("space", cs.spaceId),
+        ("title", cs.title),
+        ("summary", cs.summary),
+        ("reference", cs.referenceUrl),
+        ("status", cs.status),
+        ("rollup", cs.rollupState),
+        ("created", f"{clean(cs.createdAt)} by {clean(cs.createdBy)}"),
+    ]
+    fields = "\n".join(f"{name + ':':<11}{clean(value)}" for name, value in head)
+    pages = table(
+        ("PAGE", "VERSION", "APPROVED AT", "STALE", "DELTA"),
+        [
+            (p.pageId, p.currentPageVersion, p.approvedAtVersion, p.isStale, p.versionDelta)
+            for p in cs.pageRefs
+        ],
+    )
+    return f"{fields}\n\n{pages}"
+
+
+def preflight(answer: models.PreflightAnswer) -> str:
+    """The counts, then each page: can submit with its workflow, or blocked with the reason."""
+    s = answer.summary
+    head = f"{s.submittable} of {s.total} pages can be submitted, {s.blocked} blocked."
+    rows = [
+        (r.pageId, r.canSubmit, r.workflowId if r.canSubmit else r.reason) for r in answer.results
+    ]
+    return f"{head}\n\n{table(('PAGE', 'CAN SUBMIT', 'WORKFLOW / REASON'), rows)}"
+
+
+def submit(answer: models.SubmitAnswer) -> str:
+    """The counts, then each page: submitted with its workflow, or skipped with the reason."""
+    head = f"{answer.submittedCount} submitted, {answer.skippedCount} skipped."
+    rows = [
+        (r.pageId, "submitted" if r.success else "skipped", r.workflowId if r.success else r.reason)
+        for r in answer.results
+    ]
+    return f"{head}\n\n{table(('PAGE', 'RESULT', 'WORKFLOW / REASON'), rows)}"
+
+
+def page_preflight(answer: models.PagePreflightAnswer) -> str:
+    """One line: can the page be submitted, and with which workflow or why not."""
+    if answer.canSubmit:
+        workflow = clean(answer.workflowId)
+        return f"Page {clean(answer.pageId)} can be submitted (workflow {workflow})."
+    return f"Page {clean(answer.pageId)} is blocked: {clean(answer.reason)}"
+
+
+def page_submit(answer: models.PageSubmitAnswer) -> str:
+    """One line naming the page and its workflow."""
+    return f"Page {clean(answer.pageId)} submitted (workflow {clean(answer.workflowId)})."
