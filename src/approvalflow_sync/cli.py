@@ -124,8 +124,17 @@ def build_parser() -> argparse.ArgumentParser:
     _add_change_set_commands(subparsers)
     _add_page_commands(subparsers)
     _add_sandbox_command(subparsers)
-    demo = subparsers.add_parser("demo", help="a whole round against a built-in sandbox")
+    demo = subparsers.add_parser("demo", help="a whole pull request's life against a sandbox")
     demo.set_defaults(handler=_run_demo)
+    run = subparsers.add_parser(
+        "run",
+        help="the GitHub Action: sync the event's pull request (reads INPUT_* and GITHUB_*)",
+    )
+    run.set_defaults(handler=_run_action)
+    validate = subparsers.add_parser("validate", help="check a mapping file")
+    validate.add_argument("file", nargs="?", help="the mapping file (.github/approvalflow.yml)")
+    validate.add_argument("--repo", help="repository to check patterns against (default: here)")
+    validate.set_defaults(handler=_run_validate)
     return parser
 
 
@@ -153,6 +162,18 @@ def _run_demo(args: argparse.Namespace) -> int:
     from approvalflow_sync import demo  # noqa: PLC0415 - keeps start-up light
 
     return demo.run(sys.stdout)
+
+
+def _run_action(args: argparse.Namespace) -> int:
+    from approvalflow_sync import action  # noqa: PLC0415 - keeps start-up light
+
+    return action.run_from_environment(sys.stdout)
+
+
+def _run_validate(args: argparse.Namespace) -> int:
+    from approvalflow_sync import validate  # noqa: PLC0415 - keeps start-up light
+
+    return validate.run(args.file, args.repo, sys.stdout, sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

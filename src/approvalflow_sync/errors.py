@@ -140,3 +140,17 @@ class ServerError(APIStatusError):
     ) -> None:
         self.retry_after = retry_after
         super().__init__(message, method=method, path=path, status=status, error=error)
+
+
+class GitHubError(ApprovalFlowSyncError):
+    """Raised when a call to the GitHub REST API fails.
+
+    The message names the operation, GitHub's answer, and for a refused write the ``permissions:``
+    line the workflow needs.
+    """
+
+    def __init__(self, operation: str, message: str, *, status: int | None = None) -> None:
+        self.operation = operation
+        self.status = status
+        where = f" answered {status}" if status is not None else ""
+        super().__init__(f"GitHub {operation}{where}: {message}")

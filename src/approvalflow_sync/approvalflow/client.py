@@ -103,18 +103,22 @@ class ApprovalFlowClient:
     # -- endpoints ---------------------------------------------------------------------------
 
     def list_change_sets(self, space_id: str) -> list[models.ChangeSet]:
-        """Every change set of a space, archived ones included; follows a cursor if given."""
-        found: list[models.ChangeSet] = []
+        """Every change set of a space, archived ones included; follows a cursor if given.
+
+        Each change set is listed once, even if a server ignoring the cursor repeats a page.
+        """
+        found: dict[str, models.ChangeSet] = {}
         params: dict[str, str] = {"spaceId": space_id}
         seen_cursors: set[str] = set()
         while True:
             answer = self._call(
                 "GET", "/changeSets", models.ChangeSetList, READ_CHANGE_SET, params=params
             )
-            found.extend(answer.changeSets)
+            for cs in answer.changeSets:
+                found.setdefault(cs.id, cs)
             cursor = answer.next_cursor
             if not cursor or cursor in seen_cursors:
-                return found
+                return list(found.values())
             seen_cursors.add(cursor)
             params = {"spaceId": space_id, "cursor": cursor}
 
@@ -328,34 +332,42 @@ def _read_answer(response: httpx.Response, method: str, path: str, scope: str) -
     """The JSON object of an answer, or the error it stands for."""
     body = _json_object(response)
     if response.status_code >= 400:
-        error = body.get("error") if body else None
         raise error_for_status(
             response.status_code,
             method=method,
             path=path,
-            error=error if isinstance(error, str) else None,
+            error=_server_text(body, response),
             scope=scope,
             retry_after=parse_retry_after(response.headers.get("Retry-After")),
             non_json=_describe_non_json(response) if body is None else None,
         )
     if body is None:
         raise APIResponseError(
-            f"{_describe_non_json(response)} instead of JSON; "
+            f"{_describe_non_json(response)} instead of a JSON object; "
             "check the base URL (a proxy or login page answers like this)",
             method=method,
             path=path,
             status=response.status_code,
         )
     if body.get("success") is False:
-        error = body.get("error")
+        error = _server_text(body, response)
         raise APIResponseError(
             f"refused with success false: {error or 'no error text'}",
             method=method,
             path=path,
             status=response.status_code,
-            error=error if isinstance(error, str) else None,
+            error=error,
         )
     return body
+
+
+def _server_text(body: dict[str, Any] | None, response: httpx.Response) -> str | None:
+    """The server's ``error`` text, with the token blanked out should the server echo it."""
+    error = body.get("error") if body else None
+    if not isinstance(error, str):
+        return None
+    token = response.request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    return error.replace(token, "<hidden>") if len(token) >= 8 else error
 
 
 def _json_object(response: httpx.Response) -> dict[str, Any] | None:
@@ -374,7 +386,21 @@ def _describe_non_json(response: httpx.Response) -> str:
     kind = response.headers.get("Content-Type", "unknown type").split(";")[0].strip()
     if "html" in kind:
         return "answered with an HTML page"
-    return f"answered with {len(response.content)} bytes of {kind}"
+    try:
+        data = json.loads(response.content)
+    except (ValueError, UnicodeDecodeError):
+        return f"answered with {len(response.content)} bytes of {kind}"
+    return f"answered with a JSON {_JSON_KINDS.get(type(data), 'value')}"
+
+
+_JSON_KINDS: dict[type, str] = {
+    list: "array",
+    str: "string",
+    int: "number",
+    float: "number",
+    bool: "boolean",
+    type(None): "null",
+}
 
 
 def _parse(answer_type: type[Answer], body: dict[str, Any], method: str, path: str) -> Answer:

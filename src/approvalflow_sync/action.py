@@ -1,0 +1,183 @@
+"""``approvalflow-sync run``: the Action's program, from the runner's environment to exit code.
+
+Order matters: secrets are masked before anything is printed; every setting, the event and the
+mapping are validated before any write; a failed comment or status is reported at the end
+without undoing the ApprovalFlow work.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, TextIO
+
+from approvalflow_sync.errors import EXIT_CONFIG, ApprovalFlowSyncError, ConfigError
+from approvalflow_sync.github.event import SYNC_ACTIONS, Event, PullRequest, parse_event, read_event
+from approvalflow_sync.github.runner import Runner
+from approvalflow_sync.inputs import SECRET_INPUTS, ActionSettings, Mode, input_value, load_settings
+from approvalflow_sync.plan import DEFAULT_TITLE_TEMPLATE
+
+if TYPE_CHECKING:
+    from approvalflow_sync.github.gateway import GitHubGateway
+
+MAX_WORKERS = 16
+DOCS = "https://github.com/approvalflow-sync/approvalflow-sync#troubleshooting"
+
+
+def resolve_mode(mode: Mode, event: Event) -> Mode | None:
+    """The flow to run, or None when the event asks for nothing."""
+    if event.pull_request is None:
+        if mode is not Mode.AUTO:
+            raise ConfigError(
+                f"input mode: {mode.value!r} needs a pull_request or pull_request_target event, "
+                f"but this run is {event.name!r}; use mode auto or trigger on pull requests"
+            )
+        return None
+    if mode is not Mode.AUTO:
+        return mode
+    if event.action in SYNC_ACTIONS:
+        return Mode.SYNC
+    if event.action == "closed":
+        return Mode.SUBMIT if event.pull_request.merged else Mode.ARCHIVE
+    return None
+
+
+def fail(runner: Runner, error: ApprovalFlowSyncError) -> int:
+    """One ``::error::`` line per problem, the long form in the job summary, the exit code."""
+    problems = getattr(error, "problems", None) or []
+    if problems:
+        for problem in problems:
+            runner.error(
+                problem.message,
+                title="approvalflow-sync",
+                file=problem.source,
+                line=problem.line,
+                col=problem.column,
+            )
+    else:
+        runner.error(str(error), title="approvalflow-sync")
+    kind = "Configuration error" if error.exit_code == EXIT_CONFIG else "Error"
+    details = "\n".join(f"- `{p}`" for p in problems) or f"{error}"
+    runner.append_summary(
+        f"### approvalflow-sync: {kind.lower()}\n\n{details}\n\n"
+        f"Nothing was written. See {DOCS} for the fix.\n"
+    )
+    return error.exit_code
+
+
+def main(env: Mapping[str, str], out: TextIO) -> int:
+    """Run the action; the exit code is 0, 1 (a failure) or 2 (a configuration error)."""
+    with Runner(out, env) as runner:
+        for name in SECRET_INPUTS:
+            runner.mask(input_value(env, name))
+        return _main(env, runner)
+
+
+def _main(env: Mapping[str, str], runner: Runner) -> int:
+    try:
+        settings = load_settings(env)
+        event = parse_event(settings.event_name, read_event(settings.event_path))
+        mode = resolve_mode(settings.mode, event)
+    except ApprovalFlowSyncError as error:
+        return fail(runner, error)
+    if mode is None or event.pull_request is None:
+        runner.notice(f"Nothing to do for the {event.name} event ({event.action or 'no action'}).")
+        return 0
+    try:
+        return _run(settings, event.name, event.pull_request, mode, runner)
+    except ApprovalFlowSyncError as error:
+        return fail(runner, error)
+
+
+def _mapping_text(
+    settings: ActionSettings, event_name: str, pr: PullRequest, gh: GitHubGateway
+) -> tuple[str, str]:
+    """The mapping file's text and its name for messages.
+
+    Under ``pull_request_target`` the workspace may hold the pull request's code, so the mapping
+    is read from the base commit through the API: a pull request cannot point its own pages.
+    """
+    name = settings.mapping_file
+    if event_name == "pull_request_target":
+        text = gh.read_file(pr.repo, name, pr.base_sha)
+        if text is None:
+            raise ConfigError(
+                f"{name}: not found at the base commit {pr.base_sha[:12]}; commit the mapping "
+                "file to the base branch (pull_request_target reads it from there)"
+            )
+        return text, name
+    path = settings.workspace / name
+    try:
+        return path.read_text(encoding="utf-8"), name
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{name}: no mapping file at {path}; create it (see the README) or set mapping-file, "
+            "and check out the repository first (actions/checkout)"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{name}: cannot read it ({exc})") from None
+
+
+def _run(
+    settings: ActionSettings, event_name: str, pr: PullRequest, mode: Mode, runner: Runner
+) -> int:
+    # Imported here: the heavy modules load only on the path that needs them.
+    from approvalflow_sync import mapping as mapping_module  # noqa: PLC0415
+    from approvalflow_sync.approvalflow.client import ApprovalFlowClient  # noqa: PLC0415
+    from approvalflow_sync.github.gateway import GitHubGateway  # noqa: PLC0415
+    from approvalflow_sync.sync import Options, Run  # noqa: PLC0415
+
+    if not settings.github_token:
+        raise ConfigError(
+            "input github-token: empty; leave it at its default (${{ github.token }}) "
+            "or pass a token"
+        )
+    gh = GitHubGateway(settings.api_url, settings.github_token)
+    text, source = _mapping_text(settings, event_name, pr, gh)
+    mapping = mapping_module.load_mapping(text, source)
+    matcher = mapping_module.compile_mapping(mapping)
+    options = Options(
+        title_template=settings.title_template or mapping.title_template or DEFAULT_TITLE_TEMPLATE,
+        status_context=settings.status_context,
+        comment=settings.comment,
+        dry_run=settings.dry_run,
+        archive_on_close=settings.archive_on_close,
+        confluence_url=settings.confluence_url or mapping.confluence_url,
+        run_url=settings.run_url,
+    )
+    runner.info(f"Pull request #{pr.number} ({mode.value}): {pr.html_url}")
+    with (
+        ThreadPoolExecutor(max_workers=MAX_WORKERS) as pool,
+        ApprovalFlowClient(settings.base_url, settings.access_token) as af,
+    ):
+        run = Run(
+            pr,
+            approvalflow=af,
+            github=gh,
+            reporter=runner,
+            options=options,
+            spaces={rule.space for rule in mapping.rules},
+            match=matcher.match,
+            pool=pool,
+        )
+        flows = {Mode.SYNC: run.sync, Mode.SUBMIT: run.submit, Mode.ARCHIVE: run.archive}
+        outcome = flows[mode]()
+    gh.close()
+    for failure in run.github_failures:
+        runner.error(f"{failure} (the ApprovalFlow work was done)", title="approvalflow-sync")
+    if run.github_failures:
+        return 1
+    if settings.fail_on_blocked and (outcome.blocked or outcome.skipped):
+        runner.error(
+            f"{outcome.blocked + outcome.skipped} pages blocked or skipped and fail-on-blocked "
+            "is true; see the job summary",
+            title="approvalflow-sync",
+        )
+        return 1
+    return 0
+
+
+def run_from_environment(out: TextIO) -> int:
+    """Entry point of ``approvalflow-sync run``."""
+    return main(os.environ, out)

@@ -1,0 +1,1 @@
+"""Everything that talks to GitHub: the event, the API gateway and the Actions runner."""

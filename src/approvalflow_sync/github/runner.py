@@ -1,0 +1,570 @@
+"""The workflow-command surface: the only place that writes commands, outputs and the summary.
+
+GitHub's runner reads every line a step prints (a line ends at ``\\n``, ``\\r`` or ``\\r\\n``)
+and obeys the workflow commands in it. Two forms are live (actions/runner, ``ActionCommand.cs``):
+
+* ``::name k=v,k=v::data`` when the line starts with ``::`` after leading whitespace;
+* the legacy ``##[name k=v;]data`` *anywhere* in a line.
+
+Untrusted text (PR titles, branch and file names) therefore never reaches the log raw. In an
+annotation it is the escaped data or property of a command we wrote; in any other line it goes
+through :func:`plain_line`, which keeps it on one line and defuses both forms. Secrets pass
+through :meth:`Runner.mask` the moment they exist, and :meth:`Runner.redact` is applied to
+everything else the runner prints or writes, as a last guard behind GitHub's own masking.
+
+Outside GitHub Actions (``GITHUB_ACTIONS`` is not ``true``) nothing is printed as a command:
+annotations and group titles become plain lines, masks are recorded but not printed (printing
+``::add-mask::secret`` at a terminal would show the secret), and annotations are not folded.
+Outputs and the summary go to their files whenever ``GITHUB_OUTPUT`` and
+``GITHUB_STEP_SUMMARY`` are set.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from types import TracebackType
+from typing import TextIO
+
+from approvalflow_sync import markdown
+
+ANNOTATIONS_SHOWN = 10
+"""GitHub shows at most this many annotations of one kind (error, warning, notice) per step."""
+
+ANNOTATION_MESSAGE_LIMIT = 4096
+"""The runner cuts an annotation's message to this many characters."""
+
+DEFAULT_FOLD_MESSAGE = (
+    "… and {count} more {kind}s not shown here (GitHub shows {shown} per step), "
+    "see the job summary."
+)
+"""First line of the annotation that stands for the ones past the limit (``str.format``)."""
+
+SUMMARY_CUT_NOTE = (
+    "> [!WARNING]\n"
+    "> The rest of this summary was cut: GitHub shows at most 1 MiB of summary per step."
+)
+"""Appended where the job summary is cut to fit :data:`markdown.SUMMARY_LIMIT`."""
+
+_KINDS = ("notice", "warning", "error")
+_FOLD_LISTED = 20
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_OUTPUT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+_COMMAND_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+_PROPERTY_NAME = re.compile(r"[a-z][A-Za-z0-9_]*")
+_SNAKE = re.compile(r"_([a-z0-9])")
+# Controls other than tab, CR and LF (ANSI escapes recolour or hide log text), bidirectional
+# overrides (text that reads backwards) and lone surrogates (cannot be encoded) become U+FFFD.
+_SCRUB = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+# Characters .NET's culture-aware StartsWith/IndexOf may skip (format characters and the other
+# default-ignorable code points): treated as absent when looking for "::" and "##[".
+_IGNORABLE = (
+    "\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e"
+    "\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufffb\u0600-\u0605\u06dd\u070f"
+    "\u0890\u0891\u08e2\U000110bd\U000110cd\U00013430-\U0001345f\U0001bca0-\U0001bca3"
+    "\U0001d173-\U0001d17a\U000e0000-\U000e0fff"
+)
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+# Names the runner registers (stop-commands tokens must differ from them).
+_RUNNER_COMMANDS = frozenset(
+    {
+        "add-mask",
+        "add-matcher",
+        "add-path",
+        "debug",
+        "echo",
+        "endgroup",
+        "error",
+        "group",
+        "notice",
+        "remove-matcher",
+        "save-state",
+        "set-env",
+        "set-output",
+        "stop-commands",
+        "warning",
+    }
+)
+_LEADING_COMMAND = re.compile(f"^([\\s{_IGNORABLE}]*):([{_IGNORABLE}]*:)")
+_LEGACY_COMMAND = re.compile(f"(#[{_IGNORABLE}]*#[{_IGNORABLE}]*)\\[")
+
+
+def _same(s: str) -> str:
+    return s
+
+
+def escape_data(s: str) -> str:
+    """``s`` escaped as a command's data: ``%`` → ``%25``, CR → ``%0D``, LF → ``%0A``."""
+    return s.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(s: str) -> str:
+    """``s`` escaped as a command's property value: as data, plus ``:`` and ``,``."""
+    return escape_data(s).replace(":", "%3A").replace(",", "%2C")
+
+
+def _command(
+    name: str, message: str, properties: Mapping[str, object], finish: Callable[[str], str]
+) -> str:
+    if not _COMMAND_NAME.fullmatch(name):
+        raise ValueError(f"invalid workflow command name {name!r}")
+    pairs = []
+    for key, value in properties.items():
+        if value is None:
+            continue
+        if not _PROPERTY_NAME.fullmatch(key):
+            raise ValueError(f"invalid workflow command property name {key!r}")
+        camel = _SNAKE.sub(lambda m: m.group(1).upper(), key)
+        pairs.append(f"{camel}={finish(escape_property(str(value)))}")
+    head = f"{name} {','.join(pairs)}" if pairs else name
+    return f"::{head}::{finish(escape_data(message))}"
+
+
+def command(name: str, message: str = "", /, **properties: object) -> str:
+    """The workflow command line ``::name k=v,…::message`` (without the newline).
+
+    ``message`` and the property values are escaped; properties that are None are left out;
+    snake_case names are written as GitHub spells them (``end_line`` → ``endLine``,
+    ``end_column`` → ``endColumn``; ``file``, ``line``, ``col``, ``title`` stay).
+    Raises ValueError for a name that is not a command or property name.
+    """
+    return _command(name, message, properties, _same)
+
+
+def output_block(name: str, value: str, delimiter: str) -> str:
+    """``name<<delimiter``, ``value`` and ``delimiter`` as lines, for the ``GITHUB_OUTPUT`` file.
+
+    The runner takes everything between the two delimiter lines, except the line break just
+    before the closing one, so any value, multi-line or not, comes back exactly. (On Windows
+    runners a trailing ``\\r`` in the value is lost: ``\\r\\n`` counts as one line break there.)
+    Raises ValueError when ``name`` is not an output name (a letter or ``_``, then letters,
+    digits, ``-``, ``_``), the delimiter is empty or holds a line break, or occurs in ``value``.
+    """
+    if not _OUTPUT_NAME.fullmatch(name):
+        raise ValueError(f"invalid output name {name!r}")
+    if not delimiter or "\n" in delimiter or "\r" in delimiter:
+        raise ValueError("the delimiter must be one non-empty line")
+    if delimiter in value:
+        raise ValueError("the delimiter occurs in the value")
+    return f"{name}<<{delimiter}\n{value}\n{delimiter}\n"
+
+
+def _scrub(s: str) -> str:
+    return _SCRUB.sub("\ufffd", s)
+
+
+def _plain_line(s: str, finish: Callable[[str], str]) -> str:
+    line = finish(escape_data(_scrub(s)))
+    line = _LEGACY_COMMAND.sub(r"\1%5B", line)
+    return _LEADING_COMMAND.sub(r"\1%3A\2", line, count=1)
+
+
+def plain_line(s: str) -> str:
+    """``s`` as one log line that the runner reads as no workflow command.
+
+    ``%``, CR and LF are escaped as in :func:`escape_data` (so the line is one line and the
+    escaping is reversible); a ``:`` that would start ``::`` at the head of the line becomes
+    ``%3A`` and the ``[`` of every ``##[`` becomes ``%5B``; controls, bidirectional overrides
+    and lone surrogates become U+FFFD. Zero-width and other ignorable characters are looked
+    through when finding ``::`` and ``##[``, as .NET's culture-aware matching may do.
+    """
+    return _plain_line(s, _same)
+
+
+@dataclass(frozen=True)
+class _Annotation:
+    message: str
+    title: str | None
+    file: str | None
+    line: int | None
+    end_line: int | None
+    col: int | None
+    end_column: int | None
+
+    def properties(self) -> dict[str, object]:
+        return {
+            "file": self.file,
+            "line": self.line,
+            "end_line": self.end_line,
+            "col": self.col,
+            "end_column": self.end_column,
+            "title": self.title,
+        }
+
+    def brief(self) -> str:
+        """One short line naming the annotation, for the folded one."""
+        where = ":".join(str(p) for p in (self.file, self.line) if p is not None)
+        what = self.title or _LINE_BREAK.split(self.message, 1)[0]
+        text = f"{where}: {what}" if where else what
+        return text if len(text) <= 160 else text[:159] + "…"
+
+
+class Runner:
+    """Prints workflow commands and writes the output and summary files of one step.
+
+    ``out`` is the log (normally ``sys.stdout``; every write is flushed, as the log interleaves
+    with subprocess output). ``env`` is read once here: ``GITHUB_ACTIONS``, ``GITHUB_OUTPUT``,
+    ``GITHUB_STEP_SUMMARY``. ``token_factory`` makes the random output delimiters and
+    stop-commands tokens. Use it as a context manager, or call :meth:`close` at the end, so the
+    annotations held back past the per-step limit are folded into one.
+    """
+
+    def __init__(
+        self,
+        out: TextIO,
+        env: Mapping[str, str],
+        token_factory: Callable[[], str] = secrets.token_hex,
+        *,
+        summary_limit: int = markdown.SUMMARY_LIMIT,
+        fold_message: str = DEFAULT_FOLD_MESSAGE,
+    ) -> None:
+        self._out = out
+        self._in_actions = env.get("GITHUB_ACTIONS") == "true"
+        self._output_path = env.get("GITHUB_OUTPUT") or None
+        self._summary_path = env.get("GITHUB_STEP_SUMMARY") or None
+        self._token_factory = token_factory
+        self._summary_limit = summary_limit
+        self._fold_message = fold_message
+        self._masked: set[str] = set()
+        self._mask_pattern: re.Pattern[str] | None = None
+        self._outputs: dict[str, str] = {}
+        self._summary: list[str] = []
+        self._summary_cut = False
+        self._counts = dict.fromkeys(_KINDS, 0)
+        self._held: dict[str, list[_Annotation]] = {kind: [] for kind in _KINDS}
+        self._in_group = False
+        self._stopped = False
+
+    def __enter__(self) -> Runner:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @property
+    def in_actions(self) -> bool:
+        """Whether this runs as a GitHub Actions step (``GITHUB_ACTIONS=true``)."""
+        return self._in_actions
+
+    @property
+    def outputs(self) -> Mapping[str, str]:
+        """Every output set so far (redacted, the last value of each name), file or not."""
+        return dict(self._outputs)
+
+    @property
+    def summary(self) -> str:
+        """The job summary appended so far (redacted and cut as written), file or not."""
+        return "".join(self._summary)
+
+    @property
+    def annotation_counts(self) -> Mapping[str, int]:
+        """How many annotations of each kind were asked for, shown or folded."""
+        return dict(self._counts)
+
+    # -- the log ---------------------------------------------------------------------------
+
+    def _print(self, line: str) -> None:
+        self._out.write(line + "\n")
+        self._out.flush()
+
+    def _refuse_while_stopped(self, what: str) -> None:
+        if self._stopped:
+            raise RuntimeError(f"cannot {what} while workflow commands are stopped")
+
+    def _finish(self, escaped: str) -> str:
+        """The last guard on an escaped piece: redaction (``***`` needs no escaping)."""
+        return self.redact(escaped)
+
+    def _clean(self, s: str) -> str:
+        return _scrub(self.redact(s))
+
+    def mask(self, value: str) -> None:
+        """Have GitHub mask ``value`` in the log from now on, and :meth:`redact` hide it.
+
+        Each line of a multi-line value is masked on its own (the log is masked line by
+        line); blank lines are skipped, as GitHub refuses them. Each distinct line is printed
+        once as ``::add-mask::`` (only in Actions). Raises RuntimeError inside
+        :meth:`stop_commands`, where the runner would not register the mask.
+        """
+        self._refuse_while_stopped("mask a value")
+        for piece in _LINE_BREAK.split(value):
+            if not piece.strip() or piece in self._masked:
+                continue
+            self._masked.add(piece)
+            if self._in_actions:
+                self._print(f"::add-mask::{escape_data(_SURROGATES.sub(chr(0xFFFD), piece))}")
+        ordered = sorted(self._masked, key=len, reverse=True)
+        self._mask_pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
+
+    def redact(self, text: str) -> str:
+        """``text`` with every masked value replaced by ``***``."""
+        if self._mask_pattern is None:
+            return text
+        return self._mask_pattern.sub("***", text)
+
+    def info(self, message: str) -> None:
+        """Print ``message`` as one plain log line (see :func:`plain_line`), redacted."""
+        self._print(_plain_line(self.redact(message), self._finish))
+
+    def _annotate(self, kind: str, annotation: _Annotation) -> None:
+        self._refuse_while_stopped(f"print a {kind}")
+        self._counts[kind] += 1
+        if not self._in_actions:
+            where = ":".join(
+                str(p) for p in (annotation.file, annotation.line, annotation.col) if p is not None
+            )
+            head = f"{kind.capitalize()}: " + (f"{where}: " if where else "")
+            head += f"{annotation.title}: " if annotation.title else ""
+            self.info(head + annotation.message)
+        elif self._counts[kind] < ANNOTATIONS_SHOWN:
+            self._print_annotation(kind, annotation)
+        else:
+            self._held[kind].append(annotation)
+
+    def _print_annotation(self, kind: str, annotation: _Annotation) -> None:
+        self._print(_command(kind, annotation.message, annotation.properties(), self._finish))
+
+    def _notify(
+        self,
+        kind: str,
+        message: str,
+        *,
+        title: str | None,
+        file: str | None,
+        line: int | None,
+        end_line: int | None,
+        col: int | None,
+        end_column: int | None,
+    ) -> None:
+        self._annotate(
+            kind,
+            _Annotation(
+                message=self._clean(message),
+                title=None if title is None else self._clean(title),
+                file=None if file is None else self._clean(file),
+                line=line,
+                end_line=end_line,
+                col=col,
+                end_column=end_column,
+            ),
+        )
+
+    def notice(
+        self,
+        message: str,
+        *,
+        title: str | None = None,
+        file: str | None = None,
+        line: int | None = None,
+        end_line: int | None = None,
+        col: int | None = None,
+        end_column: int | None = None,
+    ) -> None:
+        """A notice annotation; message and properties may be untrusted (escaped, redacted)."""
+        self._notify(
+            "notice",
+            message,
+            title=title,
+            file=file,
+            line=line,
+            end_line=end_line,
+            col=col,
+            end_column=end_column,
+        )
+
+    def warning(
+        self,
+        message: str,
+        *,
+        title: str | None = None,
+        file: str | None = None,
+        line: int | None = None,
+        end_line: int | None = None,
+        col: int | None = None,
+        end_column: int | None = None,
+    ) -> None:
+        """A warning annotation; past the 9th in a step they are held back and folded."""
+        self._notify(
+            "warning",
+            message,
+            title=title,
+            file=file,
+            line=line,
+            end_line=end_line,
+            col=col,
+            end_column=end_column,
+        )
+
+    def error(
+        self,
+        message: str,
+        *,
+        title: str | None = None,
+        file: str | None = None,
+        line: int | None = None,
+        end_line: int | None = None,
+        col: int | None = None,
+        end_column: int | None = None,
+    ) -> None:
+        """An error annotation; past the 9th in a step they are held back and folded."""
+        self._notify(
+            "error",
+            message,
+            title=title,
+            file=file,
+            line=line,
+            end_line=end_line,
+            col=col,
+            end_column=end_column,
+        )
+
+    def close(self) -> None:
+        """Print the annotations held back: one as itself, several folded into one.
+
+        GitHub shows :data:`ANNOTATIONS_SHOWN` of a kind per step, so the first nine are
+        printed at once; if exactly ten come, the tenth is printed here as it is; if more
+        come, one annotation of the same kind says how many more there are and lists the
+        first few. Safe to call more than once.
+        """
+        for kind in _KINDS:
+            held, self._held[kind] = self._held[kind], []
+            if len(held) == 1:
+                self._print_annotation(kind, held[0])
+            elif held:
+                self._print_annotation(kind, self._fold(kind, held))
+
+    def _fold(self, kind: str, held: list[_Annotation]) -> _Annotation:
+        count = len(held)
+        lines = [self._fold_message.format(count=count, kind=kind, shown=ANNOTATIONS_SHOWN)]
+        lines.extend(f"- {annotation.brief()}" for annotation in held[:_FOLD_LISTED])
+        if count > _FOLD_LISTED:
+            lines.append(f"- … and {count - _FOLD_LISTED} more")
+        message = "\n".join(lines)[:ANNOTATION_MESSAGE_LIMIT]
+        return _Annotation(message, f"{count} more {kind}s", None, None, None, None, None)
+
+    @contextmanager
+    def group(self, title: str) -> Iterator[None]:
+        """Fold the lines printed inside into a collapsible group titled ``title``.
+
+        Groups do not nest on GitHub: a nested call raises RuntimeError.
+        """
+        self._refuse_while_stopped("open a group")
+        if self._in_group:
+            raise RuntimeError("log groups cannot be nested")
+        if self._in_actions:
+            self._print(_command("group", self._clean(title), {}, self._finish))
+        else:
+            self.info(title)
+        self._in_group = True
+        try:
+            yield
+        finally:
+            self._in_group = False
+            if self._in_actions:
+                self._print("::endgroup::")
+
+    @contextmanager
+    def stop_commands(self) -> Iterator[Callable[[str], None]]:
+        """Stop command processing; yield a function that prints text verbatim (redacted).
+
+        For echoing a large block of untrusted text as it is: the runner obeys no command
+        until the line ``::TOKEN::`` we print on leaving, and TOKEN is random and fresh. A line
+        of the text that contains TOKEN (it cannot, unless the token leaked) has it replaced.
+        Annotations, masks and groups raise RuntimeError inside the block; outputs and the
+        summary still work.
+        """
+        self._refuse_while_stopped("stop commands again")
+        token = self._token_factory() if self._in_actions else ""
+        if self._in_actions and (
+            not _COMMAND_NAME.fullmatch(token) or token.lower() in _RUNNER_COMMANDS
+        ):
+            raise RuntimeError("the token factory made an unusable stop-commands token")
+        token_pattern = re.compile(re.escape(token), re.IGNORECASE) if token else None
+
+        def echo(text: str) -> None:
+            text = self.redact(text)
+            lines = _LINE_BREAK.split(text)
+            if len(lines) > 1 and not lines[-1]:
+                lines.pop()
+            for line in lines:
+                clean = _SCRUB.sub("\ufffd", line)
+                if token_pattern is not None:
+                    clean = token_pattern.sub("[stop-token]", clean)
+                self._print(clean)
+
+        if self._in_actions:
+            self._print(f"::stop-commands::{token}")
+        self._stopped = True
+        try:
+            yield echo
+        finally:
+            self._stopped = False
+            if self._in_actions:
+                self._print(f"::{token}::")
+
+    # -- files -------------------------------------------------------------------------------
+
+    def set_output(self, name: str, value: str) -> None:
+        """Set the step output ``name`` to ``value`` (redacted), any text, multi-line or not.
+
+        Appended to the ``GITHUB_OUTPUT`` file as a ``name<<DELIMITER`` block with a fresh
+        random delimiter; without that file the value is only remembered in :attr:`outputs`.
+        Raises ValueError for an invalid name.
+        """
+        if not _OUTPUT_NAME.fullmatch(name):
+            raise ValueError(f"invalid output name {name!r}")
+        value = _SURROGATES.sub("\ufffd", self.redact(value))
+        for _ in range(5):
+            delimiter = f"ghadelimiter_{self._token_factory()}"
+            if delimiter not in value:
+                break
+        else:
+            raise ValueError("could not make an output delimiter that is not in the value")
+        block = output_block(name, value, delimiter)
+        if self._output_path is not None:
+            _append(self._output_path, block)
+        self._outputs[name] = value
+
+    def append_summary(self, text: str) -> None:
+        """Append markdown to the job summary (``GITHUB_STEP_SUMMARY``), redacted.
+
+        GitHub drops the whole summary of a step over 1 MiB, so once the file would grow past
+        that, the text is cut at a line boundary with a note (:data:`SUMMARY_CUT_NOTE`) and
+        later appends are dropped. Without the file, the text is only kept in :attr:`summary`.
+        """
+        if self._summary_cut:
+            return
+        text = _SURROGATES.sub("\ufffd", self.redact(text))
+        if not text:
+            return
+        if not text.endswith("\n"):
+            text += "\n"
+        if self._summary_path is not None and os.path.exists(self._summary_path):
+            used = os.path.getsize(self._summary_path)
+        else:
+            used = sum(markdown.utf8_size(part) for part in self._summary)
+        room = self._summary_limit - used
+        if markdown.utf8_size(text) > room:
+            self._summary_cut = True
+            try:
+                text = markdown.truncate(text, room, SUMMARY_CUT_NOTE, size=markdown.utf8_size)
+            except ValueError:
+                return
+        if self._summary_path is not None:
+            _append(self._summary_path, text)
+        self._summary.append(text)
+
+
+def _append(path: str, text: str) -> None:
+    with open(path, "a", encoding="utf-8", newline="") as file:
+        file.write(text)

@@ -1,0 +1,47 @@
+"""The mapping file: docs paths to Confluence pages.
+
+Load it (:func:`read_mapping` for the file, :func:`load_mapping` for its text), compile it once
+(:func:`compile_mapping`) and match a pull request's files (:meth:`Matcher.match`). Every user
+mistake is a :class:`MappingError` listing each :class:`Problem` with its line and column.
+"""
+
+from __future__ import annotations
+
+from approvalflow_sync.mapping.load import load_mapping, read_mapping
+from approvalflow_sync.mapping.match import (
+    Matcher,
+    MatchResult,
+    compile_mapping,
+    naive_match,
+    unmatched_patterns,
+)
+from approvalflow_sync.mapping.model import (
+    DEFAULT_MAPPING_FILE,
+    DEFAULT_TITLE_TEMPLATE,
+    TITLE_FIELDS,
+    Mapping,
+    MappingError,
+    PageKey,
+    Problem,
+    Rule,
+)
+from approvalflow_sync.mapping.schema import mapping_json_schema
+
+__all__ = [
+    "DEFAULT_MAPPING_FILE",
+    "DEFAULT_TITLE_TEMPLATE",
+    "TITLE_FIELDS",
+    "Mapping",
+    "MappingError",
+    "MatchResult",
+    "Matcher",
+    "PageKey",
+    "Problem",
+    "Rule",
+    "compile_mapping",
+    "load_mapping",
+    "mapping_json_schema",
+    "naive_match",
+    "read_mapping",
+    "unmatched_patterns",
+]

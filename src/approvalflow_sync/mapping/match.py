@@ -1,0 +1,297 @@
+"""Which pages a pull request's files map to, fast enough for 10,000 rules and 50,000 files.
+
+:func:`naive_match` is the definition: a file maps to a rule's pages when pathspec says one of
+the rule's patterns matches it and none of its ``!`` patterns does. :class:`Matcher` gives the
+same answer without asking every rule: patterns that are exact paths, directory prefixes or a
+name at any depth are looked up in dicts (one lookup per path segment), and the remaining globs
+are bucketed by the literal directory they start with, so a file only tries the globs that could
+match it. Exclusions are checked only for the rules a file selected.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from pathspec import GitIgnoreSpec
+from pathspec.pattern import RegexPattern
+
+from approvalflow_sync.mapping.model import Mapping, MappingError, PageKey, Problem
+from approvalflow_sync.mapping.patterns import (
+    Simple,
+    classify,
+    compile_positive,
+    literal_prefix,
+    needs_regex,
+    normalize_path,
+    split_patterns,
+)
+
+
+def _page_order(key: PageKey) -> tuple[int, str, int, str]:
+    """Numeric order of digit ids, space first."""
+    return len(key.space), key.space, len(key.page), key.page
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    """The pages a set of files maps to, seen from both sides.
+
+    ``pages_by_file`` has the files that map to at least one page; ``files_by_page`` lists, per
+    page (in numeric order), the files mapping to it in the order they were given, which is what
+    a pull request comment shows; ``unmatched_files`` are the files that map to no page.
+    """
+
+    pages_by_file: dict[str, frozenset[PageKey]]
+    files_by_page: dict[PageKey, tuple[str, ...]]
+    unmatched_files: tuple[str, ...]
+
+    @property
+    def pages(self) -> tuple[PageKey, ...]:
+        """Every page some file maps to, in numeric order."""
+        return tuple(self.files_by_page)
+
+    @property
+    def pages_by_space(self) -> dict[str, tuple[str, ...]]:
+        """The page ids per space, as a change set per space needs them."""
+        spaces: dict[str, list[str]] = {}
+        for key in self.files_by_page:
+            spaces.setdefault(key.space, []).append(key.page)
+        return {space: tuple(pages) for space, pages in spaces.items()}
+
+
+def _result(paths: Iterable[str], pages_of: dict[str, frozenset[PageKey]]) -> MatchResult:
+    """Both views of the answer, from the pages of each (distinct) file."""
+    by_page: dict[PageKey, list[str]] = {}
+    unmatched: list[str] = []
+    by_file: dict[str, frozenset[PageKey]] = {}
+    for path in dict.fromkeys(paths):
+        pages = pages_of[path]
+        if not pages:
+            unmatched.append(path)
+            continue
+        by_file[path] = pages
+        for key in pages:
+            by_page.setdefault(key, []).append(path)
+    files_by_page = {key: tuple(by_page[key]) for key in sorted(by_page, key=_page_order)}
+    return MatchResult(by_file, files_by_page, tuple(unmatched))
+
+
+def naive_match(mapping: Mapping, paths: Iterable[str]) -> MatchResult:
+    """The reference answer: every rule's pathspec asked about every file.
+
+    Slow (rules times files) but plainly right; :class:`Matcher` must agree with it exactly.
+    """
+    rules = []
+    for rule in mapping.rules:
+        positives, negatives = split_patterns(rule.patterns)
+        excluded = GitIgnoreSpec.from_lines(negatives) if negatives else None
+        rules.append((GitIgnoreSpec.from_lines(positives), excluded, frozenset(rule.page_keys)))
+    paths = list(paths)
+    pages_of: dict[str, frozenset[PageKey]] = {}
+    for path in paths:
+        pages: set[PageKey] = set()
+        for selected, excluded, keys in rules:
+            if selected.match_file(path) and not (excluded and excluded.match_file(path)):
+                pages.update(keys)
+        pages_of[path] = frozenset(pages)
+    return _result(paths, pages_of)
+
+
+@dataclass
+class _Prefix:
+    """What hangs on one directory prefix: exact paths, directory patterns and globs."""
+
+    exact: list[int] = field(default_factory=list)
+    under: list[int] = field(default_factory=list)
+    globs: list[tuple[int, RegexPattern]] = field(default_factory=list)
+
+
+@dataclass
+class _Name:
+    """Patterns that match a path segment of this name anywhere (or any but the last)."""
+
+    anywhere: list[int] = field(default_factory=list)
+    directory: list[int] = field(default_factory=list)
+
+
+class Matcher:
+    """A mapping's rules compiled once, to match many files (build it with :func:`compile_mapping`).
+
+    Each distinct selecting pattern gets an id; the indexes map prefixes, names and glob
+    buckets to pattern ids, and each pattern id to the rules using it.
+    """
+
+    def __init__(self, mapping: Mapping) -> None:
+        self._mapping = mapping
+        self._bodies: list[str] = []
+        self._rules_of: list[list[int]] = []
+        self._prefixes: dict[str, _Prefix] = {}
+        self._names: dict[str, _Name] = {}
+        self._globs_anywhere: list[tuple[int, RegexPattern]] = []
+        self._compiled: dict[str, RegexPattern | None] = {}
+        self._excluding: list[tuple[RegexPattern, ...]] = []
+        self._pages: list[frozenset[PageKey]] = []
+        ids: dict[str, int] = {}
+        for index, rule in enumerate(mapping.rules):
+            positives, negatives = split_patterns(rule.patterns)
+            for body in positives:
+                if body not in ids:
+                    ids[body] = len(self._bodies)
+                    self._bodies.append(body)
+                    self._rules_of.append([])
+                    self._index(ids[body], body, rule.line)
+                rules_of = self._rules_of[ids[body]]
+                if not rules_of or rules_of[-1] != index:
+                    rules_of.append(index)
+            excluding = (self._compile(body, rule.line) for body in negatives)
+            self._excluding.append(
+                tuple(compiled for compiled in excluding if compiled is not None)
+            )
+            self._pages.append(frozenset(rule.page_keys))
+
+    def _compile(self, body: str, line: int) -> RegexPattern | None:
+        """pathspec's compiled pattern, once per distinct pattern."""
+        if body not in self._compiled:
+            try:
+                self._compiled[body] = compile_positive(body)
+            except (ValueError, re.error) as error:
+                message = f"pattern {body!r} is not a valid gitignore pattern ({error})"
+                raise MappingError([Problem(self._mapping.source, line, 1, message)]) from None
+        return self._compiled[body]
+
+    def _index(self, pid: int, body: str, line: int) -> None:
+        simple: Simple | None = classify(body)
+        if simple is not None:
+            if simple.kind in ("path", "under"):
+                entry = self._prefixes.setdefault(simple.text, _Prefix())
+                (entry.exact if simple.kind == "path" else entry.under).append(pid)
+            else:
+                name = self._names.setdefault(simple.text, _Name())
+                (name.anywhere if simple.kind == "name" else name.directory).append(pid)
+            return
+        compiled = self._compile(body, line)
+        if compiled is None:
+            return
+        prefix = literal_prefix(body)
+        if prefix is None:
+            self._globs_anywhere.append((pid, compiled))
+        else:
+            self._prefixes.setdefault(prefix, _Prefix()).globs.append((pid, compiled))
+
+    def _selecting(
+        self,
+        path: str,
+        found: bytearray | None = None,
+        anywhere: list[tuple[int, RegexPattern]] | None = None,
+    ) -> list[int]:
+        """Ids of the selecting patterns matching a normalized path.
+
+        With ``found``, globs already known to match some file are not tried again, and
+        ``anywhere`` replaces the unbucketed globs (the caller drops those found).
+        """
+        if needs_regex(path):
+            return self._selecting_by_regex(path, found)
+        hits: list[int] = []
+        segments = path.split("/")
+        last = len(segments) - 1
+        prefix = ""
+        for position, segment in enumerate(segments):
+            prefix = f"{prefix}/{segment}" if position else segment
+            entry = self._prefixes.get(prefix)
+            if entry is not None:
+                hits += entry.exact
+                if position < last:
+                    hits += entry.under
+                    hits += [
+                        pid
+                        for pid, compiled in entry.globs
+                        if (found is None or not found[pid])
+                        and compiled.match_file(path) is not None
+                    ]
+            name = self._names.get(segment)
+            if name is not None:
+                hits += name.anywhere
+                if position < last:
+                    hits += name.directory
+        hits += [
+            pid
+            for pid, compiled in (self._globs_anywhere if anywhere is None else anywhere)
+            if (found is None or not found[pid]) and compiled.match_file(path) is not None
+        ]
+        return hits
+
+    def _selecting_by_regex(self, path: str, found: bytearray | None) -> list[int]:
+        """Every pattern's expression tried: the way for paths the indexes cannot answer."""
+        hits = []
+        for pid, body in enumerate(self._bodies):
+            if found is not None and found[pid]:
+                continue
+            compiled = self._compile(body, self._mapping.rules[self._rules_of[pid][0]].line)
+            if compiled is not None and compiled.match_file(path) is not None:
+                hits.append(pid)
+        return hits
+
+    def pages_of(self, path: str) -> frozenset[PageKey]:
+        """The pages one file maps to."""
+        normalized = normalize_path(path)
+        rules = {rule for pid in self._selecting(normalized) for rule in self._rules_of[pid]}
+        pages: set[PageKey] = set()
+        for rule in rules:
+            if not any(
+                compiled.match_file(normalized) is not None for compiled in self._excluding[rule]
+            ):
+                pages |= self._pages[rule]
+        return frozenset(pages)
+
+    def match(self, paths: Iterable[str]) -> MatchResult:
+        """The pages each file maps to and the files each page is mapped from."""
+        paths = list(paths)
+        return _result(paths, {path: self.pages_of(path) for path in dict.fromkeys(paths)})
+
+    def unmatched_patterns(self, repo_files: Iterable[str]) -> list[Problem]:
+        """A warning for each selecting pattern of each rule that matches no repository file."""
+        found = bytearray(len(self._bodies))
+        left = len(self._bodies)
+        anywhere = list(self._globs_anywhere)
+        for path in repo_files:
+            new = False
+            for pid in self._selecting(normalize_path(path), found, anywhere):
+                if not found[pid]:
+                    found[pid] = 1
+                    left -= 1
+                    new = True
+            if not left:
+                break
+            if new and anywhere:
+                anywhere = [(pid, compiled) for pid, compiled in anywhere if not found[pid]]
+        problems = []
+        ids = {body: pid for pid, body in enumerate(self._bodies)}
+        for rule in self._mapping.rules:
+            for pattern in split_patterns(rule.patterns)[0]:
+                if not found[ids[pattern]]:
+                    problems.append(
+                        Problem(
+                            self._mapping.source,
+                            rule.line,
+                            rule.column,
+                            f"pattern {pattern!r} matches no file in the repository; fix the "
+                            "path or remove the pattern",
+                            severity="warning",
+                        )
+                    )
+        return problems
+
+
+def compile_mapping(mapping: Mapping) -> Matcher:
+    """Index the mapping's patterns once, for :meth:`Matcher.match` on many files."""
+    return Matcher(mapping)
+
+
+def unmatched_patterns(mapping: Mapping, repo_files: Iterable[str]) -> list[Problem]:
+    """Warnings for selecting patterns that match no file of the repository.
+
+    The action warns and goes on: a pattern written before its files exist is not an error.
+    """
+    return compile_mapping(mapping).unmatched_patterns(repo_files)

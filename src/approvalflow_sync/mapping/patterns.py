@@ -1,0 +1,200 @@
+"""Gitignore-style patterns: pathspec's answer, and the patterns that need no regular expression.
+
+pathspec is the reference: a pattern matches a file when the regular expression pathspec
+compiles for it matches the normalized path. :func:`classify` recognises the patterns whose
+answer is a plain string comparison (an exact path, a directory prefix, a name at any depth),
+and only where that is provably pathspec's answer; everything else is left to the regex. The
+rules follow ``GitIgnoreSpecPattern``: a leading ``/`` or a slash inside anchors a pattern to
+the root, a pattern of one segment matches at any depth, a trailing ``/`` (or ``/**``) means
+"everything below this directory", and a pattern without one also matches below a directory of
+that name.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from pathspec import GitIgnoreSpec
+from pathspec.pattern import RegexPattern
+from pathspec.util import normalize_file
+
+GLOB_CHARS = frozenset("*?[\\")
+"""Characters that make a segment more than literal text (``\\`` escapes the next one)."""
+
+Kind = Literal["path", "under", "name", "dirname"]
+
+
+def _pattern_class() -> Callable[[str], RegexPattern]:
+    """The class :class:`GitIgnoreSpec` compiles lines with (renamed in pathspec 1.0)."""
+    return type(GitIgnoreSpec.from_lines(["probe"]).patterns[0])
+
+
+_PATTERN = _pattern_class()
+
+
+def normalize_path(path: str) -> str:
+    """The path as pathspec matches it (separators, a leading ``/`` or ``./`` removed)."""
+    return normalize_file(path)
+
+
+def needs_regex(normalized: str) -> bool:
+    """Whether string comparison may disagree with the regex for this path.
+
+    ``.`` in pathspec's expressions does not match a newline and ``$`` matches before a final
+    one; an empty first segment defeats ``(?:.+/)?``. Real repository paths have neither.
+    """
+    return "\n" in normalized or normalized.startswith("/")
+
+
+def compile_positive(body: str) -> RegexPattern | None:
+    """pathspec's compiled pattern for one that selects files, or ``None`` if it selects none.
+
+    Test a path with ``pattern.match_file(path) is not None``, as pathspec does (its search
+    method changed between versions). ``None`` is what pathspec makes of a comment (``#x``), a
+    lone ``/``, an invalid character class (pathspec 1.1) or a second ``!``: patterns that never
+    match. Raises ``ValueError`` or ``re.error`` when pathspec rejects the pattern.
+    """
+    pattern = _PATTERN(body)
+    if pattern.include is not True or pattern.regex is None:
+        return None
+    return pattern
+
+
+def split_patterns(patterns: tuple[str, ...]) -> tuple[list[str], list[str]]:
+    """A rule's patterns as (selecting, excluding), the ``!`` removed from the excluding ones."""
+    positives = [p for p in patterns if not p.startswith("!")]
+    negatives = [p[1:] for p in patterns if p.startswith("!")]
+    return positives, negatives
+
+
+def _segments(body: str) -> tuple[list[str], bool] | None:
+    """pathspec's normalized segments and whether the pattern ends with ``/``.
+
+    Mirrors ``GitIgnoreSpecPattern``: strip a leading ``/`` (anchored), put ``**`` in front of
+    a single segment (any depth), turn a trailing ``/`` into ``**``, collapse ``**/**``.
+    """
+    segments = body.split("/")
+    is_dir = not segments[-1]
+    if not segments[0]:
+        del segments[0]
+    elif (len(segments) == 1 or (len(segments) == 2 and not segments[1])) and segments[0] != "**":
+        segments.insert(0, "**")
+    if not segments:
+        return None
+    if not segments[-1]:
+        segments[-1] = "**"
+    collapsed = [segments[0]]
+    for segment in segments[1:]:
+        if not (segment == "**" and collapsed[-1] == "**"):
+            collapsed.append(segment)
+    return collapsed, is_dir
+
+
+def _plain_body(body: str) -> bool:
+    """Whether the pattern has none of the edge cases pathspec treats specially as a whole."""
+    return bool(body) and body == body.strip() and body[0] not in "#!"
+
+
+def _literal(segment: str) -> bool:
+    return bool(segment) and segment != "**" and not GLOB_CHARS.intersection(segment)
+
+
+@dataclass(frozen=True)
+class Simple:
+    """A pattern answered by string comparison.
+
+    - ``path``: the file ``text`` or anything below the directory ``text``;
+    - ``under``: anything below the directory ``text`` (``docs/`` anchored, ``docs/**``);
+    - ``name``: a path with a segment ``text`` (``README.md``, ``**/README.md``);
+    - ``dirname``: a path with a segment ``text`` that is not its last (``build/``).
+    """
+
+    kind: Kind
+    text: str
+
+
+def classify(body: str) -> Simple | None:
+    """The string comparison equal to pathspec's answer for ``body``, if there is one."""
+    if not _plain_body(body):
+        return None
+    normalized = _segments(body)
+    if normalized is None:
+        return None
+    segments, _ = normalized
+    leading = segments[0] == "**"
+    trailing = len(segments) > 1 and segments[-1] == "**"
+    middle = segments[1 if leading else 0 : len(segments) - 1 if trailing else len(segments)]
+    if not middle or not all(_literal(segment) for segment in middle):
+        return None
+    if leading:
+        if len(middle) != 1:
+            return None
+        return Simple("dirname" if trailing else "name", middle[0])
+    return Simple("under" if trailing else "path", "/".join(middle))
+
+
+def literal_prefix(body: str) -> str | None:
+    """The directory every path matching this glob starts with (without its final ``/``).
+
+    An anchored pattern whose first segments are literal and followed by another segment
+    compiles to ``^first/second/...``: only paths below that directory can match it.
+    """
+    if not _plain_body(body):
+        return None
+    normalized = _segments(body)
+    if normalized is None:
+        return None
+    segments, _ = normalized
+    literal: list[str] = []
+    for segment in segments[:-1]:
+        if not _literal(segment):
+            break
+        literal.append(segment)
+    return "/".join(literal) or None
+
+
+_WINDOWS_SEPARATOR = re.compile(r"\\[A-Za-z0-9_]")
+
+
+def pattern_problem(pattern: str) -> str | None:
+    """What is wrong with one pattern as written in the file (``!`` included), or ``None``."""
+    excluding = pattern.startswith("!")
+    body = pattern[1:] if excluding else pattern
+    if not body.strip():
+        if excluding:
+            return "a lone '!' excludes nothing; write '!' followed by a pattern, like '!drafts/**'"
+        return "empty pattern; give a file, directory or glob such as docs/auth/**"
+    if body.startswith("!"):
+        single = "!" + body.lstrip("!")
+        return f"{pattern!r} starts with two '!'; one '!' excludes: write {single!r}"
+    if body.startswith("#"):
+        return (
+            f"{pattern!r} starts with '#', which makes it a comment in gitignore syntax that "
+            r"matches nothing; write '\#' for a name that starts with '#'"
+        )
+    if body.startswith("./"):
+        return f"{pattern!r}: patterns are relative to the repository root; drop the leading './'"
+    if ".." in body.split("/"):
+        return f"{pattern!r}: '..' never matches a repository path; write the path from the root"
+    if _WINDOWS_SEPARATOR.search(body):
+        return (
+            f"{pattern!r}: '\\' escapes the next character in gitignore patterns; separate "
+            "directories with '/'"
+        )
+    if classify(body) is not None:
+        return None
+    try:
+        regex = compile_positive(body)
+    except (ValueError, re.error) as error:
+        return f"{pattern!r} is not a valid gitignore pattern ({error})"
+    if regex is None:
+        if "[" in body:
+            return (
+                f"{pattern!r} has an unclosed or invalid '[...]' character class and matches "
+                r"nothing; close it, or write '\[' for a literal bracket"
+            )
+        return f"{pattern!r} matches nothing; give a path, such as docs/**"
+    return None

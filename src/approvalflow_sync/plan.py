@@ -1,0 +1,185 @@
+"""What to change in ApprovalFlow for a pull request: pure functions over typed values.
+
+The plan compares what the pull request needs (its pages per space, the title, summary and link)
+with the change sets that exist, and asks for the smallest set of writes: a rerun of the same
+event plans none.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from approvalflow_sync.approvalflow.models import ChangeSet
+from approvalflow_sync.github.event import PullRequest
+
+DEFAULT_TITLE_TEMPLATE = "PR-{number} {title}"
+TITLE_FIELDS = ("number", "title", "branch", "base", "repo")
+MAX_TITLE = 255
+MAX_SUMMARY = 1000
+_HTML_COMMENT = re.compile(r"<!--.*?(-->|$)", re.DOTALL)
+_BLANK_LINES = re.compile(r"\n\s*\n(\s*\n)+")
+
+
+@dataclass(frozen=True)
+class ChangedFile:
+    """A file of the pull request as GitHub lists it; renames keep their old path."""
+
+    path: str
+    status: str = "modified"
+    previous_path: str | None = None
+
+
+@dataclass(frozen=True)
+class Fields:
+    """The change set fields derived from the pull request."""
+
+    title: str
+    summary: str
+    reference_url: str
+
+
+@dataclass(frozen=True)
+class SpacePlan:
+    """The writes one space needs; the space's work does not depend on another space's."""
+
+    space: str
+    pages: tuple[str, ...]
+    """The pages the change set must hold, in ascending numeric order."""
+    keep: ChangeSet | None = None
+    """The change set kept for this pull request (the oldest when several exist)."""
+    create: bool = False
+    changes: Mapping[str, object] = field(default_factory=dict)
+    """Keyword arguments for ``update_change_set``: only the fields that differ."""
+    archive: tuple[str, ...] = ()
+    """Change sets to archive: duplicates, or all of them when no page maps any more."""
+    duplicates: tuple[str, ...] = ()
+    """The subset of ``archive`` that were duplicates of ``keep``."""
+
+    @property
+    def writes(self) -> int:
+        """How many ApprovalFlow writes this plan makes."""
+        return int(self.create) + int(bool(self.changes)) + len(self.archive)
+
+
+def changed_paths(files: Iterable[ChangedFile]) -> list[str]:
+    """Every path the pull request touches: a rename counts under its old and its new path."""
+    paths: dict[str, None] = {}
+    for changed in files:
+        paths[changed.path] = None
+        if changed.previous_path:
+            paths[changed.previous_path] = None
+    return list(paths)
+
+
+def render_title(template: str, pr: PullRequest) -> str:
+    """The change set title from the template (fields checked when the mapping was loaded)."""
+    values = {
+        "number": pr.number,
+        "title": pr.title,
+        "branch": pr.head_ref,
+        "base": pr.base_ref,
+        "repo": pr.repo,
+    }
+    title = string.Formatter().vformat(template, (), values)
+    title = " ".join(title.split())
+    return title if len(title) <= MAX_TITLE else title[: MAX_TITLE - 1] + "…"
+
+
+def summarise(body: str, limit: int = MAX_SUMMARY) -> str:
+    """The pull request body without HTML comments (templates' hints), shortened at a word."""
+    text = _HTML_COMMENT.sub("", body.replace("\r\n", "\n"))
+    text = _BLANK_LINES.sub("\n\n", text).strip()
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut.rstrip() + "…"
+
+
+def desired_fields(pr: PullRequest, title_template: str) -> Fields:
+    """Title, summary and link the change set must carry."""
+    return Fields(
+        title=render_title(title_template, pr),
+        summary=summarise(pr.body),
+        reference_url=pr.html_url,
+    )
+
+
+def sort_pages(pages: Iterable[str]) -> tuple[str, ...]:
+    """Page ids without repeats, in numeric order (a stable order means no needless update)."""
+    return tuple(sorted(set(pages), key=lambda page: (len(page.lstrip("0")), page)))
+
+
+def prs_change_sets(change_sets: Sequence[ChangeSet], reference_url: str) -> list[ChangeSet]:
+    """The open change sets linked to the pull request, oldest first."""
+    mine = [cs for cs in change_sets if cs.referenceUrl == reference_url and not cs.is_archived]
+    return sorted(mine, key=lambda cs: (cs.createdAt or "", cs.id))
+
+
+def _changes(current: ChangeSet, fields: Fields, pages: tuple[str, ...]) -> dict[str, object]:
+    changes: dict[str, object] = {}
+    if current.title != fields.title:
+        changes["title"] = fields.title
+    if (current.summary or "") != fields.summary:
+        changes["summary"] = fields.summary
+    if current.referenceUrl != fields.reference_url:
+        changes["reference_url"] = fields.reference_url
+    if sort_pages(current.page_ids) != pages:
+        changes["page_ids"] = list(pages)
+    return changes
+
+
+def plan_space(
+    space: str, pages: Iterable[str], existing: Sequence[ChangeSet], fields: Fields
+) -> SpacePlan:
+    """The writes for one space: create, update what differs, archive duplicates or leftovers."""
+    wanted = sort_pages(pages)
+    mine = prs_change_sets(existing, fields.reference_url)
+    if not wanted:
+        return SpacePlan(space=space, pages=(), archive=tuple(cs.id for cs in mine))
+    if not mine:
+        return SpacePlan(space=space, pages=wanted, create=True)
+    keep, *extra = mine
+    duplicates = tuple(cs.id for cs in extra)
+    return SpacePlan(
+        space=space,
+        pages=wanted,
+        keep=keep,
+        changes=_changes(keep, fields, wanted),
+        archive=duplicates,
+        duplicates=duplicates,
+    )
+
+
+def plan_sync(
+    pages_by_space: Mapping[str, Iterable[str]],
+    existing_by_space: Mapping[str, Sequence[ChangeSet]],
+    fields: Fields,
+) -> list[SpacePlan]:
+    """A plan per space that has pages now or had a change set for this pull request."""
+    spaces = sorted(set(pages_by_space) | set(existing_by_space))
+    plans = [
+        plan_space(space, pages_by_space.get(space, ()), existing_by_space.get(space, ()), fields)
+        for space in spaces
+    ]
+    return [plan for plan in plans if plan.pages or plan.archive]
+
+
+def plan_archive(
+    existing_by_space: Mapping[str, Sequence[ChangeSet]], reference_url: str
+) -> list[SpacePlan]:
+    """Archive every open change set of the pull request (closed without merge)."""
+    plans = [
+        SpacePlan(
+            space=space,
+            pages=(),
+            archive=tuple(cs.id for cs in prs_change_sets(found, reference_url)),
+        )
+        for space, found in sorted(existing_by_space.items())
+    ]
+    return [plan for plan in plans if plan.archive]

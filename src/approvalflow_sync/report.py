@@ -1,0 +1,316 @@
+"""What the run tells people: commit status, comments, job summary, annotations, outputs.
+
+Pure functions from an :class:`Outcome` to text. Every piece of text that came from the pull
+request or the server goes through :mod:`approvalflow_sync.markdown`, so a hostile title or file
+name renders literally. Comment bodies are deterministic (no times, no run links) so an unchanged
+outcome gives the same body and the comment is not rewritten.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+
+from approvalflow_sync import markdown as md
+from approvalflow_sync.github.event import PullRequest
+
+STICKY = "sticky"
+RESULT = "result"
+RESULT_DATA = "result-data"
+MAX_FILES_SHOWN = 5
+MAX_STATUS_DESCRIPTION = 140
+CUT_NOTE = "The table is cut short; the job summary has it all."
+
+
+class Kind(str, Enum):
+    """What the run did."""
+
+    SYNC = "sync"
+    SUBMIT = "submit"
+    ARCHIVE = "archive"
+
+
+@dataclass(frozen=True)
+class PageRow:
+    """One page: the files that map to it, whether it can be submitted, its approval state."""
+
+    space: str
+    page: str
+    files: tuple[str, ...]
+    can_submit: bool | None = None
+    """None when unknown (a dry run of a change set not created yet)."""
+    reason: str | None = None
+    workflow: str | None = None
+    approved_at: int | None = None
+    current_version: int | None = None
+    stale: bool = False
+    submitted: bool | None = None
+    """After a submit: True submitted, False skipped (``reason`` says why)."""
+
+
+@dataclass(frozen=True)
+class SpaceOutcome:
+    """The change set of one space and what happened to it."""
+
+    space: str
+    change_set_id: str | None
+    title: str | None = None
+    created: bool = False
+    updated: tuple[str, ...] = ()
+    archived: tuple[str, ...] = ()
+    duplicates: tuple[str, ...] = ()
+    pages: tuple[PageRow, ...] = ()
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Everything a run did, for the reports."""
+
+    kind: Kind
+    pr: PullRequest
+    spaces: tuple[SpaceOutcome, ...] = ()
+    dry_run: bool = False
+    already_submitted: bool = False
+    result_comment_url: str | None = None
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def rows(self) -> list[PageRow]:
+        """Every page of every space."""
+        return [row for space in self.spaces for row in space.pages]
+
+    @property
+    def change_set_ids(self) -> list[str]:
+        """The ids of the change sets that hold the pull request's pages."""
+        return [s.change_set_id for s in self.spaces if s.change_set_id]
+
+    @property
+    def submittable(self) -> int:
+        """Pages that preflight said can be submitted."""
+        return sum(1 for row in self.rows if row.can_submit)
+
+    @property
+    def blocked(self) -> int:
+        """Pages that preflight said are blocked."""
+        return sum(1 for row in self.rows if row.can_submit is False)
+
+    @property
+    def submitted(self) -> int:
+        """Pages submitted for approval."""
+        return sum(1 for row in self.rows if row.submitted)
+
+    @property
+    def skipped(self) -> int:
+        """Pages the submit skipped."""
+        return sum(1 for row in self.rows if row.submitted is False)
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 page``, ``2 pages``."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def status(outcome: Outcome) -> tuple[str, str]:
+    """The commit status state and description (at most 140 characters)."""
+    if outcome.kind is Kind.SUBMIT:
+        state = "success" if outcome.skipped == 0 else "failure"
+        text = f"Submitted {plural(outcome.submitted, 'page')}, {outcome.skipped} skipped"
+    elif not outcome.rows:
+        state, text = "success", "No docs pages in this pull request"
+    else:
+        state = "success" if outcome.blocked == 0 else "failure"
+        total = len(outcome.rows)
+        text = f"{outcome.submittable} of {plural(total, 'page')} can be submitted"
+        text += f", {outcome.blocked} blocked" if outcome.blocked else ""
+    return state, text[:MAX_STATUS_DESCRIPTION]
+
+
+def page_link(page: str, confluence_url: str | None) -> str:
+    """The page id, linked to the page when the site is known."""
+    if not confluence_url:
+        return md.text(page)
+    return md.link(page, f"{confluence_url}/pages/viewpage.action?pageId={page}")
+
+
+def _files(files: Sequence[str]) -> str:
+    shown = [md.code(f) for f in files[:MAX_FILES_SHOWN]]
+    if len(files) > MAX_FILES_SHOWN:
+        shown.append(f"and {len(files) - MAX_FILES_SHOWN} more")
+    return "<br>".join(shown) if shown else "—"
+
+
+def _eligibility(row: PageRow) -> str:
+    if row.submitted is True:
+        return "✅ submitted"
+    if row.submitted is False:
+        return f"⏭️ skipped: {md.text(row.reason or 'no reason given')}"
+    if row.can_submit is None:
+        return "❔ not checked yet"
+    if row.can_submit:
+        return "✅ can submit"
+    return f"⛔ blocked: {md.text(row.reason or 'no reason given')}"
+
+
+def _approval(row: PageRow) -> str:
+    if row.approved_at is None:
+        return "—"
+    if row.stale and row.current_version is not None:
+        behind = row.current_version - row.approved_at
+        return f"⚠️ stale: approved v{row.approved_at}, now v{row.current_version} (+{behind})"
+    return f"approved v{row.approved_at}"
+
+
+def pages_table(rows: Sequence[PageRow], confluence_url: str | None) -> str:
+    """The table of pages shared by the comment and the job summary."""
+    return md.table(
+        ("Page", "Space", "Docs files", "Submit", "Approval"),
+        [
+            (
+                page_link(row.page, confluence_url),
+                md.text(row.space),
+                _files(row.files),
+                _eligibility(row),
+                _approval(row),
+            )
+            for row in rows
+        ],
+    )
+
+
+def _space_line(space: SpaceOutcome, dry_run: bool) -> str:
+    would = "would be " if dry_run else ""
+    if space.change_set_id is None and space.archived:
+        return f"- Space {md.text(space.space)}: {would}archived {_ids(space.archived)}."
+    what = "created" if space.created else "updated" if space.updated else "unchanged"
+    if space.updated and not space.created:
+        what += f" ({', '.join(space.updated)})"
+    line = (
+        f"- Space {md.text(space.space)}: change set {md.code(space.change_set_id or 'new')} "
+        f"{md.text(space.title or '')} — {would}{what}."
+    )
+    if space.duplicates:
+        line += f" Duplicate change sets {_ids(space.duplicates)} {would}archived, pages kept here."
+    return line
+
+
+def _ids(ids: Sequence[str]) -> str:
+    return ", ".join(md.code(i) for i in ids)
+
+
+def _headline(outcome: Outcome) -> str:
+    if outcome.kind is Kind.ARCHIVE:
+        return "Pull request closed without merge: change sets archived"
+    if outcome.kind is Kind.SUBMIT:
+        return (
+            f"Submitted {plural(outcome.submitted, 'page')} for approval, {outcome.skipped} skipped"
+        )
+    if not outcome.rows:
+        return "No docs pages in this pull request"
+    head = f"{outcome.submittable} of {plural(len(outcome.rows), 'page')} can go to review"
+    return head + (f", {outcome.blocked} blocked" if outcome.blocked else "")
+
+
+def body(outcome: Outcome, confluence_url: str | None) -> str:
+    """The report's markdown without a marker: headline, change sets, pages."""
+    prefix = "[dry run] " if outcome.dry_run else ""
+    parts = [f"### ApprovalFlow: {prefix}{_headline(outcome)}"]
+    lines = [_space_line(space, outcome.dry_run) for space in outcome.spaces]
+    if lines:
+        parts.append("\n".join(lines))
+    if outcome.rows:
+        parts.append(pages_table(outcome.rows, confluence_url))
+    if outcome.result_comment_url:
+        link = md.link("see the result comment", outcome.result_comment_url)
+        parts.append(f"Submission result: {link}.")
+    parts.extend(md.text(note) for note in outcome.notes)
+    return "\n\n".join(parts)
+
+
+def sticky_comment(outcome: Outcome, confluence_url: str | None) -> str:
+    """The one sticky comment, found again by its marker."""
+    text = f"{md.comment_marker(STICKY)}\n{body(outcome, confluence_url)}\n"
+    return md.truncate(
+        text, md.COMMENT_LIMIT, "The table is cut short; the job summary has it all."
+    )
+
+
+def result_data(outcome: Outcome) -> dict[str, object]:
+    """What a rerun of the merge needs to report without submitting again."""
+    return {"changeSetIds": outcome.change_set_ids, "outputs": outputs(outcome)}
+
+
+def result_comment(outcome: Outcome, confluence_url: str | None) -> str:
+    """The comment posted once after the merge's submit."""
+    text = (
+        f"{md.comment_marker(RESULT)}\n{body(outcome, confluence_url)}\n\n"
+        f"{md.embed_json(RESULT_DATA, result_data(outcome))}\n"
+    )
+    return md.truncate(
+        text, md.COMMENT_LIMIT, "The table is cut short; the job summary has it all."
+    )
+
+
+def summary(outcome: Outcome, confluence_url: str | None) -> str:
+    """The job summary: the same report as the comment."""
+    return body(outcome, confluence_url) + "\n"
+
+
+def file_warnings(outcome: Outcome) -> list[tuple[str, str]]:
+    """A (file, message) warning for each docs file whose page is blocked or skipped."""
+    found: list[tuple[str, str]] = []
+    for row in outcome.rows:
+        refused = row.submitted is False or (row.submitted is None and row.can_submit is False)
+        if refused:
+            verb = "skipped" if row.submitted is False else "blocked"
+            message = f"Confluence page {row.page} is {verb}: {row.reason or 'no reason given'}"
+            found.extend((path, message) for path in row.files)
+    return found
+
+
+def outputs(outcome: Outcome) -> dict[str, str]:
+    """The step's outputs; ``result`` is one line of JSON with everything."""
+    values: dict[str, object] = {
+        "change-set-ids": outcome.change_set_ids,
+        "pages": len(outcome.rows),
+        "submittable": outcome.submittable,
+        "blocked": outcome.blocked,
+        "submitted": outcome.submitted,
+        "skipped": outcome.skipped,
+    }
+    result = {
+        "kind": outcome.kind.value,
+        "dryRun": outcome.dry_run,
+        "changeSetIds": outcome.change_set_ids,
+        "pages": len(outcome.rows),
+        "submittable": outcome.submittable,
+        "blocked": outcome.blocked,
+        "submitted": outcome.submitted,
+        "skipped": outcome.skipped,
+        "spaces": [_space_json(space) for space in outcome.spaces],
+    }
+    rendered = {key: json.dumps(value) for key, value in values.items()}
+    rendered["result"] = json.dumps(result, separators=(",", ":"), ensure_ascii=True)
+    return rendered
+
+
+def _space_json(space: SpaceOutcome) -> Mapping[str, object]:
+    return {
+        "space": space.space,
+        "changeSetId": space.change_set_id,
+        "created": space.created,
+        "updated": list(space.updated),
+        "archived": list(space.archived),
+        "pages": [
+            {
+                "pageId": row.page,
+                "files": list(row.files),
+                "canSubmit": row.can_submit,
+                "submitted": row.submitted,
+                "reason": row.reason,
+                "stale": row.stale,
+            }
+            for row in space.pages
+        ],
+    }

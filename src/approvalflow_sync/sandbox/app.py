@@ -1,0 +1,596 @@
+"""Requests in, answers out: the API and admin routes, faults, the call log, with no sockets.
+
+:class:`SandboxApp` turns a parsed :class:`Request` into a :class:`Response`, or into None when an
+injected fault says to close the connection without answering. It holds the one lock around the
+state, the call log and the faults; it sleeps (latency, delays) outside the lock so a slow call
+never stalls the others. Saving the state is a function passed in, called under the lock after
+every change so saves keep their order.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from approvalflow_sync.errors import ConfigError
+from approvalflow_sync.sandbox import state as rules
+from approvalflow_sync.sandbox.seed import Seed, validate_seed
+from approvalflow_sync.sandbox.state import (
+    ForbiddenError,
+    InvalidRequestError,
+    RefusalError,
+    SandboxState,
+    UnauthorizedError,
+)
+
+log = logging.getLogger("approvalflow_sync.sandbox")
+
+ADMIN_PREFIX = "/_sandbox"
+JSON_TYPE = "application/json; charset=utf-8"
+INJECTED_FAULT = "Injected fault"
+
+Params = Mapping[str, object]
+Saver = Callable[[dict[str, Any]], None]
+
+
+@dataclass(frozen=True)
+class Request:
+    """One HTTP request as the app needs it; the token is kept apart and never logged."""
+
+    method: str
+    path: str
+    query: Mapping[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    token: str | None = None
+
+
+@dataclass(frozen=True)
+class Response:
+    """One answer: status, body bytes, content type and extra headers."""
+
+    status: int
+    body: bytes
+    content_type: str = JSON_TYPE
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+def json_response(
+    status: int, payload: object, headers: tuple[tuple[str, str], ...] = ()
+) -> Response:
+    """A JSON answer."""
+    return Response(status, json.dumps(payload, ensure_ascii=False).encode(), JSON_TYPE, headers)
+
+
+def api_error(status: int, message: str, headers: tuple[tuple[str, str], ...] = ()) -> Response:
+    """ApprovalFlow's failure shape."""
+    return json_response(status, {"success": False, "error": message}, headers)
+
+
+def _admin_error(status: int, message: str) -> Response:
+    return json_response(status, {"ok": False, "error": message})
+
+
+# -- request parameters ------------------------------------------------------------------------
+
+
+def _text(params: Params, name: str) -> str:
+    value = params.get(name)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise InvalidRequestError(f"{name} is required")
+    if not isinstance(value, str):
+        raise InvalidRequestError(f"{name} must be a string")
+    return value
+
+
+def _optional_text(params: Params, name: str) -> str | None:
+    value = params.get(name)
+    if value is None or isinstance(value, str):
+        return value
+    raise InvalidRequestError(f"{name} must be a string")
+
+
+def _page_id(params: Params, name: str = "pageId") -> str:
+    value = _text(params, name)
+    if not (value.isascii() and value.isdigit()):
+        raise InvalidRequestError(f"{name} must be a string of digits")
+    return value
+
+
+def _page_refs(params: Params) -> list[str]:
+    refs = params.get("pageRefs")
+    if not isinstance(refs, list) or not refs:
+        raise InvalidRequestError("pageRefs must be a non-empty list")
+    page_ids: list[str] = []
+    for index, ref in enumerate(refs):
+        page_id = ref.get("pageId") if isinstance(ref, dict) else None
+        if not (isinstance(page_id, str) and page_id.isascii() and page_id.isdigit()):
+            raise InvalidRequestError(f"pageRefs[{index}] needs a pageId made of digits")
+        page_ids.append(page_id)
+    return page_ids
+
+
+def _bool(params: Params, name: str) -> bool:
+    value = params.get(name)
+    if not isinstance(value, bool):
+        raise InvalidRequestError(f"{name} must be true or false")
+    return value
+
+
+def _number(params: Params, name: str, default: float) -> float:
+    value = params.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise InvalidRequestError(f"{name} must be a number of seconds, 0 or more")
+    return float(value)
+
+
+# -- the API -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One API endpoint: the scope it needs and what it does to the state."""
+
+    scope: str
+    run: Callable[[SandboxState, Params], dict[str, Any]]
+
+
+def _list(state: SandboxState, p: Params) -> dict[str, Any]:
+    return {"changeSets": state.list_change_sets(_text(p, "spaceId"))}
+
+
+def _detail(state: SandboxState, p: Params) -> dict[str, Any]:
+    return {"changeSet": state.change_set_detail(_text(p, "changeSetId"))}
+
+
+def _create(state: SandboxState, p: Params) -> dict[str, Any]:
+    space_id = _text(p, "spaceId")
+    title = _text(p, "title")
+    page_ids = _page_refs(p)
+    return {
+        "changeSet": state.create_change_set(
+            space_id,
+            title,
+            page_ids,
+            summary=_optional_text(p, "summary"),
+            reference_url=_optional_text(p, "referenceUrl"),
+        )
+    }
+
+
+def _update(state: SandboxState, p: Params) -> dict[str, Any]:
+    change_set_id = _text(p, "changeSetId")
+    return {
+        "changeSet": state.update_change_set(
+            change_set_id,
+            title=_text(p, "title") if p.get("title") is not None else None,
+            summary=_optional_text(p, "summary"),
+            reference_url=_optional_text(p, "referenceUrl"),
+            page_ids=_page_refs(p) if "pageRefs" in p else None,
+        )
+    }
+
+
+def _archive(state: SandboxState, p: Params) -> dict[str, Any]:
+    return {"changeSet": state.archive_change_set(_text(p, "changeSetId"))}
+
+
+def _submit(state: SandboxState, p: Params) -> dict[str, Any]:
+    return state.submit_change_set(_text(p, "changeSetId"))
+
+
+def _preflight(state: SandboxState, p: Params) -> dict[str, Any]:
+    return state.preflight_change_set(_text(p, "changeSetId"))
+
+
+def _page_submit(state: SandboxState, p: Params) -> dict[str, Any]:
+    return state.submit_page(_page_id(p))
+
+
+def _page_preflight(state: SandboxState, p: Params) -> dict[str, Any]:
+    return state.preflight_page(_page_id(p))
+
+
+API: dict[str, dict[str, Endpoint]] = {
+    "/changeSets": {
+        "GET": Endpoint(rules.READ_CHANGE_SET, _list),
+        "POST": Endpoint(rules.WRITE_CHANGE_SET, _create),
+    },
+    "/changeSets/detail": {"GET": Endpoint(rules.READ_CHANGE_SET, _detail)},
+    "/changeSets/update": {"POST": Endpoint(rules.WRITE_CHANGE_SET, _update)},
+    "/changeSets/archive": {"POST": Endpoint(rules.WRITE_CHANGE_SET, _archive)},
+    "/changeSets/submit": {"POST": Endpoint(rules.WRITE_CHANGE_SET, _submit)},
+    "/changeSets/preflight": {"POST": Endpoint(rules.READ_CHANGE_SET, _preflight)},
+    "/pages/submit": {"POST": Endpoint(rules.WRITE_APPROVAL, _page_submit)},
+    "/pages/preflight": {"POST": Endpoint(rules.READ_APPROVAL, _page_preflight)},
+}
+"""Path, then method, to endpoint: the nine calls of the vendor's reference."""
+
+
+# -- faults ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Fault:
+    """What the next ``remaining`` matching API calls suffer instead of (or besides) an answer."""
+
+    path: str
+    method: str | None = None
+    remaining: int = 1
+    status: int | None = None
+    retry_after: str | None = None
+    delay: float = 0.0
+    drop: str | None = None
+    body: str | None = None
+    content_type: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_params(cls, p: Params) -> Fault:
+        """Read a fault from the admin call's body."""
+        method = _optional_text(p, "method")
+        count = p.get("count", 1)
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise InvalidRequestError("count must be a whole number from 1")
+        status = p.get("status")
+        if status is not None and (
+            isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599
+        ):
+            raise InvalidRequestError("status must be an HTTP status from 100 to 599")
+        retry_after = p.get("retryAfter")
+        if retry_after is not None and not isinstance(retry_after, (str, int, float)):
+            raise InvalidRequestError("retryAfter must be a string (seconds or an HTTP date)")
+        drop = p.get("drop")
+        if drop not in (None, "before", "after"):
+            raise InvalidRequestError('drop must be "before" or "after"')
+        headers = p.get("headers", {})
+        if not isinstance(headers, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in headers.items()
+        ):
+            raise InvalidRequestError("headers must map names to string values")
+        path = _text(p, "path")
+        return cls(
+            path=path if path == "/" else path.rstrip("/"),
+            method=method.upper() if method else None,
+            remaining=count,
+            status=status,
+            retry_after=None if retry_after is None else str(retry_after),
+            delay=_number(p, "delay", 0.0),
+            drop=drop if isinstance(drop, str) else None,
+            body=_optional_text(p, "body"),
+            content_type=_optional_text(p, "contentType"),
+            headers=dict(headers),
+        )
+
+    def matches(self, method: str, path: str) -> bool:
+        """Whether a call is one this fault aims at."""
+        return self.path == path and self.method in (None, method)
+
+    @property
+    def answers(self) -> bool:
+        """True when the fault answers in place of the API; a bare delay only slows the call."""
+        if self.drop is not None:
+            return False
+        given = (self.status, self.body, self.retry_after, self.content_type)
+        return any(item is not None for item in given) or bool(self.headers) or not self.delay
+
+    def response(self) -> Response:
+        """The injected answer: the raw body if given, else ApprovalFlow's failure shape."""
+        status = self.status or 500
+        headers = tuple(self.headers.items())
+        if self.retry_after is not None:
+            headers += (("Retry-After", self.retry_after),)
+        if self.body is None:
+            return api_error(status, INJECTED_FAULT, headers)
+        content_type = self.content_type or "text/html; charset=utf-8"
+        return Response(status, self.body.encode(), content_type, headers)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fault as the admin surface shows it."""
+        return {
+            "method": self.method,
+            "path": self.path,
+            "count": self.remaining,
+            "status": self.status,
+            "retryAfter": self.retry_after,
+            "delay": self.delay,
+            "drop": self.drop,
+            "body": self.body,
+            "contentType": self.content_type,
+            "headers": self.headers,
+        }
+
+
+# -- the app -----------------------------------------------------------------------------------
+
+AdminRoute = Callable[["SandboxApp", Params], object]
+
+
+class SandboxApp:
+    """The sandbox behind the sockets: state, call log, faults and latency under one lock."""
+
+    def __init__(
+        self,
+        seed: Seed,
+        state: SandboxState | None = None,
+        *,
+        latency: float = 0.0,
+        save: Saver | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.seed = seed
+        self.state = state if state is not None else SandboxState.from_seed(seed)
+        self.latency = latency
+        self._save = save
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self.calls: list[dict[str, Any]] = []
+        self.faults: list[Fault] = []
+
+    def handle(self, request: Request) -> Response | None:
+        """Answer a request; None means close the connection without an answer."""
+        path = _normalize(request.path)
+        if path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/"):
+            return self._admin(request, path[len(ADMIN_PREFIX) :] or "/")
+        return self._api(request, path)
+
+    # -- API calls -----------------------------------------------------------------------------
+
+    def _api(self, request: Request, path: str) -> Response | None:
+        body, body_error = _parse_body(request.body)
+        call: dict[str, Any] = {
+            "method": request.method,
+            "path": path,
+            "query": dict(request.query),
+            "body": body,
+            "status": None,
+            "time": rules.iso_time(rules.utc_now()),
+        }
+        with self._lock:
+            self.calls.append(call)
+            fault = self._take_fault(request.method, path)
+            latency = self.latency
+        if latency:
+            self._sleep(latency)
+        if fault is not None and fault.delay:
+            self._sleep(fault.delay)
+        if fault is not None and fault.drop == "before":
+            return None
+        if fault is not None and fault.answers:
+            response = fault.response()
+        else:
+            response = self._run(request, path, body, body_error)
+            if fault is not None and fault.drop == "after":
+                return None
+        with self._lock:
+            call["status"] = response.status
+        return response
+
+    def _take_fault(self, method: str, path: str) -> Fault | None:
+        for fault in self.faults:
+            if fault.matches(method, path):
+                fault.remaining -= 1
+                if fault.remaining <= 0:
+                    self.faults.remove(fault)
+                return fault
+        return None
+
+    def _run(self, request: Request, path: str, body: object, body_error: str | None) -> Response:
+        methods = API.get(path)
+        if methods is None:
+            return api_error(404, "Not found")
+        endpoint = methods.get(request.method)
+        if endpoint is None:
+            return api_error(405, "Method not allowed", (("Allow", ", ".join(methods)),))
+        with self._lock:
+            before = self.state.revision
+            try:
+                self.state.authorize(request.token, endpoint.scope)
+                answer = endpoint.run(self.state, _params(request, body, body_error))
+            except UnauthorizedError as refusal:
+                return api_error(401, refusal.message, (("WWW-Authenticate", "Bearer"),))
+            except ForbiddenError as refusal:
+                return api_error(403, refusal.message)
+            except RefusalError as refusal:
+                return api_error(400, refusal.message)
+            except Exception:
+                log.exception("sandbox: %s %s failed", request.method, path)
+                return api_error(500, "Internal error in the sandbox")
+            finally:
+                self._save_if(self.state.revision != before)
+        return json_response(200, {"success": True, **answer})
+
+    def _save_if(self, changed: bool) -> None:
+        if changed and self._save is not None:
+            self._save(self.state.to_dict())
+
+    # -- the admin surface ---------------------------------------------------------------------
+
+    def _admin(self, request: Request, path: str) -> Response:
+        methods = ADMIN.get(path)
+        if methods is None:
+            return _admin_error(404, f"No sandbox admin path {ADMIN_PREFIX}{path}")
+        route = methods.get(request.method)
+        if route is None:
+            return _admin_error(405, f"{ADMIN_PREFIX}{path} takes {', '.join(methods)}")
+        body, body_error = _parse_body(request.body)
+        if body_error is not None:
+            return _admin_error(400, body_error)
+        with self._lock:
+            state, revision = self.state, self.state.revision
+            try:
+                answer = route(self, body if isinstance(body, dict) else {})
+            except RefusalError as refusal:
+                return _admin_error(400, refusal.message)
+            except ConfigError as error:
+                return _admin_error(400, str(error))
+            finally:
+                self._save_if(self.state is not state or self.state.revision != revision)
+        return json_response(200, answer)
+
+    def replace_state(self, state: SandboxState) -> None:
+        """Swap in a new state and forget calls and faults (caller holds the lock)."""
+        self.state = state
+        self.calls.clear()
+        self.faults.clear()
+
+
+def _ok(**extra: object) -> dict[str, object]:
+    return {"ok": True, **extra}
+
+
+def _admin_reset(app: SandboxApp, p: Params) -> object:
+    app.replace_state(SandboxState.from_seed(app.seed, app.state.clock))
+    return _ok()
+
+
+def _admin_seed(app: SandboxApp, p: Params) -> object:
+    app.seed = validate_seed(p, "seed")
+    return _admin_reset(app, p)
+
+
+def _admin_state(app: SandboxApp, p: Params) -> object:
+    return app.state.to_dict()
+
+
+def _admin_health(app: SandboxApp, p: Params) -> object:
+    return {"ok": True}
+
+
+def _admin_add_page(app: SandboxApp, p: Params) -> object:
+    version = p.get("version", 1)
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise InvalidRequestError("version must be a whole number")
+    page = app.state.add_page(
+        _text(p, "spaceId"),
+        _page_id(p, "id"),
+        title=_optional_text(p, "title"),
+        version=version,
+        workflow=_optional_text(p, "workflow"),
+    )
+    return _ok(page=page)
+
+
+def _admin_put_workflow(app: SandboxApp, p: Params) -> object:
+    active = p.get("active")
+    if active is not None and not isinstance(active, bool):
+        raise InvalidRequestError("active must be true or false")
+    workflow = app.state.put_workflow(
+        _text(p, "spaceId"), _text(p, "id"), name=_optional_text(p, "name"), active=active
+    )
+    return _ok(workflow=workflow)
+
+
+def _admin_assign(app: SandboxApp, p: Params) -> object:
+    if "workflowId" not in p:
+        raise InvalidRequestError("workflowId is required (null removes the assignment)")
+    page = app.state.assign_workflow(_page_id(p), _optional_text(p, "workflowId"))
+    return _ok(page=page)
+
+
+def _admin_approve(app: SandboxApp, p: Params) -> object:
+    return _ok(approval=app.state.decide(_page_id(p), rules.APPROVED))
+
+
+def _admin_reject(app: SandboxApp, p: Params) -> object:
+    return _ok(approval=app.state.decide(_page_id(p), rules.REJECTED))
+
+
+def _admin_edit_page(app: SandboxApp, p: Params) -> object:
+    return _ok(page=app.state.edit_page(_page_id(p)))
+
+
+def _admin_licence(app: SandboxApp, p: Params) -> object:
+    app.state.set_licence(_bool(p, "active"))
+    return _ok(licence=app.state.licence_active)
+
+
+def _admin_rest_api(app: SandboxApp, p: Params) -> object:
+    app.state.set_rest_api(_bool(p, "enabled"))
+    return _ok(restApi=app.state.rest_api_enabled)
+
+
+def _admin_token(app: SandboxApp, p: Params) -> object:
+    scopes = p.get("scopes")
+    if not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes):
+        raise InvalidRequestError("scopes must be a list of strings")
+    app.state.put_token(_text(p, "token"), scopes)
+    return _ok()
+
+
+def _admin_calls(app: SandboxApp, p: Params) -> object:
+    return {"calls": [dict(call) for call in app.calls]}
+
+
+def _admin_clear_calls(app: SandboxApp, p: Params) -> object:
+    app.calls.clear()
+    return _ok()
+
+
+def _admin_faults(app: SandboxApp, p: Params) -> object:
+    return {"faults": [fault.to_dict() for fault in app.faults]}
+
+
+def _admin_add_fault(app: SandboxApp, p: Params) -> object:
+    fault = Fault.from_params(p)
+    app.faults.append(fault)
+    return _ok(fault=fault.to_dict())
+
+
+def _admin_clear_faults(app: SandboxApp, p: Params) -> object:
+    app.faults.clear()
+    return _ok()
+
+
+def _admin_latency(app: SandboxApp, p: Params) -> object:
+    app.latency = _number(p, "seconds", 0.0)
+    return _ok(seconds=app.latency)
+
+
+ADMIN: dict[str, dict[str, AdminRoute]] = {
+    "/health": {"GET": _admin_health},
+    "/reset": {"POST": _admin_reset},
+    "/seed": {"POST": _admin_seed},
+    "/state": {"GET": _admin_state},
+    "/pages": {"POST": _admin_add_page},
+    "/workflows": {"POST": _admin_put_workflow},
+    "/pages/assign": {"POST": _admin_assign},
+    "/approve": {"POST": _admin_approve},
+    "/reject": {"POST": _admin_reject},
+    "/edit-page": {"POST": _admin_edit_page},
+    "/licence": {"POST": _admin_licence},
+    "/rest-api": {"POST": _admin_rest_api},
+    "/tokens": {"POST": _admin_token},
+    "/calls": {"GET": _admin_calls, "DELETE": _admin_clear_calls},
+    "/faults": {"GET": _admin_faults, "POST": _admin_add_fault, "DELETE": _admin_clear_faults},
+    "/latency": {"POST": _admin_latency},
+}
+"""Path under ``/_sandbox``, then method, to what it does; no auth, JSON in and out."""
+
+
+def _params(request: Request, body: object, body_error: str | None) -> Params:
+    """The call's parameters: the JSON body's fields, overridden by the query string's."""
+    if body_error is not None:
+        raise InvalidRequestError(body_error)
+    return {**(body if isinstance(body, dict) else {}), **request.query}
+
+
+def _normalize(path: str) -> str:
+    return path if path == "/" else path.rstrip("/") or "/"
+
+
+def _parse_body(raw: bytes) -> tuple[object, str | None]:
+    """The JSON body (None when empty) and the problem with it, if any."""
+    if not raw.strip():
+        return None, None
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return None, "Request body is not valid JSON"
+    if not isinstance(body, dict):
+        return body, "Request body must be a JSON object"
+    return body, None

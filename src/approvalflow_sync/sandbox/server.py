@@ -1,0 +1,383 @@
+"""The sandbox on a socket: a threading HTTP server in front of :class:`SandboxApp`.
+
+Only transport lives here: reading requests, writing answers or dropping the connection, the
+state file, starting and stopping. The server binds when it is built, so ``base_url`` is known
+at once and a busy port fails early; ``stop`` also closes idle keep-alive connections so no
+handler thread outlives it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import socket
+import socketserver
+import sys
+import tempfile
+import threading
+from collections.abc import Mapping
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from approvalflow_sync.errors import ConfigError
+from approvalflow_sync.sandbox.app import (
+    ADMIN_PREFIX,
+    Request,
+    Response,
+    SandboxApp,
+    Saver,
+    api_error,
+)
+from approvalflow_sync.sandbox.seed import DEFAULT_SEED, validate_seed
+from approvalflow_sync.sandbox.state import SandboxState
+
+log = logging.getLogger("approvalflow_sync.sandbox")
+
+JOIN_SECONDS = 5.0
+"""How long ``stop`` waits for requests still being answered."""
+
+
+class SandboxServer:
+    """A local ApprovalFlow on loopback; ``with SandboxServer() as s:`` starts and stops it."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        seed: Mapping[str, Any] | None = None,
+        state_file: Path | None = None,
+        latency: float = 0.0,
+    ) -> None:
+        valid_seed = validate_seed(DEFAULT_SEED if seed is None else seed, "seed")
+        save = None
+        state = None
+        if state_file is not None:
+            state = read_state(state_file)
+            save = _saver(state_file)
+        self.app = SandboxApp(valid_seed, state, latency=latency, save=save)
+        if save is not None and state is None:
+            save(self.app.state.to_dict())
+        try:
+            self._httpd = _HTTPServer((host, port), self.app)
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot listen on {host}:{port}: {exc.strerror or exc}; "
+                "choose another --port (0 picks a free one) or --host"
+            ) from None
+        self.host = host
+        self.port: int = self._httpd.server_address[1]
+        self._thread: threading.Thread | None = None
+        self._closed = False
+        self._lifecycle = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"SandboxServer({self.base_url!r})"
+
+    @property
+    def base_url(self) -> str:
+        """The API's base URL: the endpoint paths go directly under it."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def admin_url(self) -> str:
+        """The admin surface's base URL."""
+        return self.base_url + ADMIN_PREFIX
+
+    def start(self) -> None:
+        """Serve in a background thread; returns at once."""
+        with self._lifecycle:
+            if self._closed:
+                raise RuntimeError("this sandbox was stopped; make a new one")
+            if self._thread is not None:
+                return
+            self._thread = threading.Thread(
+                target=self._httpd.serve_until_stopped,
+                name=f"approvalflow-sandbox-{self.port}",
+                daemon=True,
+            )
+            self._thread.start()
+
+    def serve_forever(self) -> None:
+        """Serve in this thread until Ctrl-C or :meth:`stop`, then close cleanly."""
+        with self._lifecycle:
+            if self._closed or self._thread is not None:
+                raise RuntimeError("this sandbox is already serving or stopped")
+        try:
+            self._httpd.serve_until_stopped()
+        except KeyboardInterrupt:
+            log.debug("sandbox: interrupted")
+        finally:
+            self._close()
+
+    def stop(self) -> None:
+        """Stop serving, close every connection and wait for answers in flight; idempotent."""
+        self._httpd.request_stop()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join()
+        self._close()
+
+    def _close(self) -> None:
+        with self._lifecycle:
+            if self._closed:
+                return
+            self._closed = True
+        self._httpd.request_stop()
+        self._httpd.server_close()
+        self._httpd.close_connections(JOIN_SECONDS)
+
+    def __enter__(self) -> SandboxServer:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+# -- the state file ----------------------------------------------------------------------------
+
+
+def read_state(path: Path) -> SandboxState | None:
+    """The state saved in ``path``, or None when there is no such file yet."""
+    source = f"state file {path}"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{source}: cannot read it ({exc})") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            f"{source}: not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno} "
+            "(delete it to start from the seed)"
+        ) from None
+    return SandboxState.from_dict(data, source)
+
+
+def write_state(path: Path, data: Mapping[str, Any]) -> None:
+    """Write the state atomically: a temporary file next to it, then a rename over it."""
+    text = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as file:
+            file.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+def _saver(path: Path) -> Saver:
+    def save(data: dict[str, Any]) -> None:
+        try:
+            write_state(path, data)
+        except OSError as exc:
+            raise ConfigError(f"state file {path}: cannot write it ({exc})") from None
+
+    return save
+
+
+# -- HTTP --------------------------------------------------------------------------------------
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    """Threads per connection; remembers open connections so stop can close them."""
+
+    daemon_threads = True
+    request_queue_size = 128
+    """socketserver's default backlog of 5 resets connections when many clients connect at once."""
+    timeout = 0.5
+    """The accept loop's longest wait: stop wakes it at once, this is only a fallback."""
+
+    def __init__(self, address: tuple[str, int], app: SandboxApp) -> None:
+        self.app = app
+        self._open: dict[socket.socket, threading.Thread] = {}
+        self._open_lock = threading.Lock()
+        self._stop = threading.Event()
+        self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
+        super().__init__(address, _Handler)
+
+    def serve_until_stopped(self) -> None:
+        """Accept connections until :meth:`request_stop`.
+
+        The stdlib's ``serve_forever`` looks for a stop only every poll interval; this loop is
+        woken by a connection of its own, so a stop takes milliseconds.
+        """
+        while not self._stop.is_set():
+            self.handle_request()
+
+    def request_stop(self) -> None:
+        """Make the accept loop end, and wake it with a connection."""
+        if self._stop.is_set():
+            return
+        self._stop.set()
+        host, port = self.server_address[:2]
+        wildcard = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}  # noqa: S104 - a map
+        with contextlib.suppress(OSError):
+            socket.create_connection((wildcard.get(str(host), str(host)), port), timeout=1).close()
+
+    def server_bind(self) -> None:
+        """Bind without HTTPServer's reverse DNS lookup, which can take seconds."""
+        socketserver.TCPServer.server_bind(self)
+        host, port = self.server_address[:2]
+        self.server_name = str(host)
+        self.server_port = int(port)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hung up is normal (timeouts, dropped connections); log the rest."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            log.debug("sandbox: client %s went away", client_address)
+            return
+        log.exception("sandbox: error while serving %s", client_address)
+
+    def track(self, connection: socket.socket) -> None:
+        """Remember a connection and the thread serving it."""
+        with self._open_lock:
+            self._open[connection] = threading.current_thread()
+
+    def untrack(self, connection: socket.socket) -> None:
+        """Forget a connection once its thread is done with it."""
+        with self._open_lock:
+            self._open.pop(connection, None)
+
+    def close_connections(self, timeout: float) -> None:
+        """End reading on every open connection and wait for their threads.
+
+        Shutting down only the reading side wakes threads that wait for a next request, and
+        lets a thread that is still answering finish writing its answer.
+        """
+        with self._open_lock:
+            open_now = list(self._open.items())
+        for connection, _thread in open_now:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RD)
+        for _connection, thread in open_now:
+            if thread is not threading.current_thread():
+                thread.join(timeout)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """Reads one request, asks the app, writes its answer or drops the connection."""
+
+    server: _HTTPServer
+    protocol_version = "HTTP/1.1"
+    server_version = "ApprovalFlowSandbox/1.0"
+    sys_version = ""
+    timeout = 120
+
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body are two writes: without this, Nagle's algorithm meets the client's
+        # delayed ACK and every answer waits about 40 ms.
+        with contextlib.suppress(OSError):
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.server.track(self.connection)
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            self.server.untrack(self.connection)
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    def do_POST(self) -> None:
+        self._serve()
+
+    def do_PUT(self) -> None:
+        self._serve()
+
+    def do_PATCH(self) -> None:
+        self._serve()
+
+    def do_DELETE(self) -> None:
+        self._serve()
+
+    def _serve(self) -> None:
+        try:
+            body = self._read_body()
+        except ValueError as exc:
+            self.close_connection = True
+            self._write(api_error(400, str(exc)))
+            return
+        url = urlsplit(self.path)
+        request = Request(
+            method=self.command,
+            path=url.path or "/",
+            query=dict(parse_qsl(url.query, keep_blank_values=True)),
+            body=body,
+            token=_bearer(self.headers.get("Authorization")),
+        )
+        try:
+            response = self.server.app.handle(request)
+        except Exception as exc:
+            log.exception("sandbox: %s %s failed", request.method, request.path)
+            response = api_error(500, f"Internal error in the sandbox: {exc}")
+        if response is None:
+            self.close_connection = True
+            return
+        self._write(response)
+
+    def _read_body(self) -> bytes:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            return self._read_chunks()
+        length = self.headers.get("Content-Length")
+        if length is None:
+            return b""
+        if not length.strip().isdigit():
+            raise ValueError("Content-Length is not a number")
+        return self.rfile.read(int(length))
+
+    def _read_chunks(self) -> bytes:
+        chunks: list[bytes] = []
+        while True:
+            size_line = self.rfile.readline(1024).split(b";")[0].strip()
+            try:
+                size = int(size_line, 16)
+            except ValueError:
+                raise ValueError("Malformed chunked body") from None
+            if size == 0:
+                while self.rfile.readline(1024).strip():
+                    pass
+                return b"".join(chunks)
+            chunks.append(self.rfile.read(size))
+            self.rfile.readline(1024)
+
+    def _write(self, response: Response) -> None:
+        self.send_response(response.status)
+        self.send_header("Content-Type", response.content_type)
+        self.send_header("Content-Length", str(len(response.body)))
+        for name, value in response.headers:
+            self.send_header(name, value)
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(response.body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Requests go to the debug log, not to stderr."""
+        log.debug("sandbox: %s %s", self.address_string(), format % args)
+
+
+def _bearer(header: str | None) -> str | None:
+    if not header:
+        return None
+    scheme, _, token = header.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()

@@ -1,0 +1,378 @@
+"""Gather, plan, apply, report: one pull request's run against ApprovalFlow and GitHub.
+
+Independent requests run at once in a thread pool: the reads of the first step together, each
+space's writes apart from the others, and the reports together. The gateways are passed in, so
+the logic here never builds an HTTP client or reads the environment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from typing import Protocol, TypeVar
+
+from approvalflow_sync import markdown as md
+from approvalflow_sync import plan as planning
+from approvalflow_sync import report
+from approvalflow_sync.approvalflow import models
+from approvalflow_sync.approvalflow.client import ApprovalFlowClient
+from approvalflow_sync.errors import APIConnectionError, ApprovalFlowSyncError, GitHubError
+from approvalflow_sync.github.event import PullRequest
+from approvalflow_sync.github.gateway import Comment, Identity, Status
+from approvalflow_sync.mapping import MatchResult, PageKey
+from approvalflow_sync.plan import ChangedFile, SpacePlan
+from approvalflow_sync.report import Kind, Outcome, PageRow, SpaceOutcome
+
+T = TypeVar("T")
+
+
+class GitHub(Protocol):
+    """The GitHub calls a run needs (:class:`GitHubGateway` in production)."""
+
+    def identity(self) -> Identity: ...
+    def list_files(self, pr: PullRequest) -> list[ChangedFile]: ...
+    def list_comments(self, pr: PullRequest) -> list[Comment]: ...
+    def create_comment(self, pr: PullRequest, body: str) -> Comment: ...
+    def update_comment(self, pr: PullRequest, comment_id: int, body: str) -> Comment: ...
+    def latest_status(self, pr: PullRequest, context: str) -> Status | None: ...
+    def set_status(
+        self, pr: PullRequest, *, state: str, context: str, description: str, target_url: str | None
+    ) -> None: ...
+
+
+class Report(Protocol):
+    """Where the run's summary, outputs and annotations go (the Actions runner)."""
+
+    def info(self, message: str) -> None: ...
+    def warning(
+        self, message: str, *, file: str | None = None, title: str | None = None
+    ) -> None: ...
+    def append_summary(self, markdown: str) -> None: ...
+    def set_output(self, name: str, value: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class Options:
+    """The settings that shape a run."""
+
+    title_template: str
+    status_context: str
+    comment: bool
+    dry_run: bool
+    archive_on_close: bool
+    confluence_url: str | None
+    run_url: str | None
+
+
+@dataclass(frozen=True)
+class Gathered:
+    """What the first, parallel round of reads found."""
+
+    files: list[ChangedFile]
+    comments: list[Comment]
+    identity: Identity
+    change_sets: dict[str, list[models.ChangeSet]]
+    status: Status | None
+
+    def own(self, kind: str) -> Comment | None:
+        """Our comment of ``kind``: marker first, written by the token's identity, oldest."""
+        for comment in self.comments:
+            if self.identity.wrote(comment) and md.has_marker(comment.body, kind):
+                return comment
+        return None
+
+
+class Run:
+    """One run for one pull request."""
+
+    def __init__(
+        self,
+        pr: PullRequest,
+        *,
+        approvalflow: ApprovalFlowClient,
+        github: GitHub,
+        reporter: Report,
+        options: Options,
+        spaces: Iterable[str],
+        match: Callable[[list[str]], MatchResult],
+        pool: ThreadPoolExecutor,
+    ) -> None:
+        self.pr = pr
+        self.af = approvalflow
+        self.gh = github
+        self.reporter = reporter
+        self.options = options
+        self.spaces = sorted(set(spaces))
+        self.match = match
+        self.pool = pool
+        self.github_failures: list[GitHubError] = []
+
+    # -- gather ------------------------------------------------------------------------------
+
+    def gather(self, *, files: bool) -> Gathered:
+        """The reads that depend on nothing: files, comments, identity, change sets, status."""
+        pr = self.pr
+        file_list = self._submit(self.gh.list_files, pr) if files else None
+        comments = self._submit(self.gh.list_comments, pr)
+        identity = self._submit(self.gh.identity)
+        change_sets = {s: self._submit(self.af.list_change_sets, s) for s in self.spaces}
+        context = self.options.status_context
+        status = self._submit(self.gh.latest_status, pr, context) if context else None
+        return Gathered(
+            files=file_list.result() if file_list else [],
+            comments=comments.result(),
+            identity=identity.result(),
+            change_sets={space: found.result() for space, found in change_sets.items()},
+            status=status.result() if status else None,
+        )
+
+    def _submit(self, fn: Callable[..., T], *args: object) -> Future[T]:
+        return self.pool.submit(fn, *args)
+
+    # -- apply -------------------------------------------------------------------------------
+
+    def _create(self, plan: SpacePlan, fields: planning.Fields) -> models.ChangeSet:
+        """Create the change set; if the answer was lost, find the one the server made."""
+        try:
+            self.af.create_change_set(
+                plan.space,
+                fields.title,
+                list(plan.pages),
+                summary=fields.summary,
+                reference_url=fields.reference_url,
+            )
+        except APIConnectionError as error:
+            if not error.maybe_applied:
+                raise
+        return self._settle_duplicates(plan, fields)
+
+    def _settle_duplicates(self, plan: SpacePlan, fields: planning.Fields) -> models.ChangeSet:
+        """After a create, make sure exactly one open change set links to the pull request.
+
+        Two runs racing can each create one; both then keep the oldest and archive the rest.
+        """
+        mine = self.af.find_change_sets(plan.space, fields.reference_url)
+        if not mine:
+            raise ApprovalFlowSyncError(
+                f"ApprovalFlow POST /changeSets for space {plan.space}: the create was lost and "
+                "no change set was made; run the job again"
+            )
+        keep, *extra = mine
+        for duplicate in extra:
+            self.af.archive_change_set(duplicate.id)
+            self.reporter.warning(
+                f"Archived duplicate change set {duplicate.id} of space {plan.space} "
+                f"(another run created it at the same time); kept {keep.id}."
+            )
+        return keep
+
+    def apply_space(self, plan: SpacePlan, fields: planning.Fields) -> SpaceOutcome:
+        """The writes of one space; a dry run makes none and reports what it would do."""
+        dry = self.options.dry_run
+        current = plan.keep
+        if plan.create and not dry:
+            current = self._create(plan, fields)
+        elif plan.changes and current is not None and not dry:
+            current = self.af.update_change_set(current.id, **plan.changes)  # type: ignore[arg-type]
+        if not dry:
+            for change_set_id in plan.archive:
+                self.af.archive_change_set(change_set_id)
+        return SpaceOutcome(
+            space=plan.space,
+            change_set_id=current.id if current else None,
+            title=current.title if current else fields.title if plan.pages else None,
+            created=plan.create,
+            updated=tuple(sorted(_field_names(plan.changes))),
+            archived=plan.archive,
+            duplicates=plan.duplicates,
+        )
+
+    def rows(self, space: SpaceOutcome, pages: Sequence[str], match: MatchResult) -> list[PageRow]:
+        """The page rows of a space with preflight and detail, read at the same time."""
+        files = match.files_by_page
+        base = [PageRow(space.space, p, files.get(PageKey(space.space, p), ())) for p in pages]
+        if space.change_set_id is None:
+            return self._page_preflights(base)
+        preflight = self._submit(self.af.preflight_change_set, space.change_set_id)
+        detail = self._submit(self.af.get_change_set, space.change_set_id)
+        checks = {r.pageId: r for r in preflight.result().results}
+        versions = {ref.pageId: ref for ref in detail.result().pageRefs}
+        return [_with_checks(row, checks.get(row.page), versions.get(row.page)) for row in base]
+
+    def _page_preflights(self, rows: list[PageRow]) -> list[PageRow]:
+        """Dry run before the change set exists: ask page by page, all at once."""
+        checks = [self._submit(self.af.preflight_page, row.page) for row in rows]
+        return [
+            _with_checks(row, check.result(), None) for row, check in zip(rows, checks, strict=True)
+        ]
+
+    # -- report ------------------------------------------------------------------------------
+
+    def publish(self, outcome: Outcome, gathered: Gathered, *, sticky_needed: bool) -> None:
+        """Status, sticky comment, summary, annotations and outputs, written together."""
+        jobs: list[Future[None]] = []
+        wants_status = outcome.kind is not Kind.ARCHIVE and bool(self.options.status_context)
+        if wants_status and not self.options.dry_run:
+            jobs.append(self._submit(self._write_status, outcome, gathered.status))
+        if self.options.comment and not self.options.dry_run:
+            existing = gathered.own(report.STICKY)
+            if existing is not None or sticky_needed:
+                jobs.append(self._submit(self._write_sticky, outcome, existing))
+        confluence = self.options.confluence_url
+        self.reporter.append_summary(report.summary(outcome, confluence))
+        for path, message in report.file_warnings(outcome):
+            self.reporter.warning(message, file=path, title="ApprovalFlow page blocked")
+        for name, value in report.outputs(outcome).items():
+            self.reporter.set_output(name, value)
+        for job in jobs:
+            self._note_github_failure(job)
+
+    def _note_github_failure(self, job: Future[None]) -> None:
+        """A failed comment or status never undoes the ApprovalFlow work; it fails the run later."""
+        error = job.exception()
+        if isinstance(error, GitHubError):
+            self.github_failures.append(error)
+        elif error is not None:
+            raise error
+
+    def _write_status(self, outcome: Outcome, current: Status | None) -> None:
+        state, description = report.status(outcome)
+        if current and (current.state, current.description) == (state, description):
+            return
+        self.gh.set_status(
+            self.pr,
+            state=state,
+            context=self.options.status_context,
+            description=description,
+            target_url=self.options.run_url,
+        )
+
+    def _write_sticky(self, outcome: Outcome, existing: Comment | None) -> None:
+        text = report.sticky_comment(outcome, self.options.confluence_url)
+        if existing is None:
+            self.gh.create_comment(self.pr, text)
+        elif existing.body.strip() != text.strip():
+            self.gh.update_comment(self.pr, existing.id, text)
+
+    # -- the three flows ---------------------------------------------------------------------
+
+    def sync(self) -> Outcome:
+        """Create or update the change sets, preflight them, report."""
+        gathered = self.gather(files=True)
+        outcome = self._sync_pages(gathered, Kind.SYNC)
+        self.publish(outcome, gathered, sticky_needed=bool(outcome.rows))
+        return outcome
+
+    def _sync_pages(self, gathered: Gathered, kind: Kind) -> Outcome:
+        fields = planning.desired_fields(self.pr, self.options.title_template)
+        match = self.match(planning.changed_paths(gathered.files))
+        plans = planning.plan_sync(match.pages_by_space, gathered.change_sets, fields)
+        spaces = list(self.pool.map(lambda plan: self._space(plan, fields, match, kind), plans))
+        return Outcome(kind=kind, pr=self.pr, spaces=tuple(spaces), dry_run=self.options.dry_run)
+
+    def _space(
+        self, plan: SpacePlan, fields: planning.Fields, match: MatchResult, kind: Kind
+    ) -> SpaceOutcome:
+        space = self.apply_space(plan, fields)
+        if not plan.pages:
+            return space
+        if kind is Kind.SUBMIT and space.change_set_id and not self.options.dry_run:
+            answer = self.af.submit_change_set(space.change_set_id)
+            rows = _submitted_rows(space, plan.pages, match, answer)
+        else:
+            rows = self.rows(space, plan.pages, match)
+        return replace(space, pages=tuple(rows))
+
+    def submit(self) -> Outcome:
+        """Bring the pages up to date with the merged pull request, submit, post the result."""
+        gathered = self.gather(files=True)
+        posted = gathered.own(report.RESULT)
+        if posted is not None:
+            return self._already_submitted(posted, gathered)
+        outcome = self._sync_pages(gathered, Kind.SUBMIT)
+        if outcome.rows and self.options.comment and not self.options.dry_run:
+            text = report.result_comment(outcome, self.options.confluence_url)
+            try:
+                result = self.gh.create_comment(self.pr, text)
+                outcome = replace(outcome, result_comment_url=result.html_url)
+            except GitHubError as error:
+                self.github_failures.append(error)
+        self.publish(outcome, gathered, sticky_needed=False)
+        return outcome
+
+    def _already_submitted(self, posted: Comment, gathered: Gathered) -> Outcome:
+        """A rerun of the merge: report the first run's result, submit nothing."""
+        data = md.extract_json(posted.body, report.RESULT_DATA)
+        stored = data.get("outputs") if isinstance(data, dict) else None
+        self.reporter.info(
+            f"Already submitted: the result is in {posted.html_url}; nothing submitted again."
+        )
+        if isinstance(stored, dict):
+            for name, value in stored.items():
+                self.reporter.set_output(str(name), str(value))
+        link = md.link("the result comment", posted.html_url)
+        self.reporter.append_summary(f"### ApprovalFlow: already submitted\n\nSee {link}.\n")
+        return Outcome(kind=Kind.SUBMIT, pr=self.pr, already_submitted=True,
+                       result_comment_url=posted.html_url)  # fmt: skip
+
+    def archive(self) -> Outcome:
+        """Closed without merge: archive the pull request's change sets, or keep them."""
+        gathered = self.gather(files=False)
+        plans = planning.plan_archive(gathered.change_sets, self.pr.html_url)
+        keep = not self.options.archive_on_close
+        if keep:
+            note = "Change sets kept open (archive-on-close is false)."
+            outcome = Outcome(kind=Kind.ARCHIVE, pr=self.pr, notes=(note,))
+        else:
+            fields = planning.desired_fields(self.pr, self.options.title_template)
+            spaces = list(self.pool.map(lambda plan: self.apply_space(plan, fields), plans))
+            outcome = Outcome(
+                kind=Kind.ARCHIVE, pr=self.pr, spaces=tuple(spaces), dry_run=self.options.dry_run
+            )
+        self.publish(outcome, gathered, sticky_needed=False)
+        return outcome
+
+
+def _field_names(changes: Mapping[str, object]) -> list[str]:
+    names = {"page_ids": "pages", "reference_url": "link"}
+    return [names.get(key, key) for key in changes]
+
+
+def _with_checks(
+    row: PageRow,
+    check: models.PagePreflight | None,
+    version: models.PageRef | None,
+) -> PageRow:
+    if check is not None:
+        row = replace(
+            row, can_submit=check.canSubmit, reason=check.reason, workflow=check.workflowId
+        )
+    if version is not None:
+        row = replace(
+            row,
+            approved_at=version.approvedAtVersion,
+            current_version=version.currentPageVersion,
+            stale=bool(version.isStale),
+        )
+    return row
+
+
+def _submitted_rows(
+    space: SpaceOutcome, pages: Sequence[str], match: MatchResult, answer: models.SubmitAnswer
+) -> list[PageRow]:
+    results = {r.pageId: r for r in answer.results}
+    rows = []
+    for page in pages:
+        result = results.get(page)
+        rows.append(
+            PageRow(
+                space=space.space,
+                page=page,
+                files=match.files_by_page.get(PageKey(space.space, page), ()),
+                submitted=result.success if result else False,
+                reason=(result.reason if result else "not in the submit answer"),
+                workflow=result.workflowId if result else None,
+            )
+        )
+    return rows

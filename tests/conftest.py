@@ -1,0 +1,55 @@
+"""Fixtures shared by every test layer: a sandbox on loopback and a way to run the CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from approvalflow_sync.sandbox import DEFAULT_TOKEN, SandboxServer
+
+RunCli = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _loopback_only() -> None:
+    """Keep a proxy set on the machine from catching calls to the loopback servers."""
+    os.environ["NO_PROXY"] = "127.0.0.1,localhost"
+    os.environ["no_proxy"] = "127.0.0.1,localhost"
+
+
+@pytest.fixture
+def sandbox() -> Iterator[SandboxServer]:
+    """A fresh ApprovalFlow sandbox with the built-in seed, on a free loopback port."""
+    with SandboxServer(host="127.0.0.1", port=0) as server:
+        yield server
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The test process's environment without any ApprovalFlow, GitHub or runner settings."""
+    prefixes = ("APPROVALFLOW_", "GITHUB_", "INPUT_", "RUNNER_", "ACTIONS_")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
+    env.update(extra)
+    return env
+
+
+@pytest.fixture
+def run_cli(sandbox: SandboxServer) -> RunCli:
+    """Run ``approvalflow-sync`` as a subprocess, connected to the sandbox unless overridden."""
+
+    def run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+        settings = {"APPROVALFLOW_BASE_URL": sandbox.base_url, "APPROVALFLOW_TOKEN": DEFAULT_TOKEN}
+        settings.update(env)
+        return subprocess.run(
+            [sys.executable, "-m", "approvalflow_sync", *args],
+            env=clean_env(**settings),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    return run

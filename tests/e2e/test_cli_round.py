@@ -1,0 +1,215 @@
+"""The CLI as a user runs it: a subprocess talking real HTTP to the sandbox on loopback."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from approvalflow_sync.sandbox import SandboxServer
+from conftest import RunCli, clean_env
+
+SEED: dict[str, Any] = {
+    "spaces": [
+        {
+            "id": "100",
+            "key": "DOCS",
+            "name": "Docs",
+            "workflows": [{"id": "wf-1", "name": "Two reviewers", "active": True}],
+            "pages": [
+                {"id": "1001", "title": "Auth", "version": 3},
+                {"id": "1002", "title": "Tokens", "version": 1},
+                {"id": "1003", "title": "Errors", "version": 7},
+            ],
+        }
+    ]
+}
+
+
+def admin(server: SandboxServer, path: str, body: object | None = None) -> Any:
+    response = httpx.post(f"{server.admin_url}/{path}", json=body or {})
+    response.raise_for_status()
+    return response.json()
+
+
+@pytest.fixture
+def seeded(sandbox: SandboxServer) -> SandboxServer:
+    admin(sandbox, "seed", SEED)
+    return sandbox
+
+
+def ok_json(result: subprocess.CompletedProcess[str]) -> Any:
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_whole_round_from_create_to_refused_update(seeded: SandboxServer, run_cli: RunCli) -> None:
+    created = ok_json(
+        run_cli(
+            "change-sets", "create", "--space", "100", "--title", "PR-1 Auth",
+            "--page", "1001", "--page", "1002", "--reference-url", "https://github.com/o/r/pull/1",
+            "--json",
+        )
+    )  # fmt: skip
+    cs_id = created["id"]
+    assert [ref["pageId"] for ref in created["pageRefs"]] == ["1001", "1002"]
+    assert created["referenceUrl"] == "https://github.com/o/r/pull/1"
+
+    updated = ok_json(
+        run_cli("change-sets", "update", cs_id, "--page", "1001,1003", "--summary", "s", "--json")
+    )
+    assert [ref["pageId"] for ref in updated["pageRefs"]] == ["1001", "1003"]
+    assert updated["summary"] == "s"
+    assert updated["title"] == "PR-1 Auth"
+
+    preflight = ok_json(run_cli("change-sets", "preflight", cs_id, "--json"))
+    assert preflight["summary"] == {"total": 2, "submittable": 2, "blocked": 0}
+
+    submitted = ok_json(run_cli("change-sets", "submit", cs_id, "--json"))
+    assert submitted["submittedCount"] == 2
+    assert submitted["skippedCount"] == 0
+
+    again = ok_json(run_cli("change-sets", "preflight", cs_id, "--json"))
+    assert {r["reason"] for r in again["results"]} == {"Page already has a pending approval"}
+
+    admin(seeded, "approve", {"pageId": "1001"})
+    admin(seeded, "approve", {"pageId": "1003"})
+    detail = ok_json(run_cli("change-sets", "show", cs_id, "--json"))
+    assert detail["rollupState"] == "all_approved"
+    pages = {p["pageId"]: p for p in detail["pageRefs"]}
+    assert pages["1003"]["approvedAtVersion"] == 7
+    assert pages["1003"]["isStale"] is False
+
+    admin(seeded, "edit-page", {"pageId": "1003"})
+    stale = ok_json(run_cli("change-sets", "show", cs_id, "--json"))
+    assert stale["rollupState"] == "stale"
+    page = {p["pageId"]: p for p in stale["pageRefs"]}["1003"]
+    assert (page["currentPageVersion"], page["isStale"], page["versionDelta"]) == (8, True, 1)
+
+    archived = ok_json(run_cli("change-sets", "archive", cs_id, "--json"))
+    assert archived["status"] == "archived"
+
+    refused = run_cli("change-sets", "update", cs_id, "--title", "late")
+    assert refused.returncode == 1
+    assert refused.stdout == ""
+    lines = refused.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "POST /changeSets/update answered 400" in lines[0]
+    assert "archived" in lines[0]
+    assert "Traceback" not in refused.stderr
+
+
+def test_tables_for_people(seeded: SandboxServer, run_cli: RunCli) -> None:
+    created = ok_json(
+        run_cli("change-sets", "create", "--space", "100", "--title", "T", "--page", "1001",
+                "--page", "999", "--json")
+    )  # fmt: skip
+    listing = run_cli("change-sets", "list", "--space", "100")
+    assert listing.returncode == 0
+    header, row = listing.stdout.strip().splitlines()
+    assert header.split() == ["ID", "STATUS", "ROLLUP", "PAGES", "TITLE", "REFERENCE"]
+    assert row.split()[:4] == [created["id"], "open", "open", "2"]
+
+    preflight = run_cli("change-sets", "preflight", created["id"])
+    assert preflight.returncode == 0
+    assert "1 of 2 pages can be submitted, 1 blocked." in preflight.stdout
+    assert "Page not found" in preflight.stdout
+
+    page = run_cli("pages", "preflight", "1002")
+    assert page.stdout.strip() == "Page 1002 can be submitted (workflow wf-1)."
+    submitted = run_cli("pages", "submit", "1002")
+    assert submitted.stdout.strip() == "Page 1002 submitted (workflow wf-1)."
+    blocked = run_cli("pages", "submit", "1002")
+    assert blocked.returncode == 1
+    assert "Page already has a pending approval" in blocked.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "needle"),
+    [
+        (("change-sets", "create", "--space", "100", "--title", "T", "--page", "12a"), {},
+         "--page: '12a' is not a page id"),
+        (("change-sets", "list", "--space", "100"), {"APPROVALFLOW_TOKEN": ""},
+         "--token: not set"),
+        (("change-sets", "list", "--space", "100"), {"APPROVALFLOW_BASE_URL": "http://example.com"},
+         "uses plain http"),
+        (("change-sets", "update", "cs-1"), {}, "nothing to change"),
+        (("change-sets", "list"), {}, "the following arguments are required: --space"),
+    ],
+)  # fmt: skip
+def test_bad_usage_exits_2_with_one_line(
+    run_cli: RunCli, args: tuple[str, ...], env: dict[str, str], needle: str
+) -> None:
+    result = run_cli(*args, **env)
+    assert result.returncode == 2
+    assert needle in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_refusals_exit_1_and_name_the_cause(seeded: SandboxServer, run_cli: RunCli) -> None:
+    scopes = ["read:forge-app:confluence", "read:change-set:custom"]
+    admin(seeded, "tokens", {"token": "read-only", "scopes": scopes})
+    scope = run_cli("change-sets", "create", "--space", "100", "--title", "T", "--page", "1001",
+                    APPROVALFLOW_TOKEN="read-only")  # fmt: skip
+    assert scope.returncode == 1
+    assert "write:change-set:custom" in scope.stderr
+    assert "read-only" not in scope.stderr
+
+    unknown = run_cli("change-sets", "list", "--space", "100", APPROVALFLOW_TOKEN="nope")
+    assert unknown.returncode == 1
+    assert "answered 401" in unknown.stderr
+    assert "nope" not in unknown.stderr
+
+    admin(seeded, "licence", {"active": False})
+    licence = run_cli("change-sets", "list", "--space", "100")
+    assert licence.returncode == 1
+    assert "licence is not active" in licence.stderr.lower()
+
+
+def test_debug_shows_the_traceback(seeded: SandboxServer, run_cli: RunCli) -> None:
+    result = run_cli("--debug", "change-sets", "show", "cs-missing")
+    assert result.returncode == 1
+    assert "Traceback" in result.stderr
+
+
+def test_sandbox_command_serves_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    state = tmp_path / "state.json"
+    with subprocess.Popen(
+        [sys.executable, "-m", "approvalflow_sync", "sandbox", "--port=0", f"--state={state}"],
+        env=clean_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as process:
+        stderr = _serve_one_create(process, state)
+    assert process.returncode == 0
+    assert "Traceback" not in stderr
+
+
+def _serve_one_create(process: subprocess.Popen[str], state: Path) -> str:
+    try:
+        assert process.stdout is not None
+        started = time.monotonic()
+        line = process.stdout.readline()
+        assert time.monotonic() - started < 5
+        base_url = line.split()[3]
+        assert base_url.startswith("http://127.0.0.1:")
+        answer = httpx.post(
+            f"{base_url}/changeSets",
+            json={"spaceId": "12345", "title": "kept", "pageRefs": [{"pageId": "67890"}]},
+            headers={"Authorization": "Bearer sandbox-token"},
+        )
+        assert answer.status_code == 200
+        cs_id = answer.json()["changeSet"]["id"]
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=10)
+    assert cs_id in state.read_text()
+    return process.stderr.read() if process.stderr else ""
