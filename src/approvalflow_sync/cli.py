@@ -186,6 +186,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream=sys.stderr,
     )
     if not args.debug:
+        # httpx logs every request at INFO; our own errors say what matters.
         logging.getLogger("httpx").setLevel(logging.WARNING)
     handler: Handler = args.handler
     try:

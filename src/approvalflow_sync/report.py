@@ -179,17 +179,25 @@ def pages_table(rows: Sequence[PageRow], confluence_url: str | None) -> str:
     )
 
 
-def _space_line(space: SpaceOutcome, dry_run: bool) -> str:
+def _space_line(space: SpaceOutcome, dry_run: bool, *, this_run: bool) -> str:
+    """One space's change set; ``this_run`` adds what this run did to it (summary only).
+
+    The comment leaves the run's actions out, so that a rerun that changes nothing renders the
+    same comment and does not rewrite it.
+    """
     would = "would be " if dry_run else ""
     if space.change_set_id is None and space.archived:
         return f"- Space {md.text(space.space)}: {would}archived {_ids(space.archived)}."
+    line = (
+        f"- Space {md.text(space.space)}: change set {md.code(space.change_set_id or 'new')} "
+        f"{md.text(space.title or '')}"
+    )
+    if not this_run:
+        return line
     what = "created" if space.created else "updated" if space.updated else "unchanged"
     if space.updated and not space.created:
         what += f" ({', '.join(space.updated)})"
-    line = (
-        f"- Space {md.text(space.space)}: change set {md.code(space.change_set_id or 'new')} "
-        f"{md.text(space.title or '')} — {would}{what}."
-    )
+    line += f" — {would}{what}."
     if space.duplicates:
         line += f" Duplicate change sets {_ids(space.duplicates)} {would}archived, pages kept here."
     return line
@@ -212,11 +220,11 @@ def _headline(outcome: Outcome) -> str:
     return head + (f", {outcome.blocked} blocked" if outcome.blocked else "")
 
 
-def body(outcome: Outcome, confluence_url: str | None) -> str:
+def body(outcome: Outcome, confluence_url: str | None, *, this_run: bool = False) -> str:
     """The report's markdown without a marker: headline, change sets, pages."""
     prefix = "[dry run] " if outcome.dry_run else ""
     parts = [f"### ApprovalFlow: {prefix}{_headline(outcome)}"]
-    lines = [_space_line(space, outcome.dry_run) for space in outcome.spaces]
+    lines = [_space_line(s, outcome.dry_run, this_run=this_run) for s in outcome.spaces]
     if lines:
         parts.append("\n".join(lines))
     if outcome.rows:
@@ -231,9 +239,7 @@ def body(outcome: Outcome, confluence_url: str | None) -> str:
 def sticky_comment(outcome: Outcome, confluence_url: str | None) -> str:
     """The one sticky comment, found again by its marker."""
     text = f"{md.comment_marker(STICKY)}\n{body(outcome, confluence_url)}\n"
-    return md.truncate(
-        text, md.COMMENT_LIMIT, "The table is cut short; the job summary has it all."
-    )
+    return md.truncate(text, md.COMMENT_LIMIT, CUT_NOTE)
 
 
 def result_data(outcome: Outcome) -> dict[str, object]:
@@ -247,14 +253,12 @@ def result_comment(outcome: Outcome, confluence_url: str | None) -> str:
         f"{md.comment_marker(RESULT)}\n{body(outcome, confluence_url)}\n\n"
         f"{md.embed_json(RESULT_DATA, result_data(outcome))}\n"
     )
-    return md.truncate(
-        text, md.COMMENT_LIMIT, "The table is cut short; the job summary has it all."
-    )
+    return md.truncate(text, md.COMMENT_LIMIT, CUT_NOTE)
 
 
 def summary(outcome: Outcome, confluence_url: str | None) -> str:
-    """The job summary: the same report as the comment."""
-    return body(outcome, confluence_url) + "\n"
+    """The job summary: the comment's report, plus what this run did to each change set."""
+    return body(outcome, confluence_url, this_run=True) + "\n"
 
 
 def file_warnings(outcome: Outcome) -> list[tuple[str, str]]:

@@ -10,6 +10,7 @@ time: it is turned off, and PyGithub's own retry still waits on a 403/429 that c
 from __future__ import annotations
 
 import base64
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,6 +25,13 @@ from github.PaginatedList import PaginatedList
 from approvalflow_sync.errors import GitHubError
 from approvalflow_sync.github.event import PullRequest
 from approvalflow_sync.plan import ChangedFile
+
+# PyGithub gives its logger a console handler at INFO when imported, which would print every
+# expected refusal (GET /user answers 403 to an Actions token). Hand its records to the
+# program's own logging configuration instead.
+_pygithub_log = logging.getLogger("github")
+_pygithub_log.handlers.clear()
+_pygithub_log.setLevel(logging.NOTSET)
 
 PER_PAGE = 100
 FILES_CAP = 3000
