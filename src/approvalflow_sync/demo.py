@@ -1,53 +1,163 @@
-"""``approvalflow-sync demo``: a whole round against a sandbox started in this process.
+"""``approvalflow-sync demo``: a pull request's whole life against a sandbox in this process.
 
-It needs no Confluence site, token or network: the sandbox listens on a free loopback port and is
-stopped at the end.
+It needs no Confluence site, token or network: the ApprovalFlow sandbox listens on a free
+loopback port, GitHub is a small in-memory stand-in, and the real sync logic runs between them
+with a built-in mapping and pull request. It prints the status, the comments and the results the
+action would post.
 """
 
 from __future__ import annotations
 
+import itertools
+import textwrap
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from typing import TextIO
 
 import httpx
 
-from approvalflow_sync import terminal
 from approvalflow_sync.approvalflow.client import ApprovalFlowClient
+from approvalflow_sync.github.event import PullRequest
+from approvalflow_sync.github.gateway import Comment, Identity, Status
+from approvalflow_sync.github.runner import Runner
+from approvalflow_sync.mapping import compile_mapping, load_mapping
+from approvalflow_sync.plan import DEFAULT_TITLE_TEMPLATE, ChangedFile
 from approvalflow_sync.sandbox import DEFAULT_TOKEN, SandboxServer
+from approvalflow_sync.sync import Options, Run
 
-SPACE = "12345"
-PAGES = ["67890", "67891", "67892"]
-REFERENCE = "https://github.com/acme/docs/pull/184"
+MAPPING = """\
+space: "12345"
+confluence-url: https://acme.atlassian.net/wiki
+pages:
+  - path: docs/auth/**
+    page: "67890"
+  - path: ["docs/api/*.md", "!docs/api/draft-*.md"]
+    page: ["67891", "67892"]
+  - path: docs/drafts/**
+    page: "88800"            # a space with no approval workflow: blocked
+    space: "99999"
+  - path: handbook/onboarding.md
+    page: 76540
+    space: "54321"
+"""
+
+PULL_REQUEST = PullRequest(
+    repo="acme/docs",
+    number=184,
+    title="Auth docs: token refresh flow",
+    body="Documents the new refresh flow.\n\n<!-- PR template hint, stripped -->",
+    html_url="https://github.com/acme/docs/pull/184",
+    head_sha="5f1c0de",
+    head_ref="auth-refresh",
+    head_repo="acme/docs",
+    base_ref="main",
+    base_sha="a11ce00",
+    merged=False,
+    changed_files=None,
+)
+
+BOT = "github-actions[bot]"
 
 
-def _step(out: TextIO, title: str, body: str) -> None:
-    print(f"\n== {title}\n{body}", file=out)
+@dataclass
+class DemoGitHub:
+    """GitHub in memory: the same calls as the real gateway, kept in lists for printing."""
+
+    files: list[ChangedFile] = field(default_factory=list)
+    comments: list[Comment] = field(default_factory=list)
+    statuses: list[Status] = field(default_factory=list)
+    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    def identity(self) -> Identity:
+        return Identity(login=BOT)
+
+    def list_files(self, pr: PullRequest) -> list[ChangedFile]:
+        return list(self.files)
+
+    def list_comments(self, pr: PullRequest) -> list[Comment]:
+        return list(self.comments)
+
+    def create_comment(self, pr: PullRequest, body: str) -> Comment:
+        number = next(self._ids)
+        comment = Comment(number, body, BOT, "Bot", f"{pr.html_url}#issuecomment-{number}")
+        self.comments.append(comment)
+        return comment
+
+    def update_comment(self, pr: PullRequest, comment_id: int, body: str) -> Comment:
+        index = next(i for i, c in enumerate(self.comments) if c.id == comment_id)
+        self.comments[index] = replace(self.comments[index], body=body)
+        return self.comments[index]
+
+    def latest_status(self, pr: PullRequest, context: str) -> Status | None:
+        return self.statuses[-1] if self.statuses else None
+
+    def set_status(
+        self, pr: PullRequest, *, state: str, context: str, description: str, target_url: str | None
+    ) -> None:
+        self.statuses.append(Status(state, description, target_url))
+
+
+def _show(out: TextIO, title: str, github: DemoGitHub, shown: dict[int, str]) -> None:
+    """The status and each comment, in full only when it changed since last shown."""
+    status = github.statuses[-1] if github.statuses else None
+    print(f"\n{'=' * 78}\n{title}\n{'=' * 78}", file=out)
+    if status:
+        print(f"commit status: {status.state}: {status.description}", file=out)
+    for comment in github.comments:
+        if shown.get(comment.id) == comment.body:
+            print(f"\n--- PR comment #{comment.id}: unchanged ---", file=out)
+            continue
+        shown[comment.id] = comment.body
+        print(f"\n--- PR comment #{comment.id} ---\n{comment.body.strip()}", file=out)
 
 
 def run(out: TextIO) -> int:
-    """Create, update, preflight, submit, approve, go stale and archive one change set."""
+    """Open a pull request, push more docs, merge it; print what the action posts each time."""
+    mapping = load_mapping(MAPPING, ".github/approvalflow.yml")
+    matcher = compile_mapping(mapping)
+    github = DemoGitHub()
+    shown: dict[int, str] = {}
+    options = Options(
+        title_template=mapping.title_template or DEFAULT_TITLE_TEMPLATE,
+        status_context="ApprovalFlow / preflight",
+        comment=True,
+        dry_run=False,
+        archive_on_close=True,
+        confluence_url=mapping.confluence_url,
+        run_url=None,
+    )
+    print("The mapping (.github/approvalflow.yml):\n" + textwrap.indent(MAPPING, "  "), file=out)
     with (
         SandboxServer(host="127.0.0.1", port=0) as sandbox,
         httpx.Client(trust_env=False) as http,
-        ApprovalFlowClient(sandbox.base_url, DEFAULT_TOKEN, http=http) as client,
+        ApprovalFlowClient(sandbox.base_url, DEFAULT_TOKEN, http=http) as af,
+        ThreadPoolExecutor(max_workers=8) as pool,
+        Runner(out, {}) as runner,
     ):
         print(f"ApprovalFlow sandbox on {sandbox.base_url}", file=out)
-        cs = client.create_change_set(
-            SPACE, "PR-184 Auth docs update", PAGES[:2], reference_url=REFERENCE
-        )
-        _step(out, "change-sets create", terminal.change_set(cs))
-        cs = client.update_change_set(
-            cs.id, page_ids=PAGES, summary="Updated authentication pages."
-        )
-        _step(out, "change-sets update (a push touched one more page)", terminal.change_set(cs))
-        _step(out, "change-sets preflight", terminal.preflight(client.preflight_change_set(cs.id)))
-        _step(out, "change-sets submit", terminal.submit(client.submit_change_set(cs.id)))
-        for page in PAGES:
-            http.post(f"{sandbox.admin_url}/approve", json={"pageId": page}).raise_for_status()
-        detail = client.get_change_set(cs.id)
-        _step(out, "reviewers approve in Confluence", terminal.change_set(detail))
-        http.post(f"{sandbox.admin_url}/edit-page", json={"pageId": PAGES[0]}).raise_for_status()
-        detail = client.get_change_set(cs.id)
-        _step(out, "a page is edited after approval", terminal.change_set(detail))
-        client.archive_change_set(cs.id)
-        _step(out, "change-sets archive", terminal.change_set_list(client.list_change_sets(SPACE)))
+
+        def step(pr: PullRequest, title: str, files: list[str], flow: str) -> None:
+            github.files = [ChangedFile(path) for path in files]
+            print(f"\n>>> {title}: {', '.join(files)}", file=out)
+            sync = Run(
+                pr,
+                approvalflow=af,
+                github=github,
+                reporter=runner,
+                options=options,
+                spaces={rule.space for rule in mapping.rules},
+                match=matcher.match,
+                pool=pool,
+            )
+            getattr(sync, flow)()
+            _show(out, f"After: {title}", github, shown)
+
+        opened = ["docs/auth/login.md", "docs/api/tokens.md", "docs/api/draft-v2.md"]
+        step(PULL_REQUEST, "pull_request opened", opened, "sync")
+        pushed = [*opened, "handbook/onboarding.md", "docs/drafts/ideas.md"]
+        step(PULL_REQUEST, "pull_request synchronize (a push)", pushed, "sync")
+        http.post(f"{sandbox.admin_url}/approve", json={"pageId": "67890"})
+        merged = replace(PULL_REQUEST, merged=True)
+        step(merged, "pull_request closed, merged", pushed, "submit")
+        step(merged, "the merge event again (a rerun)", pushed, "submit")
     return 0

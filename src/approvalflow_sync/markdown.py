@@ -298,7 +298,7 @@ def embed_json(kind: str, data: object) -> str:
     ``\\u0026`` and every ``--`` as ``-\\u002d`` (JSON string escapes, which only occur inside
     strings), so the comment cannot be closed or nested early. ``data`` must be JSON data: dicts
     with string keys, lists, strings, ints, finite floats, booleans and None (tuples come
-    back as lists). Place the line in the comment's header: see :func:`extract_json`.
+    back as lists). Place the line on its own: see :func:`extract_json`.
     """
     payload = json.dumps(data, ensure_ascii=True, separators=(",", ":"), allow_nan=False)
     payload = (
@@ -311,24 +311,27 @@ def embed_json(kind: str, data: object) -> str:
 
 
 def extract_json(body: str, kind: str) -> object | None:
-    """The data :func:`embed_json` stored for ``kind`` in ``body``'s header, or None.
+    """The data :func:`embed_json` stored for ``kind`` in ``body``, or None.
 
-    The header is the run of hidden ``<!-- approvalflow-sync:… -->`` lines the body starts
-    with (typically the :func:`comment_marker` line then the :func:`embed_json` line). Only
-    the header is searched: a look-alike line further down, for example inside a fenced code
-    block quoting untrusted text, is ignored. None also when the JSON cannot be decoded, or
-    when the stored value was ``null``.
+    The stored line must be a whole line of ``body``, at the start of the line and outside
+    fenced code blocks; none of :func:`text`, :func:`code`, :func:`link`, :func:`table` or
+    :func:`details` can produce such a line from untrusted text. A look-alike inside a fence
+    (say, a quoted log) is ignored, and when two lines qualify the body is taken as tampered
+    with: None. None also when the JSON cannot be decoded, or when the stored value was
+    ``null``. Put the line right after the :func:`comment_marker` line, so that
+    :func:`truncate` never cuts it off.
     """
     prefix = _json_prefix(kind)
-    header_start = f"<!-- {MARKER_APP}:"
-    for raw in body.split("\n"):
-        line = raw.removesuffix("\r")
-        if not (line.startswith(header_start) and line.endswith(" -->")):
-            return None
-        if line.startswith(prefix):
-            try:
-                data: object = json.loads(line[len(prefix) : -len(" -->")])
-            except ValueError:
-                return None
-            return data
-    return None
+    found: list[str] = []
+    fence: str | None = None
+    for line in _NEWLINE.split(body):
+        if fence is None and line.startswith(prefix) and line.endswith(" -->"):
+            found.append(line[len(prefix) : -len(" -->")])
+        fence = _fence_after(line, fence)
+    if len(found) != 1:
+        return None
+    try:
+        data: object = json.loads(found[0])
+    except ValueError:
+        return None
+    return data

@@ -243,15 +243,20 @@ def sticky_comment(outcome: Outcome, confluence_url: str | None) -> str:
 
 
 def result_data(outcome: Outcome) -> dict[str, object]:
-    """What a rerun of the merge needs to report without submitting again."""
-    return {"changeSetIds": outcome.change_set_ids, "outputs": outputs(outcome)}
+    """What a rerun of the merge needs to report without submitting again: the small outputs."""
+    kept = {k: v for k, v in outputs(outcome).items() if k != "result"}
+    return {"changeSetIds": outcome.change_set_ids, "outputs": kept}
 
 
 def result_comment(outcome: Outcome, confluence_url: str | None) -> str:
-    """The comment posted once after the merge's submit."""
+    """The comment posted once after the merge's submit.
+
+    The data a rerun reads comes right after the marker, so cutting a long table short never
+    loses it.
+    """
     text = (
-        f"{md.comment_marker(RESULT)}\n{body(outcome, confluence_url)}\n\n"
-        f"{md.embed_json(RESULT_DATA, result_data(outcome))}\n"
+        f"{md.comment_marker(RESULT)}\n{md.embed_json(RESULT_DATA, result_data(outcome))}\n"
+        f"{body(outcome, confluence_url)}\n"
     )
     return md.truncate(text, md.COMMENT_LIMIT, CUT_NOTE)
 

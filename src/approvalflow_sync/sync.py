@@ -7,6 +7,7 @@ the logic here never builds an HTTP client or reads the environment.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -311,6 +312,8 @@ class Run:
         if isinstance(stored, dict):
             for name, value in stored.items():
                 self.reporter.set_output(str(name), str(value))
+            result = {"kind": Kind.SUBMIT.value, "alreadySubmitted": True, **stored}
+            self.reporter.set_output("result", json.dumps(result, separators=(",", ":")))
         link = md.link("the result comment", posted.html_url)
         self.reporter.append_summary(f"### ApprovalFlow: already submitted\n\nSee {link}.\n")
         return Outcome(kind=Kind.SUBMIT, pr=self.pr, already_submitted=True,

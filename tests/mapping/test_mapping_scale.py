@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 import time
 
 from approvalflow_sync.mapping import (
@@ -36,21 +35,18 @@ def mapping_text() -> str:
 
 
 def changed_files(count: int, seed: int) -> list[str]:
-    rnd = random.Random(seed)
+    """A reproducible mix: mapped files, files under mapped directories, drafts, other code."""
     files = []
     for n in range(count):
-        i = rnd.randrange(RULES)
-        files.append(
-            rnd.choice(
-                [
-                    f"docs/team-{i % TEAMS}/page-{i}.md",
-                    f"docs/area-{i}/guide/part-{n}.md",
-                    f"docs/team-{i % TEAMS}/deep/draft-{n}.md",
-                    f"docs/team-{i % TEAMS}/deep/note-{n}.md",
-                    f"src/module_{n}.py",
-                ]
-            )
+        i = (n * 7_919 + seed * 104_729) % RULES
+        choices = (
+            f"docs/team-{i % TEAMS}/page-{i}.md",
+            f"docs/area-{i}/guide/part-{n}.md",
+            f"docs/team-{i % TEAMS}/deep/draft-{n}.md",
+            f"docs/team-{i % TEAMS}/deep/note-{n}.md",
+            f"src/module_{n}.py",
         )
+        files.append(choices[(n * 31 + seed) % len(choices)])
     return files
 
 

@@ -106,9 +106,12 @@ def _parse_v1(message: str) -> Command | None:
 
 def _ignorable(c: str) -> bool:
     """Characters an ICU culture comparison may skip: format characters and fillers."""
-    return unicodedata.category(c) == "Cf" or c in (
-        "\u034f\u115f\u1160\u17b4\u17b5\u180b\u180c\u180d\u3164\uffa0"
-    ) or "\ufe00" <= c <= "\ufe0f" or "\U000e0100" <= c <= "\U000e01ef"
+    return (
+        unicodedata.category(c) == "Cf"
+        or c in ("\u034f\u115f\u1160\u17b4\u17b5\u180b\u180c\u180d\u3164\uffa0")
+        or "\ufe00" <= c <= "\ufe0f"
+        or "\U000e0100" <= c <= "\U000e01ef"
+    )
 
 
 def skeleton(line: str) -> str:

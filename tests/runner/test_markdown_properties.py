@@ -6,11 +6,11 @@ import re
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from approvalflow_sync import markdown as md
 from runner_wire import code_span_content, table_cells
 
-FAST = settings(max_examples=150, deadline=None, database=None)
+from approvalflow_sync import markdown as md
+
+FAST = settings(max_examples=100, deadline=None, database=None)
 
 PIECES = [
     "`",
@@ -49,8 +49,9 @@ json_data = st.recursive(
     | st.integers()
     | st.floats(allow_nan=False, allow_infinity=False)
     | adversarial,
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(adversarial, children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(adversarial, children, max_size=4)
+    ),
     max_leaves=12,
 )
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
+from runner_wire import code_span_content, table_cells
 
 from approvalflow_sync import markdown as md
-from runner_wire import code_span_content, table_cells
 
 ZWSP = md.ZERO_WIDTH_SPACE
 
@@ -111,9 +111,7 @@ def test_link_shows_only_the_label_for_anything_but_http_and_https(url: str) -> 
 
 def test_link_encodes_spaces_parentheses_and_entities_in_the_url() -> None:
     rendered = md.link("a", "https://x.example/a b/(c)?q=<x>&amp;\\é")
-    assert rendered == (
-        "[a](https://x.example/a%20b/%28c%29?q=%3Cx%3E&amp;amp;%5C%C3%A9)"
-    )
+    assert rendered == ("[a](https://x.example/a%20b/%28c%29?q=%3Cx%3E&amp;amp;%5C%C3%A9)")
 
 
 def test_link_keeps_existing_percent_escapes_and_shows_the_url_for_an_empty_label() -> None:
@@ -264,14 +262,27 @@ def test_embed_json_cannot_close_or_open_the_comment() -> None:
     assert md.extract_json(body, "state") == data
 
 
-def test_extract_json_reads_only_the_hidden_header() -> None:
-    fake = md.embed_json("state", {"approved": True})
-    body = md.comment_marker("state") + "\n\n```\n" + fake + "\n```\n"
+def test_extract_json_finds_the_line_anywhere_outside_code_fences() -> None:
+    line = md.embed_json("state", {"approved": True})
+    assert md.extract_json("Visible\n\n" + line + "\n", "state") == {"approved": True}
+    fenced = md.comment_marker("state") + "\n\n```\n" + line + "\n```\n"
+    assert md.extract_json(fenced, "state") is None
+    after_fence = "~~~~\n" + line + "\n~~~\n~~~~\n" + line + "\n"
+    assert md.extract_json(after_fence, "state") == {"approved": True}
+
+
+def test_extract_json_ignores_what_is_not_a_whole_line_of_its_own() -> None:
+    line = md.embed_json("state", {"approved": True})
+    for body in (f"> {line}", f" {line}", f"{line} x", md.code(line), md.text(line)):
+        assert md.extract_json(body, "state") is None
+
+
+def test_extract_json_gives_none_when_two_lines_claim_the_kind() -> None:
+    body = md.embed_json("state", [1]) + "\n" + md.embed_json("state", [2])
     assert md.extract_json(body, "state") is None
-    assert md.extract_json("Text\n" + fake, "state") is None
 
 
-def test_extract_json_finds_its_kind_among_header_lines() -> None:
+def test_extract_json_finds_its_kind_among_other_hidden_lines() -> None:
     body = "\n".join(
         [
             md.comment_marker("sticky"),

@@ -8,10 +8,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from runner_wire import Command, commands, parse_output_file, runner_lines
 
 from approvalflow_sync import markdown
 from approvalflow_sync.github.runner import ANNOTATIONS_SHOWN, SUMMARY_CUT_NOTE, Runner
-from runner_wire import Command, commands, parse_output_file, runner_lines
 
 ACTIONS = {"GITHUB_ACTIONS": "true"}
 
@@ -120,9 +120,7 @@ def test_redact_hides_secrets_in_every_line_and_file_the_runner_writes(
     for text in (log, written, runner.summary, *runner.outputs.values()):
         assert secret not in text
     assert "***" in log
-    assert parse_output_file(read(files["GITHUB_OUTPUT"])) == [
-        ("token", "value ***\nline 2 ***")
-    ]
+    assert parse_output_file(read(files["GITHUB_OUTPUT"])) == [("token", "value ***\nline 2 ***")]
 
 
 def test_redact_also_applies_after_escaping(out: io.StringIO) -> None:
@@ -214,9 +212,14 @@ def test_every_line_is_flushed_as_it_is_written() -> None:
 
 def test_group_prints_group_and_endgroup_even_on_error(out: io.StringIO) -> None:
     runner = Runner(out, ACTIONS)
-    with pytest.raises(KeyError), runner.group("Title\n::x"):
-        runner.info("inside")
-        raise KeyError
+
+    def fail_inside() -> None:
+        with runner.group("Title\n::x"):
+            runner.info("inside")
+            raise KeyError
+
+    with pytest.raises(KeyError):
+        fail_inside()
     assert out.getvalue() == "::group::Title%0A::x\ninside\n::endgroup::\n"
 
 

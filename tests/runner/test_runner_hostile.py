@@ -7,10 +7,10 @@ import re
 from pathlib import Path
 
 import pytest
+from runner_wire import Command, commands, parse_output_file, runner_lines, table_cells
 
 from approvalflow_sync import markdown as md
 from approvalflow_sync.github.runner import Runner
-from runner_wire import Command, commands, parse_output_file, runner_lines, table_cells
 
 HOSTILE = [
     "::set-output name=x::y",
@@ -36,14 +36,16 @@ HOSTILE = [
     "@octocat and @org/team",
     "fixes #1 and owner/repo#2",
     "\x1b[8mhidden\x1b[0m",
+    "next\u2028::warning::line separator",
     "-->\n<!--",
 ]
 TITLE = "Fix: " + " ".join(HOSTILE)
 
 
 def shown(s: str) -> str:
-    """``s`` as the log shows it: controls other than tab, CR, LF become U+FFFD."""
-    return re.sub("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]", "\ufffd", s)
+    """``s`` as the log shows it: controls other than tab, CR, LF (and line separators)
+    become U+FFFD."""
+    return re.sub("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]", "\ufffd", s)
 
 
 @pytest.fixture
@@ -85,9 +87,7 @@ def test_a_hostile_title_starts_no_command_of_its_own(env: dict[str, str], title
             assert value.rstrip() == want.properties[key].rstrip()
     plain = [line for line in runner_lines(out.getvalue()) if not line.startswith("::")]
     assert len(plain) == 3
-    assert parse_output_file(Path(env["GITHUB_OUTPUT"]).read_bytes().decode()) == [
-        ("title", title)
-    ]
+    assert parse_output_file(Path(env["GITHUB_OUTPUT"]).read_bytes().decode()) == [("title", title)]
     assert runner.outputs == {"title": title}
 
 
@@ -104,7 +104,7 @@ def test_a_hostile_title_rendered_as_markdown_stays_literal() -> None:
     assert md.link("x", TITLE) == "x"
     rows = [[text, code, md.link(TITLE, "https://x.example/a (b)")]] * 3
     table = md.table(["Title", "Code", "Link"], rows)
-    lines = table.splitlines()
+    lines = re.split(r"\r\n|\r|\n", table.removesuffix("\n"))  # CommonMark line ends
     assert len(lines) == 5
     for line in lines:
         cells = table_cells(line)

@@ -57,9 +57,12 @@ _OUTPUT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 _COMMAND_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 _PROPERTY_NAME = re.compile(r"[a-z][A-Za-z0-9_]*")
 _SNAKE = re.compile(r"_([a-z0-9])")
-# Controls other than tab, CR and LF (ANSI escapes recolour or hide log text), bidirectional
-# overrides (text that reads backwards) and lone surrogates (cannot be encoded) become U+FFFD.
-_SCRUB = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+# Controls other than tab, CR and LF (ANSI escapes recolour or hide log text; NEL, VT, FF and
+# the Unicode line separators end a line for some readers), bidirectional overrides (text that
+# reads backwards) and lone surrogates (cannot be encoded) become U+FFFD.
+_SCRUB = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
 # Characters .NET's culture-aware StartsWith/IndexOf may skip (format characters and the other
 # default-ignorable code points): treated as absent when looking for "::" and "##[".
 _IGNORABLE = (
@@ -169,9 +172,10 @@ def plain_line(s: str) -> str:
 
     ``%``, CR and LF are escaped as in :func:`escape_data` (so the line is one line and the
     escaping is reversible); a ``:`` that would start ``::`` at the head of the line becomes
-    ``%3A`` and the ``[`` of every ``##[`` becomes ``%5B``; controls, bidirectional overrides
-    and lone surrogates become U+FFFD. Zero-width and other ignorable characters are looked
-    through when finding ``::`` and ``##[``, as .NET's culture-aware matching may do.
+    ``%3A`` and the ``[`` of every ``##[`` becomes ``%5B``; controls, U+2028/U+2029,
+    bidirectional overrides and lone surrogates become U+FFFD. Zero-width and other ignorable
+    characters are looked through when finding ``::`` and ``##[``, as .NET's culture-aware
+    matching may do.
     """
     return _plain_line(s, _same)
 

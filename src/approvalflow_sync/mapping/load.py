@@ -96,13 +96,8 @@ def load_mapping(text: str, source: str) -> Mapping:
     except yaml.YAMLError as error:
         raise MappingError([_reader_problem(text, source, error)]) from None
     if root is None:
-        raise MappingError(
-            [
-                Problem(
-                    source, 1, 1, f"the mapping file is empty; write a mapping such as {_EXAMPLE}"
-                )
-            ]
-        )
+        empty = f"the mapping file is empty; write a mapping such as {_EXAMPLE}"
+        raise MappingError([Problem(source, 1, 1, empty)])
     walker = _Walker(source)
     mapping = walker.mapping(root)
     if walker.problems or mapping is None:  # the walker builds no mapping only with problems
