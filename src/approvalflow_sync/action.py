@@ -20,6 +20,7 @@ from approvalflow_sync.plan import DEFAULT_TITLE_TEMPLATE
 
 if TYPE_CHECKING:
     from approvalflow_sync.github.gateway import GitHubGateway
+    from approvalflow_sync.mapping import Mapping as MappingFile
 
 MAX_WORKERS = 16
 DOCS = "https://github.com/approvalflow-sync/approvalflow-sync#troubleshooting"
@@ -90,42 +91,35 @@ def _main(env: Mapping[str, str], runner: Runner) -> int:
         return fail(runner, error)
 
 
-def _mapping_text(
+def _load_mapping(
     settings: ActionSettings, event_name: str, pr: PullRequest, gh: GitHubGateway
-) -> tuple[str, str]:
-    """The mapping file's text and its name for messages.
+) -> MappingFile:
+    """The validated mapping.
 
     Under ``pull_request_target`` the workspace may hold the pull request's code, so the mapping
     is read from the base commit through the API: a pull request cannot point its own pages.
     """
+    from approvalflow_sync.mapping import load_mapping, read_mapping  # noqa: PLC0415
+
     name = settings.mapping_file
-    if event_name == "pull_request_target":
-        text = gh.read_file(pr.repo, name, pr.base_sha)
-        if text is None:
-            raise ConfigError(
-                f"{name}: not found at the base commit {pr.base_sha[:12]}; commit the mapping "
-                "file to the base branch (pull_request_target reads it from there)"
-            )
-        return text, name
-    path = settings.workspace / name
-    try:
-        return path.read_text(encoding="utf-8"), name
-    except FileNotFoundError:
+    if event_name != "pull_request_target":
+        return read_mapping(settings.workspace / name, source=name)
+    text = gh.read_file(pr.repo, name, pr.base_sha)
+    if text is None:
         raise ConfigError(
-            f"{name}: no mapping file at {path}; create it (see the README) or set mapping-file, "
-            "and check out the repository first (actions/checkout)"
-        ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{name}: cannot read it ({exc})") from None
+            f"{name}: not found at the base commit {pr.base_sha[:12]}; commit the mapping "
+            "file to the base branch (pull_request_target reads it from there)"
+        )
+    return load_mapping(text, name)
 
 
 def _run(
     settings: ActionSettings, event_name: str, pr: PullRequest, mode: Mode, runner: Runner
 ) -> int:
     # Imported here: the heavy modules load only on the path that needs them.
-    from approvalflow_sync import mapping as mapping_module  # noqa: PLC0415
     from approvalflow_sync.approvalflow.client import ApprovalFlowClient  # noqa: PLC0415
     from approvalflow_sync.github.gateway import GitHubGateway  # noqa: PLC0415
+    from approvalflow_sync.mapping import compile_mapping  # noqa: PLC0415
     from approvalflow_sync.sync import Options, Run  # noqa: PLC0415
 
     if not settings.github_token:
@@ -134,9 +128,8 @@ def _run(
             "or pass a token"
         )
     gh = GitHubGateway(settings.api_url, settings.github_token)
-    text, source = _mapping_text(settings, event_name, pr, gh)
-    mapping = mapping_module.load_mapping(text, source)
-    matcher = mapping_module.compile_mapping(mapping)
+    mapping = _load_mapping(settings, event_name, pr, gh)
+    matcher = compile_mapping(mapping)
     options = Options(
         title_template=settings.title_template or mapping.title_template or DEFAULT_TITLE_TEMPLATE,
         status_context=settings.status_context,

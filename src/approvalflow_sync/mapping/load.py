@@ -47,9 +47,13 @@ _EXAMPLE = 'space: "12345" and pages: [{path: "docs/**", page: "67890"}]'
 _PAGE_HINT = 'such as "67890" (the number in the page\'s URL, …/pages/67890/…)'
 
 
-def read_mapping(path: Path) -> Mapping:
-    """Read and load the mapping file; a missing, unreadable or non-UTF-8 file is a problem too."""
-    source = str(path)
+def read_mapping(path: Path, source: str | None = None) -> Mapping:
+    """Read and load the mapping file; a missing, unreadable or non-UTF-8 file is a problem too.
+
+    ``source`` names the file in messages (the repository-relative path, so that annotations
+    land on the file); it defaults to ``path``.
+    """
+    source = source or str(path)
 
     def fail(message: str, line: int = 0, column: int = 0) -> MappingError:
         return MappingError([Problem(source, line, column, message)])

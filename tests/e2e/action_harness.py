@@ -1,0 +1,345 @@
+"""Run ``approvalflow-sync run`` the way the Actions runner does, against loopback servers.
+
+:class:`ActionHarness` owns a workspace (with the mapping file), writes the event file, sets
+the environment the runner and the composite ``action.yml`` step set (``GITHUB_*`` and every
+``INPUT_*`` with its default), runs the program as a subprocess and reads back what a workflow
+would see: the exit code, the log's workflow commands, the ``GITHUB_OUTPUT`` file (parsed as the
+runner parses it) and the job summary. It also reads both servers: comments and statuses of the
+fake GitHub, change sets and the call log of the ApprovalFlow sandbox.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from approvalflow_sync.sandbox import DEFAULT_TOKEN, SandboxServer
+from conftest import clean_env
+from fakes.github import ACTIONS_TOKEN, FakeGitHub
+
+PAYLOADS = Path(__file__).resolve().parents[1] / "data" / "github" / "payloads"
+MAPPING_PATH = ".github/approvalflow.yml"
+STICKY_MARKER = "<!-- approvalflow-sync:sticky -->"
+RESULT_MARKER = "<!-- approvalflow-sync:result -->"
+PREFLIGHT_PATHS = frozenset({"/changeSets/preflight", "/pages/preflight"})
+
+ACTION_DEFAULTS: dict[str, str] = {
+    "base-url": "",
+    "cloud-id": "",
+    "site": "",
+    "app-id": "",
+    "environment-id": "",
+    "access-token": "",
+    "mapping-file": ".github/approvalflow.yml",
+    "github-token": "",
+    "mode": "auto",
+    "status-context": "ApprovalFlow / preflight",
+    "comment": "true",
+    "fail-on-blocked": "false",
+    "archive-on-close": "true",
+    "title-template": "",
+    "confluence-url": "",
+    "dry-run": "false",
+}
+"""The inputs of ``action.yml`` with their defaults: the composite step sets every one."""
+
+
+def load_payload(name: str) -> dict[str, Any]:
+    """A real webhook payload from ``tests/data/github/payloads`` (e.g. ``opened``)."""
+    data: dict[str, Any] = json.loads(
+        (PAYLOADS / f"pull_request.{name}.json").read_text(encoding="utf-8")
+    )
+    return data
+
+
+def parse_output_file(text: str) -> dict[str, str]:
+    """The outputs in a ``GITHUB_OUTPUT`` file, read the way the runner reads it.
+
+    Each entry is ``name=value`` on one line, or ``name<<DELIMITER``, the value's lines, then
+    a line holding only ``DELIMITER``; a later entry of the same name wins. A heredoc that is
+    never closed is an error, as it fails the step on the runner.
+    """
+    outputs: dict[str, str] = {}
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        index += 1
+        if not line.strip():
+            continue
+        equals, heredoc = line.find("="), line.find("<<")
+        if equals >= 0 and (heredoc < 0 or equals < heredoc):
+            outputs[line[:equals]] = line[equals + 1 :]
+            continue
+        if heredoc <= 0:
+            raise ValueError(f"invalid GITHUB_OUTPUT line {line!r}")
+        name, delimiter = line[:heredoc], line[heredoc + 2 :]
+        value: list[str] = []
+        while True:
+            if index >= len(lines):
+                raise ValueError(f"GITHUB_OUTPUT: delimiter {delimiter!r} never closes {name!r}")
+            current = lines[index]
+            index += 1
+            if current == delimiter:
+                break
+            value.append(current)
+        outputs[name] = "\n".join(value)
+    return outputs
+
+
+def _unescape(text: str, *, prop: bool) -> str:
+    if prop:
+        text = text.replace("%3A", ":").replace("%2C", ",")
+    return text.replace("%0D", "\r").replace("%0A", "\n").replace("%25", "%")
+
+
+@dataclass(frozen=True)
+class Command:
+    """A workflow command the program printed: ``::name k=v,k=v::message`` (unescaped)."""
+
+    name: str
+    properties: Mapping[str, str]
+    message: str
+
+
+def parse_commands(log: str) -> list[Command]:
+    """Every workflow command line in ``log``."""
+    commands: list[Command] = []
+    for line in log.splitlines():
+        stripped = line.lstrip()
+        if not stripped.startswith("::"):
+            continue
+        head, sep, message = stripped[2:].partition("::")
+        if not sep:
+            continue
+        name, _, raw_props = head.partition(" ")
+        props: dict[str, str] = {}
+        for pair in filter(None, raw_props.split(",")):
+            key, _, value = pair.partition("=")
+            props[key] = _unescape(value, prop=True)
+        commands.append(Command(name, props, _unescape(message, prop=False)))
+    return commands
+
+
+@dataclass(frozen=True)
+class ActionRun:
+    """What one run left behind, as a workflow would see it."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+    outputs: dict[str, str]
+    summary: str
+    commands: list[Command] = field(default_factory=list)
+
+    def annotations(self, kind: str) -> list[Command]:
+        """The ``error``/``warning``/``notice`` commands."""
+        return [command for command in self.commands if command.name == kind]
+
+    def describe(self) -> str:
+        """For assertion messages."""
+        return f"exit {self.returncode}\n--- stdout\n{self.stdout}\n--- stderr\n{self.stderr}"
+
+
+class ActionHarness:
+    """A workspace, an event and the two loopback servers; :meth:`run` runs the action."""
+
+    def __init__(self, root: Path, github: FakeGitHub, sandbox: SandboxServer) -> None:
+        self.root = root
+        self.github = github
+        self.sandbox = sandbox
+        self.workspace = root / "workspace"
+        (self.workspace / ".github").mkdir(parents=True, exist_ok=True)
+        self.elsewhere = root / "cwd"
+        self.elsewhere.mkdir(exist_ok=True)
+        self.runs = 0
+        self._http = httpx.Client(trust_env=False, timeout=10)
+
+    def close(self) -> None:
+        """Close the admin HTTP client."""
+        self._http.close()
+
+    # -- the repository and the pull request ---------------------------------------------------
+
+    def write_mapping(self, text: str, path: str = MAPPING_PATH) -> None:
+        """The mapping file in the checked-out workspace."""
+        target = self.workspace / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+
+    def add_pull_request(
+        self,
+        payload: Mapping[str, Any],
+        files: Sequence[Mapping[str, Any] | str],
+        **pr_fields: Any,
+    ) -> dict[str, Any]:
+        """Seed the fake with the payload's pull request (fields overridden), return an event.
+
+        The returned event is ``payload`` with its ``pull_request`` replaced by the fake's copy,
+        so every URL in it points at the fake, as the runner's event file would at GitHub.
+        """
+        source = copy.deepcopy(dict(payload))
+        source["pull_request"] = {**source["pull_request"], **copy.deepcopy(pr_fields)}
+        stored = self.github.add_pull_request(source, files=files)
+        return {**source, "pull_request": stored}
+
+    @staticmethod
+    def with_action(event: Mapping[str, Any], action: str, **pr_fields: Any) -> dict[str, Any]:
+        """The same pull request's event with another action and some fields changed."""
+        changed = copy.deepcopy(dict(event))
+        changed["action"] = action
+        changed["pull_request"] = {**changed["pull_request"], **copy.deepcopy(pr_fields)}
+        return changed
+
+    # -- running -------------------------------------------------------------------------------
+
+    def run(
+        self,
+        event: Mapping[str, Any],
+        *,
+        event_name: str = "pull_request",
+        token: str = ACTIONS_TOKEN,
+        inputs: Mapping[str, str] | None = None,
+    ) -> ActionRun:
+        """Run ``python -m approvalflow_sync run`` as a workflow step would."""
+        self.runs += 1
+        step = self.root / f"step-{self.runs}"
+        step.mkdir()
+        event_path = step / "event.json"
+        event_path.write_text(json.dumps(event), encoding="utf-8")
+        output_path = step / "github_output"
+        summary_path = step / "step_summary.md"
+        output_path.write_text("", encoding="utf-8")
+        summary_path.write_text("", encoding="utf-8")
+        values = {
+            **ACTION_DEFAULTS,
+            "base-url": self.sandbox.base_url,
+            "access-token": DEFAULT_TOKEN,
+            "github-token": token,
+            **(inputs or {}),
+        }
+        repository = event.get("repository", {}).get("full_name", "")
+        env = clean_env(
+            GITHUB_ACTIONS="true",
+            CI="true",
+            GITHUB_EVENT_NAME=event_name,
+            GITHUB_EVENT_PATH=str(event_path),
+            GITHUB_API_URL=self.github.api_url,
+            GITHUB_SERVER_URL=self.github.web_url,
+            GITHUB_REPOSITORY=str(repository),
+            GITHUB_OUTPUT=str(output_path),
+            GITHUB_STEP_SUMMARY=str(summary_path),
+            GITHUB_WORKSPACE=str(self.workspace),
+            GITHUB_RUN_ID="4242",
+            NO_PROXY="127.0.0.1,localhost",
+            no_proxy="127.0.0.1,localhost",
+            **{f"INPUT_{name.upper()}": value for name, value in values.items()},
+        )
+        done = subprocess.run(
+            [sys.executable, "-m", "approvalflow_sync", "run"],
+            env=env,
+            cwd=self.elsewhere,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        return ActionRun(
+            returncode=done.returncode,
+            stdout=done.stdout,
+            stderr=done.stderr,
+            outputs=parse_output_file(output_path.read_text(encoding="utf-8")),
+            summary=summary_path.read_text(encoding="utf-8"),
+            commands=parse_commands(done.stdout),
+        )
+
+    # -- the fake GitHub -----------------------------------------------------------------------
+
+    def comments(self, event: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """The pull request's conversation comments, oldest first."""
+        repo = event["repository"]["full_name"]
+        return self.github.issue_comments(repo, int(event["pull_request"]["number"]))
+
+    def ours(self, event: Mapping[str, Any], marker: str = STICKY_MARKER) -> list[dict[str, Any]]:
+        """The comments by the bot that start with ``marker``."""
+        return [
+            c
+            for c in self.comments(event)
+            if c["user"]["type"] == "Bot" and c["body"].startswith(marker)
+        ]
+
+    def statuses(self, event: Mapping[str, Any], sha: str | None = None) -> list[dict[str, Any]]:
+        """Statuses on ``sha`` (default: the head commit), newest first."""
+        repo = event["repository"]["full_name"]
+        return self.github.statuses(repo, sha or event["pull_request"]["head"]["sha"])
+
+    def github_writes(self) -> list[tuple[str, str]]:
+        """The (method, route) of every call to the fake that was not a read."""
+        return [(c.method, c.route) for c in self.github.calls if c.method != "GET"]
+
+    # -- the ApprovalFlow sandbox --------------------------------------------------------------
+
+    def admin(self, method: str, path: str, body: object | None = None) -> Any:
+        """A call to the sandbox's admin surface (``/_sandbox/...``)."""
+        response = self._http.request(method, f"{self.sandbox.admin_url}{path}", json=body)
+        response.raise_for_status()
+        return response.json()
+
+    def api(self, path: str, body: Mapping[str, Any]) -> Any:
+        """A POST to the ApprovalFlow API itself, as another user of the site would make it."""
+        response = self._http.post(
+            f"{self.sandbox.base_url}{path}",
+            json=dict(body),
+            headers={"Authorization": f"Bearer {DEFAULT_TOKEN}"},
+        )
+        response.raise_for_status()
+        return response.json()
+
+    def change_sets(self, reference_url: str | None = None) -> list[dict[str, Any]]:
+        """Every change set in the sandbox (archived included), optionally of one link."""
+        found: list[dict[str, Any]] = self.admin("GET", "/state")["changeSets"]
+        if reference_url is None:
+            return found
+        return [cs for cs in found if cs["referenceUrl"] == reference_url]
+
+    def sandbox_calls(self) -> list[dict[str, Any]]:
+        """The sandbox's API call log (method, path, query, body, status)."""
+        calls: list[dict[str, Any]] = self.admin("GET", "/calls")["calls"]
+        return calls
+
+    def sandbox_writes(self) -> list[dict[str, Any]]:
+        """Calls that change ApprovalFlow: every POST except the two preflights."""
+        return [
+            c
+            for c in self.sandbox_calls()
+            if c["method"] != "GET" and c["path"] not in PREFLIGHT_PATHS
+        ]
+
+    def forget_calls(self) -> None:
+        """Clear both servers' call logs."""
+        self.admin("DELETE", "/calls")
+        self.github.clear_calls()
+
+
+def by_space(change_sets: Sequence[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
+    """Change sets keyed by space (the caller checks there is one per space)."""
+    found: dict[str, Mapping[str, Any]] = {}
+    for cs in change_sets:
+        assert cs["spaceId"] not in found, f"two change sets in space {cs['spaceId']}"
+        found[cs["spaceId"]] = cs
+    return found
+
+
+def table_lines(markdown: str) -> list[str]:
+    """The lines of the markdown tables in ``markdown``."""
+    return [line for line in markdown.splitlines() if line.startswith("|")]
