@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from approvalflow_sync import terminal
 from approvalflow_sync.approvalflow.client import ApprovalFlowClient
-from approvalflow_sync.errors import ConfigError
+from approvalflow_sync.errors import APIConnectionError, ConfigError
 from approvalflow_sync.settings import connection_from
 
 _PAGE_ID = re.compile(r"^\d+$")
@@ -43,13 +43,21 @@ def _show(client: ApprovalFlowClient, args: argparse.Namespace) -> tuple[object,
 
 
 def _create(client: ApprovalFlowClient, args: argparse.Namespace) -> tuple[object, str]:
-    cs = client.create_change_set(
-        args.space,
-        args.title,
-        page_ids(args.pages) or [],
-        summary=args.summary,
-        reference_url=args.reference_url,
-    )
+    pages = page_ids(args.pages) or []
+    try:
+        cs = client.create_change_set(
+            args.space, args.title, pages, summary=args.summary, reference_url=args.reference_url
+        )
+    except APIConnectionError as error:
+        if error.maybe_applied:
+            raise APIConnectionError(
+                f"{error.detail}; before creating it again, check with "
+                f"`approvalflow-sync change-sets list --space {args.space}`",
+                method=error.method,
+                path=error.path,
+                maybe_applied=True,
+            ) from error
+        raise
     return cs, f"Created {terminal.clean(cs.id)}.\n\n{terminal.change_set(cs)}"
 
 

@@ -42,6 +42,7 @@ class APIError(ApprovalFlowSyncError):
         self.path = path
         self.status = status
         self.error = error
+        self.detail = message
         where = f"{method} {path}"
         if status is not None:
             where += f" answered {status}"

@@ -213,3 +213,15 @@ def _serve_one_create(process: subprocess.Popen[str], state: Path) -> str:
         process.wait(timeout=10)
     assert cs_id in state.read_text()
     return process.stderr.read() if process.stderr else ""
+
+
+def test_a_create_whose_answer_is_lost_says_how_to_check(
+    seeded: SandboxServer, run_cli: RunCli
+) -> None:
+    fault = {"method": "POST", "path": "/changeSets", "count": 1, "drop": "after"}
+    admin(seeded, "faults", fault)
+    lost = run_cli("change-sets", "create", "--space", "100", "--title", "T", "--page", "1001")
+    assert lost.returncode == 1
+    assert "change-sets list --space 100" in lost.stderr
+    listing = ok_json(run_cli("change-sets", "list", "--space", "100", "--json"))
+    assert [cs["title"] for cs in listing] == ["T"]  # made once, not retried blindly
