@@ -5,7 +5,12 @@
 set -euo pipefail
 action_path=${ACTION_PATH:?ACTION_PATH is not set}
 home="${RUNNER_TEMP:-${TMPDIR:-/tmp}}/approvalflow-sync"
-python=$(command -v python3 || command -v python)
+python=$(command -v python3 || command -v python || true)
+if [ -z "$python" ] || ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 10))'; then
+  echo "::error title=approvalflow-sync::Python 3.10 or newer is needed on the runner" \
+    "(found: ${python:-none}); add actions/setup-python before this action"
+  exit 1
+fi
 if [ ! -x "$home/bin/python" ] || ! "$home/bin/python" -c "import github, httpx" 2>/dev/null; then
   "$python" -m venv "$home"
   "$home/bin/python" -m pip install --quiet --disable-pip-version-check "uv>=0.9,<1"
