@@ -21,6 +21,8 @@ RESULT = "result"
 RESULT_DATA = "result-data"
 MAX_FILES_SHOWN = 5
 MAX_STATUS_DESCRIPTION = 140
+SUBMITTED_PREFIX = "Submitted "
+"""How the commit status starts after a submit; a rerun of the merge reads it back."""
 CUT_NOTE = "The table is cut short; the job summary has it all."
 
 
@@ -116,7 +118,7 @@ def status(outcome: Outcome) -> tuple[str, str]:
     """The commit status state and description (at most 140 characters)."""
     if outcome.kind is Kind.SUBMIT:
         state = "success" if outcome.skipped == 0 else "failure"
-        text = f"Submitted {plural(outcome.submitted, 'page')}, {outcome.skipped} skipped"
+        text = f"{SUBMITTED_PREFIX}{plural(outcome.submitted, 'page')}, {outcome.skipped} skipped"
     elif not outcome.rows:
         state, text = "success", "No docs pages in this pull request"
     else:
@@ -209,7 +211,9 @@ def _ids(ids: Sequence[str]) -> str:
 
 def _headline(outcome: Outcome) -> str:
     if outcome.kind is Kind.ARCHIVE:
-        return "Pull request closed without merge: change sets archived"
+        if any(space.archived for space in outcome.spaces):
+            return "Pull request closed without merge: change sets archived"
+        return "Pull request closed without merge"
     if outcome.kind is Kind.SUBMIT:
         return (
             f"Submitted {plural(outcome.submitted, 'page')} for approval, {outcome.skipped} skipped"

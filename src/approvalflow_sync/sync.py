@@ -291,6 +291,9 @@ class Run:
         posted = gathered.own(report.RESULT)
         if posted is not None:
             return self._already_submitted(posted, gathered)
+        evidence = self._submitted_before(gathered)
+        if evidence is not None:
+            return self._already_submitted_without_comment(evidence, gathered)
         outcome = self._sync_pages(gathered, Kind.SUBMIT)
         if outcome.rows and self.options.comment and not self.options.dry_run:
             text = report.result_comment(outcome, self.options.confluence_url)
@@ -318,6 +321,44 @@ class Run:
         self.reporter.append_summary(f"### ApprovalFlow: already submitted\n\nSee {link}.\n")
         return Outcome(kind=Kind.SUBMIT, pr=self.pr, already_submitted=True,
                        result_comment_url=posted.html_url)  # fmt: skip
+
+    def _submitted_before(self, gathered: Gathered) -> str | None:
+        """Another record of an earlier submit, for when the result comment is turned off.
+
+        The commit status of the head commit says "Submitted ..." after a submit; with both
+        comment and status off, change sets that have left the ``open`` rollup state were
+        submitted (the first run's submit is what moved them).
+        """
+        status = gathered.status
+        if status is not None and status.description.startswith(report.SUBMITTED_PREFIX):
+            return "the commit status"
+        if self.options.comment or self.options.status_context:
+            return None
+        mine = [
+            cs
+            for found in gathered.change_sets.values()
+            for cs in planning.prs_change_sets(found, self.pr.html_url)
+        ]
+        if mine and all(cs.rollupState not in (None, "open") for cs in mine):
+            return "the change sets' review state in ApprovalFlow"
+        return None
+
+    def _already_submitted_without_comment(self, evidence: str, gathered: Gathered) -> Outcome:
+        """A rerun of the merge, known from ``evidence``: submit nothing, say so."""
+        ids = [
+            cs.id
+            for found in gathered.change_sets.values()
+            for cs in planning.prs_change_sets(found, self.pr.html_url)
+        ]
+        self.reporter.info(f"Already submitted ({evidence} says so); nothing submitted again.")
+        self.reporter.set_output("change-set-ids", json.dumps(ids))
+        result = {"kind": Kind.SUBMIT.value, "alreadySubmitted": True, "changeSetIds": ids}
+        self.reporter.set_output("result", json.dumps(result, separators=(",", ":")))
+        self.reporter.append_summary(
+            f"### ApprovalFlow: already submitted\n\n{md.text(evidence)} shows an earlier "
+            "submit of this pull request; nothing was submitted again.\n"
+        )
+        return Outcome(kind=Kind.SUBMIT, pr=self.pr, already_submitted=True)
 
     def archive(self) -> Outcome:
         """Closed without merge: archive the pull request's change sets, or keep them."""
