@@ -64,7 +64,7 @@ def run(file: str | None, repo: str | None, out: TextIO, err: TextIO) -> int:
     spaces = {space for space, _page in pages}
     print(
         f"{path}: OK: {len(mapping.rules)} rules, {len(pages)} pages in {len(spaces)} spaces"
-        + (f", {len(warnings)} warnings" if warnings else ""),
+        + (f", {len(warnings)} warning{'' if len(warnings) == 1 else 's'}" if warnings else ""),
         file=out,
     )
     return 0
