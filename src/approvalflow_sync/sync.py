@@ -250,11 +250,22 @@ class Run:
         )
 
     def _write_sticky(self, outcome: Outcome, existing: Comment | None) -> None:
+        """Create the sticky comment, or edit it only when its text changed.
+
+        A comment deleted since it was listed (GitHub answers 404 to the edit) is posted anew.
+        """
         text = report.sticky_comment(outcome, self.options.confluence_url)
-        if existing is None:
-            self.gh.create_comment(self.pr, text)
-        elif existing.body.strip() != text.strip():
-            self.gh.update_comment(self.pr, existing.id, text)
+        if existing is not None and existing.body.strip() == text.strip():
+            return
+        if existing is not None:
+            try:
+                self.gh.update_comment(self.pr, existing.id, text)
+            except GitHubError as error:
+                if error.status != 404:
+                    raise
+            else:
+                return
+        self.gh.create_comment(self.pr, text)
 
     # -- the three flows ---------------------------------------------------------------------
 
