@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pathspec.util import normalize_file
 
 from approvalflow_sync.mapping import Mapping, Rule, compile_mapping, naive_match
 from approvalflow_sync.mapping.patterns import (
@@ -73,18 +74,6 @@ def test_matcher_equals_naive(mapping: Mapping, files: list[str]) -> None:
     assert compile_mapping(mapping).match(files) == naive_match(mapping, files)
 
 
-def _compare(simple: Simple, path: str) -> bool:
-    """What each kind means, written independently of the index."""
-    parts = path.split("/")
-    if simple.kind == "path":
-        return path == simple.text or path.startswith(simple.text + "/")
-    if simple.kind == "under":
-        return path.startswith(simple.text + "/")
-    if simple.kind == "name":
-        return simple.text in parts
-    return simple.text in parts[:-1]
-
-
 @settings(max_examples=600, deadline=None)
 @given(patterns(excluding=False), paths())
 def test_string_comparison_is_used_only_where_it_equals_the_regex(pattern: str, path: str) -> None:
@@ -93,7 +82,7 @@ def test_string_comparison_is_used_only_where_it_equals_the_regex(pattern: str, 
     matches = regex is not None and regex.match_file(normalized) is not None
     simple = classify(pattern)
     if simple is not None and not needs_regex(normalized):
-        assert _compare(simple, normalized) == matches
+        assert simple.matches(normalized) == matches
     prefix = literal_prefix(pattern)
     if prefix is not None and matches:
         assert normalized.startswith(prefix + "/")
@@ -110,3 +99,20 @@ def test_the_vocabulary_reaches_every_kind_of_index() -> None:
     }
     assert literal_prefix("docs/api/*.md") == "docs/api"
     assert literal_prefix("*.md") is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(paths(), st.text(alphabet="/.\\ab\n", max_size=8)))
+def test_normalize_path_is_pathspecs_normalize_file(path: str) -> None:
+    assert normalize_path(path) == normalize_file(path)
+
+
+def test_each_kind_of_simple_pattern_compares_as_documented() -> None:
+    assert Simple("path", "docs/a").matches("docs/a")
+    assert Simple("path", "docs/a").matches("docs/a/b.md")
+    assert not Simple("path", "docs/a").matches("docs/ab")
+    assert not Simple("under", "docs").matches("docs")
+    assert Simple("under", "docs").matches("docs/x")
+    assert Simple("name", "README.md").matches("a/README.md")
+    assert Simple("dirname", "build").matches("a/build/x")
+    assert not Simple("dirname", "build").matches("a/build")

@@ -9,16 +9,16 @@ position, and a page id's source text survives YAML's conversions (``0123`` is n
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import re
 import string
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from approvalflow_sync.approvalflow.base_url import check_url
-from approvalflow_sync.errors import ConfigError
 from approvalflow_sync.mapping.model import (
     DEFAULT_TITLE_TEMPLATE,
     MAX_ENTRIES,
@@ -107,6 +107,39 @@ def load_mapping(text: str, source: str) -> Mapping:
     if walker.problems or mapping is None:  # the walker builds no mapping only with problems
         raise MappingError(sorted(walker.problems, key=lambda p: (p.line, p.column)))
     return mapping
+
+
+def _url_problem(url: str, name: str) -> str | None:
+    """What is wrong with ``url`` (absolute, https, or http on loopback only), or ``None``.
+
+    The same rule and messages as :func:`approvalflow_sync.approvalflow.base_url.check_url` (a
+    test holds them equal), written here so that loading a mapping does not import the API
+    client's package. A URL ``urlsplit`` refuses (an unclosed ``[`` around an IPv6 host) is
+    not absolute either.
+    """
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return f"{name}: {url!r} is not an absolute URL; give it as https://host/path"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"{name}: {url!r} is not an absolute URL; give it as https://host/path"
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        return (
+            f"{name}: {url!r} uses plain http; use https (http is allowed only for "
+            "127.0.0.1 or localhost, such as the sandbox)"
+        )
+    if parts.query or parts.fragment:
+        return f"{name}: {url!r} has a query or fragment; give the base URL only"
+    return None
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _too_big(size: int) -> str:
@@ -334,11 +367,11 @@ class _Walker:
         text = self.scalar_text(node, "confluence-url", "https://acme.atlassian.net/wiki")
         if text is None:
             return None
-        try:
-            return check_url(text, "confluence-url")
-        except ConfigError as error:
-            self.problem(node, str(error))
+        problem = _url_problem(text, "confluence-url")
+        if problem is not None:
+            self.problem(node, problem)
             return None
+        return text.strip().rstrip("/")
 
     def template(self, node: Node) -> str | None:
         text = self.scalar_text(node, "title-template", '"PR-{number} {title}"')

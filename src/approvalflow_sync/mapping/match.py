@@ -5,7 +5,11 @@ the rule's patterns matches it and none of its ``!`` patterns does. :class:`Matc
 same answer without asking every rule: patterns that are exact paths, directory prefixes or a
 name at any depth are looked up in dicts (one lookup per path segment), and the remaining globs
 are bucketed by the literal directory they start with, so a file only tries the globs that could
-match it. Exclusions are checked only for the rules a file selected.
+match it. Exclusions are checked only for the rules a file selected, by string comparison too
+when they are that simple.
+
+pathspec is imported only when a pattern needs its regular expression, so ``validate`` of a
+mapping of exact paths and directories starts without it.
 """
 
 from __future__ import annotations
@@ -13,9 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-
-from pathspec import GitIgnoreSpec
-from pathspec.pattern import RegexPattern
+from typing import TYPE_CHECKING
 
 from approvalflow_sync.mapping.model import Mapping, MappingError, PageKey, Problem
 from approvalflow_sync.mapping.patterns import (
@@ -27,6 +29,9 @@ from approvalflow_sync.mapping.patterns import (
     normalize_path,
     split_patterns,
 )
+
+if TYPE_CHECKING:
+    from pathspec.pattern import RegexPattern
 
 
 def _page_order(key: PageKey) -> tuple[int, str, int, str]:
@@ -83,6 +88,8 @@ def naive_match(mapping: Mapping, paths: Iterable[str]) -> MatchResult:
 
     Slow (rules times files) but plainly right; :class:`Matcher` must agree with it exactly.
     """
+    from pathspec import GitIgnoreSpec  # noqa: PLC0415 - the reference only, for tests and bench
+
     rules = []
     for rule in mapping.rules:
         positives, negatives = split_patterns(rule.patterns)
@@ -108,6 +115,20 @@ class _Prefix:
     globs: list[tuple[int, RegexPattern]] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class _Exclusions:
+    """A rule's ``!`` patterns: those answered by string comparison, and the compiled others."""
+
+    simple: tuple[Simple, ...] = ()
+    compiled: tuple[RegexPattern, ...] = ()
+    bodies: tuple[str, ...] = ()
+    """All of them, for the paths only a regular expression answers (:func:`needs_regex`)."""
+    line: int = 1
+
+
+_NO_EXCLUSIONS = _Exclusions()
+
+
 @dataclass
 class _Name:
     """Patterns that match a path segment of this name anywhere (or any but the last)."""
@@ -131,7 +152,7 @@ class Matcher:
         self._names: dict[str, _Name] = {}
         self._globs_anywhere: list[tuple[int, RegexPattern]] = []
         self._compiled: dict[str, RegexPattern | None] = {}
-        self._excluding: list[tuple[RegexPattern, ...]] = []
+        self._excluding: list[_Exclusions] = []
         self._pages: list[frozenset[PageKey]] = []
         ids: dict[str, int] = {}
         for index, rule in enumerate(mapping.rules):
@@ -145,10 +166,7 @@ class Matcher:
                 rules_of = self._rules_of[ids[body]]
                 if not rules_of or rules_of[-1] != index:
                     rules_of.append(index)
-            excluding = (self._compile(body, rule.line) for body in negatives)
-            self._excluding.append(
-                tuple(compiled for compiled in excluding if compiled is not None)
-            )
+            self._excluding.append(self._exclusions(negatives, rule.line))
             self._pages.append(frozenset(rule.page_keys))
 
     def _compile(self, body: str, line: int) -> RegexPattern | None:
@@ -160,6 +178,31 @@ class Matcher:
                 message = f"pattern {body!r} is not a valid gitignore pattern ({error})"
                 raise MappingError([Problem(self._mapping.source, line, 1, message)]) from None
         return self._compiled[body]
+
+    def _exclusions(self, bodies: list[str], line: int) -> _Exclusions:
+        if not bodies:
+            return _NO_EXCLUSIONS
+        simple: list[Simple] = []
+        compiled: list[RegexPattern] = []
+        for body in bodies:
+            kind = classify(body)
+            if kind is not None:
+                simple.append(kind)
+                continue
+            regex = self._compile(body, line)
+            if regex is not None:
+                compiled.append(regex)
+        return _Exclusions(tuple(simple), tuple(compiled), tuple(bodies), line)
+
+    def _excluded(self, rule: int, normalized: str, by_regex: bool) -> bool:
+        """Whether one of the rule's ``!`` patterns matches the normalized path."""
+        exclusions = self._excluding[rule]
+        if by_regex:
+            compiled = (self._compile(body, exclusions.line) for body in exclusions.bodies)
+            return any(c is not None and c.match_file(normalized) is not None for c in compiled)
+        return any(simple.matches(normalized) for simple in exclusions.simple) or any(
+            compiled.match_file(normalized) is not None for compiled in exclusions.compiled
+        )
 
     def _index(self, pid: int, body: str, line: int) -> None:
         simple: Simple | None = classify(body)
@@ -237,11 +280,10 @@ class Matcher:
         """The pages one file maps to."""
         normalized = normalize_path(path)
         rules = {rule for pid in self._selecting(normalized) for rule in self._rules_of[pid]}
+        by_regex = needs_regex(normalized)
         pages: set[PageKey] = set()
         for rule in rules:
-            if not any(
-                compiled.match_file(normalized) is not None for compiled in self._excluding[rule]
-            ):
+            if not self._excluded(rule, normalized, by_regex):
                 pages |= self._pages[rule]
         return frozenset(pages)
 

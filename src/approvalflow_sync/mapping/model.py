@@ -3,15 +3,17 @@
 The runtime model is not the file format: a rule's space is resolved (its own or the default),
 lists are always tuples and page ids always digit strings. The file format itself is described
 by :mod:`approvalflow_sync.mapping.schema`.
+
+Plain frozen dataclasses, not pydantic models: ``validate`` and the action load the mapping
+before anything else, and pydantic alone would cost more start-up than the rest of ``validate``.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Annotated, Literal, NamedTuple
-
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from typing import Literal, NamedTuple
 
 from approvalflow_sync.errors import ConfigError
 
@@ -38,7 +40,7 @@ MAX_REPORTED = 20
 
 Severity = Literal["error", "warning"]
 
-Digits = Annotated[str, StringConstraints(pattern=r"^[0-9]+$")]
+_DIGITS = re.compile(r"[0-9]+", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -88,28 +90,64 @@ class PageKey(NamedTuple):
     page: str
 
 
-class Rule(BaseModel):
-    """One entry of ``pages``: files matching ``patterns`` map to every page of ``pages``."""
+def _check_id(value: object, what: str) -> None:
+    """A page or space id is a string of ASCII digits."""
+    if not isinstance(value, str):
+        raise TypeError(f"a {what} id is a string, not {value!r}")
+    if _DIGITS.fullmatch(value) is None:
+        raise ValueError(f"a {what} id is digits only, not {value!r}")
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
-    patterns: tuple[str, ...] = Field(min_length=1)
+def _strings(value: object, name: str) -> tuple[str, ...]:
+    """``value`` as a tuple of strings (a list is accepted); at least one."""
+    if not isinstance(value, (tuple, list)) or not all(isinstance(v, str) for v in value):
+        raise TypeError(f"{name} must be a tuple of strings, not {value!r}")
+    if not value:
+        raise ValueError(f"{name} needs at least one item")
+    return tuple(value)
+
+
+def _check_position(value: object, name: str) -> None:
+    """A 1-based line or column number."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"{name} must be an int, not {value!r}")
+    if value < 1:
+        raise ValueError(f"{name} must be 1 or more, not {value}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Rule:
+    """One entry of ``pages``: files matching ``patterns`` map to every page of ``pages``.
+
+    Built by the loader, which has already reported every problem with its line; the checks
+    here (raising ``TypeError`` or ``ValueError``) keep a hand-built rule from being one the
+    loader would refuse. Lists are accepted and kept as tuples.
+    """
+
+    patterns: tuple[str, ...]
     """Gitignore-style patterns as written; those starting with ``!`` exclude."""
-    pages: tuple[Digits, ...] = Field(min_length=1)
+    pages: tuple[str, ...]
     """Page ids, digits only, without repeats."""
-    space: Digits
+    space: str
     """The pages' space: the rule's own ``space`` or the file's default."""
-    line: int = Field(ge=1)
+    line: int
     """Where the rule starts in the file (1-based), for messages and annotations."""
-    column: int = Field(default=1, ge=1)
+    column: int = 1
     """The rule's column (1-based)."""
 
-    @model_validator(mode="after")
-    def _has_positive_pattern(self) -> Rule:
-        """A rule of exclusions only could never match; the loader reports it with its line."""
-        if all(pattern.startswith("!") for pattern in self.patterns):
+    def __post_init__(self) -> None:
+        patterns = _strings(self.patterns, "patterns")
+        if all(pattern.startswith("!") for pattern in patterns):
+            # A rule of exclusions only could never match; the loader reports it with its line.
             raise ValueError("a rule needs a pattern that is not an exclusion ('!')")
-        return self
+        pages = _strings(self.pages, "pages")
+        for page in pages:
+            _check_id(page, "page")
+        _check_id(self.space, "space")
+        object.__setattr__(self, "patterns", patterns)
+        object.__setattr__(self, "pages", pages)
+        _check_position(self.line, "line")
+        _check_position(self.column, "column")
 
     @property
     def page_keys(self) -> tuple[PageKey, ...]:
@@ -117,12 +155,14 @@ class Rule(BaseModel):
         return tuple(PageKey(self.space, page) for page in self.pages)
 
 
-class Mapping(BaseModel):
-    """The validated mapping file: a default space, presentation settings and the rules."""
+@dataclass(frozen=True, kw_only=True)
+class Mapping:
+    """The validated mapping file: a default space, presentation settings and the rules.
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    Like :class:`Rule`, it refuses what the loader refuses (``TypeError``, ``ValueError``).
+    """
 
-    space: Digits | None = None
+    space: str | None = None
     """The default space of rules without their own; ``None`` when every rule has one."""
     confluence_url: str | None = None
     """The site's wiki URL without a trailing slash, to link pages in comments."""
@@ -133,12 +173,21 @@ class Mapping(BaseModel):
     source: str = DEFAULT_MAPPING_FILE
     """The file the mapping came from, for messages about it."""
 
-    @model_validator(mode="after")
-    def _one_space_per_page(self) -> Mapping:
-        """A page id lives in one space; the loader reports a conflict with both lines."""
+    def __post_init__(self) -> None:
+        if not isinstance(self.rules, (tuple, list)) or not all(
+            isinstance(rule, Rule) for rule in self.rules
+        ):
+            raise TypeError(f"rules must be a tuple of Rule, not {self.rules!r}")
+        object.__setattr__(self, "rules", tuple(self.rules))
+        if self.space is not None:
+            _check_id(self.space, "space")
+        if self.confluence_url is not None and not isinstance(self.confluence_url, str):
+            raise TypeError(f"confluence_url must be a string, not {self.confluence_url!r}")
+        if not isinstance(self.title_template, str) or not isinstance(self.source, str):
+            raise TypeError("title_template and source must be strings")
+        # A page id lives in one space; the loader reports a conflict with both lines.
         seen: dict[str, str] = {}
         for rule in self.rules:
             for page in rule.pages:
                 if seen.setdefault(page, rule.space) != rule.space:
                     raise ValueError(f"page {page} is given two spaces")
-        return self

@@ -12,14 +12,15 @@ that name.
 
 from __future__ import annotations
 
+import functools
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from pathspec import GitIgnoreSpec
-from pathspec.pattern import RegexPattern
-from pathspec.util import normalize_file
+if TYPE_CHECKING:
+    from pathspec.pattern import RegexPattern
 
 GLOB_CHARS = frozenset("*?[\\")
 """Characters that make a segment more than literal text (``\\`` escapes the next one)."""
@@ -27,17 +28,35 @@ GLOB_CHARS = frozenset("*?[\\")
 Kind = Literal["path", "under", "name", "dirname"]
 
 
+_SEPARATORS = tuple(sep for sep in (os.sep, os.altsep) if sep and sep != "/")
+"""The separators pathspec turns into ``/`` (its ``NORMALIZE_PATH_SEPS``): none on POSIX."""
+
+
+@functools.cache
 def _pattern_class() -> Callable[[str], RegexPattern]:
-    """The class :class:`GitIgnoreSpec` compiles lines with (renamed in pathspec 1.0)."""
+    """The class :class:`GitIgnoreSpec` compiles lines with (renamed in pathspec 1.0).
+
+    pathspec is imported here, on first use, not with this module: it costs as much start-up
+    as the rest of ``validate``, and patterns :func:`classify` answers never need it.
+    """
+    from pathspec import GitIgnoreSpec  # noqa: PLC0415 - only when a glob must be compiled
+
     return type(GitIgnoreSpec.from_lines(["probe"]).patterns[0])
 
 
-_PATTERN = _pattern_class()
-
-
 def normalize_path(path: str) -> str:
-    """The path as pathspec matches it (separators, a leading ``/`` or ``./`` removed)."""
-    return normalize_file(path)
+    """The path as pathspec matches it (separators, a leading ``/`` or ``./`` removed).
+
+    The same as ``pathspec.util.normalize_file`` (a property test holds them equal), without
+    importing pathspec.
+    """
+    for separator in _SEPARATORS:
+        path = path.replace(separator, "/")
+    if path.startswith("/"):
+        return path[1:]
+    if path.startswith("./"):
+        return path[2:]
+    return path
 
 
 def needs_regex(normalized: str) -> bool:
@@ -57,7 +76,7 @@ def compile_positive(body: str) -> RegexPattern | None:
     lone ``/``, an invalid character class (pathspec 1.1) or a second ``!``: patterns that never
     match. Raises ``ValueError`` or ``re.error`` when pathspec rejects the pattern.
     """
-    pattern = _PATTERN(body)
+    pattern = _pattern_class()(body)
     if pattern.include is not True or pattern.regex is None:
         return None
     return pattern
@@ -114,6 +133,15 @@ class Simple:
 
     kind: Kind
     text: str
+
+    def matches(self, normalized: str) -> bool:
+        """pathspec's answer for a normalized path that :func:`needs_regex` lets us compare."""
+        if self.kind == "path":
+            return normalized == self.text or normalized.startswith(self.text + "/")
+        if self.kind == "under":
+            return normalized.startswith(self.text + "/")
+        segments = normalized.split("/")
+        return self.text in (segments if self.kind == "name" else segments[:-1])
 
 
 def classify(body: str) -> Simple | None:

@@ -9,7 +9,6 @@ print(schema_text(), end='')" > schema/approvalflow.schema.json``.
 from __future__ import annotations
 
 import copy
-import json
 from typing import Any
 
 from approvalflow_sync.mapping.model import DEFAULT_TITLE_TEMPLATE, MAX_RULES, TITLE_FIELDS
@@ -140,6 +139,8 @@ def mapping_json_schema() -> dict[str, Any]:
 
 def schema_text() -> str:
     """The schema as committed in ``schema/approvalflow.schema.json``."""
+    import json  # noqa: PLC0415 - only to regenerate the file; loading a mapping needs no json
+
     return json.dumps(_SCHEMA, indent=2, ensure_ascii=False) + "\n"
 
 

@@ -1,0 +1,118 @@
+"""The runtime model: frozen dataclasses that refuse what the loader refuses."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from approvalflow_sync.mapping import (
+    DEFAULT_MAPPING_FILE,
+    DEFAULT_TITLE_TEMPLATE,
+    Mapping,
+    PageKey,
+    Rule,
+    load_mapping,
+)
+
+
+def rule(**changes: object) -> Rule:
+    fields: dict[str, object] = {"patterns": ("docs/**",), "pages": ("7",), "space": "1", "line": 3}
+    fields.update(changes)
+    return Rule(**fields)  # type: ignore[arg-type]
+
+
+def test_a_mapping_has_the_documented_defaults() -> None:
+    mapping = Mapping(rules=(rule(),))
+
+    assert mapping.space is None
+    assert mapping.confluence_url is None
+    assert mapping.title_template == DEFAULT_TITLE_TEMPLATE
+    assert mapping.source == DEFAULT_MAPPING_FILE
+    assert rule().column == 1
+
+
+def test_fields_are_keyword_only_and_unknown_ones_are_refused() -> None:
+    with pytest.raises(TypeError):
+        Rule(("a",), ("1",), "1", 1)  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        Mapping((rule(),))  # type: ignore[call-arg, arg-type]
+    with pytest.raises(TypeError):
+        rule(spaces="1")
+    with pytest.raises(TypeError):
+        Mapping(rules=(rule(),), url="https://x")  # type: ignore[call-arg]
+
+
+def test_lists_are_kept_as_tuples_so_the_model_stays_hashable() -> None:
+    built = rule(patterns=["docs/**", "!docs/old/**"], pages=["7", "8"])
+    mapping = Mapping(rules=[built])  # type: ignore[arg-type]
+
+    assert built.patterns == ("docs/**", "!docs/old/**")
+    assert built.pages == ("7", "8")
+    assert mapping.rules == (built,)
+    assert hash(mapping) == hash(Mapping(rules=(rule(patterns=built.patterns, pages=("7", "8")),)))
+
+
+def test_equal_fields_make_equal_models() -> None:
+    assert rule() == rule()
+    assert rule() != rule(line=4)
+    assert Mapping(rules=(rule(),)) != Mapping(rules=(rule(),), source="other.yml")
+
+
+def test_replace_builds_a_checked_copy() -> None:
+    changed = dataclasses.replace(rule(), pages=("9",))
+
+    assert changed.page_keys == (PageKey("1", "9"),)
+    with pytest.raises(ValueError, match="digits"):
+        dataclasses.replace(rule(), space="DOCS")
+
+
+@pytest.mark.parametrize(
+    ("changes", "error"),
+    [
+        ({"patterns": ()}, ValueError),
+        ({"pages": ()}, ValueError),
+        ({"patterns": "docs/**"}, TypeError),
+        ({"patterns": ("docs/**", 3)}, TypeError),
+        ({"pages": (7,)}, TypeError),
+        ({"pages": ("٣",)}, ValueError),  # a digit, but not an ASCII one
+        ({"pages": ("12\n",)}, ValueError),
+        ({"space": ""}, ValueError),
+        ({"space": 1}, TypeError),
+        ({"line": 0}, ValueError),
+        ({"column": 0}, ValueError),
+        ({"line": "3"}, TypeError),
+        ({"line": True}, TypeError),
+        ({"patterns": ("!a", "!b")}, ValueError),
+    ],
+)
+def test_a_rule_refuses_what_the_loader_refuses(
+    changes: dict[str, object], error: type[Exception]
+) -> None:
+    with pytest.raises(error):
+        rule(**changes)
+
+
+def test_a_mapping_refuses_what_the_loader_refuses() -> None:
+    with pytest.raises(ValueError, match="digits"):
+        Mapping(space="DOCS", rules=(rule(),))
+    with pytest.raises(TypeError):
+        Mapping(rules=("docs/**",))  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        Mapping(rules=(rule(),), confluence_url=3)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="page 7 is given two spaces"):
+        Mapping(rules=(rule(), rule(space="2", line=5)))
+
+
+def test_the_loader_builds_the_same_model_as_the_constructor() -> None:
+    text = 'space: "1"\npages:\n  - path: [docs/**, "!docs/old/**"]\n    page: [7, "8"]\n'
+
+    assert load_mapping(text, "m.yml") == Mapping(
+        space="1",
+        rules=(
+            Rule(
+                patterns=("docs/**", "!docs/old/**"), pages=("7", "8"), space="1", line=3, column=5
+            ),
+        ),
+        source="m.yml",
+    )
