@@ -7,7 +7,6 @@ start without loading HTTP, pydantic or PyGithub.
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -112,6 +111,108 @@ def _add_sandbox_command(subparsers: argparse._SubParsersAction[argparse.Argumen
     parser.set_defaults(handler=_run_sandbox)
 
 
+def _add_auth_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    group = subparsers.add_parser(
+        "auth", help="OAuth setup: first consent (init), token health check (check)"
+    )
+    commands = group.add_subparsers(dest="action", required=True, metavar="ACTION")
+    init = commands.add_parser(
+        "init",
+        help="consent in a browser once and get the refresh token a CI job lives on",
+        description="Print the consent URL, wait for the browser on a loopback redirect, trade "
+        "the code for tokens, and print the refresh token once or store it in a secret.",
+    )
+    init.add_argument("--client-id", required=True, help="the OAuth app's client id")
+    _client_secret_flag(init)
+    init.add_argument(
+        "--port",
+        type=int,
+        default=8765,
+        help="loopback port; http://127.0.0.1:PORT/callback must be the app's callback URL "
+        "(default 8765)",
+    )
+    init.add_argument(
+        "--auth-url", default="https://auth.atlassian.com/authorize", help="the consent page"
+    )
+    _token_url_flag(init)
+    init.add_argument(
+        "--timeout",
+        type=float,
+        default=300.0,
+        help="seconds to wait for the browser (default 300)",
+    )
+    init.add_argument(
+        "--no-browser", action="store_true", help="only print the URL, do not open a browser"
+    )
+    _github_secret_flags(init)
+    init.set_defaults(handler=_run_auth_init)
+
+    check = commands.add_parser(
+        "check",
+        help="list the sites a token reaches and check each scope with a read call",
+        description="With --client-id, refresh first (this rotates the refresh token: the new "
+        "one is printed or stored); with --access-token-env, check that access token as is.",
+    )
+    check.add_argument("--client-id", help="the OAuth app's client id (refresh token flow)")
+    _client_secret_flag(check)
+    check.add_argument(
+        "--refresh-token-env",
+        default="APPROVALFLOW_REFRESH_TOKEN",
+        metavar="VAR",
+        help="variable holding the refresh token (default APPROVALFLOW_REFRESH_TOKEN)",
+    )
+    check.add_argument(
+        "--access-token-env",
+        metavar="VAR",
+        help="variable holding an access token to check as is (no refresh)",
+    )
+    _token_url_flag(check)
+    check.add_argument(
+        "--resources-url",
+        default="https://api.atlassian.com/oauth/token/accessible-resources",
+        help="Atlassian's accessible-resources endpoint",
+    )
+    check.add_argument("--base-url", help="the ApprovalFlow API base URL for the read calls")
+    check.add_argument("--space", help="space id for the read:change-set call")
+    check.add_argument("--page", help="page id for the read:approval call")
+    check.add_argument(
+        "--yes", action="store_true", help="refresh without asking (the token rotates)"
+    )
+    _github_secret_flags(check)
+    check.set_defaults(handler=_run_auth_check)
+
+
+def _client_secret_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--client-secret-env",
+        default="ATLASSIAN_CLIENT_SECRET",
+        metavar="VAR",
+        help="variable holding the client secret (default ATLASSIAN_CLIENT_SECRET)",
+    )
+
+
+def _token_url_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--token-url",
+        default="https://auth.atlassian.com/oauth/token",
+        help="the token endpoint",
+    )
+
+
+def _github_secret_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(
+        "store the new refresh token in an Actions secret (token from GITHUB_TOKEN or GH_TOKEN)"
+    )
+    group.add_argument("--github-repo", metavar="OWNER/REPO", help="the repository")
+    group.add_argument(
+        "--secret-name",
+        help="NAME, env:ENVIRONMENT/NAME or org:ORG/NAME (default APPROVALFLOW_REFRESH_TOKEN)",
+    )
+    group.add_argument(
+        "--github-api-url", help="GitHub's API URL (default GITHUB_API_URL or api.github.com)"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The whole command tree."""
     parser = argparse.ArgumentParser(
@@ -124,6 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_change_set_commands(subparsers)
     _add_page_commands(subparsers)
     _add_sandbox_command(subparsers)
+    _add_auth_commands(subparsers)
     demo = subparsers.add_parser("demo", help="a whole pull request's life against a sandbox")
     demo.set_defaults(handler=_run_demo)
     run = subparsers.add_parser(
@@ -158,6 +260,23 @@ def _run_sandbox(args: argparse.Namespace) -> int:
     )
 
 
+def _run_auth_init(args: argparse.Namespace) -> int:
+    from approvalflow_sync import auth_commands  # noqa: PLC0415 - keeps start-up light
+
+    return auth_commands.run_init(args, os.environ, sys.stdout)
+
+
+def _run_auth_check(args: argparse.Namespace) -> int:
+    from approvalflow_sync import auth_commands  # noqa: PLC0415 - keeps start-up light
+
+    confirm = _ask if sys.stdin.isatty() else None
+    return auth_commands.run_check(args, os.environ, sys.stdout, confirm=confirm)
+
+
+def _ask(question: str) -> bool:
+    return input(question).strip().lower() in ("y", "yes")
+
+
 def _run_demo(args: argparse.Namespace) -> int:
     from approvalflow_sync import demo  # noqa: PLC0415 - keeps start-up light
 
@@ -176,19 +295,26 @@ def _run_validate(args: argparse.Namespace) -> int:
     return validate.run(args.file, args.repo, sys.stdout, sys.stderr)
 
 
+def _configure_logging(debug: bool) -> None:
+    import logging  # noqa: PLC0415 - keeps start-up light
+
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.WARNING,
+        format=f"{PROG}: %(message)s",
+        stream=sys.stderr,
+    )
+    if not debug:
+        # httpx logs every request at INFO; our own errors say what matters.
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``approvalflow-sync`` command."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.debug else logging.WARNING,
-        format=f"{PROG}: %(message)s",
-        stream=sys.stderr,
-    )
-    if not args.debug:
-        # httpx logs every request at INFO; our own errors say what matters.
-        logging.getLogger("httpx").setLevel(logging.WARNING)
     handler: Handler = args.handler
+    if handler is not _run_validate:  # validate logs nothing; it starts faster without logging
+        _configure_logging(args.debug)
     try:
         return handler(args)
     except ApprovalFlowSyncError as error:

@@ -8,13 +8,10 @@ position, and a page id's source text survives YAML's conversions (``0123`` is n
 
 from __future__ import annotations
 
-import difflib
-import ipaddress
 import re
 import string
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -118,6 +115,8 @@ def _url_problem(url: str, name: str) -> str | None:
     not absolute either.
     """
     try:
+        from urllib.parse import urlsplit  # noqa: PLC0415 - only when a URL is given
+
         parts = urlsplit(url.strip())
     except ValueError:
         return f"{name}: {url!r} is not an absolute URL; give it as https://host/path"
@@ -137,6 +136,8 @@ def _is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
     try:
+        import ipaddress  # noqa: PLC0415 - only when a URL is given
+
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
@@ -241,6 +242,8 @@ def _describe(node: Node) -> str:
 def _suggest(key: str, known: tuple[str, ...]) -> str:
     """A hint naming the closest known key, or all of them."""
     normalized = key.strip().lower().replace("_", "-").replace(" ", "-")
+    import difflib  # noqa: PLC0415 - only for a mistake
+
     close = difflib.get_close_matches(normalized, known, n=1, cutoff=0.6)
     if close:
         return f"did you mean {close[0]!r}?"

@@ -1,0 +1,440 @@
+"""The benchmark: each cost of the action beside a baseline measured in the same run.
+
+    python bench/run.py [--repeats N]
+
+It builds its own data, starts its own servers on loopback (the ApprovalFlow sandbox and the
+test suite's fake GitHub, both with a fixed latency per request where a case needs one), runs
+each case and its baseline several times, and prints a table of medians. Figures are wall-clock
+times on this machine; the ratios are what the targets are about.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+from fakes.github import FakeGitHub  # noqa: E402 - the fake lives with the tests
+
+from approvalflow_sync.mapping import compile_mapping, load_mapping, naive_match  # noqa: E402
+from approvalflow_sync.sandbox import DEFAULT_TOKEN, SandboxServer  # noqa: E402
+
+LATENCY = 0.1
+PAYLOAD = ROOT / "tests" / "data" / "github" / "payloads" / "pull_request.opened.json"
+MERGED = ROOT / "tests" / "data" / "github" / "payloads" / "pull_request.closed.merged.json"
+OPENED_LEVELS = 5
+"""Requests that depend on each other for a new pull request: (files, comments, identity,
+status, change sets of each space) → create → list again (race check) → (preflight, detail)
+→ (status, comment)."""
+MERGED_LEVELS = 4
+"""For the merge: (files, comments, identity, status, change sets) → submit → result comment →
+(status, sticky comment)."""
+
+
+@dataclass
+class Row:
+    case: str
+    ours: float
+    baseline: float
+    target: str
+    met: bool
+    note: str = ""
+
+    @property
+    def ratio(self) -> float:
+        return self.ours / self.baseline if self.baseline else float("inf")
+
+
+def timed(fn: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
+
+
+def median_of(repeats: int, fn: Callable[[], float]) -> float:
+    return statistics.median(fn() for _ in range(repeats))
+
+
+def run_quiet(args: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(args, capture_output=True, text=True, check=False, **kwargs)
+    if result.returncode != 0:
+        raise SystemExit(f"{args[:4]} failed:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+# -- 1. round trips ---------------------------------------------------------------------------
+
+
+def _seed() -> dict[str, Any]:
+    def space(sid: str, first: int, count: int) -> dict[str, Any]:
+        return {
+            "id": sid,
+            "key": f"S{sid}",
+            "name": f"Space {sid}",
+            "workflows": [{"id": f"wf-{sid}", "name": "Review", "active": True}],
+            "pages": [{"id": str(first + i), "title": f"Page {i}"} for i in range(count)],
+        }
+
+    return {"spaces": [space("100", 1000, 25), space("200", 2000, 15)]}
+
+
+def _mapping() -> str:
+    rules = [f'  - path: docs/a/p{i}.md\n    page: "{1000 + i}"' for i in range(25)]
+    rules += [f'  - path: docs/b/p{i}.md\n    page: "{2000 + i}"\n    space: "200"' for i in range(15)]
+    return 'space: "100"\npages:\n' + "\n".join(rules) + "\n"
+
+
+FILES = [f"docs/a/p{i}.md" for i in range(25)] + [f"docs/b/p{i}.md" for i in range(15)]
+
+
+@contextmanager
+def servers(latency: float) -> Iterator[tuple[SandboxServer, FakeGitHub]]:
+    with SandboxServer(port=0, seed=_seed(), latency=latency) as sandbox, FakeGitHub() as github:
+        github.latency = latency
+        yield sandbox, github
+
+
+def _event(github: FakeGitHub, payload_file: Path, work: Path) -> tuple[Path, dict[str, Any]]:
+    payload = json.loads(payload_file.read_text())
+    pr = github.add_pull_request(payload, files=FILES)
+    event = work / f"event-{payload_file.stem}.json"
+    event.write_text(json.dumps({**payload, "pull_request": pr}))
+    return event, pr
+
+
+def _run_action(sandbox: SandboxServer, github: FakeGitHub, event: Path, work: Path) -> float:
+    (work / ".github").mkdir(exist_ok=True)
+    (work / ".github" / "approvalflow.yml").write_text(_mapping())
+    for name in ("out", "summary"):
+        (work / name).write_text("")
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "NO_PROXY": "127.0.0.1",
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_EVENT_NAME": "pull_request",
+        "GITHUB_EVENT_PATH": str(event),
+        "GITHUB_API_URL": github.api_url,
+        "GITHUB_SERVER_URL": github.web_url,
+        "GITHUB_REPOSITORY": json.loads(event.read_text())["repository"]["full_name"],
+        "GITHUB_OUTPUT": str(work / "out"),
+        "GITHUB_STEP_SUMMARY": str(work / "summary"),
+        "GITHUB_WORKSPACE": str(work),
+        "INPUT_BASE-URL": sandbox.base_url,
+        "INPUT_ACCESS-TOKEN": DEFAULT_TOKEN,
+        "INPUT_GITHUB-TOKEN": "ghs_actions",
+    }
+    started = time.perf_counter()
+    run_quiet([sys.executable, "-m", "approvalflow_sync", "run"], env=env)
+    return time.perf_counter() - started
+
+
+def opened_once(latency: float) -> float:
+    with tempfile.TemporaryDirectory() as tmp, servers(latency) as (sandbox, github):
+        event, _pr = _event(github, PAYLOAD, Path(tmp))
+        return _run_action(sandbox, github, event, Path(tmp))
+
+
+def merged_once(latency: float) -> float:
+    with tempfile.TemporaryDirectory() as tmp, servers(0.0) as (sandbox, github):
+        work = Path(tmp)
+        opened, _pr = _event(github, PAYLOAD, work)
+        merged = json.loads(MERGED.read_text())
+        # the same pull request, now merged: reuse the opened one's number and links
+        pr = json.loads(opened.read_text())["pull_request"]
+        merged_pr = {**pr, "state": "closed", "merged": True}
+        event = work / "merged.json"
+        event.write_text(
+            json.dumps({**merged, "pull_request": merged_pr, "repository": json.loads(
+                opened.read_text())["repository"]})
+        )
+        _run_action(sandbox, github, opened, work)
+        sandbox_latency(sandbox, latency)
+        github.latency = latency
+        return _run_action(sandbox, github, event, work)
+
+
+def sandbox_latency(sandbox: SandboxServer, seconds: float) -> None:
+    httpx.post(f"{sandbox.admin_url}/latency", json={"seconds": seconds}, trust_env=False)
+
+
+def timeline() -> str:
+    """Which requests of an ``opened`` run ran at the same time (100 ms latency)."""
+    with tempfile.TemporaryDirectory() as tmp, servers(LATENCY) as (sandbox, github):
+        event, _pr = _event(github, PAYLOAD, Path(tmp))
+        zero_wall, zero_mono = time.time(), time.monotonic()
+        _run_action(sandbox, github, event, Path(tmp))
+        calls = [
+            (c.started - zero_mono, c.ended - zero_mono, "GitHub", c.method, c.path.replace("/api/v3", ""))
+            for c in github.calls
+        ]
+        answer = httpx.get(f"{sandbox.admin_url}/calls", trust_env=False).json()["calls"]
+        for c in answer:
+            ended = datetime.fromisoformat(c["time"].replace("Z", "+00:00")).timestamp() - zero_wall
+            calls.append((ended - LATENCY, ended, "ApprovalFlow", c["method"], c["path"]))
+    calls.sort()
+    first = calls[0][0]
+    lines = ["  start   end  server        request"]
+    for start, end, server, method, path in calls:
+        lines.append(f"  {start - first:5.2f} {end - first:5.2f}  {server:12}  {method} {path}")
+    return "\n".join(lines)
+
+
+def round_trip_rows(repeats: int) -> list[Row]:
+    rows = []
+    for name, once, levels in (
+        ("opened: 40 pages, 2 spaces", opened_once, OPENED_LEVELS),
+        ("closed + merged", merged_once, MERGED_LEVELS),
+    ):
+        own = median_of(repeats, lambda once=once: once(0.0))  # type: ignore[misc]
+        ours = median_of(repeats, lambda once=once: once(LATENCY))  # type: ignore[misc]
+        baseline = own + levels * LATENCY
+        rows.append(
+            Row(
+                f"round trips, {name}",
+                ours,
+                baseline,
+                "≤ 1.3×",
+                ours <= 1.3 * baseline,
+                f"baseline = run without latency {own:.2f}s + {levels} dependent requests × 100 ms",
+            )
+        )
+    return rows
+
+
+# -- 2. start-up ------------------------------------------------------------------------------
+
+
+def startup_rows(repeats: int, work: Path) -> list[Row]:
+    mapping = work / "startup.yml"
+    mapping.write_text(_mapping())
+    (work / "repo").mkdir(exist_ok=True)
+    python = sys.executable
+    script = Path(python).parent / "approvalflow-sync"  # the console script, as users run it
+    program = [str(script)] if script.exists() else [python, "-m", "approvalflow_sync"]
+
+    def cmd(*args: str) -> float:
+        return timed(lambda: run_quiet([*args], cwd=work))
+
+    for warm_up in ([python, "-c", "import yaml"], [*program, "--version"],
+                    [*program, "validate", str(mapping), "--repo", str(work / "repo")]):
+        run_quiet(warm_up, cwd=work)  # writes the bytecode caches, as a first run does
+    baseline = median_of(repeats * 2, lambda: cmd(python, "-c", "import yaml"))
+    version = median_of(repeats * 2, lambda: cmd(*program, "--version"))
+    validate = median_of(
+        repeats * 2,
+        lambda: cmd(*program, "validate", str(mapping), "--repo", str(work / "repo")),
+    )
+    return [
+        Row("start-up, --version", version, baseline, "≤ 2×", version <= 2 * baseline,
+            "baseline = python -c 'import yaml'"),
+        Row("start-up, validate", validate, baseline, "≤ 2×", validate <= 2 * baseline,
+            "baseline = python -c 'import yaml'"),
+    ]  # fmt: skip
+
+
+# -- 3. install -------------------------------------------------------------------------------
+
+
+def install_rows(repeats: int, work: Path) -> list[Row]:
+    cache = work / "install-cache"
+    env = {**os.environ, "ACTION_PATH": str(ROOT), "APPROVALFLOW_SYNC_CACHE": str(cache),
+           "GITHUB_ENV": str(work / "github-env")}  # fmt: skip
+    env.pop("UV_CACHE_DIR", None)
+
+    def ours() -> float:
+        runner_temp = Path(tempfile.mkdtemp(dir=work))
+        return timed(
+            lambda: run_quiet(
+                ["bash", str(ROOT / "scripts" / "setup-action.sh")],
+                env={**env, "RUNNER_TEMP": str(runner_temp)},
+            )
+        )
+
+    def pip() -> float:
+        venv = Path(tempfile.mkdtemp(dir=work)) / "venv"
+        return timed(
+            lambda: run_quiet(
+                ["bash", "-c", f'"{sys.executable}" -m venv "{venv}" && "{venv}/bin/pip" '
+                 f'install -q --disable-pip-version-check "{ROOT}"']
+            )
+        )  # fmt: skip
+
+    ours()  # warm uv's cache, as a second workflow run finds it
+    pip()  # and pip's, for fairness
+    own = median_of(repeats, ours)
+    baseline = median_of(max(2, repeats // 2), pip)
+    size = sum(f.stat().st_size for f in (work).rglob("approvalflow-sync/**/*") if f.is_file())
+    return [
+        Row("install, warm cache (uv) vs pip", own, baseline, "≥ 5× faster", baseline >= 5 * own,
+            f"private venv {size / 2**20:.0f} MiB")
+    ]  # fmt: skip
+
+
+# -- 4. mapping at scale ----------------------------------------------------------------------
+
+
+def scale_mapping(rules: int = 10_000, files: int = 3_000, seed: int = 7) -> tuple[str, list[str]]:
+    """80% exact paths, 15% directory globs, 5% ``**`` patterns with exclusions."""
+    rng = random.Random(seed)
+    lines = ['space: "1"', "pages:"]
+    exact: list[str] = []
+    for i in range(rules):
+        page = 100_000 + i
+        kind = i % 20
+        if kind < 16:
+            path = f"docs/s{i % 97}/sub{i % 13}/page-{i}.md"
+            exact.append(path)
+            lines.append(f"  - path: {path}\n    page: \"{page}\"")
+        elif kind < 19:
+            lines.append(f"  - path: guides/g{i}/**\n    page: \"{page}\"")
+        else:
+            lines.append(
+                f'  - path: ["**/topic-{i}/*.md", "!**/topic-{i}/draft-*.md"]\n    page: "{page}"'
+            )
+    changed = rng.sample(exact, files * 8 // 10)
+    changed += [f"guides/g{rng.randrange(0, rules)}/x{n}.md" for n in range(files // 10)]
+    changed += [f"area/topic-{rng.randrange(0, rules)}/{rng.choice(['a', 'draft-b'])}.md"
+                for _ in range(files - len(changed))]  # fmt: skip
+    return "\n".join(lines) + "\n", changed
+
+
+def mapping_rows(repeats: int, work: Path) -> list[Row]:
+    text, changed = scale_mapping()
+    mapping = load_mapping(text, "scale.yml")
+
+    def ours() -> float:
+        return timed(lambda: compile_mapping(mapping).match(changed))
+
+    own = median_of(repeats, ours)
+    sample = changed[:: len(changed) // 150]
+    assert compile_mapping(mapping).match(sample) == naive_match(mapping, sample), "results differ"
+    small, large = sample[:50], sample
+    t_small = timed(lambda: naive_match(mapping, small))
+    t_large = timed(lambda: naive_match(mapping, large))
+    per_file = (t_large - t_small) / (len(large) - len(small))
+    baseline = t_small - per_file * len(small) + per_file * len(changed)
+    memory = _peak_memory(work, text, changed)
+    rows = [
+        Row("mapping, 10,000 rules × 3,000 files", own, baseline, "≥ 100× faster",
+            baseline >= 100 * own,
+            f"naive pathspec loop timed on {len(small)} and {len(large)} files, extrapolated; "
+            f"identical results on the sample; peak memory {memory:.0f} MB (< 100)"),
+    ]  # fmt: skip
+    rows.append(_validate_row(repeats, work, text))
+    return rows
+
+
+def _peak_memory(work: Path, text: str, changed: list[str]) -> float:
+    (work / "scale.yml").write_text(text)
+    (work / "changed.json").write_text(json.dumps(changed))
+    script = (
+        "import json, resource, sys\n"
+        "from approvalflow_sync.mapping import compile_mapping, load_mapping\n"
+        f"m = load_mapping(open({str(work / 'scale.yml')!r}).read(), 'scale.yml')\n"
+        f"compile_mapping(m).match(json.load(open({str(work / 'changed.json')!r})))\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n"
+    )
+    return float(run_quiet([sys.executable, "-c", script]).stdout)
+
+
+def _validate_row(repeats: int, work: Path, text: str) -> Row:
+    """``validate`` over a repository of 50,000 files against listing those files."""
+    repo = work / "big-repo"
+    if not repo.exists():
+        repo.mkdir()
+        env = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull}
+        run_quiet(["git", "init", "-q", str(repo)], env=env)
+        blob = run_quiet(["git", "-C", str(repo), "hash-object", "-w", "--stdin"], input="x\n",
+                         env=env).stdout.strip()  # fmt: skip
+        paths = [f"docs/s{i % 97}/sub{i % 13}/page-{i}.md" for i in range(40_000)]
+        paths += [f"src/module{i}/file{i}.py" for i in range(10_000)]
+        index = "".join(f"100644 {blob}\t{p}\n" for p in paths)
+        run_quiet(["git", "-C", str(repo), "update-index", "--add", "--index-info"], input=index,
+                  env=env)  # fmt: skip
+    mapping = repo / ".github-approvalflow.yml"
+    mapping.write_text(text)
+
+    def listing() -> float:
+        return timed(lambda: run_quiet(
+            ["git", "-C", str(repo), "ls-files", "-z", "--cached", "--others", "--exclude-standard"]
+        ))  # fmt: skip
+
+    def validate() -> float:
+        return timed(lambda: subprocess.run(
+            [sys.executable, "-m", "approvalflow_sync", "validate", str(mapping), "--repo", str(repo)],
+            capture_output=True, check=False,
+        ))  # fmt: skip
+
+    baseline = median_of(repeats, listing)
+    own = median_of(repeats, validate)
+    return Row("validate, 50,000-file repository", own, baseline, "≤ 2× listing",
+               own <= 2 * baseline, "baseline = git ls-files of the repository; "
+               "validate loads 10,000 rules and checks every pattern against every file")  # fmt: skip
+
+
+# -- the table --------------------------------------------------------------------------------
+
+
+def table(rows: list[Row]) -> str:
+    head = f"{'case':45} {'ours':>9} {'baseline':>9} {'ratio':>7}  {'target':14} met"
+    lines = [head, "-" * len(head)]
+    for row in rows:
+        lines.append(
+            f"{row.case:45} {row.ours:8.3f}s {row.baseline:8.3f}s {row.ratio:6.2f}×  "
+            f"{row.target:14} {'yes' if row.met else 'NO'}"
+        )
+    notes = [f"- {row.case}: {row.note}" for row in rows if row.note]
+    return "\n".join(lines + ["", *notes])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--repeats", type=int, default=5, help="runs per figure (median)")
+    parser.add_argument("--skip", action="append", default=[],
+                        choices=["round-trips", "startup", "install", "mapping"])  # fmt: skip
+    args = parser.parse_args()
+    os.environ["NO_PROXY"] = "127.0.0.1"
+    # Measure installed programs as they run: with bytecode caches (a shell may turn them off).
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    work = Path(tempfile.mkdtemp(prefix="approvalflow-bench-"))
+    rows: list[Row] = []
+    started = time.perf_counter()
+    try:
+        if "round-trips" not in args.skip:
+            rows += round_trip_rows(args.repeats)
+            print("Request timeline of one `opened` run (100 ms latency per request):")
+            print(timeline(), flush=True)
+        if "startup" not in args.skip:
+            rows += startup_rows(args.repeats, work)
+        if "install" not in args.skip:
+            rows += install_rows(args.repeats, work)
+        if "mapping" not in args.skip:
+            rows += mapping_rows(args.repeats, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print()
+    print(table(rows))
+    print(f"\n{len(rows)} cases in {time.perf_counter() - started:.0f} s")
+    return 0 if all(row.met for row in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
