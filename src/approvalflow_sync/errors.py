@@ -155,3 +155,77 @@ class GitHubError(ApprovalFlowSyncError):
         self.status = status
         where = f" answered {status}" if status is not None else ""
         super().__init__(f"GitHub {operation}{where}: {message}")
+
+
+class SecretWriteError(GitHubError):
+    """Raised when an Actions secret cannot be written (public key read or the write refused).
+
+    ``target`` names the secret as written: ``NAME``, ``env:ENVIRONMENT/NAME`` or ``org:ORG/NAME``.
+    """
+
+    def __init__(
+        self, operation: str, message: str, *, target: str, status: int | None = None
+    ) -> None:
+        self.target = target
+        super().__init__(operation, message, status=status)
+
+
+class OAuthError(ApprovalFlowSyncError):
+    """Raised when Atlassian's token endpoint refuses a request or answers something unusable.
+
+    ``status`` is the HTTP status (None when no answer came), ``error`` the OAuth error code
+    (``invalid_grant``, ``access_denied`` ...) and ``description`` the server's text. No token,
+    code or client secret is ever part of the message.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        error: str | None = None,
+        description: str | None = None,
+    ) -> None:
+        self.status = status
+        self.error = error
+        self.description = description
+        super().__init__(message)
+
+
+class OAuthConnectionError(OAuthError):
+    """Raised when the token endpoint could not be reached, or answered 429 or 5xx.
+
+    These are worth another attempt; a refresh may be repeated safely, because the refresh token
+    used stays valid for the 10-minute reuse window even if the server did rotate it. An
+    authorization code is single-use, so its exchange is repeated only when ``maybe_applied`` is
+    false (the request never left). ``retry_after`` is the server's advice, in seconds.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        error: str | None = None,
+        description: str | None = None,
+        maybe_applied: bool = True,
+        retry_after: float | None = None,
+    ) -> None:
+        self.maybe_applied = maybe_applied
+        self.retry_after = retry_after
+        super().__init__(message, status=status, error=error, description=description)
+
+
+class InvalidGrantError(OAuthError):
+    """Raised on ``invalid_grant``: the refresh token (or code) is spent, expired or revoked.
+
+    The only cure is a new consent in a browser (``approvalflow-sync auth init``).
+    """
+
+
+class ClientCredentialsError(OAuthError):
+    """Raised when the token endpoint does not accept the client id or the client secret (401)."""
+
+
+class OfflineAccessMissingError(OAuthError):
+    """Raised when a consent yields no refresh token: ``offline_access`` was not granted."""

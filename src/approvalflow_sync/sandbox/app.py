@@ -1,10 +1,14 @@
-"""Requests in, answers out: the API and admin routes, faults, the call log, with no sockets.
+"""Requests in, answers out: the API, OAuth and admin routes, faults, the call log, no sockets.
 
 :class:`SandboxApp` turns a parsed :class:`Request` into a :class:`Response`, or into None when an
 injected fault says to close the connection without answering. It holds the one lock around the
 state, the call log and the faults; it sleeps (latency, delays) outside the lock so a slow call
 never stalls the others. Saving the state is a function passed in, called under the lock after
 every change so saves keep their order.
+
+The OAuth routes (``/authorize``, ``/oauth/token``, ``/oauth/token/accessible-resources``) share
+the API's call log, faults and latency; their log entries keep no secret (no code, token, client
+secret or state), only the parameters that say what was asked.
 """
 
 from __future__ import annotations
@@ -16,14 +20,17 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl
 
 from approvalflow_sync.errors import ConfigError
+from approvalflow_sync.sandbox import oauth
 from approvalflow_sync.sandbox import state as rules
 from approvalflow_sync.sandbox.seed import Seed, validate_seed
 from approvalflow_sync.sandbox.state import (
     ForbiddenError,
     InvalidRequestError,
     RefusalError,
+    SandboxClock,
     SandboxState,
     UnauthorizedError,
 )
@@ -47,6 +54,7 @@ class Request:
     query: Mapping[str, str] = field(default_factory=dict)
     body: bytes = b""
     token: str | None = None
+    content_type: str = ""
 
 
 @dataclass(frozen=True)
@@ -323,7 +331,10 @@ class SandboxApp:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.seed = seed
-        self.state = state if state is not None else SandboxState.from_seed(seed)
+        self.clock = SandboxClock(state.clock if state is not None else rules.utc_now)
+        """The sandbox's clock; ``POST /_sandbox/clock`` moves it forward."""
+        self.state = state if state is not None else SandboxState.from_seed(seed, self.clock)
+        self.state.clock = self.clock
         self.latency = latency
         self._save = save
         self._sleep = sleep
@@ -341,12 +352,16 @@ class SandboxApp:
     # -- API calls -----------------------------------------------------------------------------
 
     def _api(self, request: Request, path: str) -> Response | None:
-        body, body_error = _parse_body(request.body)
+        is_oauth = path in OAUTH
+        if is_oauth:
+            body, body_error = _parse_oauth_body(request)
+        else:
+            body, body_error = _parse_body(request.body)
         call: dict[str, Any] = {
             "method": request.method,
             "path": path,
-            "query": dict(request.query),
-            "body": body,
+            "query": _without_secrets(request.query) if is_oauth else dict(request.query),
+            "body": _without_secrets(body) if is_oauth and isinstance(body, dict) else body,
             "status": None,
             "time": rules.iso_time(rules.utc_now()),
         }
@@ -380,6 +395,8 @@ class SandboxApp:
         return None
 
     def _run(self, request: Request, path: str, body: object, body_error: str | None) -> Response:
+        if path in OAUTH:
+            return self._oauth(request, path, body, body_error)
         methods = API.get(path)
         if methods is None:
             return api_error(404, "Not found")
@@ -403,6 +420,25 @@ class SandboxApp:
             finally:
                 self._save_if(self.state.revision != before)
         return json_response(200, {"success": True, **answer})
+
+    def _oauth(self, request: Request, path: str, body: object, body_error: str | None) -> Response:
+        route = OAUTH[path].get(request.method)
+        if route is None:
+            allow = ", ".join(OAUTH[path])
+            return json_response(
+                405,
+                {"error": "invalid_request", "error_description": "Method not allowed"},
+                (("Allow", allow),),
+            )
+        with self._lock:
+            before = self.state.revision
+            try:
+                return route(self.state, request, body, body_error)
+            except Exception:
+                log.exception("sandbox: %s %s failed", request.method, path)
+                return json_response(500, {"error": "server_error"})
+            finally:
+                self._save_if(self.state.revision != before)
 
     def _save_if(self, changed: bool) -> None:
         if changed and self._save is not None:
@@ -551,6 +587,43 @@ def _admin_latency(app: SandboxApp, p: Params) -> object:
     return _ok(seconds=app.latency)
 
 
+def _admin_clock(app: SandboxApp, p: Params) -> object:
+    if "advance" in p:
+        app.clock.advance(_number(p, "advance", 0.0))
+    return _ok(now=rules.iso_time(app.clock()), offsetSeconds=app.clock.offset.total_seconds())
+
+
+def _admin_oauth_client(app: SandboxApp, p: Params) -> object:
+    scopes = _strings(p, "scopes")
+    callbacks = _strings(p, "callbackUrls") if "callbackUrls" in p else []
+    client = oauth.OAuthClient(
+        _text(p, "clientId"), _text(p, "clientSecret"), frozenset(scopes), tuple(callbacks)
+    )
+    app.state.oauth.register(client)
+    app.state.revision += 1
+    return _ok(clientId=client.client_id, scopes=sorted(client.scopes))
+
+
+def _admin_oauth_revoke(app: SandboxApp, p: Params) -> object:
+    if not app.state.oauth.revoke(_text(p, "refreshToken")):
+        raise InvalidRequestError("Unknown refresh token (or it was already dropped as dead)")
+    app.state.revision += 1
+    return _ok()
+
+
+def _admin_oauth_consent(app: SandboxApp, p: Params) -> object:
+    app.state.oauth.auto_consent = _bool(p, "approve")
+    app.state.revision += 1
+    return _ok(approve=app.state.oauth.auto_consent)
+
+
+def _strings(p: Params, name: str) -> list[str]:
+    value = p.get(name)
+    if not isinstance(value, list) or not all(isinstance(s, str) for s in value):
+        raise InvalidRequestError(f"{name} must be a list of strings")
+    return value
+
+
 ADMIN: dict[str, dict[str, AdminRoute]] = {
     "/health": {"GET": _admin_health},
     "/reset": {"POST": _admin_reset},
@@ -568,8 +641,82 @@ ADMIN: dict[str, dict[str, AdminRoute]] = {
     "/calls": {"GET": _admin_calls, "DELETE": _admin_clear_calls},
     "/faults": {"GET": _admin_faults, "POST": _admin_add_fault, "DELETE": _admin_clear_faults},
     "/latency": {"POST": _admin_latency},
+    "/clock": {"GET": _admin_clock, "POST": _admin_clock},
+    "/oauth/clients": {"POST": _admin_oauth_client},
+    "/oauth/revoke": {"POST": _admin_oauth_revoke},
+    "/oauth/consent": {"POST": _admin_oauth_consent},
 }
 """Path under ``/_sandbox``, then method, to what it does; no auth, JSON in and out."""
+
+
+# -- OAuth (Atlassian's authorization server) ---------------------------------------------------
+
+OAuthRoute = Callable[[SandboxState, Request, object, str | None], Response]
+
+_LOGGED_OAUTH_FIELDS = frozenset(
+    ("grant_type", "client_id", "redirect_uri", "scope", "audience", "response_type", "prompt")
+)
+"""What the call log keeps of OAuth requests: never a code, token, client secret or state."""
+
+
+def _without_secrets(params: Mapping[str, object]) -> dict[str, object]:
+    return {k: v for k, v in params.items() if k in _LOGGED_OAUTH_FIELDS}
+
+
+def _oauth_error(status: int, error: str, description: str) -> Response:
+    return json_response(status, {"error": error, "error_description": description})
+
+
+def _consent_page(
+    state: SandboxState, request: Request, body: object, body_error: str | None
+) -> Response:
+    try:
+        location = state.oauth.consent(request.query, state.clock())
+    except oauth.ConsentPageError as problem:
+        page = f"<!doctype html><title>Authorization failed</title><p>{problem.message}</p>"
+        return Response(400, page.encode(), "text/html; charset=utf-8")
+    return Response(302, b"", "text/plain; charset=utf-8", (("Location", location),))
+
+
+def _token(state: SandboxState, request: Request, body: object, body_error: str | None) -> Response:
+    if body_error is not None:
+        return _oauth_error(400, "invalid_request", body_error)
+    try:
+        answer = state.oauth.token(body if isinstance(body, dict) else {}, state.clock())
+    except oauth.OAuthRefusalError as refusal:
+        return json_response(refusal.status, refusal.body())
+    state.revision += 1
+    return json_response(200, answer, (("Cache-Control", "no-store"),))
+
+
+def _resources(
+    state: SandboxState, request: Request, body: object, body_error: str | None
+) -> Response:
+    scopes = state.token_scopes(request.token)
+    if scopes is None:
+        return json_response(
+            401, {"code": 401, "message": "Unauthorized"}, (("WWW-Authenticate", "Bearer"),)
+        )
+    return json_response(200, oauth.accessible_resources(scopes))
+
+
+OAUTH: dict[str, dict[str, OAuthRoute]] = {
+    "/authorize": {"GET": _consent_page},
+    "/oauth/token": {"POST": _token},
+    "/oauth/token/accessible-resources": {"GET": _resources},
+}
+"""Atlassian's authorization server on the same port: consent page, token endpoint, sites."""
+
+
+def _parse_oauth_body(request: Request) -> tuple[object, str | None]:
+    """A token request's body: JSON (Atlassian's documented form) or form-encoded."""
+    if "application/x-www-form-urlencoded" in request.content_type.lower():
+        try:
+            text = request.body.decode("utf-8")
+        except UnicodeDecodeError:
+            return None, "Request body is not valid UTF-8"
+        return dict(parse_qsl(text, keep_blank_values=True)), None
+    return _parse_body(request.body)
 
 
 def _params(request: Request, body: object, body_error: str | None) -> Params:

@@ -12,6 +12,7 @@ from types import FrameType
 from typing import TextIO
 
 from approvalflow_sync.errors import ConfigError
+from approvalflow_sync.sandbox.oauth import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from approvalflow_sync.sandbox.seed import load_seed
 from approvalflow_sync.sandbox.server import SandboxServer
 from approvalflow_sync.sandbox.state import DEFAULT_TOKEN
@@ -40,6 +41,11 @@ def main_sandbox(
             seed_data = load_seed(seed) if seed is not None else None
             server = SandboxServer(host, port, seed=seed_data, state_file=state, latency=latency)
             print(f"ApprovalFlow sandbox on {server.base_url}  token: {DEFAULT_TOKEN}", file=out)
+            print(
+                f"OAuth: {server.base_url}/authorize, {server.base_url}/oauth/token  "
+                f"client: {DEFAULT_CLIENT_ID} / {DEFAULT_CLIENT_SECRET}",
+                file=out,
+            )
             out.flush()
             server.serve_forever()
     except KeyboardInterrupt:

@@ -1,4 +1,4 @@
-"""Seeds: the spaces, workflows, pages and tokens a sandbox starts from.
+"""Seeds: the spaces, workflows, pages, tokens and OAuth apps a sandbox starts from.
 
 Reading is apart from checking: :func:`load_seed` reads a YAML or JSON file, :func:`validate_seed`
 is pure and turns any mapping into a normalized seed or raises :class:`ConfigError` with one line
@@ -50,13 +50,26 @@ class TokenSeed(TypedDict):
     scopes: list[str]
 
 
+class OAuthClientSeed(TypedDict):
+    """An OAuth 2.0 (3LO) app: its credentials, the scopes it may be granted, its callbacks.
+
+    An empty ``callbackUrls`` accepts any redirect URI (handy for ``auth init --port 0``).
+    """
+
+    clientId: str
+    clientSecret: str
+    scopes: list[str]
+    callbackUrls: list[str]
+
+
 class Seed(TypedDict):
-    """A whole validated seed; ``tokens`` come on top of the default token."""
+    """A whole validated seed; ``tokens`` and ``oauthClients`` come on top of the defaults."""
 
     spaces: list[SpaceSeed]
     tokens: list[TokenSeed]
     licence: bool
     restApi: bool
+    oauthClients: list[OAuthClientSeed]
 
 
 def _page(page_id: int, title: str, version: int) -> dict[str, Any]:
@@ -99,11 +112,12 @@ DEFAULT_SEED: dict[str, Any] = {
 }
 """The built-in seed: two spaces whose pages are all submittable, one space with no workflow."""
 
-_SEED_KEYS = {"spaces", "tokens", "licence", "restApi"}
+_SEED_KEYS = {"spaces", "tokens", "licence", "restApi", "oauthClients"}
 _SPACE_KEYS = {"id", "key", "name", "workflows", "pages"}
 _WORKFLOW_KEYS = {"id", "name", "active"}
 _PAGE_KEYS = {"id", "title", "version", "workflow"}
 _TOKEN_KEYS = {"token", "scopes"}
+_CLIENT_KEYS = {"clientId", "clientSecret", "scopes", "callbackUrls"}
 
 
 class _SeedProblemError(Exception):
@@ -166,11 +180,17 @@ def _seed(data: object) -> Seed:
         _token(item, f"tokens[{i}]")
         for i, item in enumerate(_list(top.get("tokens", []), "tokens"))
     ]
+    clients = [
+        _oauth_client(item, f"oauthClients[{i}]")
+        for i, item in enumerate(_list(top.get("oauthClients", []), "oauthClients"))
+    ]
+    _unique([c["clientId"] for c in clients], "oauthClients", "clientId")
     return {
         "spaces": spaces,
         "tokens": tokens,
         "licence": _bool(top.get("licence", True), "licence"),
         "restApi": _bool(top.get("restApi", True), "restApi"),
+        "oauthClients": clients,
     }
 
 
@@ -235,6 +255,18 @@ def _token(data: object, where: str) -> TokenSeed:
     return {
         "token": _text(raw.get("token"), f"{where}.token"),
         "scopes": [_text(s, f"{where}.scopes[{i}]") for i, s in enumerate(scopes)],
+    }
+
+
+def _oauth_client(data: object, where: str) -> OAuthClientSeed:
+    raw = _mapping(data, where, _CLIENT_KEYS, "an OAuth client")
+    scopes = _list(raw.get("scopes"), f"{where}.scopes")
+    urls = _list(raw.get("callbackUrls", []), f"{where}.callbackUrls")
+    return {
+        "clientId": _text(raw.get("clientId"), f"{where}.clientId"),
+        "clientSecret": _text(raw.get("clientSecret"), f"{where}.clientSecret"),
+        "scopes": [_text(s, f"{where}.scopes[{i}]") for i, s in enumerate(scopes)],
+        "callbackUrls": [_text(u, f"{where}.callbackUrls[{i}]") for i, u in enumerate(urls)],
     }
 
 

@@ -322,6 +322,7 @@ class _Handler(BaseHTTPRequestHandler):
             query=dict(parse_qsl(url.query, keep_blank_values=True)),
             body=body,
             token=_bearer(self.headers.get("Authorization")),
+            content_type=self.headers.get("Content-Type", ""),
         )
         try:
             response = self.server.app.handle(request)

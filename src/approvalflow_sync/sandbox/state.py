@@ -1,8 +1,9 @@
 """The sandbox's world and ApprovalFlow's rules, with no HTTP.
 
-:class:`SandboxState` holds spaces, workflows, pages, approvals, change sets, tokens and the two
-site switches; its methods are the API's operations and answer the vendor's JSON shapes as plain
-dicts. A refused operation raises a :class:`RefusalError` whose kind the server turns into a status.
+:class:`SandboxState` holds spaces, workflows, pages, approvals, change sets, tokens, the two
+site switches and the OAuth side (:mod:`approvalflow_sync.sandbox.oauth`); its methods are the
+API's operations and answer the vendor's JSON shapes as plain dicts. A refused operation raises
+a :class:`RefusalError` whose kind the server turns into a status.
 One function, :meth:`SandboxState.eligibility`, decides whether a page can be submitted, so
 preflight and submit cannot disagree. The state is not thread-safe: the server holds one lock
 around every use.
@@ -13,10 +14,11 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from approvalflow_sync.errors import ConfigError
+from approvalflow_sync.sandbox.oauth import OAuthState
 from approvalflow_sync.sandbox.seed import Seed, validate_seed
 
 PRODUCT_SCOPE = "read:forge-app:confluence"
@@ -155,6 +157,26 @@ def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+class SandboxClock:
+    """The sandbox's clock: another clock (the real one by default) plus an offset tests move.
+
+    It only moves forward: access tokens expire, reuse windows close, nothing goes back.
+    """
+
+    def __init__(self, base: Callable[[], datetime] = utc_now) -> None:
+        self._base = base
+        self.offset = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return self._base() + self.offset
+
+    def advance(self, seconds: float) -> None:
+        """Move the clock forward by ``seconds`` (0 or more)."""
+        if seconds < 0:
+            raise ValueError("the sandbox clock only moves forward")
+        self.offset += timedelta(seconds=seconds)
+
+
 def iso_time(moment: datetime) -> str:
     """ISO 8601 in UTC with milliseconds and ``Z``, as ApprovalFlow writes times."""
     utc = moment.astimezone(timezone.utc)
@@ -172,6 +194,9 @@ class SandboxState:
     """Per page id, every submission in order; the last one is the page's approval state."""
     change_sets: dict[str, ChangeSet] = field(default_factory=dict)
     tokens: dict[str, frozenset[str]] = field(default_factory=dict)
+    """Fixed access tokens (the default one, the seed's, the admin's); they never expire."""
+    oauth: OAuthState = field(default_factory=OAuthState, repr=False)
+    """The authorization server: OAuth apps, grants, codes and the tokens it issued."""
     licence_active: bool = True
     rest_api_enabled: bool = True
     change_set_counter: int = 0
@@ -184,7 +209,12 @@ class SandboxState:
     @classmethod
     def from_seed(cls, seed: Seed, clock: Callable[[], datetime] = utc_now) -> SandboxState:
         """A fresh state from a validated seed; the default token is always there."""
-        state = cls(clock=clock, licence_active=seed["licence"], rest_api_enabled=seed["restApi"])
+        state = cls(
+            clock=clock,
+            licence_active=seed["licence"],
+            rest_api_enabled=seed["restApi"],
+            oauth=OAuthState.from_seed(seed["oauthClients"], ALL_SCOPES),
+        )
         state.tokens[DEFAULT_TOKEN] = frozenset(ALL_SCOPES)
         for space in seed["spaces"]:
             state.spaces[space["id"]] = Space(space["id"], space["key"], space["name"])
@@ -238,6 +268,7 @@ class SandboxState:
                 for cs in self.change_sets.values()
             ],
             "changeSetCounter": self.change_set_counter,
+            "oauth": self.oauth.to_dict(),
         }
 
     def _space_dict(self, space: Space) -> dict[str, Any]:
@@ -293,6 +324,7 @@ class SandboxState:
                     created_by=str(c.get("createdBy", CREATED_BY)),
                 )
             state.change_set_counter = int(data.get("changeSetCounter", len(state.change_sets)))
+            state.oauth.load(data.get("oauth", {}))
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ConfigError(
                 f"{source}: not a sandbox state file ({exc.__class__.__name__}: {exc})"
@@ -304,9 +336,16 @@ class SandboxState:
 
     # -- access --------------------------------------------------------------------------------
 
+    def token_scopes(self, token: str | None) -> frozenset[str] | None:
+        """The scopes of an access token the API accepts now; None when unknown or expired."""
+        if not token:
+            return None
+        scopes = self.tokens.get(token)
+        return scopes if scopes is not None else self.oauth.access_scopes(token, self.clock())
+
     def authorize(self, token: str | None, scope: str) -> None:
         """Check a call like the platform does: token, REST API switch, licence, then scopes."""
-        scopes = self.tokens.get(token) if token else None
+        scopes = self.token_scopes(token)
         if scopes is None:
             raise UnauthorizedError(UNAUTHORIZED)
         if not self.rest_api_enabled:

@@ -1,0 +1,537 @@
+"""Atlassian's OAuth 2.0 (3LO) token endpoint, and a token source that refreshes itself.
+
+3LO has no grant a machine can use alone: a person consents once in a browser (the authorization
+code grant, see ``approvalflow-sync auth init``), and from then on a job lives on the refresh
+token. Refresh tokens rotate: every refresh answers a new one, and the one used stops working
+10 minutes later. :class:`RefreshingToken` keeps the newest one and hands it to an ``on_rotate``
+callback the moment it arrives, so the program can mask it and store it before anything else.
+
+Secrets (access and refresh tokens, codes, the client secret) go into request bodies and
+``Authorization`` headers only: never into an error message, a log line or a ``repr``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from approvalflow_sync.approvalflow.client import (
+    PRODUCT_SCOPE,
+    READ_APPROVAL,
+    READ_CHANGE_SET,
+    WRITE_APPROVAL,
+    WRITE_CHANGE_SET,
+)
+from approvalflow_sync.approvalflow.retry import RetryPolicy, parse_retry_after
+from approvalflow_sync.errors import (
+    ClientCredentialsError,
+    InvalidGrantError,
+    OAuthConnectionError,
+    OAuthError,
+    OfflineAccessMissingError,
+)
+
+log = logging.getLogger("approvalflow_sync.oauth")
+
+DEFAULT_AUTHORIZE_URL = "https://auth.atlassian.com/authorize"
+DEFAULT_TOKEN_URL = "https://auth.atlassian.com/oauth/token"  # noqa: S105 - a URL
+DEFAULT_RESOURCES_URL = "https://api.atlassian.com/oauth/token/accessible-resources"
+AUDIENCE = "api.atlassian.com"
+OFFLINE_ACCESS = "offline_access"
+API_SCOPES = (PRODUCT_SCOPE, READ_CHANGE_SET, WRITE_CHANGE_SET, READ_APPROVAL, WRITE_APPROVAL)
+"""The scopes ApprovalFlow's API needs: the product scope and the four custom ones."""
+CONSENT_SCOPES = (*API_SCOPES, OFFLINE_ACCESS)
+"""What ``auth init`` asks for: the API's scopes plus ``offline_access`` for a refresh token."""
+REUSE_WINDOW_MINUTES = 10
+EARLY_REFRESH_SECONDS = 60.0
+"""An access token this close to its ``expires_in`` is refreshed before use, not after a 401."""
+HIDDEN = "<hidden>"
+
+TOKEN_RETRY = RetryPolicy(attempts=3, total_seconds=30.0, initial_backoff=0.5, max_backoff=4.0)
+"""Token requests are few: a short budget, so a dead endpoint fails the run quickly."""
+
+Sleep = Callable[[float], None]
+
+
+# -- wire shapes -------------------------------------------------------------------------------
+
+
+class TokenAnswer(BaseModel):
+    """The token endpoint's answer to either grant (RFC 6749 section 5.1)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    access_token: str = Field(min_length=1)
+    expires_in: int = 3600
+    """Seconds the access token lives; Atlassian answers 3600."""
+    token_type: str = "Bearer"  # noqa: S105 - a token type, not a secret
+    scope: str = ""
+    """The granted scopes, separated by spaces."""
+    refresh_token: str | None = None
+    """Present only when ``offline_access`` was granted."""
+
+
+class Site(BaseModel):
+    """One site (Atlassian "resource") an access token reaches, from ``accessible-resources``."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    """The cloud id: the ``<cloud-id>`` of the ``api.atlassian.com`` base URL."""
+    url: str
+    name: str
+    scopes: list[str] = Field(default_factory=list)
+    avatarUrl: str | None = None  # noqa: N815 - the wire's name
+
+
+# -- what callers get --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, repr=False)
+class TokenGrant:
+    """What the token endpoint granted; ``repr`` and ``str`` show no token."""
+
+    access_token: str
+    refresh_token: str | None
+    """The new refresh token (None when ``offline_access`` was not granted)."""
+    expires_in: int
+    """Seconds the access token lives."""
+    scope: str
+    """The granted scopes, separated by spaces, as the server wrote them."""
+    token_type: str = "Bearer"  # noqa: S105 - a token type, not a secret
+
+    @property
+    def scopes(self) -> frozenset[str]:
+        """The granted scopes as a set."""
+        return frozenset(self.scope.split())
+
+    def __repr__(self) -> str:
+        refresh = HIDDEN if self.refresh_token is not None else None
+        return (
+            f"TokenGrant(access_token={HIDDEN}, refresh_token={refresh}, "
+            f"expires_in={self.expires_in}, scope={self.scope!r})"
+        )
+
+
+def authorize_url(
+    auth_url: str,
+    client_id: str,
+    redirect_uri: str,
+    state: str,
+    scopes: Iterable[str] = CONSENT_SCOPES,
+) -> str:
+    """The consent page's URL for the authorization code grant, as Atlassian documents it."""
+    query = {
+        "audience": AUDIENCE,
+        "client_id": client_id,
+        "scope": " ".join(scopes),
+        "redirect_uri": redirect_uri,
+        "state": state,
+        "response_type": "code",
+        "prompt": "consent",
+    }
+    return f"{auth_url}?{urlencode(query, quote_via=quote)}"
+
+
+def exchange_code(
+    http: httpx.Client,
+    token_url: str,
+    client_id: str,
+    client_secret: str,
+    code: str,
+    *,
+    redirect_uri: str,
+    require_refresh_token: bool = True,
+    retry: RetryPolicy = TOKEN_RETRY,
+) -> TokenGrant:
+    """Trade an authorization code for tokens (``grant_type=authorization_code``).
+
+    With ``require_refresh_token`` (the default), an answer without a refresh token raises
+    :class:`OfflineAccessMissingError`. A code is single-use, so the request is repeated only
+    when it surely never reached the server.
+    """
+    body = {
+        "grant_type": "authorization_code",
+        "client_id": client_id,
+        "client_secret": client_secret,
+        "code": code,
+        "redirect_uri": redirect_uri,
+    }
+    grant = _token_request(http, _TokenCall(token_url, client_id, body), retry, repeatable=False)
+    if require_refresh_token and grant.refresh_token is None:
+        raise OfflineAccessMissingError(
+            "the consent gave no refresh token: the scope offline_access was not granted "
+            f"(granted: {grant.scope or 'nothing listed'}), so a CI job could not get new "
+            "access tokens after the first hour. Ask for offline_access in the authorize URL "
+            "(`approvalflow-sync auth init` does), make sure the OAuth app may be granted it, "
+            "and consent again",
+            status=200,
+        )
+    return grant
+
+
+def exchange_refresh_token(
+    http: httpx.Client,
+    token_url: str,
+    client_id: str,
+    client_secret: str,
+    refresh_token: str,
+    *,
+    retry: RetryPolicy = TOKEN_RETRY,
+) -> TokenGrant:
+    """Trade a refresh token for a new access token and a new refresh token.
+
+    Spending a refresh token starts its 10-minute reuse window; keep the new one it answers.
+    Transient failures are retried: within the reuse window the same refresh token still works.
+    """
+    body = {
+        "grant_type": "refresh_token",
+        "client_id": client_id,
+        "client_secret": client_secret,
+        "refresh_token": refresh_token,
+    }
+    return _token_request(http, _TokenCall(token_url, client_id, body), retry, repeatable=True)
+
+
+def accessible_resources(http: httpx.Client, resources_url: str, access_token: str) -> list[Site]:
+    """The sites (with cloud ids) an access token reaches."""
+    where = f"GET {resources_url}"
+    try:
+        response = http.get(
+            resources_url,
+            headers={"Authorization": f"Bearer {access_token}", "Accept": "application/json"},
+        )
+    except httpx.HTTPError as exc:
+        raise OAuthConnectionError(
+            f"{where}: no answer ({exc.__class__.__name__}); check the URL and the network"
+        ) from None
+    data = _json(response)
+    if response.status_code == 401:
+        raise OAuthError(
+            f"{where} answered 401: the access token is expired or revoked", status=401
+        )
+    if response.status_code >= 400 or not isinstance(data, list):
+        raise OAuthError(
+            f"{where} answered {response.status_code} with {_describe(response, data)}",
+            status=response.status_code,
+        )
+    try:
+        return [Site.model_validate(item) for item in data]
+    except ValidationError as exc:
+        raise OAuthError(f"{where}: the answer is not as documented: {_first(exc)}") from None
+
+
+# -- the token source --------------------------------------------------------------------------
+
+
+class RefreshingToken:
+    """The client's token source for CI: access tokens from a rotating refresh token.
+
+    ``current()`` exchanges the refresh token on first use (and again shortly before the access
+    token's ``expires_in`` runs out); ``refresh()`` exchanges at once. The client calls
+    ``refresh()`` once after a 401 and repeats that one request; a second 401 is final.
+
+    Every exchange spends the current refresh token and keeps the new one; ``on_rotate`` gets
+    the new one before the exchange returns, so the program can mask and store it before any
+    other work. If ``on_rotate`` raises, the error propagates, and the new token is still kept
+    (``refresh_token``), so the program can still hand it on.
+    """
+
+    def __init__(
+        self,
+        http: httpx.Client,
+        token_url: str,
+        client_id: str,
+        client_secret: str,
+        refresh_token: str,
+        *,
+        on_rotate: Callable[[str], None] | None = None,
+        retry: RetryPolicy = TOKEN_RETRY,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.token_url = token_url
+        self.client_id = client_id
+        self._http = http
+        self._client_secret = client_secret
+        self._refresh_token = refresh_token
+        self._on_rotate = on_rotate
+        self._retry = retry
+        self._clock = clock
+        self._grant: TokenGrant | None = None
+        self._fresh_until = 0.0
+        self._lock = threading.RLock()
+        self.exchanges = 0
+        """How many times the refresh token was exchanged."""
+        self.rotations = 0
+        """How many of those answered a new refresh token."""
+
+    def __repr__(self) -> str:
+        return (
+            f"RefreshingToken(token_url={self.token_url!r}, client_id={self.client_id!r}, "
+            f"exchanges={self.exchanges}, tokens={HIDDEN})"
+        )
+
+    @property
+    def refresh_token(self) -> str:
+        """The newest refresh token: the one to store for the next run."""
+        return self._refresh_token
+
+    @property
+    def rotated(self) -> bool:
+        """True once an exchange answered a new refresh token (the stored one is then spent)."""
+        return self.rotations > 0
+
+    @property
+    def grant(self) -> TokenGrant | None:
+        """The last grant, or None before the first exchange."""
+        return self._grant
+
+    def start(self) -> TokenGrant:
+        """Exchange now unless already done: call it before other work, so rotation comes first."""
+        with self._lock:
+            return self._grant if self._grant is not None else self._exchange()
+
+    def current(self) -> str:
+        """The access token to send; exchanges first when there is none or it is about to end."""
+        with self._lock:
+            grant = self._grant
+            if grant is None or self._clock() >= self._fresh_until:
+                grant = self._exchange()
+            return grant.access_token
+
+    def refresh(self) -> bool:
+        """Exchange the refresh token now (after a 401); raises if the token endpoint refuses."""
+        with self._lock:
+            self._exchange()
+            return True
+
+    def _exchange(self) -> TokenGrant:
+        grant = exchange_refresh_token(
+            self._http,
+            self.token_url,
+            self.client_id,
+            self._client_secret,
+            self._refresh_token,
+            retry=self._retry,
+        )
+        self._grant = grant
+        self._fresh_until = self._clock() + max(0.0, grant.expires_in - EARLY_REFRESH_SECONDS)
+        self.exchanges += 1
+        new = grant.refresh_token
+        if new is None or new == self._refresh_token:
+            log.info("got a new access token; the refresh token did not change")
+            return grant
+        self._refresh_token = new
+        self.rotations += 1
+        log.info(
+            "got a new access token and a new refresh token; the one used stops working in "
+            "%d minutes",
+            REUSE_WINDOW_MINUTES,
+        )
+        if self._on_rotate is not None:
+            self._on_rotate(new)
+        return grant
+
+
+# -- the token request -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, repr=False)
+class _TokenCall:
+    """One token request: where to, for which client, and its body (which holds the secrets)."""
+
+    token_url: str
+    client_id: str
+    body: dict[str, str]
+
+    @property
+    def grant_type(self) -> str:
+        return self.body["grant_type"]
+
+    @property
+    def where(self) -> str:
+        return f"POST {self.token_url}"
+
+    @property
+    def secrets(self) -> list[str]:
+        """Every value of the body that must never be shown."""
+        return [v for k, v in self.body.items() if k not in ("grant_type", "client_id")]
+
+
+def should_retry_token_request(error: OAuthError, *, repeatable: bool) -> bool:
+    """Whether a failed token request is worth another attempt.
+
+    Only when the endpoint could not be reached or answered 429/5xx; and for a single-use code,
+    only when the request surely never reached the server.
+    """
+    if not isinstance(error, OAuthConnectionError):
+        return False
+    return repeatable or not error.maybe_applied
+
+
+def _token_request(
+    http: httpx.Client, call: _TokenCall, retry: RetryPolicy, *, repeatable: bool
+) -> TokenGrant:
+    started = time.monotonic()
+    attempt = 1
+    while True:
+        try:
+            return _post_token(http, call)
+        except OAuthError as error:
+            wait = _backoff(error, attempt, retry)
+            elapsed = time.monotonic() - started
+            if (
+                not should_retry_token_request(error, repeatable=repeatable)
+                or attempt >= retry.attempts
+                or wait is None
+                or elapsed + wait > retry.total_seconds
+            ):
+                raise
+            log.warning(
+                "token endpoint: retrying in %.1fs (attempt %d): %s", wait, attempt + 1, error
+            )
+            retry.sleep(wait)
+            attempt += 1
+
+
+def _backoff(error: OAuthError, attempt: int, retry: RetryPolicy) -> float | None:
+    """Seconds before the next attempt; None when the server asks for too long a wait."""
+    advice = error.retry_after if isinstance(error, OAuthConnectionError) else None
+    if advice is not None:
+        return advice if advice <= retry.max_retry_after else None
+    cap = min(retry.max_backoff, retry.initial_backoff * 2 ** (attempt - 1))
+    return random.uniform(0, cap) if cap > 0 else 0.0  # noqa: S311 - jitter, not a secret
+
+
+def _post_token(http: httpx.Client, call: _TokenCall) -> TokenGrant:
+    where = call.where
+    log.debug("%s (grant_type=%s, client_id=%s)", where, call.grant_type, call.client_id)
+    try:
+        response = http.post(call.token_url, json=call.body, headers={"Accept": "application/json"})
+    except httpx.ConnectError as exc:
+        raise OAuthConnectionError(
+            f"{where}: could not connect ({exc.__class__.__name__}); check --token-url and the "
+            "network",
+            maybe_applied=False,
+        ) from None
+    except httpx.HTTPError as exc:
+        raise OAuthConnectionError(
+            f"{where}: no answer ({exc.__class__.__name__}); the request may have reached it"
+        ) from None
+    data = _json(response)
+    status = response.status_code
+    if status >= 400:
+        raise _token_error(call, response, data)
+    if not isinstance(data, dict):
+        raise OAuthError(
+            f"{where} answered {status} with {_describe(response, data)} instead of a token; "
+            "check the token URL",
+            status=status,
+        )
+    try:
+        answer = TokenAnswer.model_validate(data)
+    except ValidationError as exc:
+        raise OAuthError(
+            f"{where}: the answer is not as documented: {_first(exc)}", status=status
+        ) from None
+    return TokenGrant(
+        access_token=answer.access_token,
+        refresh_token=answer.refresh_token or None,
+        expires_in=answer.expires_in,
+        scope=answer.scope,
+        token_type=answer.token_type,
+    )
+
+
+def _token_error(call: _TokenCall, response: httpx.Response, data: object) -> OAuthError:
+    """The error for a refused token request: the one place statuses and codes map to classes."""
+    where, client_id, grant_type, secrets = (
+        call.where,
+        call.client_id,
+        call.grant_type,
+        call.secrets,
+    )
+    status = response.status_code
+    error = _hide(data.get("error"), secrets) if isinstance(data, dict) else None
+    description = _hide(data.get("error_description"), secrets) if isinstance(data, dict) else None
+    said = ": ".join(part for part in (error, description) if part) or _describe(response, data)
+    head = f"{where} answered {status} ({said})"
+    fields: dict[str, Any] = {"status": status, "error": error, "description": description}
+    if error == "invalid_grant" and grant_type == "refresh_token":
+        return InvalidGrantError(
+            f"{head}: the refresh token is spent, expired or revoked. Refresh tokens rotate: "
+            "every refresh answers a new one and the one used stops working "
+            f"{REUSE_WINDOW_MINUTES} minutes later, so it is spent when an earlier run refreshed "
+            "and the new one was not stored (no write-back, or the write-back failed), or when "
+            "another job refreshed with the same token (jobs sharing one refresh token must not "
+            "run in parallel). It also expires after 90 days unused, and dies when the user or "
+            "an admin revokes the app's access. The only cure is a new consent in a browser: run "
+            f"`approvalflow-sync auth init --client-id {client_id}` and store the refresh token "
+            "it gives",
+            **fields,
+        )
+    if error == "invalid_grant":
+        return InvalidGrantError(
+            f"{head}: the authorization code was already used, has expired, or the redirect URI "
+            "differs from the one in the authorize URL. Run `approvalflow-sync auth init` again "
+            "and finish the consent within a few minutes",
+            **fields,
+        )
+    if status == 401 or error in ("access_denied", "invalid_client", "unauthorized_client"):
+        return ClientCredentialsError(
+            f"{head}: the client id {client_id!r} or its client secret is wrong. Copy both from "
+            "developer.atlassian.com > Developer console > your app > Settings (a regenerated "
+            "secret replaces the old one)",
+            **fields,
+        )
+    if status == 429 or status >= 500:
+        return OAuthConnectionError(
+            f"{head}: Atlassian's token endpoint is busy or failing; try again later",
+            retry_after=parse_retry_after(response.headers.get("Retry-After")),
+            **fields,
+        )
+    return OAuthError(head, **fields)
+
+
+def _hide(value: object, secrets: list[str]) -> str | None:
+    """The server's text with any secret it echoes blanked out."""
+    if not isinstance(value, str):
+        return None
+    for secret in secrets:
+        if len(secret) >= 4:
+            value = value.replace(secret, HIDDEN)
+    return value
+
+
+def _json(response: httpx.Response) -> object:
+    try:
+        return json.loads(response.content) if response.content.strip() else None
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def _describe(response: httpx.Response, data: object) -> str:
+    if not response.content.strip():
+        return "an empty body"
+    if data is None:
+        kind = response.headers.get("Content-Type", "unknown type").split(";")[0].strip()
+        return "an HTML page" if "html" in kind else f"{len(response.content)} bytes of {kind}"
+    kinds = {dict: "object", list: "array", str: "string", int: "number", float: "number"}
+    return f"a JSON {kinds.get(type(data), 'value')}"
+
+
+def _first(exc: ValidationError) -> str:
+    """The first problem of a validation error, without the input (it may hold a token)."""
+    problem = exc.errors()[0]
+    where = ".".join(str(part) for part in problem["loc"]) or "the answer"
+    return f"{where}: {problem['msg']}"

@@ -1,0 +1,566 @@
+"""``approvalflow-sync auth init`` and ``auth check``: the first consent, and a token health check.
+
+``auth init`` runs the authorization code grant from a terminal: it prints the consent URL, waits
+on a loopback redirect for the browser to come back, checks ``state``, trades the code for tokens
+and hands the refresh token on, printed once or written straight into an Actions secret.
+
+``auth check`` says what a token can do: the sites it reaches (with their cloud ids) and, per
+scope, whether a read call works. Checking with a refresh token spends it (refresh tokens
+rotate), so the command says so before it exchanges, and hands the new one on.
+
+Secrets come from environment variables only (flags show in ``ps`` and shell history); the one
+secret ever printed is the new refresh token, when it is not written to a secret.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import http.server
+import logging
+import secrets
+import threading
+import webbrowser
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TextIO
+from urllib.parse import parse_qsl, urlsplit
+
+import httpx
+
+from approvalflow_sync import terminal
+from approvalflow_sync.approvalflow.base_url import build_base_url, check_url
+from approvalflow_sync.approvalflow.client import (
+    PRODUCT_SCOPE,
+    READ_APPROVAL,
+    READ_CHANGE_SET,
+    WRITE_APPROVAL,
+    WRITE_CHANGE_SET,
+    ApprovalFlowClient,
+)
+from approvalflow_sync.approvalflow.oauth import (
+    API_SCOPES,
+    CONSENT_SCOPES,
+    REUSE_WINDOW_MINUTES,
+    Site,
+    TokenGrant,
+    accessible_resources,
+    authorize_url,
+    exchange_code,
+    exchange_refresh_token,
+)
+from approvalflow_sync.approvalflow.retry import RetryPolicy
+from approvalflow_sync.errors import (
+    APIError,
+    ApprovalFlowSyncError,
+    BadRequestError,
+    ConfigError,
+    OAuthError,
+    PermissionDeniedError,
+)
+from approvalflow_sync.github.secrets import (
+    DEFAULT_API_URL,
+    SecretTarget,
+    parse_secret_target,
+    write_secret,
+)
+
+log = logging.getLogger("approvalflow_sync.auth")
+
+CALLBACK_PATH = "/callback"
+DEFAULT_SECRET_NAME = "APPROVALFLOW_REFRESH_TOKEN"  # noqa: S105 - a secret's name
+GITHUB_TOKEN_VARIABLES = ("GITHUB_TOKEN", "GH_TOKEN")
+OK, FAILED, SKIPPED = "✓", "✗", "-"
+PLACEHOLDER_ID = "0"
+"""Asked for when no ``--space`` or ``--page`` is given: a 400 still proves the scope works."""
+
+Confirm = Callable[[str], bool]
+OpenBrowser = Callable[[str], bool]
+
+
+# -- auth init ---------------------------------------------------------------------------------
+
+
+def run_init(
+    args: argparse.Namespace,
+    env: Mapping[str, str],
+    out: TextIO,
+    *,
+    open_browser: OpenBrowser = webbrowser.open,
+) -> int:
+    """The consent in a browser, the code for tokens, the refresh token handed on."""
+    client_secret = _from_env(env, args.client_secret_env, "the OAuth app's client secret")
+    auth_url = check_url(args.auth_url, "--auth-url")
+    token_url = check_url(args.token_url, "--token-url")
+    sink = _secret_sink(args, env)
+    if args.timeout <= 0:
+        raise ConfigError(f"--timeout: must be more than 0 seconds, got {args.timeout}")
+    state = secrets.token_urlsafe(24)
+    with LoopbackCallback(args.port, state) as callback:
+        url = authorize_url(auth_url, args.client_id, callback.redirect_uri, state)
+        print(
+            "Open this URL in a browser, sign in as the Atlassian account the CI job should act "
+            f"as, and accept:\n\n  {url}\n\n"
+            f"It asks for the scopes: {' '.join(CONSENT_SCOPES)}\n"
+            f"The app's callback URL must be {callback.redirect_uri} "
+            "(developer console > your app > Authorization).\n"
+            f"Waiting up to {args.timeout:g} s for the browser to come back ...",
+            file=out,
+            flush=True,
+        )
+        if not args.no_browser:
+            open_browser(url)
+        answer = callback.wait(args.timeout)
+    code = check_callback(answer, state)
+    with httpx.Client(timeout=30.0) as http:
+        grant = exchange_code(
+            http,
+            token_url,
+            args.client_id,
+            client_secret,
+            code,
+            redirect_uri=callback.redirect_uri,
+        )
+    print(f"\nConsent received. Granted scopes: {grant.scope or '(none listed)'}", file=out)
+    missing = [scope for scope in API_SCOPES if scope not in grant.scopes]
+    if missing:
+        print(
+            f"Warning: not granted: {' '.join(missing)}. Add them to the app (developer console "
+            "> your app > Permissions) and run auth init again, or the calls that need them "
+            "will fail.",
+            file=out,
+        )
+    return _hand_on(grant.refresh_token or "", sink, out)
+
+
+@dataclass(frozen=True)
+class SecretSink:
+    """An Actions secret to store the refresh token in, and how to reach GitHub."""
+
+    target: SecretTarget
+    api_url: str
+    token: str = field(repr=False)
+
+
+_FIRST_HEADING = (
+    "Refresh token (shown once: store it now as a secret, e.g. "
+    "`gh secret set APPROVALFLOW_REFRESH_TOKEN`, and keep no other copy):"
+)
+
+
+def _secret_sink(args: argparse.Namespace, env: Mapping[str, str]) -> SecretSink | None:
+    """Where to store the refresh token (checked before anything is spent); None: print it."""
+    if not args.github_repo:
+        if args.secret_name:
+            raise ConfigError("--secret-name: give --github-repo OWNER/REPO too")
+        return None
+    target = parse_secret_target(args.secret_name or DEFAULT_SECRET_NAME, args.github_repo)
+    api_url = check_url(
+        args.github_api_url or env.get("GITHUB_API_URL") or DEFAULT_API_URL, "--github-api-url"
+    )
+    for name in GITHUB_TOKEN_VARIABLES:
+        token = env.get(name, "").strip()
+        if token:
+            return SecretSink(target, api_url, token)
+    raise ConfigError(
+        "--github-repo: writing the secret needs a GitHub token in GITHUB_TOKEN or GH_TOKEN (a "
+        f"fine-grained token with {target.permission}, e.g. `GH_TOKEN=$(gh auth token)`)"
+    )
+
+
+def _hand_on(
+    refresh_token: str, sink: SecretSink | None, out: TextIO, heading: str = _FIRST_HEADING
+) -> int:
+    """Store the new refresh token in a secret, or print it once under ``heading``; 0.
+
+    It is never lost: when storing fails, it is printed, then the error is raised.
+    """
+    if sink is not None:
+        try:
+            write_secret(sink.api_url, sink.token, sink.target, refresh_token)
+        except ApprovalFlowSyncError:
+            print(
+                f"Could not store the refresh token in the {sink.target.describe()} (why "
+                "follows). Here it is instead, shown once: store it yourself now.\n\n"
+                f"{refresh_token}\n",
+                file=out,
+                flush=True,
+            )
+            raise
+        print(f"Stored the refresh token in the {sink.target.describe()}.", file=out)
+        print(_ROTATION_NOTE, file=out)
+        return 0
+    print(f"{heading}\n\n{refresh_token}\n", file=out)
+    print(_ROTATION_NOTE, file=out)
+    return 0
+
+
+_ROTATION_NOTE = (
+    "It rotates: every refresh answers a new one and the one used stops working "
+    f"{REUSE_WINDOW_MINUTES} minutes later, so the workflow must write the new one back "
+    "(refresh-token-secret and secrets-token), and jobs sharing it must not run in parallel."
+)
+
+
+def check_callback(query: Mapping[str, str], state: str) -> str:
+    """The code from the redirect's query, once its ``state`` is ours; else an OAuthError."""
+    if not secrets.compare_digest(query.get("state", "").encode(), state.encode()):
+        raise OAuthError(
+            "the redirect's state does not match the one sent: it does not come from this "
+            "consent (an older attempt, or a forged request). Nothing was exchanged; run "
+            "`approvalflow-sync auth init` again"
+        )
+    if "error" in query:
+        said = terminal.clean(query["error"])
+        description = query.get("error_description")
+        if description:
+            said += f": {terminal.clean(description)}"
+        raise OAuthError(
+            f"the consent was not given ({said}); run `approvalflow-sync auth init` again and "
+            "accept, or check the app's scopes in the developer console",
+            error=query["error"],
+            description=description,
+        )
+    code = query.get("code", "")
+    if not code:
+        raise OAuthError("the redirect carries no code; run `approvalflow-sync auth init` again")
+    return code
+
+
+class _QuietServer(http.server.ThreadingHTTPServer):
+    """A thread per connection (a browser's idle pre-connection blocks nothing); quiet errors."""
+
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        log.debug("loopback callback: a connection failed", exc_info=True)
+
+
+@dataclass
+class _Answer:
+    query: dict[str, str] | None = None
+    ready: threading.Event = field(default_factory=threading.Event)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def take(self, query: dict[str, str]) -> bool:
+        """Keep the first callback's query; False for any later one."""
+        with self.lock:
+            if self.query is not None:
+                return False
+            self.query = query
+            return True
+
+
+class LoopbackCallback:
+    """A one-shot HTTP listener on ``127.0.0.1:PORT`` for the consent redirect.
+
+    It takes the first request to ``/callback`` and answers the browser with a short page (an
+    error page when ``state`` does not match); other paths (a browser's ``/favicon.ico``) get a
+    404 and do not count. :func:`check_callback` then decides, in the terminal.
+    """
+
+    def __init__(self, port: int, state: str) -> None:
+        if not 0 <= port <= 65535:
+            raise ConfigError(f"--port: must be from 0 to 65535, got {port}")
+        answer = _Answer()
+        self._answer = answer
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            timeout = 30
+
+            def do_GET(self) -> None:
+                url = urlsplit(self.path)
+                query = dict(parse_qsl(url.query, keep_blank_values=True))
+                if url.path != CALLBACK_PATH or not answer.take(query):
+                    self._page(404, "Not the callback", "Nothing to see here.")
+                    return
+                try:
+                    self._respond(query)
+                finally:
+                    answer.ready.set()  # after the page, so the browser gets it before we close
+
+            def _respond(self, query: dict[str, str]) -> None:
+                if not secrets.compare_digest(query.get("state", "").encode(), state.encode()):
+                    self._page(
+                        400,
+                        "Not the consent started in the terminal",
+                        "The state does not match: nothing was exchanged.",
+                    )
+                elif "code" in query and "error" not in query:
+                    self._page(
+                        200,
+                        "Consent received",
+                        "You can close this tab and go back to the terminal.",
+                    )
+                else:
+                    self._page(
+                        400,
+                        "Consent not completed",
+                        "The terminal says what went wrong and what to do.",
+                    )
+
+            def _page(self, status: int, title: str, text: str) -> None:
+                body = (
+                    f"<!doctype html><meta charset=utf-8><title>{html.escape(title)}</title>"
+                    f"<h1>{html.escape(title)}</h1><p>{html.escape(text)}</p>"
+                ).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Cache-Control", "no-store")
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: object) -> None:
+                """The query holds the code: nothing of the request is logged."""
+
+        try:
+            self._server = _QuietServer(("127.0.0.1", port), Handler)
+            self._thread = threading.Thread(
+                target=self._server.serve_forever,
+                kwargs={"poll_interval": 0.1},
+                name="auth-init-callback",
+                daemon=True,
+            )
+        except OSError as exc:
+            raise ConfigError(
+                f"--port: cannot listen on 127.0.0.1:{port} ({exc.strerror or exc}); choose "
+                "another port, and register http://127.0.0.1:PORT/callback as the app's "
+                "callback URL"
+            ) from None
+        self.port: int = self._server.server_address[1]
+        self.redirect_uri = f"http://127.0.0.1:{self.port}{CALLBACK_PATH}"
+        self._thread.start()
+
+    def wait(self, timeout: float) -> dict[str, str]:
+        """The callback's query parameters; an OAuthError when none came within ``timeout``."""
+        if not self._answer.ready.wait(timeout):
+            raise OAuthError(
+                f"no redirect came back to {self.redirect_uri} within {timeout:g} s; run "
+                "`approvalflow-sync auth init` again (--timeout gives more time)"
+            )
+        return dict(self._answer.query or {})
+
+    def close(self) -> None:
+        """Stop listening."""
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> LoopbackCallback:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+# -- auth check --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScopeCheck:
+    """One line of the report: a scope, whether it works, and what was seen."""
+
+    scope: str
+    mark: str
+    detail: str
+
+
+def run_check(
+    args: argparse.Namespace,
+    env: Mapping[str, str],
+    out: TextIO,
+    *,
+    confirm: Confirm | None = None,
+) -> int:
+    """List the sites a token reaches and check each scope; 1 when a scope fails."""
+    base_url = _base_url(args, env)
+    resources_url = check_url(args.resources_url, "--resources-url")
+    with httpx.Client(timeout=30.0) as http:
+        access_token, granted = _access_token(args, env, out, http, confirm)
+        sites = accessible_resources(http, resources_url, access_token)
+        _print_sites(sites, out)
+        if granted is None:
+            granted = frozenset(scope for site in sites for scope in site.scopes)
+        checks = _check_scopes(http, base_url, access_token, granted, args)
+    print(f"\nScopes{f' (read calls against {base_url})' if base_url else ''}:", file=out)
+    width = max(len(check.scope) for check in checks)
+    for check in checks:
+        print(f"  {check.mark} {check.scope.ljust(width)}  {check.detail}", file=out)
+    return 1 if any(check.mark == FAILED for check in checks) else 0
+
+
+def _access_token(
+    args: argparse.Namespace,
+    env: Mapping[str, str],
+    out: TextIO,
+    http: httpx.Client,
+    confirm: Confirm | None,
+) -> tuple[str, frozenset[str] | None]:
+    """The access token to check, and its granted scopes when the token endpoint said them."""
+    if (args.github_repo or args.secret_name) and not args.client_id:
+        raise ConfigError(
+            "--github-repo: only with --client-id (checking an access token rotates nothing)"
+        )
+    if args.access_token_env:
+        return _from_env(env, args.access_token_env, "the access token"), None
+    if not args.client_id:
+        token = env.get("APPROVALFLOW_TOKEN", "").strip()
+        if token:
+            return token, None
+        raise ConfigError(
+            "auth check: nothing to check; give --client-id (with the refresh token in "
+            f"{args.refresh_token_env} and the client secret in {args.client_secret_env}), "
+            "or --access-token-env VAR"
+        )
+    client_secret = _from_env(env, args.client_secret_env, "the OAuth app's client secret")
+    refresh_token = _from_env(env, args.refresh_token_env, "the refresh token")
+    sink = _secret_sink(args, env)
+    token_url = check_url(args.token_url, "--token-url")
+    print(
+        "Refreshing rotates the refresh token: Atlassian answers a new one, and the one in "
+        f"{args.refresh_token_env} stops working {REUSE_WINDOW_MINUTES} minutes later. "
+        + (
+            f"The new one goes into the {sink.target.describe()}."
+            if sink is not None
+            else "The new one is printed below: whatever holds the old one (an Actions secret) "
+            "must get it."
+        ),
+        file=out,
+        flush=True,
+    )
+    if not args.yes and (confirm is None or not confirm("Refresh now? [y/N] ")):
+        raise ConfigError(
+            "auth check: not refreshed (the stored refresh token is untouched); rerun with "
+            "--yes to refresh and store the new token, or check an access token with "
+            "--access-token-env VAR"
+        )
+    grant: TokenGrant = exchange_refresh_token(
+        http, token_url, args.client_id, client_secret, refresh_token
+    )
+    if grant.refresh_token is not None and grant.refresh_token != refresh_token:
+        heading = (
+            f"New refresh token (shown once; the one in {args.refresh_token_env} stops working "
+            f"in {REUSE_WINDOW_MINUTES} minutes: store this one now):"
+        )
+        _hand_on(grant.refresh_token, sink, out, heading)
+    print(f"Access token: expires in {grant.expires_in} s; scope: {grant.scope}", file=out)
+    return grant.access_token, grant.scopes
+
+
+def _print_sites(sites: list[Site], out: TextIO) -> None:
+    if not sites:
+        print(
+            "\nThe token reaches no site: the consenting account has no access to a site with "
+            "the app installed.",
+            file=out,
+        )
+        return
+    rows = [(site.name, site.url, site.id) for site in sites]
+    print("\nSites this token reaches:", file=out)
+    print(terminal.table(("NAME", "URL", "CLOUD ID"), rows), file=out)
+
+
+def _check_scopes(
+    http: httpx.Client,
+    base_url: str | None,
+    access_token: str,
+    granted: frozenset[str],
+    args: argparse.Namespace,
+) -> list[ScopeCheck]:
+    """One read call per read scope; the write scopes from the token's scope list only."""
+    reads: list[ScopeCheck] = []
+    if base_url is None:
+        skipped = "not tried: give --base-url (or APPROVALFLOW_BASE_URL) for the read calls"
+        reads = [ScopeCheck(scope, SKIPPED, skipped) for scope in (READ_CHANGE_SET, READ_APPROVAL)]
+    else:
+        space = args.space or PLACEHOLDER_ID
+        page = args.page or PLACEHOLDER_ID
+        client = ApprovalFlowClient(
+            base_url, access_token, http=http, retry=RetryPolicy(attempts=2, max_backoff=1.0)
+        )
+        reads = [
+            _read_check(
+                READ_CHANGE_SET,
+                f"GET /changeSets?spaceId={space}",
+                lambda: f"{len(client.list_change_sets(space))} change sets",
+            ),
+            _read_check(
+                READ_APPROVAL,
+                f"POST /pages/preflight (page {page})",
+                lambda: _preflight_text(client, page),
+            ),
+        ]
+    return [_product_check(reads, granted), *reads, *_write_checks(granted)]
+
+
+def _preflight_text(client: ApprovalFlowClient, page: str) -> str:
+    answer = client.preflight_page(page)
+    if answer.canSubmit:
+        return "answered: the page can be submitted"
+    return f"answered: {terminal.clean(answer.reason or 'cannot be submitted')}"
+
+
+def _read_check(scope: str, call: str, run: Callable[[], str]) -> ScopeCheck:
+    try:
+        return ScopeCheck(scope, OK, f"{call}: {run()}")
+    except BadRequestError as error:
+        return ScopeCheck(
+            scope, OK, f"{call}: authorized (the call itself answered 400: {error.error})"
+        )
+    except PermissionDeniedError as error:
+        return ScopeCheck(scope, FAILED, f"{call}: {error.detail}")
+    except APIError as error:
+        return ScopeCheck(scope, FAILED, f"{call}: {error}")
+
+
+def _product_check(reads: list[ScopeCheck], granted: frozenset[str]) -> ScopeCheck:
+    if any(check.mark == OK for check in reads):
+        return ScopeCheck(PRODUCT_SCOPE, OK, "every call needs it; the read calls got through")
+    listed = PRODUCT_SCOPE in granted
+    if all(check.mark == SKIPPED for check in reads):
+        return ScopeCheck(
+            PRODUCT_SCOPE,
+            OK if listed else FAILED,
+            "granted (the token's scope lists it)"
+            if listed
+            else "not granted: every call fails without it",
+        )
+    return ScopeCheck(
+        PRODUCT_SCOPE,
+        FAILED,
+        "the read calls failed (see below)"
+        + ("" if listed else "; the token's scope does not list it"),
+    )
+
+
+def _write_checks(granted: frozenset[str]) -> list[ScopeCheck]:
+    return [
+        ScopeCheck(scope, OK, "granted (the token's scope lists it; not tried: no writes)")
+        if scope in granted
+        else ScopeCheck(scope, FAILED, "not granted (the token's scope does not list it)")
+        for scope in (WRITE_CHANGE_SET, WRITE_APPROVAL)
+    ]
+
+
+def _base_url(args: argparse.Namespace, env: Mapping[str, str]) -> str | None:
+    """The API base URL from --base-url or the APPROVALFLOW_* variables; None when not given."""
+    if args.base_url:
+        return build_base_url(base_url=args.base_url, name_prefix="--")
+    names = ("BASE_URL", "CLOUD_ID", "SITE", "APP_ID", "ENVIRONMENT_ID")
+    base, cloud, site, app, environment = (env.get(f"APPROVALFLOW_{n}") or None for n in names)
+    if not any((base, cloud, site, app, environment)):
+        return None
+    return build_base_url(
+        base_url=base, cloud_id=cloud, site=site, app_id=app, environment_id=environment
+    )
+
+
+def _from_env(env: Mapping[str, str], name: str, what: str) -> str:
+    value = env.get(name, "").strip()
+    if not value:
+        raise ConfigError(
+            f"the environment variable {name} is not set: put {what} in it (secrets are read "
+            "from the environment only, never from flags)"
+        )
+    return value

@@ -1,0 +1,424 @@
+"""``auth init`` and ``auth check`` as a user runs them, against the sandbox and the fake GitHub.
+
+The test plays the browser: it reads the printed consent URL, opens it on the sandbox (whose
+admin consents at once) and follows the redirect to the command's loopback callback.
+"""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import httpx
+import pytest
+from auth_helpers import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    DOCS,
+    admin,
+    first_grant,
+    resources_url,
+    token_calls,
+    token_url,
+)
+
+from approvalflow_sync import auth_commands
+from approvalflow_sync.approvalflow.oauth import API_SCOPES, exchange_refresh_token
+from approvalflow_sync.cli import build_parser
+from approvalflow_sync.errors import (
+    ConfigError,
+    OAuthError,
+    OfflineAccessMissingError,
+    SecretWriteError,
+)
+from approvalflow_sync.sandbox import SandboxServer
+from conftest import RunCli, clean_env
+from fakes.github import ACTIONS_TOKEN, APP_TOKEN, FakeGitHub
+
+REPO = "Codertocat/Hello-World"
+SECRET_NAME = "APPROVALFLOW_REFRESH_TOKEN"
+
+
+@pytest.fixture
+def http() -> Iterator[httpx.Client]:
+    with httpx.Client(trust_env=False, timeout=10) as client:
+        yield client
+
+
+@pytest.fixture
+def github() -> Iterator[FakeGitHub]:
+    with FakeGitHub() as fake:
+        fake.add_repository(full_name=REPO)
+        yield fake
+
+
+def init_args(server: SandboxServer, *extra: str) -> list[str]:
+    return [
+        "auth",
+        "init",
+        "--client-id",
+        CLIENT_ID,
+        "--port",
+        "0",
+        "--auth-url",
+        f"{server.base_url}/authorize",
+        "--token-url",
+        token_url(server),
+        "--no-browser",
+        "--timeout",
+        "20",
+        *extra,
+    ]
+
+
+def start_init(server: SandboxServer, *extra: str, **env: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "approvalflow_sync", *init_args(server, *extra)],
+        env=clean_env(ATLASSIAN_CLIENT_SECRET=CLIENT_SECRET, **env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def printed_url(process: subprocess.Popen[str]) -> tuple[str, list[str]]:
+    """The consent URL the command printed, and every line up to it."""
+    assert process.stdout is not None
+    seen: list[str] = []
+    for line in process.stdout:
+        seen.append(line)
+        if line.startswith("  http"):
+            return line.strip(), seen
+    process.kill()
+    raise AssertionError(f"no URL printed: {seen!r}, {process.stderr and process.stderr.read()}")
+
+
+def finish(process: subprocess.Popen[str], before: list[str]) -> tuple[int, str, str]:
+    """Exit status, all of stdout (``before`` was already read) and stderr."""
+    assert process.stdout is not None
+    assert process.stderr is not None
+    out = "".join(before) + process.stdout.read()  # read through the buffer the URL came from
+    err = process.stderr.read()
+    process.stdout.close()
+    process.stderr.close()
+    return process.wait(timeout=20), out, err
+
+
+def squeeze(text: str) -> str:
+    """Runs of spaces as one, so assertions do not depend on column widths."""
+    return "\n".join(" ".join(line.split()) for line in text.splitlines())
+
+
+def printed_refresh_token(out: str) -> str:
+    tokens = [line for line in out.splitlines() if line.startswith("sbx-rt-")]
+    assert len(tokens) == 1, out
+    return tokens[0]
+
+
+def test_auth_init_prints_a_refresh_token_that_works(
+    sandbox: SandboxServer, http: httpx.Client
+) -> None:
+    process = start_init(sandbox)
+    url, before = printed_url(process)
+    query = parse_qs(urlsplit(url).query)
+    assert query["audience"] == ["api.atlassian.com"]
+    assert query["client_id"] == [CLIENT_ID]
+    assert query["scope"] == [" ".join((*API_SCOPES, "offline_access"))]
+    assert query["response_type"] == ["code"]
+    assert query["prompt"] == ["consent"]
+    redirect_uri = query["redirect_uri"][0]
+    assert redirect_uri.startswith("http://127.0.0.1:")
+    assert redirect_uri.endswith("/callback")
+    assert "%20" in url  # scopes joined by encoded spaces, as Atlassian's examples write them
+    page = http.get(url, follow_redirects=True)  # the browser: consent, then back to the CLI
+    assert page.status_code == 200
+    assert "go back to the terminal" in page.text
+    status, out, err = finish(process, before)
+    assert status == 0, err
+    refresh_token = printed_refresh_token(out)
+    assert out.count(refresh_token) == 1
+    assert "shown once" in out
+    assert "stops working 10 minutes later" in out
+    assert "Waiting up to 20 s" in "".join(before) + out
+    grant = exchange_refresh_token(
+        http, token_url(sandbox), CLIENT_ID, CLIENT_SECRET, refresh_token
+    )
+    assert grant.refresh_token != refresh_token
+    assert CLIENT_SECRET not in out + err
+
+
+def test_auth_init_refuses_a_callback_with_the_wrong_state(
+    sandbox: SandboxServer, http: httpx.Client
+) -> None:
+    process = start_init(sandbox)
+    url, before = printed_url(process)
+    consent = http.get(url)  # the consent page answers the redirect; the test forges its state
+    location = urlsplit(consent.headers["Location"])
+    query = dict(parse_qs(location.query))
+    forged = {"code": query["code"][0], "state": "forged-state"}
+    callback = http.get(f"{location.scheme}://{location.netloc}{location.path}?{urlencode(forged)}")
+    assert callback.status_code == 400
+    status, out, err = finish(process, before)
+    assert status == 1
+    assert "state does not match" in err
+    assert "Nothing was exchanged" in err
+    assert token_calls(sandbox) == []
+    assert "sbx-rt-" not in out
+
+
+def test_auth_init_stores_the_refresh_token_in_a_repository_secret(
+    sandbox: SandboxServer, http: httpx.Client, github: FakeGitHub
+) -> None:
+    process = start_init(
+        sandbox,
+        "--github-repo",
+        REPO,
+        GITHUB_API_URL=github.api_url,
+        GITHUB_TOKEN=APP_TOKEN,
+    )
+    url, before = printed_url(process)
+    http.get(url, follow_redirects=True)
+    status, out, err = finish(process, before)
+    assert status == 0, err
+    stored = github.secret_value(REPO, SECRET_NAME)
+    assert stored.startswith("sbx-rt-")
+    assert stored not in out + err
+    assert f"Stored the refresh token in the repository secret {SECRET_NAME} of {REPO}" in out
+    exchange_refresh_token(http, token_url(sandbox), CLIENT_ID, CLIENT_SECRET, stored)
+
+
+def test_auth_init_checks_its_settings_before_the_consent(sandbox: SandboxServer) -> None:
+    args = build_parser().parse_args(init_args(sandbox, "--github-repo", REPO))
+    with pytest.raises(ConfigError, match="ATLASSIAN_CLIENT_SECRET is not set"):
+        auth_commands.run_init(args, {}, io.StringIO())
+    with pytest.raises(ConfigError, match="GITHUB_TOKEN or GH_TOKEN"):
+        auth_commands.run_init(args, {"ATLASSIAN_CLIENT_SECRET": CLIENT_SECRET}, io.StringIO())
+    bad = build_parser().parse_args(init_args(sandbox, "--secret-name", "X"))
+    with pytest.raises(ConfigError, match="--github-repo"):
+        auth_commands.run_init(bad, {"ATLASSIAN_CLIENT_SECRET": CLIENT_SECRET}, io.StringIO())
+
+
+@contextmanager
+def browser() -> Iterator[auth_commands.OpenBrowser]:
+    """An ``open_browser`` that visits the URL from another thread, following redirects."""
+    threads: list[threading.Thread] = []
+
+    def visit(url: str) -> bool:
+        def run() -> None:
+            with httpx.Client(trust_env=False, timeout=10) as client:
+                client.get(url, follow_redirects=True)
+
+        threads.append(threading.Thread(target=run))
+        threads[-1].start()
+        return True
+
+    try:
+        yield visit
+    finally:
+        for thread in threads:
+            thread.join(timeout=10)
+
+
+def test_auth_init_says_when_the_app_lacks_offline_access(sandbox: SandboxServer) -> None:
+    admin(
+        sandbox,
+        "oauth/clients",
+        {"clientId": "online-only", "clientSecret": "s3cret-online", "scopes": list(API_SCOPES)},
+    )
+    argv = init_args(sandbox)
+    argv[argv.index(CLIENT_ID)] = "online-only"
+    argv.remove("--no-browser")
+    args = build_parser().parse_args(argv)
+    env = {"ATLASSIAN_CLIENT_SECRET": "s3cret-online"}
+    with browser() as visit, pytest.raises(OfflineAccessMissingError, match="offline_access"):
+        auth_commands.run_init(args, env, io.StringIO(), open_browser=visit)
+
+
+def test_auth_init_reports_a_declined_consent(sandbox: SandboxServer) -> None:
+    admin(sandbox, "oauth/consent", {"approve": False})
+    argv = init_args(sandbox)
+    argv.remove("--no-browser")
+    args = build_parser().parse_args(argv)
+    env = {"ATLASSIAN_CLIENT_SECRET": CLIENT_SECRET}
+    with (
+        browser() as visit,
+        pytest.raises(OAuthError, match=r"consent was not given \(access_denied"),
+    ):
+        auth_commands.run_init(args, env, io.StringIO(), open_browser=visit)
+    assert token_calls(sandbox) == []
+
+
+def test_auth_init_gives_up_after_the_timeout(sandbox: SandboxServer) -> None:
+    argv = init_args(sandbox)
+    argv[argv.index("20")] = "0.2"
+    args = build_parser().parse_args(argv)
+    with pytest.raises(OAuthError, match=r"no redirect came back .* within 0.2 s"):
+        auth_commands.run_init(args, {"ATLASSIAN_CLIENT_SECRET": CLIENT_SECRET}, io.StringIO())
+
+
+# -- auth check --------------------------------------------------------------------------------
+
+
+def check_args(server: SandboxServer, *extra: str) -> list[str]:
+    return [
+        "auth",
+        "check",
+        "--token-url",
+        token_url(server),
+        "--resources-url",
+        resources_url(server),
+        "--base-url",
+        server.base_url,
+        "--space",
+        DOCS,
+        *extra,
+    ]
+
+
+def run_check(
+    server: SandboxServer, env: dict[str, str], *extra: str, confirm: bool | None = None
+) -> tuple[int, str]:
+    args = build_parser().parse_args(check_args(server, *extra))
+    out = io.StringIO()
+    answer = None if confirm is None else (lambda _question: confirm)
+    status = auth_commands.run_check(args, env, out, confirm=answer)
+    return status, out.getvalue()
+
+
+def test_auth_check_refreshes_lists_the_site_and_checks_every_scope(
+    sandbox: SandboxServer, http: httpx.Client, run_cli: RunCli
+) -> None:
+    stored = first_grant(sandbox, http).refresh_token
+    assert stored is not None
+    result = run_cli(
+        *check_args(sandbox, "--client-id", CLIENT_ID, "--yes"),
+        ATLASSIAN_CLIENT_SECRET=CLIENT_SECRET,
+        APPROVALFLOW_REFRESH_TOKEN=stored,
+    )
+    assert result.returncode == 0, result.stderr
+    out = squeeze(result.stdout)
+    assert out.index("Refreshing rotates the refresh token") < out.index("New refresh token")
+    new = printed_refresh_token(out)
+    assert new != stored
+    assert stored not in out
+    assert CLIENT_SECRET not in out + result.stderr
+    assert "sandbox https://sandbox.atlassian.net 5a1e2b3c-4d5e-4f60-8a7b-9c0d1e2f3a4b" in out
+    assert "✓ read:forge-app:confluence" in out
+    assert f"✓ read:change-set:custom GET /changeSets?spaceId={DOCS}: 0 change sets" in out
+    assert "✓ read:approval:custom" in out
+    assert "✓ write:change-set:custom granted (the token's scope lists it; not tried" in out
+    assert "✓ write:approval:custom" in out
+    assert "✗" not in out
+    exchange_refresh_token(http, token_url(sandbox), CLIENT_ID, CLIENT_SECRET, new)
+
+
+def test_auth_check_does_not_refresh_without_consent(
+    sandbox: SandboxServer, http: httpx.Client
+) -> None:
+    stored = first_grant(sandbox, http).refresh_token
+    assert stored is not None
+    admin(sandbox, "calls", method="DELETE")
+    env = {"ATLASSIAN_CLIENT_SECRET": CLIENT_SECRET, "APPROVALFLOW_REFRESH_TOKEN": stored}
+    with pytest.raises(ConfigError, match="--yes"):
+        run_check(sandbox, env, "--client-id", CLIENT_ID)
+    with pytest.raises(ConfigError, match="untouched"):
+        run_check(sandbox, env, "--client-id", CLIENT_ID, confirm=False)
+    assert token_calls(sandbox) == []
+    status, out = run_check(sandbox, env, "--client-id", CLIENT_ID, confirm=True)
+    assert status == 0
+    assert "New refresh token" in out
+
+
+def test_auth_check_reports_the_scopes_an_access_token_lacks(sandbox: SandboxServer) -> None:
+    admin(
+        sandbox,
+        "tokens",
+        {
+            "token": "narrow-token",
+            "scopes": ["read:forge-app:confluence", "read:change-set:custom"],
+        },
+    )
+    status, printed = run_check(sandbox, {"NARROW": "narrow-token"}, "--access-token-env", "NARROW")
+    out = squeeze(printed)
+    assert status == 1
+    assert "Refreshing" not in out
+    assert "narrow-token" not in out
+    assert "✓ read:forge-app:confluence" in out
+    assert "✓ read:change-set:custom" in out
+    assert (
+        "✗ read:approval:custom POST /pages/preflight (page 0): "
+        "Token is missing required scope: read:approval:custom"
+    ) in out
+    assert "✗ write:change-set:custom not granted" in out
+    assert "✗ write:approval:custom not granted" in out
+
+
+def test_auth_check_without_a_base_url_only_reads_the_scope_list(sandbox: SandboxServer) -> None:
+    args = build_parser().parse_args(
+        ["auth", "check", "--resources-url", resources_url(sandbox), "--access-token-env", "T"]
+    )
+    out = io.StringIO()
+    status = auth_commands.run_check(args, {"T": "sandbox-token"}, out)
+    assert status == 0
+    assert "- read:change-set:custom not tried: give --base-url" in squeeze(out.getvalue())
+
+
+def test_auth_check_can_store_the_new_refresh_token_in_a_secret(
+    sandbox: SandboxServer, http: httpx.Client, github: FakeGitHub
+) -> None:
+    stored = first_grant(sandbox, http).refresh_token
+    assert stored is not None
+    env = {
+        "ATLASSIAN_CLIENT_SECRET": CLIENT_SECRET,
+        "APPROVALFLOW_REFRESH_TOKEN": stored,
+        "GH_TOKEN": APP_TOKEN,
+    }
+    status, out = run_check(
+        sandbox,
+        env,
+        "--client-id",
+        CLIENT_ID,
+        "--yes",
+        "--github-repo",
+        REPO,
+        "--github-api-url",
+        github.api_url,
+    )
+    assert status == 0
+    new = github.secret_value(REPO, SECRET_NAME)
+    assert new not in out
+    assert f"The new one goes into the repository secret {SECRET_NAME} of {REPO}." in out
+
+
+def test_auth_check_with_a_spent_refresh_token_fails_with_the_recovery_text(
+    sandbox: SandboxServer, run_cli: RunCli
+) -> None:
+    result = run_cli(
+        *check_args(sandbox, "--client-id", CLIENT_ID, "--yes"),
+        ATLASSIAN_CLIENT_SECRET=CLIENT_SECRET,
+        APPROVALFLOW_REFRESH_TOKEN="sbx-rt-long-gone",
+    )
+    assert result.returncode == 1
+    assert "invalid_grant" in result.stderr
+    assert f"approvalflow-sync auth init --client-id {CLIENT_ID}" in result.stderr
+    assert "sbx-rt-long-gone" not in result.stdout + result.stderr
+
+
+def test_auth_init_prints_the_token_when_the_secret_cannot_be_written(
+    sandbox: SandboxServer, http: httpx.Client, github: FakeGitHub
+) -> None:
+    argv = init_args(sandbox, "--github-repo", REPO, "--github-api-url", github.api_url)
+    argv.remove("--no-browser")
+    args = build_parser().parse_args(argv)
+    env = {"ATLASSIAN_CLIENT_SECRET": CLIENT_SECRET, "GITHUB_TOKEN": ACTIONS_TOKEN}
+    out = io.StringIO()
+    with browser() as visit, pytest.raises(SecretWriteError, match="GITHUB_TOKEN never can"):
+        auth_commands.run_init(args, env, out, open_browser=visit)
+    assert "Here it is instead, shown once" in out.getvalue()
+    refresh_token = printed_refresh_token(out.getvalue())
+    exchange_refresh_token(http, token_url(sandbox), CLIENT_ID, CLIENT_SECRET, refresh_token)

@@ -1,0 +1,146 @@
+"""Writing the refresh token back into an Actions secret, against the fake GitHub over HTTP.
+
+The fake holds a real libsodium key pair per repository, environment and organisation; reading a
+secret back decrypts the sealed box with the private key, so a passing test proves the value
+would open on a runner.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+
+import pytest
+from nacl.public import PrivateKey, SealedBox
+
+from approvalflow_sync.errors import ConfigError, SecretWriteError
+from approvalflow_sync.github.secrets import parse_secret_target, seal, write_secret
+from fakes.github import ACTIONS_TOKEN, APP_TOKEN, FINE_GRAINED_TOKEN, PAT_TOKEN, FakeGitHub
+
+REPO = "Codertocat/Hello-World"
+ORG = "octo-org"
+NAME = "APPROVALFLOW_REFRESH_TOKEN"
+VALUE = "rt-new-value-0123456789"
+
+
+@pytest.fixture
+def github() -> Iterator[FakeGitHub]:
+    with FakeGitHub() as fake:
+        fake.add_repository(full_name=REPO)
+        fake.add_environment(REPO, "production")
+        fake.add_organization(ORG)
+        yield fake
+
+
+def test_a_repository_secret_decrypts_to_the_value(github: FakeGitHub) -> None:
+    target = write_secret(github.api_url, APP_TOKEN, NAME, VALUE, repo=REPO)
+    assert target.describe() == f"repository secret {NAME} of {REPO}"
+    assert github.secret_value(REPO, NAME) == VALUE
+
+
+def test_an_existing_secret_is_overwritten(github: FakeGitHub) -> None:
+    github.set_secret(REPO, NAME, "the-spent-one")
+    write_secret(github.api_url, PAT_TOKEN, NAME.lower(), VALUE, repo=REPO)
+    assert github.secret_value(REPO, NAME) == VALUE
+
+
+def test_an_environment_secret_decrypts_to_the_value(github: FakeGitHub) -> None:
+    write_secret(github.api_url, APP_TOKEN, f"env:production/{NAME}", VALUE, repo=REPO)
+    assert github.secret_value(REPO, NAME, environment="production") == VALUE
+    assert github.secret(REPO, NAME) is None
+
+
+def test_an_organisation_secret_decrypts_to_the_value_and_stays_private(
+    github: FakeGitHub,
+) -> None:
+    write_secret(github.api_url, APP_TOKEN, f"org:{ORG}/{NAME}", VALUE)
+    assert github.org_secret_value(ORG, NAME) == VALUE
+    record = github.org_secret(ORG, NAME)
+    assert record is not None
+    assert record["visibility"] == "private"
+
+
+def test_the_default_github_token_is_told_it_cannot_write_secrets(github: FakeGitHub) -> None:
+    with pytest.raises(SecretWriteError) as refused:
+        write_secret(github.api_url, ACTIONS_TOKEN, NAME, VALUE, repo=REPO)
+    text = str(refused.value)
+    assert refused.value.status == 403
+    assert "Resource not accessible by integration" in text
+    assert "default GITHUB_TOKEN never can" in text
+    assert "secrets-token" in text
+    assert '"Secrets: Read and write"' in text
+    assert refused.value.target == NAME
+    assert github.secret(REPO, NAME) is None
+
+
+def test_an_org_secret_refusal_names_the_organisation_permission(github: FakeGitHub) -> None:
+    with pytest.raises(SecretWriteError) as refused:
+        write_secret(github.api_url, ACTIONS_TOKEN, f"org:{ORG}/{NAME}", VALUE)
+    assert "Organization permissions" in str(refused.value)
+    assert refused.value.target == f"org:{ORG}/{NAME}"
+
+
+def test_a_fine_grained_token_without_the_permission_is_told_what_it_lacks(
+    github: FakeGitHub,
+) -> None:
+    with pytest.raises(SecretWriteError) as refused:
+        write_secret(github.api_url, FINE_GRAINED_TOKEN, NAME, VALUE, repo=REPO)
+    assert "personal access token lacks" in str(refused.value)
+
+
+def test_an_unknown_repository_or_environment_is_a_404_that_says_so(github: FakeGitHub) -> None:
+    with pytest.raises(SecretWriteError) as missing:
+        write_secret(github.api_url, APP_TOKEN, NAME, VALUE, repo="Codertocat/Nope")
+    assert missing.value.status == 404
+    assert "does not exist, or the token cannot see it" in str(missing.value)
+    with pytest.raises(SecretWriteError, match="environment 'staging'"):
+        write_secret(github.api_url, APP_TOKEN, f"env:staging/{NAME}", VALUE, repo=REPO)
+
+
+def test_no_error_carries_the_value_or_the_token(github: FakeGitHub) -> None:
+    for token, target in ((ACTIONS_TOKEN, NAME), ("ghp_unknown_token", NAME), (APP_TOKEN, "X")):
+        with pytest.raises(SecretWriteError) as failed:
+            write_secret(github.api_url, token, target, VALUE, repo="Codertocat/Nope")
+        assert VALUE not in str(failed.value)
+        assert token not in str(failed.value)
+        assert token not in repr(failed.value)
+
+
+@pytest.mark.parametrize(
+    ("target", "repo", "problem"),
+    [
+        ("env:production", REPO, "expected env:ENVIRONMENT/NAME"),
+        ("org:NAME", None, "expected org:ORG/NAME"),
+        ("repo:x/NAME", REPO, "unknown prefix 'repo:'"),
+        ("1TOKEN", REPO, "not a secret name"),
+        ("MY-TOKEN", REPO, "not a secret name"),
+        ("GITHUB_TOKEN2", REPO, "cannot start with GITHUB_"),
+        ("env:/NAME", REPO, "expected env:ENVIRONMENT/NAME"),
+        ("org:bad org/NAME", None, "not an organisation login"),
+        (NAME, None, "needs the repository"),
+        (NAME, "just-a-name", "expected OWNER/REPO"),
+    ],
+)
+def test_bad_targets_are_config_errors_that_show_the_forms(
+    target: str, repo: str | None, problem: str
+) -> None:
+    with pytest.raises(ConfigError) as bad:
+        parse_secret_target(target, repo)
+    assert problem in str(bad.value)
+
+
+def test_targets_parse_into_their_three_kinds() -> None:
+    assert parse_secret_target("my_token", REPO).spec == "MY_TOKEN"
+    env = parse_secret_target("env:Production EU/NAME", REPO)
+    assert (env.kind, env.environment, env.repo) == ("environment", "Production EU", REPO)
+    assert env.base_path == f"/repos/{REPO}/environments/Production%20EU/secrets"
+    org = parse_secret_target(f"org:{ORG}/NAME", None)
+    assert (org.kind, org.org, org.spec) == ("organization", ORG, f"org:{ORG}/NAME")
+
+
+def test_a_sealed_box_opens_with_the_matching_private_key() -> None:
+    key = PrivateKey.generate()
+    sealed = seal(base64.b64encode(bytes(key.public_key)).decode(), VALUE)
+    assert SealedBox(key).decrypt(base64.b64decode(sealed)).decode() == VALUE
+    with pytest.raises(ValueError, match="not a base64"):
+        seal("not-base64!", VALUE)
