@@ -15,7 +15,14 @@ from typing import TYPE_CHECKING, TextIO
 from approvalflow_sync.errors import EXIT_CONFIG, ApprovalFlowSyncError, ConfigError
 from approvalflow_sync.github.event import SYNC_ACTIONS, Event, PullRequest, parse_event, read_event
 from approvalflow_sync.github.runner import Runner
-from approvalflow_sync.inputs import SECRET_INPUTS, ActionSettings, Mode, input_value, load_settings
+from approvalflow_sync.inputs import (
+    SECRET_INPUTS,
+    ActionSettings,
+    MissingCredentials,
+    Mode,
+    input_value,
+    load_settings,
+)
 from approvalflow_sync.plan import DEFAULT_TITLE_TEMPLATE
 
 if TYPE_CHECKING:
@@ -86,9 +93,34 @@ def _main(env: Mapping[str, str], runner: Runner) -> int:
         runner.notice(f"Nothing to do for the {event.name} event ({event.action or 'no action'}).")
         return 0
     try:
+        if settings.credentials.missing:
+            return _without_credentials(settings, event.pull_request, runner)
         return _run(settings, event.name, event.pull_request, mode, runner)
     except ApprovalFlowSyncError as error:
         return fail(runner, error)
+
+
+def _without_credentials(settings: ActionSettings, pr: PullRequest, runner: Runner) -> int:
+    """No token reached the job: skip without writing (a fork's pull request), or fail."""
+    why = (
+        "this pull request comes from a fork, and GitHub gives fork pull requests no secrets "
+        "under pull_request"
+        if pr.is_fork
+        else "neither access-token nor refresh-token is set (an empty or missing secret?)"
+    )
+    advice = (
+        "To sync pull requests from forks, run on pull_request_target (the mapping is then read "
+        "from the base branch), or use a second workflow triggered by workflow_run."
+    )
+    if settings.credentials.on_missing is MissingCredentials.FAIL:
+        raise ConfigError(f"no ApprovalFlow credentials: {why}. {advice}")
+    message = f"Skipped, nothing written: no ApprovalFlow credentials: {why}. {advice}"
+    if pr.is_fork:
+        runner.notice(message, title="approvalflow-sync")
+    else:
+        runner.warning(message, title="approvalflow-sync")
+    runner.append_summary(f"### ApprovalFlow: skipped\n\n{message}\n")
+    return 0
 
 
 def _load_mapping(
@@ -117,7 +149,10 @@ def _run(
     settings: ActionSettings, event_name: str, pr: PullRequest, mode: Mode, runner: Runner
 ) -> int:
     # Imported here: the heavy modules load only on the path that needs them.
+    import httpx  # noqa: PLC0415
+
     from approvalflow_sync.approvalflow.client import ApprovalFlowClient  # noqa: PLC0415
+    from approvalflow_sync.credentials import token_for, warn_if_spent  # noqa: PLC0415
     from approvalflow_sync.github.gateway import GitHubGateway  # noqa: PLC0415
     from approvalflow_sync.mapping import compile_mapping  # noqa: PLC0415
     from approvalflow_sync.sync import Options, Run  # noqa: PLC0415
@@ -141,22 +176,26 @@ def _run(
     )
     runner.info(f"Pull request #{pr.number} ({mode.value}): {pr.html_url}")
     with (
+        httpx.Client(timeout=30.0) as oauth_http,
         ThreadPoolExecutor(max_workers=MAX_WORKERS) as pool,
-        ApprovalFlowClient(settings.base_url, settings.access_token) as af,
     ):
-        run = Run(
-            pr,
-            approvalflow=af,
-            github=gh,
-            reporter=runner,
-            options=options,
-            spaces={rule.space for rule in mapping.rules},
-            match=matcher.match,
-            pool=pool,
-        )
-        flows = {Mode.SYNC: run.sync, Mode.SUBMIT: run.submit, Mode.ARCHIVE: run.archive}
-        outcome = flows[mode]()
+        # the exchange, and the write-back of a rotated refresh token, come before other work
+        token, handoff = token_for(settings, runner, oauth_http)
+        with ApprovalFlowClient(settings.base_url, token) as af:
+            run = Run(
+                pr,
+                approvalflow=af,
+                github=gh,
+                reporter=runner,
+                options=options,
+                spaces={rule.space for rule in mapping.rules},
+                match=matcher.match,
+                pool=pool,
+            )
+            flows = {Mode.SYNC: run.sync, Mode.SUBMIT: run.submit, Mode.ARCHIVE: run.archive}
+            outcome = flows[mode]()
     gh.close()
+    warn_if_spent(handoff, runner)
     for failure in run.github_failures:
         runner.error(f"{failure} (the ApprovalFlow work was done)", title="approvalflow-sync")
     if run.github_failures:

@@ -16,6 +16,8 @@ from pathlib import Path
 from approvalflow_sync.approvalflow.base_url import build_base_url, check_url
 from approvalflow_sync.errors import ConfigError
 
+DEFAULT_TOKEN_URL = "https://auth.atlassian.com/oauth/token"  # noqa: S105 - a URL, no secret
+
 SECRET_INPUTS = ("access-token", "github-token", "client-secret", "refresh-token", "secrets-token")
 """Inputs whose values are masked before anything else is printed."""
 
@@ -29,12 +31,39 @@ class Mode(str, Enum):
     ARCHIVE = "archive"
 
 
+class MissingCredentials(str, Enum):
+    """What to do when no ApprovalFlow credentials reach the job (a fork's pull request)."""
+
+    SKIP = "skip"
+    FAIL = "fail"
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """An access token as is, or a refresh token to exchange (and hand on when it rotates)."""
+
+    access_token: str = field(repr=False)
+    client_id: str
+    client_secret: str = field(repr=False)
+    refresh_token: str = field(repr=False)
+    token_url: str
+    refresh_token_secret: str
+    """Where to write the rotated refresh token: ``NAME``, ``env:ENV/NAME`` or ``org:ORG/NAME``."""
+    secrets_token: str = field(repr=False)
+    on_missing: MissingCredentials
+
+    @property
+    def missing(self) -> bool:
+        """No token of either kind reached the job."""
+        return not self.access_token and not self.refresh_token
+
+
 @dataclass(frozen=True)
 class ActionSettings:
     """Every input and runner variable the program uses, validated."""
 
     base_url: str
-    access_token: str = field(repr=False)
+    credentials: Credentials
     github_token: str = field(repr=False)
     mapping_file: str
     mode: Mode
@@ -105,21 +134,54 @@ def _base_url(env: Mapping[str, str]) -> str:
     )
 
 
+def load_credentials(env: Mapping[str, str]) -> Credentials:
+    """The ApprovalFlow credentials; conflicting or half-given ones are configuration errors."""
+    on_missing = input_value(env, "on-missing-credentials").lower() or "skip"
+    if on_missing not in ("skip", "fail"):
+        raise ConfigError(
+            f"input on-missing-credentials: {on_missing!r} is not a choice; use skip or fail"
+        )
+    credentials = Credentials(
+        access_token=input_value(env, "access-token"),
+        client_id=input_value(env, "client-id"),
+        client_secret=input_value(env, "client-secret"),
+        refresh_token=input_value(env, "refresh-token"),
+        token_url=check_url(input_value(env, "token-url") or DEFAULT_TOKEN_URL, "input token-url"),
+        refresh_token_secret=input_value(env, "refresh-token-secret"),
+        secrets_token=input_value(env, "secrets-token"),
+        on_missing=MissingCredentials(on_missing),
+    )
+    if credentials.access_token and credentials.refresh_token:
+        raise ConfigError(
+            "inputs access-token and refresh-token: both given; give one: an access token "
+            "(lives one hour) or a refresh token with client-id and client-secret"
+        )
+    if credentials.refresh_token:
+        missing = [n for n in ("client-id", "client-secret") if not input_value(env, n)]
+        if missing:
+            raise ConfigError(
+                f"input {' and '.join(missing)}: needed to exchange the refresh token; pass the "
+                "OAuth app's client id and secret (developer console > your app > Settings)"
+            )
+    if credentials.refresh_token_secret and not credentials.secrets_token:
+        raise ConfigError(
+            "input secrets-token: needed to write the rotated refresh token into "
+            f"{credentials.refresh_token_secret!r}; the workflow's GITHUB_TOKEN cannot write "
+            "secrets: pass a fine-grained token with 'Secrets: Read and write' on this repository "
+            "(or a GitHub App token that may write secrets)"
+        )
+    return credentials
+
+
 def load_settings(env: Mapping[str, str]) -> ActionSettings:
     """Every setting, validated; the first problem raises :class:`ConfigError`."""
     github_token = input_value(env, "github-token") or env.get("GITHUB_TOKEN", "").strip()
-    access_token = input_value(env, "access-token")
-    if not access_token:
-        raise ConfigError(
-            "input access-token: empty; pass the ApprovalFlow token from a secret "
-            "(access-token: ${{ secrets.APPROVALFLOW_TOKEN }})"
-        )
     server_url = env.get("GITHUB_SERVER_URL", "https://github.com").strip().rstrip("/")
     repository = env.get("GITHUB_REPOSITORY", "").strip()
     confluence_url = input_value(env, "confluence-url")
     return ActionSettings(
         base_url=_base_url(env),
-        access_token=access_token,
+        credentials=load_credentials(env),
         github_token=github_token,
         mapping_file=input_value(env, "mapping-file") or ".github/approvalflow.yml",
         mode=parse_mode(env),

@@ -270,6 +270,40 @@ def summary(outcome: Outcome, confluence_url: str | None) -> str:
     return body(outcome, confluence_url, this_run=True) + "\n"
 
 
+@dataclass(frozen=True)
+class Done:
+    """One write a run made to ApprovalFlow: reported if the run stops part way."""
+
+    space: str
+    action: str
+    """``created``, ``updated``, ``archived``, ``archived duplicate`` or ``submitted``."""
+    change_set_id: str
+
+
+def stopped(done: Sequence[Done], failed: Sequence[tuple[str, str]]) -> str:
+    """The job summary of a run that stopped part way: what was written, what was not.
+
+    ``failed`` holds (space, error message) pairs. Nothing is left out, so a run that fails
+    half-way never leaves a change set made or changed without saying so.
+    """
+    parts = ["### ApprovalFlow: the run stopped part way"]
+    if done:
+        lines = [
+            f"- Space {md.text(d.space)}: {d.action} change set {md.code(d.change_set_id)}."
+            for d in done
+        ]
+        parts.append("Done before the error:\n\n" + "\n".join(lines))
+    else:
+        parts.append("Nothing was written to ApprovalFlow.")
+    lines = [f"- Space {md.text(space)}: {md.text(error)}" for space, error in failed]
+    parts.append("Not done:\n\n" + "\n".join(lines))
+    parts.append(
+        "Run the job again once the cause is fixed: it finds the pull request's change sets "
+        "by their link and goes on from there, without making a second one."
+    )
+    return "\n\n".join(parts) + "\n"
+
+
 def file_warnings(outcome: Outcome) -> list[tuple[str, str]]:
     """A (file, message) warning for each docs file whose page is blocked or skipped."""
     found: list[tuple[str, str]] = []

@@ -3,29 +3,42 @@
 Independent requests run at once in a thread pool: the reads of the first step together, each
 space's writes apart from the others, and the reports together. The gateways are passed in, so
 the logic here never builds an HTTP client or reads the environment.
+
+Two rules keep the threads honest. Every request started is waited for before an error leaves
+the run, so none is cut off half-way when the caller closes the HTTP clients. And the spaces run
+in a pool of their own: a space's task waits for its own reads in the shared pool, which would
+deadlock if the space tasks could fill that pool themselves.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from approvalflow_sync import markdown as md
 from approvalflow_sync import plan as planning
 from approvalflow_sync import report
 from approvalflow_sync.approvalflow import models
 from approvalflow_sync.approvalflow.client import ApprovalFlowClient
-from approvalflow_sync.errors import APIConnectionError, ApprovalFlowSyncError, GitHubError
+from approvalflow_sync.errors import (
+    APIConnectionError,
+    ApprovalFlowSyncError,
+    BadRequestError,
+    GitHubError,
+)
 from approvalflow_sync.github.event import PullRequest
 from approvalflow_sync.github.gateway import Comment, Identity, Status
 from approvalflow_sync.mapping import MatchResult, PageKey
 from approvalflow_sync.plan import ChangedFile, SpacePlan
-from approvalflow_sync.report import Kind, Outcome, PageRow, SpaceOutcome
+from approvalflow_sync.report import Done, Kind, Outcome, PageRow, SpaceOutcome
 
 T = TypeVar("T")
+
+SPACE_WORKERS = 16
+"""Spaces worked on at once, in their own pool (see the module's docstring)."""
 
 
 class GitHub(Protocol):
@@ -108,6 +121,8 @@ class Run:
         self.match = match
         self.pool = pool
         self.github_failures: list[GitHubError] = []
+        self.done: list[Done] = []
+        """Every ApprovalFlow write made so far, for the summary of a run that stops part way."""
 
     # -- gather ------------------------------------------------------------------------------
 
@@ -120,6 +135,8 @@ class Run:
         change_sets = {s: self._submit(self.af.list_change_sets, s) for s in self.spaces}
         context = self.options.status_context
         status = self._submit(self.gh.latest_status, pr, context) if context else None
+        pending: list[Future[Any] | None] = [file_list, comments, identity, status]
+        wait([future for future in [*pending, *change_sets.values()] if future is not None])
         return Gathered(
             files=file_list.result() if file_list else [],
             comments=comments.result(),
@@ -146,7 +163,9 @@ class Run:
         except APIConnectionError as error:
             if not error.maybe_applied:
                 raise
-        return self._settle_duplicates(plan, fields)
+        keep = self._settle_duplicates(plan, fields)
+        self.done.append(Done(plan.space, "created", keep.id))
+        return keep
 
     def _settle_duplicates(self, plan: SpacePlan, fields: planning.Fields) -> models.ChangeSet:
         """After a create, make sure exactly one open change set links to the pull request.
@@ -156,17 +175,39 @@ class Run:
         mine = self.af.find_change_sets(plan.space, fields.reference_url)
         if not mine:
             raise ApprovalFlowSyncError(
-                f"ApprovalFlow POST /changeSets for space {plan.space}: the create was lost and "
-                "no change set was made; run the job again"
+                f"ApprovalFlow POST /changeSets for space {plan.space}: the answer was lost and "
+                "no change set of this pull request is listed yet (the create may still take "
+                "effect); run the job again: it looks for the change set by its link before "
+                "creating one, so it never makes a second"
             )
         keep, *extra = mine
         for duplicate in extra:
-            self.af.archive_change_set(duplicate.id)
-            self.reporter.warning(
-                f"Archived duplicate change set {duplicate.id} of space {plan.space} "
-                f"(another run created it at the same time); kept {keep.id}."
-            )
+            if self._archive(plan.space, duplicate.id, "archived duplicate"):
+                self.reporter.warning(
+                    f"Archived duplicate change set {duplicate.id} of space {plan.space} "
+                    f"(another run created it at the same time); kept {keep.id}."
+                )
+            else:
+                self.reporter.warning(
+                    f"Duplicate change set {duplicate.id} of space {plan.space} (another run "
+                    f"created it at the same time) was archived by that run; kept {keep.id}."
+                )
         return keep
+
+    def _archive(self, space: str, change_set_id: str, action: str = "archived") -> bool:
+        """Archive a change set; false when another run archived it first (that is no error).
+
+        Two runs settling the same duplicates both archive them; the second is refused with 400
+        because an archived change set is read-only.
+        """
+        try:
+            self.af.archive_change_set(change_set_id)
+        except BadRequestError:
+            if not self.af.get_change_set(change_set_id).is_archived:
+                raise
+            return False
+        self.done.append(Done(space, action, change_set_id))
+        return True
 
     def apply_space(self, plan: SpacePlan, fields: planning.Fields) -> SpaceOutcome:
         """The writes of one space; a dry run makes none and reports what it would do."""
@@ -176,9 +217,10 @@ class Run:
             current = self._create(plan, fields)
         elif plan.changes and current is not None and not dry:
             current = self.af.update_change_set(current.id, **plan.changes)  # type: ignore[arg-type]
+            self.done.append(Done(plan.space, "updated", current.id))
         if not dry:
             for change_set_id in plan.archive:
-                self.af.archive_change_set(change_set_id)
+                self._archive(plan.space, change_set_id)
         return SpaceOutcome(
             space=plan.space,
             change_set_id=current.id if current else None,
@@ -197,16 +239,16 @@ class Run:
             return self._page_preflights(base)
         preflight = self._submit(self.af.preflight_change_set, space.change_set_id)
         detail = self._submit(self.af.get_change_set, space.change_set_id)
+        both: list[Future[Any]] = [preflight, detail]
+        wait(both)
         checks = {r.pageId: r for r in preflight.result().results}
         versions = {ref.pageId: ref for ref in detail.result().pageRefs}
         return [_with_checks(row, checks.get(row.page), versions.get(row.page)) for row in base]
 
     def _page_preflights(self, rows: list[PageRow]) -> list[PageRow]:
         """Dry run before the change set exists: ask page by page, all at once."""
-        checks = [self._submit(self.af.preflight_page, row.page) for row in rows]
-        return [
-            _with_checks(row, check.result(), None) for row, check in zip(rows, checks, strict=True)
-        ]
+        checks = _settled([self._submit(self.af.preflight_page, row.page) for row in rows])
+        return [_with_checks(row, check, None) for row, check in zip(rows, checks, strict=True)]
 
     # -- report ------------------------------------------------------------------------------
 
@@ -226,6 +268,7 @@ class Run:
             self.reporter.warning(message, file=path, title="ApprovalFlow page blocked")
         for name, value in report.outputs(outcome).items():
             self.reporter.set_output(name, value)
+        wait(jobs)
         for job in jobs:
             self._note_github_failure(job)
 
@@ -280,7 +323,7 @@ class Run:
         fields = planning.desired_fields(self.pr, self.options.title_template)
         match = self.match(planning.changed_paths(gathered.files))
         plans = planning.plan_sync(match.pages_by_space, gathered.change_sets, fields)
-        spaces = list(self.pool.map(lambda plan: self._space(plan, fields, match, kind), plans))
+        spaces = self._each_space(lambda plan: self._space(plan, fields, match, kind), plans)
         return Outcome(kind=kind, pr=self.pr, spaces=tuple(spaces), dry_run=self.options.dry_run)
 
     def _space(
@@ -291,6 +334,7 @@ class Run:
             return space
         if kind is Kind.SUBMIT and space.change_set_id and not self.options.dry_run:
             answer = self.af.submit_change_set(space.change_set_id)
+            self.done.append(Done(space.space, "submitted", space.change_set_id))
             rows = _submitted_rows(space, plan.pages, match, answer)
         else:
             rows = self.rows(space, plan.pages, match)
@@ -371,6 +415,30 @@ class Run:
         )
         return Outcome(kind=Kind.SUBMIT, pr=self.pr, already_submitted=True)
 
+    def _each_space(
+        self, work: Callable[[SpacePlan], SpaceOutcome], plans: Sequence[SpacePlan]
+    ) -> list[SpaceOutcome]:
+        """``work`` for every space at once, in the spaces' own pool; waits for all of them.
+
+        If any space fails, the job summary says what was written and what was not, then the
+        first error is raised: one space's failure never hides another space's writes.
+        """
+        if not plans:
+            return []
+        with ThreadPoolExecutor(min(len(plans), SPACE_WORKERS), "space") as spaces:
+            futures = [spaces.submit(work, plan) for plan in plans]
+        failed = [
+            (plan.space, error)
+            for plan, future in zip(plans, futures, strict=True)
+            if (error := future.exception()) is not None
+        ]
+        if failed:
+            self.reporter.append_summary(
+                report.stopped(list(self.done), [(space, str(error)) for space, error in failed])
+            )
+            raise failed[0][1]
+        return [future.result() for future in futures]
+
     def archive(self) -> Outcome:
         """Closed without merge: archive the pull request's change sets, or keep them."""
         gathered = self.gather(files=False)
@@ -381,12 +449,18 @@ class Run:
             outcome = Outcome(kind=Kind.ARCHIVE, pr=self.pr, notes=(note,))
         else:
             fields = planning.desired_fields(self.pr, self.options.title_template)
-            spaces = list(self.pool.map(lambda plan: self.apply_space(plan, fields), plans))
+            spaces = self._each_space(lambda plan: self.apply_space(plan, fields), plans)
             outcome = Outcome(
                 kind=Kind.ARCHIVE, pr=self.pr, spaces=tuple(spaces), dry_run=self.options.dry_run
             )
         self.publish(outcome, gathered, sticky_needed=False)
         return outcome
+
+
+def _settled(futures: Sequence[Future[T]]) -> list[T]:
+    """The results in order, once every future is done; the first error after all ended."""
+    wait(futures)
+    return [future.result() for future in futures]
 
 
 def _field_names(changes: Mapping[str, object]) -> list[str]:

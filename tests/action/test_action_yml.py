@@ -36,8 +36,14 @@ DOCUMENTED_INPUTS = {
     "base-url", "cloud-id", "app-id", "environment-id", "access-token", "mapping-file",
     "github-token", "mode", "status-context", "comment", "fail-on-blocked", "archive-on-close",
     "title-template", "confluence-url", "dry-run",
+    # issue 4: credentials a CI job can live on
+    "client-id", "client-secret", "refresh-token", "token-url", "refresh-token-secret",
+    "secrets-token", "on-missing-credentials",
 }  # fmt: skip
-OUTPUTS = {"change-set-ids", "pages", "submittable", "blocked", "submitted", "skipped", "result"}
+OUTPUTS = {
+    "change-set-ids", "pages", "submittable", "blocked", "submitted", "skipped", "result",
+    "refresh-token",
+}  # fmt: skip
 SHA_PINNED = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_./-]+@[0-9a-f]{40}$")
 
 

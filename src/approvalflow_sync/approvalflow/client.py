@@ -410,7 +410,8 @@ def _parse(answer_type: type[Answer], body: dict[str, Any], method: str, path: s
         problem = exc.errors()[0]
         where = ".".join(str(part) for part in problem["loc"]) or "the answer"
         raise APIResponseError(
-            f"the answer is not as documented: {where}: {problem['msg']}",
+            f"the answer is not as documented: {where}: {problem['msg']}; check that the base "
+            "URL is ApprovalFlow's API (another service or a proxy answers like this)",
             method=method,
             path=path,
             status=200,
@@ -454,7 +455,11 @@ def error_for_status(
             f"{text} (rate limited; retry later)", retry_after=retry_after, **where
         )
     if status >= 500:
-        return ServerError(text, retry_after=retry_after, **where)
+        return ServerError(
+            f"{text} (a failure on ApprovalFlow's side: try again later)",
+            retry_after=retry_after,
+            **where,
+        )
     return APIStatusError(text, **where)
 
 

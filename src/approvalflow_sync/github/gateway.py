@@ -4,13 +4,15 @@ PyGithub throttles itself by default (0.25 s between requests, 1 s between write
 of GitHub's secondary rate limits, which trip on bursts of content creation. One run of the
 action makes at most three writes and a handful of reads, so the throttle would only add wall
 time: it is turned off, and PyGithub's own retry still waits on a 403/429 that carries
-``retry-after``.
+``retry-after``. That retry covers PATCH too (PyGithub leaves it out by default): editing the
+sticky comment is the write most likely to meet the secondary limit, and it is idempotent.
 """
 
 from __future__ import annotations
 
 import base64
 import logging
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,6 +23,8 @@ from github import Auth, Github, GithubException, GithubRetry
 from github.File import File
 from github.IssueComment import IssueComment
 from github.PaginatedList import PaginatedList
+from urllib3.exceptions import MaxRetryError
+from urllib3.util.retry import Retry
 
 from approvalflow_sync.errors import GitHubError
 from approvalflow_sync.github.event import PullRequest
@@ -36,6 +40,9 @@ _pygithub_log.setLevel(logging.NOTSET)
 PER_PAGE = 100
 FILES_CAP = 3000
 NOT_ACCESSIBLE = "Resource not accessible by integration"
+RETRIED_METHODS = Retry.DEFAULT_ALLOWED_METHODS | {"GET", "POST", "PATCH"}
+"""Methods PyGithub's retry repeats on 5xx and waits on for a rate limit (it omits PATCH)."""
+_TOO_MANY = re.compile(r"too many (\d{3}) error responses")
 
 
 @dataclass(frozen=True)
@@ -110,7 +117,24 @@ def _github_errors(operation: str) -> Iterator[None]:
     except GithubException as exc:
         raise _explain(operation, exc) from None
     except OSError as exc:
-        raise GitHubError(operation, f"no answer ({exc.__class__.__name__})") from None
+        raise _no_answer(operation, exc) from None
+
+
+def _no_answer(operation: str, error: OSError) -> GitHubError:
+    """A transport failure, or GitHub answering 5xx on every attempt (PyGithub retried)."""
+    reason = error.args[0] if error.args else None
+    if isinstance(reason, MaxRetryError):
+        found = _TOO_MANY.search(str(reason.reason))
+        if found:
+            return GitHubError(
+                operation,
+                "failed on every attempt; GitHub is having trouble: run the job again later "
+                "(https://www.githubstatus.com)",
+                status=int(found.group(1)),
+            )
+    return GitHubError(
+        operation, f"no answer ({error.__class__.__name__}); run the job again later"
+    )
 
 
 def _comment(raw: IssueComment) -> Comment:
@@ -133,7 +157,12 @@ class GitHubGateway:
             per_page=PER_PAGE,
             seconds_between_requests=0,
             seconds_between_writes=0,
-            retry=GithubRetry(total=4, max_rate_limit_wait=retry_wait, secondary_rate_wait=5),
+            retry=GithubRetry(
+                total=4,
+                max_rate_limit_wait=retry_wait,
+                secondary_rate_wait=5,
+                allowed_methods=RETRIED_METHODS,
+            ),
             lazy=True,
         )
         self._requester = self._github.requester

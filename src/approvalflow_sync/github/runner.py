@@ -518,16 +518,20 @@ class Runner:
 
     # -- files -------------------------------------------------------------------------------
 
-    def set_output(self, name: str, value: str) -> None:
+    def set_output(self, name: str, value: str, *, secret: bool = False) -> None:
         """Set the step output ``name`` to ``value`` (redacted), any text, multi-line or not.
 
         Appended to the ``GITHUB_OUTPUT`` file as a ``name<<DELIMITER`` block with a fresh
         random delimiter; without that file the value is only remembered in :attr:`outputs`.
-        Raises ValueError for an invalid name.
+        ``secret=True`` hands on a secret on purpose (a rotated token): it must already be
+        masked, and it is written as is, since the runner masks it wherever it is shown.
+        Raises ValueError for an invalid name, or a secret that was not masked first.
         """
         if not _OUTPUT_NAME.fullmatch(name):
             raise ValueError(f"invalid output name {name!r}")
-        value = _SURROGATES.sub("\ufffd", self.redact(value))
+        if secret and value not in self._masked:
+            raise ValueError(f"output {name!r}: mask a secret before handing it on")
+        value = _SURROGATES.sub("\ufffd", value if secret else self.redact(value))
         for _ in range(5):
             delimiter = f"ghadelimiter_{self._token_factory()}"
             if delimiter not in value:

@@ -1,0 +1,104 @@
+"""The action's ApprovalFlow token: given as is, or a refresh token exchanged before any work.
+
+Atlassian rotates refresh tokens: every exchange answers a new one and the one used dies ten
+minutes later. So the new one is masked the moment it exists, written back at once (to an
+Actions secret, when asked) before any other work, and always handed on as the masked output
+``refresh-token``. If the write-back fails, the run stops with the steps to recover, while the
+old token still has its ten minutes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import httpx
+
+from approvalflow_sync.approvalflow.client import TokenSource
+from approvalflow_sync.approvalflow.oauth import RefreshingToken
+from approvalflow_sync.errors import ApprovalFlowSyncError, GitHubError
+from approvalflow_sync.github.runner import Runner
+from approvalflow_sync.inputs import ActionSettings
+
+REFRESH_OUTPUT = "refresh-token"
+
+
+class WriteBackError(ApprovalFlowSyncError):
+    """Raised when the rotated refresh token could not be stored; says how to recover."""
+
+
+@dataclass
+class Handoff:
+    """Hands each new refresh token on: mask, write back, output; remembers what happened."""
+
+    settings: ActionSettings
+    runner: Runner
+    source: RefreshingToken | None = None
+    stored: list[str] = field(default_factory=list)
+
+    def __call__(self, new_refresh_token: str) -> None:
+        self.runner.mask(new_refresh_token)
+        if self.source is not None and self.source.grant is not None:
+            self.runner.mask(self.source.grant.access_token)
+        self.runner.set_output(REFRESH_OUTPUT, new_refresh_token, secret=True)
+        target = self.settings.credentials.refresh_token_secret
+        if target:
+            self._write_back(target, new_refresh_token)
+
+    def _write_back(self, target: str, value: str) -> None:
+        from approvalflow_sync.github.secrets import write_secret  # noqa: PLC0415
+
+        credentials = self.settings.credentials
+        try:
+            where = write_secret(
+                self.settings.api_url,
+                credentials.secrets_token,
+                target,
+                value,
+                repo=self.settings.repository,
+            )
+        except (GitHubError, ApprovalFlowSyncError) as error:
+            raise WriteBackError(
+                f"{error} -- The refresh token rotated but the new one could not be stored in "
+                f"{target}. To recover: fix the cause above, then re-run this job within 10 "
+                "minutes (the old token still works that long); after that, run "
+                "`approvalflow-sync auth init --client-id <ID> --github-repo "
+                f"{self.settings.repository or 'OWNER/REPO'} --secret-name {target}` for a new "
+                "consent. The new token is also in this step's masked output refresh-token."
+            ) from None
+        self.stored.append(where.describe())
+        self.runner.info(f"Stored the rotated refresh token in {where.describe()}.")
+
+
+def token_for(
+    settings: ActionSettings, runner: Runner, http: httpx.Client
+) -> tuple[str | TokenSource, Handoff | None]:
+    """The token the client sends; with a refresh token, exchanged now (rotation first)."""
+    credentials = settings.credentials
+    if credentials.access_token:
+        return credentials.access_token, None
+    handoff = Handoff(settings, runner)
+    source = RefreshingToken(
+        http,
+        credentials.token_url,
+        credentials.client_id,
+        credentials.client_secret,
+        credentials.refresh_token,
+        on_rotate=handoff,
+    )
+    handoff.source = source
+    grant = source.start()
+    runner.mask(grant.access_token)
+    return source, handoff
+
+
+def warn_if_spent(handoff: Handoff | None, runner: Runner) -> None:
+    """Loud, when the stored refresh token is now spent and no secret was updated."""
+    if handoff is None or handoff.source is None or not handoff.source.rotated or handoff.stored:
+        return
+    message = (
+        "The ApprovalFlow refresh token rotated: the one stored in your secret stops working in "
+        "10 minutes. Store the new one from this step's output refresh-token, or set "
+        "refresh-token-secret and secrets-token so the action writes it back itself."
+    )
+    runner.warning(message, title="approvalflow-sync: refresh token spent")
+    runner.append_summary(f"> [!WARNING]\n> {message}\n")

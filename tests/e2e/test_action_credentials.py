@@ -1,0 +1,220 @@
+"""The action living on a rotating refresh token, a fork's pull request, and no secret leaking.
+
+The program runs as a subprocess against the sandbox (which also plays Atlassian's token
+endpoint, with rotation) and the fake GitHub (which keeps Actions secrets sealed with a real
+libsodium key pair).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+from action_harness import ActionHarness, ActionRun, load_payload
+
+from approvalflow_sync.approvalflow.oauth import CONSENT_SCOPES, exchange_code
+from approvalflow_sync.sandbox import SandboxServer
+from fakes.github import APP_TOKEN, FakeGitHub
+
+CLIENT_ID = "sandbox-client"
+CLIENT_SECRET = "sandbox-secret"
+REDIRECT = "http://127.0.0.1:9/callback"
+SECRET_NAME = "APPROVALFLOW_REFRESH_TOKEN"
+MAPPING = 'space: "12345"\npages:\n  - path: docs/**\n    page: "67890"\n'
+
+
+@pytest.fixture
+def h(tmp_path: Path, sandbox: SandboxServer) -> Iterator[ActionHarness]:
+    with FakeGitHub() as fake:
+        action = ActionHarness(tmp_path, fake, sandbox)
+        action.write_mapping(MAPPING)
+        try:
+            yield action
+        finally:
+            action.close()
+
+
+def consent(sandbox: SandboxServer) -> tuple[str, str]:
+    """A fresh consent, as ``auth init`` gets it: (access token, refresh token)."""
+    with httpx.Client(trust_env=False) as http:
+        answer = http.get(
+            f"{sandbox.base_url}/authorize",
+            params={
+                "audience": "api.atlassian.com",
+                "client_id": CLIENT_ID,
+                "scope": " ".join(CONSENT_SCOPES),
+                "redirect_uri": REDIRECT,
+                "state": "s",
+                "response_type": "code",
+                "prompt": "consent",
+            },
+        )
+        code = parse_qs(urlsplit(answer.headers["Location"]).query)["code"][0]
+        grant = exchange_code(
+            http,
+            f"{sandbox.base_url}/oauth/token",
+            CLIENT_ID,
+            CLIENT_SECRET,
+            code,
+            redirect_uri=REDIRECT,
+        )
+    assert grant.refresh_token
+    return grant.access_token, grant.refresh_token
+
+
+def consented(h: ActionHarness) -> str:
+    """A fresh consent's refresh token, with the consent itself gone from the call log."""
+    refresh = consent(h.sandbox)[1]
+    h.forget_calls()
+    return refresh
+
+
+def refresh_inputs(h: ActionHarness, refresh_token: str, **extra: str) -> dict[str, str]:
+    return {
+        "access-token": "",
+        "client-id": CLIENT_ID,
+        "client-secret": CLIENT_SECRET,
+        "refresh-token": refresh_token,
+        "token-url": f"{h.sandbox.base_url}/oauth/token",
+        **extra,
+    }
+
+
+def opened(h: ActionHarness, **fields: Any) -> dict[str, Any]:
+    return h.add_pull_request(load_payload("opened"), ["docs/a.md"], **fields)
+
+
+def api_calls(h: ActionHarness) -> list[dict[str, Any]]:
+    return [c for c in h.sandbox_calls() if not c["path"].startswith("/oauth")]
+
+
+def assert_no_leak(run: ActionRun, secrets: list[str], h: ActionHarness, event: Any) -> None:
+    """No secret anywhere but in ``::add-mask::`` lines and the refresh-token output."""
+    log_lines = [line for line in run.stdout.splitlines() if not line.startswith("::add-mask::")]
+    outputs = {k: v for k, v in run.outputs.items() if k != "refresh-token"}
+    comments = " ".join(c["body"] for c in h.comments(event))
+    for secret in secrets:
+        assert secret not in "\n".join(log_lines)
+        assert secret not in run.stderr
+        assert secret not in run.summary
+        assert secret not in repr(outputs)
+        assert secret not in comments
+
+
+def test_refresh_token_is_exchanged_rotated_and_written_back_first(h: ActionHarness) -> None:
+    refresh = consented(h)
+    event = opened(h)
+    repo = event["repository"]["full_name"]
+    h.github.set_secret(repo, SECRET_NAME, refresh)
+    run = h.run(
+        event,
+        inputs=refresh_inputs(
+            h, refresh, **{"refresh-token-secret": SECRET_NAME, "secrets-token": APP_TOKEN}
+        ),
+    )
+    assert run.returncode == 0, run.describe()
+    stored = h.github.secret_value(repo, SECRET_NAME)
+    assert stored != refresh, "the secret holds the new refresh token"
+    assert run.outputs["refresh-token"] == stored
+    masks = [line for line in run.stdout.splitlines() if line.startswith("::add-mask::")]
+    assert f"::add-mask::{stored}" in masks
+    assert masks.index(f"::add-mask::{stored}") < run.stdout.splitlines().index(
+        next(line for line in run.stdout.splitlines() if line.startswith("Stored the rotated"))
+    )
+    assert next(c["path"] for c in h.sandbox_calls()) == "/oauth/token"
+    assert h.change_sets(event["pull_request"]["html_url"]), "the sync itself ran"
+    assert "refresh token spent" not in run.stdout
+    assert_no_leak(run, [refresh, stored, CLIENT_SECRET, APP_TOKEN], h, event)
+
+    again = h.run(
+        event,
+        inputs=refresh_inputs(
+            h, stored, **{"refresh-token-secret": SECRET_NAME, "secrets-token": APP_TOKEN}
+        ),
+    )
+    assert again.returncode == 0, again.describe()
+    assert h.github.secret_value(repo, SECRET_NAME) not in (refresh, stored)
+
+
+def test_a_failed_write_back_stops_before_any_api_call_with_recovery_steps(
+    h: ActionHarness,
+) -> None:
+    refresh = consented(h)
+    h.github.inject("PUT", r"/actions/secrets/", status=500, count=5)
+    event = opened(h)
+    run = h.run(
+        event,
+        inputs=refresh_inputs(
+            h, refresh, **{"refresh-token-secret": SECRET_NAME, "secrets-token": APP_TOKEN}
+        ),
+    )
+    assert run.returncode == 1
+    (error,) = [c for c in run.commands if c.name == "error"]
+    assert "re-run this job within 10 minutes" in error.message
+    assert "auth init" in error.message
+    assert api_calls(h) == [], "no ApprovalFlow call before the new token is safe"
+    assert run.outputs["refresh-token"] not in ("", refresh), "still handed on as an output"
+    assert_no_leak(run, [refresh, run.outputs["refresh-token"], CLIENT_SECRET], h, event)
+
+
+def test_rotation_without_write_back_warns_loudly(h: ActionHarness) -> None:
+    refresh = consented(h)
+    event = opened(h)
+    run = h.run(event, inputs=refresh_inputs(h, refresh))
+    assert run.returncode == 0, run.describe()
+    warnings = [c for c in run.commands if c.name == "warning"]
+    assert any("stops working in 10 minutes" in w.message for w in warnings)
+    assert "stops working in 10 minutes" in run.summary
+    assert run.outputs["refresh-token"] not in ("", refresh)
+    assert_no_leak(run, [refresh, run.outputs["refresh-token"], CLIENT_SECRET], h, event)
+
+
+def test_a_spent_refresh_token_says_a_new_consent_is_needed(h: ActionHarness) -> None:
+    refresh = consented(h)
+    h.admin("POST", "/oauth/revoke", {"refreshToken": refresh})
+    run = h.run(opened(h), inputs=refresh_inputs(h, refresh))
+    assert run.returncode == 1
+    (error,) = [c for c in run.commands if c.name == "error"]
+    assert "invalid_grant" in error.message
+    assert "auth init" in error.message
+    assert api_calls(h) == []
+    assert refresh not in run.stdout.replace(f"::add-mask::{refresh}", "")
+
+
+def test_secrets_token_is_required_before_anything_is_spent(h: ActionHarness) -> None:
+    refresh = consented(h)
+    run = h.run(opened(h), inputs=refresh_inputs(h, refresh, **{"refresh-token-secret": "X"}))
+    assert run.returncode == 2
+    (error,) = [c for c in run.commands if c.name == "error"]
+    assert "GITHUB_TOKEN cannot write secrets" in error.message
+    assert h.sandbox_calls() == [], "the refresh token was not exchanged, so not spent"
+
+
+def test_conflicting_credentials_are_a_configuration_error(h: ActionHarness) -> None:
+    run = h.run(opened(h), inputs={"refresh-token": "r", "client-id": "c", "client-secret": "s"})
+    assert run.returncode == 2
+    assert "both given" in run.stdout
+    assert h.sandbox_calls() == []
+
+
+@pytest.mark.parametrize(("mode", "code", "kind"), [("skip", 0, "notice"), ("fail", 2, "error")])
+def test_a_fork_pull_request_without_secrets(
+    h: ActionHarness, mode: str, code: int, kind: str
+) -> None:
+    payload = load_payload("opened")
+    fork_head = {
+        **payload["pull_request"]["head"],
+        "repo": {**payload["pull_request"]["head"]["repo"], "full_name": "someone/Hello-World"},
+    }
+    event = opened(h, head=fork_head)
+    run = h.run(event, inputs={"access-token": "", "on-missing-credentials": mode})
+    assert run.returncode == code, run.describe()
+    (message,) = [c for c in run.commands if c.name == kind]
+    assert "fork" in message.message
+    assert "pull_request_target" in message.message
+    assert h.sandbox_calls() == []
+    assert h.github_writes() == []
