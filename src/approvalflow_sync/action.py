@@ -154,6 +154,7 @@ def _run(
     from approvalflow_sync.approvalflow.client import ApprovalFlowClient  # noqa: PLC0415
     from approvalflow_sync.credentials import token_for, warn_if_spent  # noqa: PLC0415
     from approvalflow_sync.github.gateway import GitHubGateway  # noqa: PLC0415
+    from approvalflow_sync.github.git_files import changed_files_from_git  # noqa: PLC0415
     from approvalflow_sync.mapping import compile_mapping  # noqa: PLC0415
     from approvalflow_sync.sync import Options, Run  # noqa: PLC0415
 
@@ -191,6 +192,9 @@ def _run(
                 spaces={rule.space for rule in mapping.rules},
                 match=matcher.match,
                 pool=pool,
+                files_from_git=lambda pr: changed_files_from_git(
+                    settings.workspace, pr.base_sha, pr.head_sha
+                ),
             )
             flows = {Mode.SYNC: run.sync, Mode.SUBMIT: run.submit, Mode.ARCHIVE: run.archive}
             outcome = flows[mode]()

@@ -31,6 +31,7 @@ from approvalflow_sync.errors import (
 )
 from approvalflow_sync.github.event import PullRequest
 from approvalflow_sync.github.gateway import Comment, Identity, Status
+from approvalflow_sync.github.git_files import needs_git_fallback
 from approvalflow_sync.mapping import MatchResult, PageKey
 from approvalflow_sync.plan import ChangedFile, SpacePlan
 from approvalflow_sync.report import Done, Kind, Outcome, PageRow, SpaceOutcome
@@ -111,6 +112,7 @@ class Run:
         spaces: Iterable[str],
         match: Callable[[list[str]], MatchResult],
         pool: ThreadPoolExecutor,
+        files_from_git: Callable[[PullRequest], list[ChangedFile]] | None = None,
     ) -> None:
         self.pr = pr
         self.af = approvalflow
@@ -120,6 +122,8 @@ class Run:
         self.spaces = sorted(set(spaces))
         self.match = match
         self.pool = pool
+        self.files_from_git = files_from_git
+        """Where to read the changed files when GitHub's list stops at 3,000."""
         self.github_failures: list[GitHubError] = []
         self.done: list[Done] = []
         """Every ApprovalFlow write made so far, for the summary of a run that stops part way."""
@@ -138,12 +142,27 @@ class Run:
         pending: list[Future[Any] | None] = [file_list, comments, identity, status]
         wait([future for future in [*pending, *change_sets.values()] if future is not None])
         return Gathered(
-            files=file_list.result() if file_list else [],
+            files=self._all_files(file_list.result()) if file_list else [],
             comments=comments.result(),
             identity=identity.result(),
             change_sets={space: found.result() for space, found in change_sets.items()},
             status=status.result() if status else None,
         )
+
+    def _all_files(self, listed: list[ChangedFile]) -> list[ChangedFile]:
+        """GitHub's list, or the checkout's own diff when the list was cut at 3,000 files."""
+        if not needs_git_fallback(len(listed), self.pr.changed_files):
+            return listed
+        if self.files_from_git is None:
+            raise ApprovalFlowSyncError(
+                f"GitHub lists only {len(listed)} of the pull request's {self.pr.changed_files} "
+                "files and no checkout was given to read the rest from"
+            )
+        self.reporter.info(
+            f"GitHub lists {len(listed)} of {self.pr.changed_files} files; reading them all "
+            "from the checkout's history (git diff)."
+        )
+        return self.files_from_git(self.pr)
 
     def _submit(self, fn: Callable[..., T], *args: object) -> Future[T]:
         return self.pool.submit(fn, *args)
