@@ -213,8 +213,45 @@ def _github_secret_flags(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The whole command tree."""
+def _add_demo_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    demo = subparsers.add_parser("demo", help="a whole pull request's life against a sandbox")
+    demo.set_defaults(handler=_run_demo)
+
+
+def _add_run_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    run = subparsers.add_parser(
+        "run",
+        help="the GitHub Action: sync the event's pull request (reads INPUT_* and GITHUB_*)",
+    )
+    run.set_defaults(handler=_run_action)
+
+
+def _add_validate_command(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> None:
+    validate = subparsers.add_parser("validate", help="check a mapping file")
+    validate.add_argument("file", nargs="?", help="the mapping file (.github/approvalflow.yml)")
+    validate.add_argument("--repo", help="repository to check patterns against (default: here)")
+    validate.set_defaults(handler=_run_validate)
+
+
+COMMANDS = {
+    "change-sets": _add_change_set_commands,
+    "pages": _add_page_commands,
+    "sandbox": _add_sandbox_command,
+    "auth": _add_auth_commands,
+    "demo": _add_demo_command,
+    "run": _add_run_command,
+    "validate": _add_validate_command,
+}
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The command tree; with ``argv`` naming a command, only that command's branch.
+
+    The whole tree is some thirty parsers, and building them costs as much as importing YAML:
+    a command that starts often (``validate``, ``run``) builds just its own.
+    """
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Sync GitHub pull requests to ApprovalFlow change sets in Confluence.",
@@ -222,21 +259,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     parser.add_argument("--debug", action="store_true", help="log HTTP calls; show tracebacks")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    _add_change_set_commands(subparsers)
-    _add_page_commands(subparsers)
-    _add_sandbox_command(subparsers)
-    _add_auth_commands(subparsers)
-    demo = subparsers.add_parser("demo", help="a whole pull request's life against a sandbox")
-    demo.set_defaults(handler=_run_demo)
-    run = subparsers.add_parser(
-        "run",
-        help="the GitHub Action: sync the event's pull request (reads INPUT_* and GITHUB_*)",
-    )
-    run.set_defaults(handler=_run_action)
-    validate = subparsers.add_parser("validate", help="check a mapping file")
-    validate.add_argument("file", nargs="?", help="the mapping file (.github/approvalflow.yml)")
-    validate.add_argument("--repo", help="repository to check patterns against (default: here)")
-    validate.set_defaults(handler=_run_validate)
+    words = [word for word in (argv or ()) if not word.startswith("-")]
+    named = words[0] if words and words[0] in COMMANDS else None
+    for name, add in COMMANDS.items():
+        if named is None or name == named:
+            add(subparsers)
     return parser
 
 
@@ -310,8 +337,8 @@ def _configure_logging(debug: bool) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``approvalflow-sync`` command."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    words = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(words).parse_args(words)
     handler: Handler = args.handler
     if handler is not _run_validate:  # validate logs nothing; it starts faster without logging
         _configure_logging(args.debug)
