@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Iterator
-from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from typing import TextIO
 
 from approvalflow_sync.mapping import (
     DEFAULT_MAPPING_FILE,
@@ -20,16 +22,24 @@ from approvalflow_sync.mapping import (
 )
 
 GIT = "git"
-GIT = "git"
 """Found on PATH, as when the user runs it."""
 SKIPPED_DIRS = frozenset({".git", ".venv", "node_modules", "__pycache__"})
 
 
-def repository_files(root: Path) -> Iterator[str]:
+def repository_files(root: str | os.PathLike[str]) -> Iterator[str]:
     """The repository's files relative to ``root``: ``git ls-files`` when it is a repository."""
     try:
         listed = subprocess.run(  # noqa: S603 - fixed arguments, no shell
-            [GIT, "-C", str(root), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            [
+                GIT,
+                "-C",
+                os.fspath(root),
+                "ls-files",
+                "-z",
+                "--cached",
+                "--others",
+                "--exclude-standard",
+            ],
             capture_output=True,
             check=True,
         )
@@ -39,24 +49,40 @@ def repository_files(root: Path) -> Iterator[str]:
     yield from (name for name in listed.stdout.decode("utf-8", "replace").split("\0") if name)
 
 
-def _walk(root: Path) -> Iterator[str]:
-    for directory, dirs, files in os.walk(root):
+def _walk(root: str | os.PathLike[str]) -> Iterator[str]:
+    top = os.fspath(root)
+    for directory, dirs, files in os.walk(top):
         dirs[:] = [d for d in dirs if d not in SKIPPED_DIRS]
-        relative = Path(directory).relative_to(root)
+        # os.walk joins the names below ``top`` to it: what follows is the relative directory.
+        relative = directory[len(top) :].strip(os.sep).replace(os.sep, "/")
         for name in files:
-            yield (relative / name).as_posix()
+            yield f"{relative}/{name}" if relative else name
+
+
+def _path_text(name: str) -> str:
+    """``str(Path(name))`` without importing :mod:`pathlib` (start-up time) on POSIX.
+
+    pathlib drops empty and ``.`` segments, keeps a leading ``//`` and makes ``/`` of more.
+    """
+    if os.sep != "/":
+        from pathlib import Path  # noqa: PLC0415 - Windows' rules are pathlib's to know
+
+        return str(Path(name))
+    stripped = name.lstrip("/")
+    root = "//" if len(name) - len(stripped) == 2 else "/" if stripped != name else ""
+    return root + "/".join(part for part in stripped.split("/") if part and part != ".") or "."
 
 
 def run(file: str | None, repo: str | None, out: TextIO, err: TextIO) -> int:
     """Check ``file`` (default ``.github/approvalflow.yml``) and its patterns against ``repo``."""
-    path = Path(file or DEFAULT_MAPPING_FILE)
+    path = _path_text(file or DEFAULT_MAPPING_FILE)
     try:
         mapping = read_mapping(path)
     except MappingError as error:
         for problem in error.problems:
             print(f"{problem} [{problem.severity}]", file=err)
         return error.exit_code
-    root = Path(repo) if repo else Path.cwd()
+    root = repo or os.getcwd()
     warnings = unmatched_patterns(mapping, repository_files(root))
     for problem in warnings:
         print(f"{problem} [warning]", file=err)

@@ -1,8 +1,9 @@
-"""The runtime model: frozen dataclasses that refuse what the loader refuses."""
+"""The runtime model: frozen value classes that refuse what the loader refuses."""
 
 from __future__ import annotations
 
-import dataclasses
+import copy
+import pickle
 
 import pytest
 
@@ -11,6 +12,7 @@ from approvalflow_sync.mapping import (
     DEFAULT_TITLE_TEMPLATE,
     Mapping,
     PageKey,
+    Problem,
     Rule,
     load_mapping,
 )
@@ -60,11 +62,31 @@ def test_equal_fields_make_equal_models() -> None:
 
 
 def test_replace_builds_a_checked_copy() -> None:
-    changed = dataclasses.replace(rule(), pages=("9",))
+    changed = rule().__replace__(pages=("9",))
 
     assert changed.page_keys == (PageKey("1", "9"),)
+    assert changed.line == 3
     with pytest.raises(ValueError, match="digits"):
-        dataclasses.replace(rule(), space="DOCS")
+        rule().__replace__(space="DOCS")
+    with pytest.raises(ValueError, match="two spaces"):
+        Mapping(rules=(rule(),)).__replace__(rules=(rule(), rule(space="2")))
+
+
+def test_models_read_like_the_dataclasses_they_were() -> None:
+    mapping = Mapping(rules=(rule(),), source="m.yml")
+
+    assert repr(rule()) == (
+        "Rule(patterns=('docs/**',), pages=('7',), space='1', line=3, column=1)"
+    )
+    assert repr(mapping).startswith("Mapping(space=None, confluence_url=None, title_template=")
+    assert repr(Problem("m.yml", 1, 2, "bad")) == (
+        "Problem(source='m.yml', line=1, column=2, message='bad', severity='error')"
+    )
+    assert Problem("m.yml", 1, 2, "bad") == Problem("m.yml", 1, 2, "bad", severity="error")
+    assert Problem("m.yml", 1, 2, "bad") != ("m.yml", 1, 2, "bad", "error")
+    assert len({Problem("m.yml", 1, 2, "bad"), Problem("m.yml", 1, 2, "bad")}) == 1
+    assert copy.deepcopy(mapping) == mapping
+    assert pickle.loads(pickle.dumps(mapping)) == mapping  # noqa: S301 - our own bytes
 
 
 @pytest.mark.parametrize(

@@ -8,10 +8,9 @@ position, and a page id's source text survives YAML's conversions (``0123`` is n
 
 from __future__ import annotations
 
+import os
 import re
-import string
-from dataclasses import dataclass, field
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -30,6 +29,9 @@ from approvalflow_sync.mapping.model import (
 from approvalflow_sync.mapping.patterns import pattern_problem
 from approvalflow_sync.mapping.schema import rule_keys, top_level_keys
 
+if TYPE_CHECKING:
+    from pathlib import Path
+
 _LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 """libyaml's parser when present (three times faster on 10,000 rules), else PyYAML's."""
 
@@ -44,24 +46,27 @@ _EXAMPLE = 'space: "12345" and pages: [{path: "docs/**", page: "67890"}]'
 _PAGE_HINT = 'such as "67890" (the number in the page\'s URL, …/pages/67890/…)'
 
 
-def read_mapping(path: Path, source: str | None = None) -> Mapping:
+def read_mapping(path: Path | str, source: str | None = None) -> Mapping:
     """Read and load the mapping file; a missing, unreadable or non-UTF-8 file is a problem too.
 
     ``source`` names the file in messages (the repository-relative path, so that annotations
-    land on the file); it defaults to ``path``.
+    land on the file); it defaults to ``path``. Plain :mod:`os` I/O: :mod:`pathlib` would add
+    to ``validate``'s start-up.
     """
-    source = source or str(path)
+    name = os.fspath(path)
+    source = source or name
 
     def fail(message: str, line: int = 0, column: int = 0) -> MappingError:
         return MappingError([Problem(source, line, column, message)])
 
     try:
-        if path.is_dir():
+        if os.path.isdir(name):
             raise fail(f"{source} is a directory; set mapping-file to the mapping file's path")
-        size = path.stat().st_size
+        size = os.stat(name).st_size
         if size > MAX_FILE_BYTES:
             raise fail(_too_big(size), 1, 1)
-        data = path.read_bytes()
+        with open(name, "rb") as file:
+            data = file.read()
     except FileNotFoundError:
         raise fail(
             f"mapping file {source} does not exist; create it or set mapping-file to its path"
@@ -250,16 +255,18 @@ def _suggest(key: str, known: tuple[str, ...]) -> str:
     return "the keys are " + ", ".join(known)
 
 
-@dataclass
 class _RawRule:
     """A rule as far as it could be read, before spaces are resolved."""
 
-    node: Node
-    patterns: tuple[str, ...] | None = None
-    pages: list[tuple[str, Node]] = field(default_factory=list)
-    space: str | None = None
-    space_given: bool = False
-    ok: bool = True
+    __slots__ = ("node", "ok", "pages", "patterns", "space", "space_given")
+
+    def __init__(self, node: Node, *, ok: bool = True) -> None:
+        self.node = node
+        self.patterns: tuple[str, ...] | None = None
+        self.pages: list[tuple[str, Node]] = []
+        self.space: str | None = None
+        self.space_given = False
+        self.ok = ok
 
 
 class _Walker:
@@ -384,6 +391,8 @@ class _Walker:
         if not text.strip():
             self.problem(node, f"title-template is empty; leave it out or use fields {fields}")
             return None
+        import string  # noqa: PLC0415 - only for a title-template
+
         try:
             parsed = list(string.Formatter().parse(text))
         except ValueError as error:

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from approvalflow_sync.mapping._frozen import Frozen
 from approvalflow_sync.mapping.model import Mapping, MappingError, PageKey, Problem
 from approvalflow_sync.mapping.patterns import (
     Simple,
@@ -39,8 +39,7 @@ def _page_order(key: PageKey) -> tuple[int, str, int, str]:
     return len(key.space), key.space, len(key.page), key.page
 
 
-@dataclass(frozen=True)
-class MatchResult:
+class MatchResult(Frozen):
     """The pages a set of files maps to, seen from both sides.
 
     ``pages_by_file`` has the files that map to at least one page; ``files_by_page`` lists, per
@@ -48,9 +47,21 @@ class MatchResult:
     a pull request comment shows; ``unmatched_files`` are the files that map to no page.
     """
 
+    _fields = ("pages_by_file", "files_by_page", "unmatched_files")
+    __slots__ = _fields
     pages_by_file: dict[str, frozenset[PageKey]]
     files_by_page: dict[PageKey, tuple[str, ...]]
     unmatched_files: tuple[str, ...]
+
+    def __init__(
+        self,
+        pages_by_file: dict[str, frozenset[PageKey]],
+        files_by_page: dict[PageKey, tuple[str, ...]],
+        unmatched_files: tuple[str, ...],
+    ) -> None:
+        object.__setattr__(self, "pages_by_file", pages_by_file)
+        object.__setattr__(self, "files_by_page", files_by_page)
+        object.__setattr__(self, "unmatched_files", unmatched_files)
 
     @property
     def pages(self) -> tuple[PageKey, ...]:
@@ -106,35 +117,50 @@ def naive_match(mapping: Mapping, paths: Iterable[str]) -> MatchResult:
     return _result(paths, pages_of)
 
 
-@dataclass
 class _Prefix:
     """What hangs on one directory prefix: exact paths, directory patterns and globs."""
 
-    exact: list[int] = field(default_factory=list)
-    under: list[int] = field(default_factory=list)
-    globs: list[tuple[int, RegexPattern]] = field(default_factory=list)
+    __slots__ = ("exact", "globs", "under")
+
+    def __init__(self) -> None:
+        self.exact: list[int] = []
+        self.under: list[int] = []
+        self.globs: list[tuple[int, RegexPattern]] = []
 
 
-@dataclass(frozen=True)
 class _Exclusions:
-    """A rule's ``!`` patterns: those answered by string comparison, and the compiled others."""
+    """A rule's ``!`` patterns: those answered by string comparison, and the compiled others.
 
-    simple: tuple[Simple, ...] = ()
-    compiled: tuple[RegexPattern, ...] = ()
-    bodies: tuple[str, ...] = ()
-    """All of them, for the paths only a regular expression answers (:func:`needs_regex`)."""
-    line: int = 1
+    ``bodies`` has all of them, for the paths only a regular expression answers
+    (:func:`needs_regex`).
+    """
+
+    __slots__ = ("bodies", "compiled", "line", "simple")
+
+    def __init__(
+        self,
+        simple: tuple[Simple, ...] = (),
+        compiled: tuple[RegexPattern, ...] = (),
+        bodies: tuple[str, ...] = (),
+        line: int = 1,
+    ) -> None:
+        self.simple = simple
+        self.compiled = compiled
+        self.bodies = bodies
+        self.line = line
 
 
 _NO_EXCLUSIONS = _Exclusions()
 
 
-@dataclass
 class _Name:
     """Patterns that match a path segment of this name anywhere (or any but the last)."""
 
-    anywhere: list[int] = field(default_factory=list)
-    directory: list[int] = field(default_factory=list)
+    __slots__ = ("anywhere", "directory")
+
+    def __init__(self) -> None:
+        self.anywhere: list[int] = []
+        self.directory: list[int] = []
 
 
 class Matcher:

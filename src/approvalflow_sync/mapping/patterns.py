@@ -16,8 +16,9 @@ import functools
 import os
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
+
+from approvalflow_sync.mapping._frozen import Frozen
 
 if TYPE_CHECKING:
     from pathspec.pattern import RegexPattern
@@ -121,8 +122,7 @@ def _literal(segment: str) -> bool:
     return bool(segment) and segment != "**" and not GLOB_CHARS.intersection(segment)
 
 
-@dataclass(frozen=True)
-class Simple:
+class Simple(Frozen):
     """A pattern answered by string comparison.
 
     - ``path``: the file ``text`` or anything below the directory ``text``;
@@ -131,8 +131,14 @@ class Simple:
     - ``dirname``: a path with a segment ``text`` that is not its last (``build/``).
     """
 
+    _fields = ("kind", "text")
+    __slots__ = _fields
     kind: Kind
     text: str
+
+    def __init__(self, kind: Kind, text: str) -> None:
+        object.__setattr__(self, "kind", kind)
+        object.__setattr__(self, "text", text)
 
     def matches(self, normalized: str) -> bool:
         """pathspec's answer for a normalized path that :func:`needs_regex` lets us compare."""

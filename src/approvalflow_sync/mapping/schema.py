@@ -8,7 +8,6 @@ print(schema_text(), end='')" > schema/approvalflow.schema.json``.
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from approvalflow_sync.mapping.model import DEFAULT_TITLE_TEMPLATE, MAX_RULES, TITLE_FIELDS
@@ -134,6 +133,8 @@ _SCHEMA: dict[str, Any] = {
 
 def mapping_json_schema() -> dict[str, Any]:
     """The mapping file's JSON Schema (draft 2020-12), a fresh copy the caller may change."""
+    import copy  # noqa: PLC0415 - only for the caller's copy; loading a mapping needs none
+
     return copy.deepcopy(_SCHEMA)
 
 
