@@ -27,6 +27,7 @@ from approvalflow_sync.mapping.patterns import (
     literal_prefix,
     needs_regex,
     normalize_path,
+    required_directory,
     split_patterns,
 )
 
@@ -177,6 +178,7 @@ class Matcher:
         self._prefixes: dict[str, _Prefix] = {}
         self._names: dict[str, _Name] = {}
         self._globs_anywhere: list[tuple[int, RegexPattern]] = []
+        self._globs_by_directory: dict[str, list[tuple[int, RegexPattern]]] = {}
         self._compiled: dict[str, RegexPattern | None] = {}
         self._excluding: list[_Exclusions] = []
         self._pages: list[frozenset[PageKey]] = []
@@ -244,7 +246,10 @@ class Matcher:
         if compiled is None:
             return
         prefix = literal_prefix(body)
-        if prefix is None:
+        directory = required_directory(body) if prefix is None else None
+        if directory is not None:
+            self._globs_by_directory.setdefault(directory, []).append((pid, compiled))
+        elif prefix is None:
             self._globs_anywhere.append((pid, compiled))
         else:
             self._prefixes.setdefault(prefix, _Prefix()).globs.append((pid, compiled))
@@ -284,6 +289,13 @@ class Matcher:
                 hits += name.anywhere
                 if position < last:
                     hits += name.directory
+            globs = self._globs_by_directory.get(segment) if position < last else None
+            if globs:
+                hits += [
+                    pid
+                    for pid, compiled in globs
+                    if (found is None or not found[pid]) and compiled.match_file(path) is not None
+                ]
         hits += [
             pid
             for pid, compiled in (self._globs_anywhere if anywhere is None else anywhere)

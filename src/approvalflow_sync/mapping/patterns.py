@@ -190,6 +190,24 @@ def literal_prefix(body: str) -> str | None:
     return "/".join(literal) or None
 
 
+def required_directory(body: str) -> str | None:
+    """A directory name every path matching this unanchored glob has as a segment, or None.
+
+    In ``**/topic/*.md`` a literal segment stands before the last one: pathspec's expression
+    requires it as a whole path segment followed by ``/``, so a file can only match if one of
+    its directories is named so. The matcher buckets such globs by that name instead of trying
+    them on every file.
+    """
+    if not _plain_body(body):
+        return None
+    normalized = _segments(body)
+    if normalized is None:
+        return None
+    segments, _ = normalized
+    literal = [segment for segment in segments[:-1] if _literal(segment)]
+    return literal[-1] if literal else None
+
+
 _WINDOWS_SEPARATOR = re.compile(r"\\[A-Za-z0-9_]")
 
 
