@@ -8,6 +8,8 @@ without undoing the ApprovalFlow work.
 from __future__ import annotations
 
 import os
+import sys
+import traceback
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, TextIO
@@ -28,6 +30,7 @@ from approvalflow_sync.plan import DEFAULT_TITLE_TEMPLATE
 if TYPE_CHECKING:
     from approvalflow_sync.github.gateway import GitHubGateway
     from approvalflow_sync.mapping import Mapping as MappingFile
+    from approvalflow_sync.mapping import Matcher
 
 MAX_WORKERS = 16
 DOCS = "https://github.com/approvalflow-sync/approvalflow-sync#troubleshooting"
@@ -51,8 +54,21 @@ def resolve_mode(mode: Mode, event: Event) -> Mode | None:
     return None
 
 
-def fail(runner: Runner, error: ApprovalFlowSyncError) -> int:
-    """One ``::error::`` line per problem, the long form in the job summary, the exit code."""
+def debugging(env: Mapping[str, str]) -> bool:
+    """Whether the workflow runs with debug logging (a re-run with "debug logging" ticked)."""
+    return env.get("RUNNER_DEBUG") == "1" or env.get("ACTIONS_STEP_DEBUG", "").lower() == "true"
+
+
+def fail(
+    runner: Runner, error: ApprovalFlowSyncError, *, wrote: bool = False, debug: bool = False
+) -> int:
+    """One ``::error::`` line per problem, the long form in the job summary, the exit code.
+
+    ``wrote`` says whether anything was written before the error; with ``debug`` the traceback
+    goes to stderr as well.
+    """
+    if debug:
+        traceback.print_exception(error, file=sys.stderr)
     problems = getattr(error, "problems", None) or []
     if problems:
         for problem in problems:
@@ -60,16 +76,22 @@ def fail(runner: Runner, error: ApprovalFlowSyncError) -> int:
                 problem.message,
                 title="approvalflow-sync",
                 file=problem.source,
-                line=problem.line,
-                col=problem.column,
+                line=problem.line or None,
+                col=problem.column or None,
             )
     else:
         runner.error(str(error), title="approvalflow-sync")
     kind = "Configuration error" if error.exit_code == EXIT_CONFIG else "Error"
     details = "\n".join(f"- `{p}`" for p in problems) or f"{error}"
+    aftermath = (
+        "Some of the work was done before the error (listed above); running the job again "
+        "finishes it without repeating it."
+        if wrote
+        else "Nothing was written."
+    )
     runner.append_summary(
         f"### approvalflow-sync: {kind.lower()}\n\n{details}\n\n"
-        f"Nothing was written. See {DOCS} for the fix.\n"
+        f"{aftermath} See {DOCS} for the fix.\n"
     )
     return error.exit_code
 
@@ -83,21 +105,22 @@ def main(env: Mapping[str, str], out: TextIO) -> int:
 
 
 def _main(env: Mapping[str, str], runner: Runner) -> int:
+    debug = debugging(env)
     try:
         settings = load_settings(env)
         event = parse_event(settings.event_name, read_event(settings.event_path))
         mode = resolve_mode(settings.mode, event)
     except ApprovalFlowSyncError as error:
-        return fail(runner, error)
+        return fail(runner, error, debug=debug)
     if mode is None or event.pull_request is None:
         runner.notice(f"Nothing to do for the {event.name} event ({event.action or 'no action'}).")
         return 0
     try:
         if settings.credentials.missing:
             return _without_credentials(settings, event.pull_request, runner)
-        return _run(settings, event.name, event.pull_request, mode, runner)
+        return _run(settings, event.name, event.pull_request, mode, runner, debug=debug)
     except ApprovalFlowSyncError as error:
-        return fail(runner, error)
+        return fail(runner, error, debug=debug)
 
 
 def _without_credentials(settings: ActionSettings, pr: PullRequest, runner: Runner) -> int:
@@ -146,7 +169,13 @@ def _load_mapping(
 
 
 def _run(
-    settings: ActionSettings, event_name: str, pr: PullRequest, mode: Mode, runner: Runner
+    settings: ActionSettings,
+    event_name: str,
+    pr: PullRequest,
+    mode: Mode,
+    runner: Runner,
+    *,
+    debug: bool,
 ) -> int:
     # Imported here: the heavy modules load only on the path that needs them.
     import httpx  # noqa: PLC0415
@@ -166,6 +195,8 @@ def _run(
     gh = GitHubGateway(settings.api_url, settings.github_token)
     mapping = _load_mapping(settings, event_name, pr, gh)
     matcher = compile_mapping(mapping)
+    if event_name != "pull_request_target":  # there the workspace is not the pull request's
+        _warn_unmatched(matcher, settings, runner)
     options = Options(
         title_template=settings.title_template or mapping.title_template or DEFAULT_TITLE_TEMPLATE,
         status_context=settings.status_context,
@@ -197,7 +228,10 @@ def _run(
                 ),
             )
             flows = {Mode.SYNC: run.sync, Mode.SUBMIT: run.submit, Mode.ARCHIVE: run.archive}
-            outcome = flows[mode]()
+            try:
+                outcome = flows[mode]()
+            except ApprovalFlowSyncError as error:
+                return fail(runner, error, wrote=bool(run.done), debug=debug)
     gh.close()
     warn_if_spent(handoff, runner)
     for failure in run.github_failures:
@@ -212,6 +246,20 @@ def _run(
         )
         return 1
     return 0
+
+
+def _warn_unmatched(matcher: Matcher, settings: ActionSettings, runner: Runner) -> None:
+    """A warning on each pattern that matches no file of the checkout: a typo, or files gone."""
+    from approvalflow_sync.validate import repository_files  # noqa: PLC0415
+
+    for problem in matcher.unmatched_patterns(repository_files(settings.workspace)):
+        runner.warning(
+            problem.message,
+            title="approvalflow-sync",
+            file=problem.source,
+            line=problem.line,
+            col=problem.column,
+        )
 
 
 def run_from_environment(out: TextIO) -> int:

@@ -375,7 +375,7 @@ def _json_object(response: httpx.Response) -> dict[str, Any] | None:
         return None
     try:
         data = json.loads(response.content)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # nested too deep for the parser
         return None
     return data if isinstance(data, dict) else None
 
@@ -388,6 +388,8 @@ def _describe_non_json(response: httpx.Response) -> str:
         return "answered with an HTML page"
     try:
         data = json.loads(response.content)
+    except RecursionError:
+        return "answered with JSON nested too deeply to read"
     except (ValueError, UnicodeDecodeError):
         return f"answered with {len(response.content)} bytes of {kind}"
     return f"answered with a JSON {_JSON_KINDS.get(type(data), 'value')}"
