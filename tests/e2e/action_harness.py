@@ -14,10 +14,11 @@ import copy
 import json
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -343,3 +344,22 @@ def by_space(change_sets: Sequence[Mapping[str, Any]]) -> dict[str, Mapping[str,
 def table_lines(markdown: str) -> list[str]:
     """The lines of the markdown tables in ``markdown``."""
     return [line for line in markdown.splitlines() if line.startswith("|")]
+
+
+Kind = TypeVar("Kind", bound=ActionHarness)
+
+
+@contextmanager
+def harness(
+    root: Path, sandbox: SandboxServer, mapping: str | None, kind: type[Kind]
+) -> Iterator[Kind]:
+    """A harness with its own fake GitHub, which must have answered as GitHub would."""
+    with FakeGitHub() as fake:
+        action = kind(root, fake, sandbox)
+        if mapping is not None:
+            action.write_mapping(mapping)
+        try:
+            yield action
+        finally:
+            action.close()
+        assert fake.errors == []

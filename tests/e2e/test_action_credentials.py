@@ -14,11 +14,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from action_harness import ActionHarness, ActionRun, load_payload
+from action_harness import ActionHarness, ActionRun, harness, load_payload
 
 from approvalflow_sync.approvalflow.oauth import CONSENT_SCOPES, exchange_code
 from approvalflow_sync.sandbox import SandboxServer
-from fakes.github import APP_TOKEN, FakeGitHub
+from fakes.github import APP_TOKEN
 
 CLIENT_ID = "sandbox-client"
 CLIENT_SECRET = "sandbox-secret"
@@ -29,13 +29,8 @@ MAPPING = 'space: "12345"\npages:\n  - path: docs/**\n    page: "67890"\n'
 
 @pytest.fixture
 def h(tmp_path: Path, sandbox: SandboxServer) -> Iterator[ActionHarness]:
-    with FakeGitHub() as fake:
-        action = ActionHarness(tmp_path, fake, sandbox)
-        action.write_mapping(MAPPING)
-        try:
-            yield action
-        finally:
-            action.close()
+    with harness(tmp_path, sandbox, MAPPING, ActionHarness) as action:
+        yield action
 
 
 def consent(sandbox: SandboxServer) -> tuple[str, str]:

@@ -21,6 +21,7 @@ from action_harness import (
     ActionHarness,
     ActionRun,
     by_space,
+    harness,
     load_payload,
     parse_output_file,
     table_lines,
@@ -70,14 +71,8 @@ MERGE_SHA = "1f6a8c2d9b3e4f5061728394a5b6c7d8e9f00112"
 @pytest.fixture
 def h(tmp_path: Path, sandbox: SandboxServer) -> Iterator[ActionHarness]:
     """A workspace with :data:`MAPPING`, a fake GitHub and the sandbox."""
-    with FakeGitHub() as fake:
-        action = ActionHarness(tmp_path, fake, sandbox)
-        action.write_mapping(MAPPING)
-        try:
-            yield action
-        finally:
-            action.close()
-        assert fake.errors == []
+    with harness(tmp_path, sandbox, MAPPING, ActionHarness) as action:
+        yield action
 
 
 def opened(h: ActionHarness, files: list[Any], **fields: Any) -> dict[str, Any]:

@@ -11,10 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from action_harness import ActionHarness, load_payload
+from action_harness import ActionHarness, harness, load_payload
 
 from approvalflow_sync.sandbox import SandboxServer
-from fakes.github import FakeGitHub
 
 COUNT = 3_100
 LAST = "docs/zz-beyond-the-cap.md"
@@ -45,12 +44,8 @@ def git(repo: Path, *args: str) -> str:
 
 @pytest.fixture
 def h(tmp_path: Path, sandbox: SandboxServer) -> Iterator[ActionHarness]:
-    with FakeGitHub() as fake:
-        action = ActionHarness(tmp_path, fake, sandbox)
-        try:
-            yield action
-        finally:
-            action.close()
+    with harness(tmp_path, sandbox, None, ActionHarness) as action:
+        yield action
 
 
 def history(workspace: Path) -> tuple[str, str, list[str]]:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from action_harness import harness
 from reliability_support import (
     DOCS_SPACE,
     HANDBOOK_SPACE,
@@ -43,14 +44,8 @@ EXPECTED = {DOCS_SPACE: ["67890"], HANDBOOK_SPACE: ["76540"]}
 
 @pytest.fixture
 def h(tmp_path: Path, sandbox: SandboxServer) -> Iterator[Harness]:
-    with FakeGitHub() as fake:
-        harness = Harness(tmp_path, fake, sandbox)
-        harness.write_mapping(MAPPING)
-        try:
-            yield harness
-        finally:
-            harness.close()
-        assert fake.errors == []
+    with harness(tmp_path, sandbox, MAPPING, Harness) as running:
+        yield running
 
 
 def fault(h: Harness, **spec: Any) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from action_harness import harness
 from reliability_support import (
     MAPPING,
     NUMBER,
@@ -26,7 +27,6 @@ from reliability_support import (
 )
 
 from approvalflow_sync.sandbox import SandboxServer
-from fakes.github import FakeGitHub
 
 FILES = ["docs/auth/login.md", "handbook/onboarding.md"]
 NOT_ACCESSIBLE = {"message": "Resource not accessible by integration", "documentation_url": "x"}
@@ -37,14 +37,8 @@ STATUSES = r"/statuses/[0-9a-f]{40}$"
 
 @pytest.fixture
 def h(tmp_path: Path, sandbox: SandboxServer) -> Iterator[Harness]:
-    with FakeGitHub() as fake:
-        harness = Harness(tmp_path, fake, sandbox)
-        harness.write_mapping(MAPPING)
-        try:
-            yield harness
-        finally:
-            harness.close()
-        assert fake.errors == []
+    with harness(tmp_path, sandbox, MAPPING, Harness) as running:
+        yield running
 
 
 def open_sets(h: Harness) -> list[dict[str, Any]]:

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from action_harness import harness
 from reliability_support import (
     MAPPING,
     Harness,
@@ -21,7 +22,6 @@ from reliability_support import (
 )
 
 from approvalflow_sync.sandbox import SandboxServer
-from fakes.github import FakeGitHub
 
 RESULT_MARKER = "<!-- approvalflow-sync:result -->"
 NO_WORKFLOW = "No workflow assigned to page"
@@ -30,14 +30,8 @@ FILES = ["docs/auth/login.md", "docs/errors.md", "drafts/idea.md"]
 
 @pytest.fixture
 def h(tmp_path: Path, sandbox: SandboxServer) -> Iterator[Harness]:
-    with FakeGitHub() as fake:
-        harness = Harness(tmp_path, fake, sandbox)
-        harness.write_mapping(MAPPING)
-        try:
-            yield harness
-        finally:
-            harness.close()
-        assert fake.errors == []
+    with harness(tmp_path, sandbox, MAPPING, Harness) as running:
+        yield running
 
 
 @pytest.mark.parametrize(("fail_on_blocked", "exit_code"), [("false", 0), ("true", 1)])

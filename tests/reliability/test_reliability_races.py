@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from action_harness import harness
 from reliability_support import (
     DOCS_SPACE,
     HANDBOOK_SPACE,
@@ -33,21 +34,14 @@ from reliability_support import (
 )
 
 from approvalflow_sync.sandbox import SandboxServer
-from fakes.github import FakeGitHub
 
 FILES = ["docs/auth/login.md", "handbook/onboarding.md"]
 
 
 @pytest.fixture
 def h(tmp_path: Path, sandbox: SandboxServer) -> Iterator[Harness]:
-    with FakeGitHub() as fake:
-        harness = Harness(tmp_path, fake, sandbox)
-        harness.write_mapping(MAPPING)
-        try:
-            yield harness
-        finally:
-            harness.close()
-        assert fake.errors == []
+    with harness(tmp_path, sandbox, MAPPING, Harness) as running:
+        yield running
 
 
 def creates(h: Harness) -> list[dict[str, Any]]:
