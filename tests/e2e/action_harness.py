@@ -22,12 +22,15 @@ from typing import Any, TypeVar
 
 import httpx
 
+from approvalflow_sync.inputs import SECRET_INPUTS
 from approvalflow_sync.sandbox import DEFAULT_TOKEN, SandboxServer
 from conftest import clean_env
 from fakes.github import ACTIONS_TOKEN, FakeGitHub
 
 PAYLOADS = Path(__file__).resolve().parents[1] / "data" / "github" / "payloads"
 MAPPING_PATH = ".github/approvalflow.yml"
+MIN_SECRET = 8
+"""Shorter test values ("r", "s") are not secrets worth searching for: they occur anywhere."""
 STICKY_MARKER = "<!-- approvalflow-sync:sticky -->"
 RESULT_MARKER = "<!-- approvalflow-sync:result -->"
 PREFLIGHT_PATHS = frozenset({"/changeSets/preflight", "/pages/preflight"})
@@ -255,7 +258,7 @@ class ActionHarness:
             timeout=60,
             check=False,
         )
-        return ActionRun(
+        run = ActionRun(
             returncode=done.returncode,
             stdout=done.stdout,
             stderr=done.stderr,
@@ -263,6 +266,41 @@ class ActionHarness:
             summary=summary_path.read_text(encoding="utf-8"),
             commands=parse_commands(done.stdout),
         )
+        secrets = [values.get(name, "") for name in SECRET_INPUTS]
+        self.assert_no_leak(run, event, [*secrets, run.outputs.get("refresh-token", "")])
+        return run
+
+    def assert_no_leak(
+        self, run: ActionRun, event: Mapping[str, Any], secrets: Sequence[str]
+    ) -> None:
+        """Every secret is absent from the log, the summary, the outputs and the comments.
+
+        Checked after every run of every scenario. The only places a secret may stand are its
+        ``::add-mask::`` line and the ``refresh-token`` output, which hands it on on purpose.
+        """
+        log = "\n".join(
+            line for line in run.stdout.splitlines() if not line.startswith("::add-mask::")
+        )
+        outputs = repr({k: v for k, v in run.outputs.items() if k != "refresh-token"})
+        number = event.get("pull_request", {}).get("number")
+        repo = event.get("repository", {}).get("full_name", "")
+        comments = ""
+        if number is not None and repo:
+            try:
+                comments = " ".join(c["body"] for c in self.github.issue_comments(repo, number))
+            except KeyError:  # the pull request was never added to the fake
+                comments = ""
+        for secret in secrets:
+            if len(secret) < MIN_SECRET:
+                continue
+            for where, text in (
+                ("stdout", log),
+                ("stderr", run.stderr),
+                ("summary", run.summary),
+                ("outputs", outputs),
+                ("comments", comments),
+            ):
+                assert secret not in text, f"a secret leaked into {where}"
 
     # -- the fake GitHub -----------------------------------------------------------------------
 

@@ -213,3 +213,16 @@ def test_a_fork_pull_request_without_secrets(
     assert "pull_request_target" in message.message
     assert h.sandbox_calls() == []
     assert h.github_writes() == []
+
+
+def test_the_leak_check_run_after_every_scenario_catches_a_leak(h: ActionHarness) -> None:
+    secret = "a-secret-value-1234"
+    masked = ActionRun(0, f"::add-mask::{secret}\n", "", {"refresh-token": secret}, "")
+    h.assert_no_leak(masked, {}, [secret])  # its mask line and the hand-on output are allowed
+    for leaked in (
+        ActionRun(0, f"token {secret}\n", "", {}, ""),
+        ActionRun(0, "", "", {"result": secret}, ""),
+        ActionRun(0, "", "", {}, f"| {secret} |"),
+    ):
+        with pytest.raises(AssertionError, match="a secret leaked"):
+            h.assert_no_leak(leaked, {}, [secret])
