@@ -14,6 +14,8 @@ import copy
 import json
 import subprocess
 import sys
+import tempfile
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -167,6 +169,7 @@ class ActionHarness:
         self.elsewhere = root / "cwd"
         self.elsewhere.mkdir(exist_ok=True)
         self.runs = 0
+        self._lock = threading.Lock()
         self._http = httpx.Client(trust_env=False, timeout=10)
 
     def close(self) -> None:
@@ -207,20 +210,29 @@ class ActionHarness:
 
     # -- running -------------------------------------------------------------------------------
 
-    def run(
+    def start(
         self,
         event: Mapping[str, Any],
         *,
         event_name: str = "pull_request",
         token: str = ACTIONS_TOKEN,
         inputs: Mapping[str, str] | None = None,
-    ) -> ActionRun:
-        """Run ``python -m approvalflow_sync run`` as a workflow step would."""
-        self.runs += 1
-        step = self.root / f"step-{self.runs}"
-        step.mkdir()
-        event_path = step / "event.json"
-        event_path.write_text(json.dumps(event), encoding="utf-8")
+        env: Mapping[str, str] | None = None,
+        argv: Sequence[str] | None = None,
+        event_text: str | None = None,
+        event_path: str | None = None,
+    ) -> Started:
+        """Start ``approvalflow-sync run`` as a workflow step would; :meth:`Started.wait` ends it.
+
+        ``env`` is added last (``RUNNER_DEBUG``, or an empty string to unset a variable);
+        ``argv`` replaces ``-m approvalflow_sync run`` after the interpreter; ``event_text``
+        is written as the event file instead of ``event``; ``event_path`` points elsewhere.
+        """
+        with self._lock:
+            self.runs += 1
+        step = Path(tempfile.mkdtemp(prefix=f"step-{self.runs}-", dir=self.root))
+        path = step / "event.json"
+        path.write_text(json.dumps(event) if event_text is None else event_text, "utf-8")
         output_path = step / "github_output"
         summary_path = step / "step_summary.md"
         output_path.write_text("", encoding="utf-8")
@@ -232,12 +244,12 @@ class ActionHarness:
             "github-token": token,
             **(inputs or {}),
         }
-        repository = event.get("repository", {}).get("full_name", "")
-        env = clean_env(
+        repository = event.get("repository", {}).get("full_name", "") if event else ""
+        variables = clean_env(
             GITHUB_ACTIONS="true",
             CI="true",
             GITHUB_EVENT_NAME=event_name,
-            GITHUB_EVENT_PATH=str(event_path),
+            GITHUB_EVENT_PATH=str(path) if event_path is None else event_path,
             GITHUB_API_URL=self.github.api_url,
             GITHUB_SERVER_URL=self.github.web_url,
             GITHUB_REPOSITORY=str(repository),
@@ -249,26 +261,27 @@ class ActionHarness:
             no_proxy="127.0.0.1,localhost",
             **{f"INPUT_{name.upper()}": value for name, value in values.items()},
         )
-        done = subprocess.run(
-            [sys.executable, "-m", "approvalflow_sync", "run"],
-            env=env,
+        for name, value in (env or {}).items():
+            if value:
+                variables[name] = value
+            else:
+                variables.pop(name, None)
+        process = subprocess.Popen(
+            [sys.executable, *(argv or ["-m", "approvalflow_sync", "run"])],
+            env=variables,
             cwd=self.elsewhere,
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
-            timeout=60,
-            check=False,
-        )
-        run = ActionRun(
-            returncode=done.returncode,
-            stdout=done.stdout,
-            stderr=done.stderr,
-            outputs=parse_output_file(output_path.read_text(encoding="utf-8")),
-            summary=summary_path.read_text(encoding="utf-8"),
-            commands=parse_commands(done.stdout),
         )
         secrets = [values.get(name, "") for name in SECRET_INPUTS]
-        self.assert_no_leak(run, event, [*secrets, run.outputs.get("refresh-token", "")])
-        return run
+        return Started(
+            process, output_path, summary_path, harness=self, event=event, secrets=secrets
+        )
+
+    def run(self, event: Mapping[str, Any], **options: Any) -> ActionRun:
+        """Run the program to its end (the options of :meth:`start`)."""
+        return self.start(event, **options).wait()
 
     def assert_no_leak(
         self, run: ActionRun, event: Mapping[str, Any], secrets: Sequence[str]
@@ -401,3 +414,44 @@ def harness(
         finally:
             action.close()
         assert fake.errors == []
+
+
+class Started:
+    """A run in progress."""
+
+    def __init__(
+        self,
+        process: subprocess.Popen[str],
+        output: Path,
+        summary: Path,
+        *,
+        harness: ActionHarness,
+        event: Mapping[str, Any],
+        secrets: Sequence[str],
+    ) -> None:
+        self.process = process
+        self._output = output
+        self._summary = summary
+        self._harness = harness
+        self._event = event
+        self._secrets = secrets
+
+    def wait(self, timeout: float = 90) -> ActionRun:
+        """Wait for the end; what a workflow would see."""
+        try:
+            stdout, stderr = self.process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            stdout, stderr = self.process.communicate()
+            raise AssertionError(f"the run did not end in {timeout}s\n{stdout}\n{stderr}") from None
+        run = ActionRun(
+            returncode=self.process.returncode,
+            stdout=stdout,
+            stderr=stderr,
+            outputs=parse_output_file(self._output.read_text(encoding="utf-8")),
+            summary=self._summary.read_text(encoding="utf-8"),
+            commands=parse_commands(stdout),
+        )
+        secrets = [*self._secrets, run.outputs.get("refresh-token", "")]
+        self._harness.assert_no_leak(run, self._event, secrets)
+        return run

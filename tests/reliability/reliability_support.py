@@ -15,12 +15,9 @@
 from __future__ import annotations
 
 import http.server
-import json
 import re
 import socket
-import subprocess
 import sys
-import tempfile
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -35,19 +32,12 @@ if _E2E not in sys.path:  # the e2e directory is on sys.path only once its tests
     sys.path.insert(0, _E2E)
 
 from action_harness import (  # noqa: E402
-    ACTION_DEFAULTS,
     STICKY_MARKER,
     ActionHarness,
     ActionRun,
     load_payload,
-    parse_commands,
-    parse_output_file,
     table_lines,
 )
-
-from approvalflow_sync.sandbox import DEFAULT_TOKEN, SandboxServer  # noqa: E402
-from conftest import clean_env  # noqa: E402
-from fakes.github import ACTIONS_TOKEN, FakeGitHub  # noqa: E402
 
 __all__ = [
     "DOCS_SPACE",
@@ -62,7 +52,6 @@ __all__ = [
     "CuttingProxy",
     "Harness",
     "LogCommand",
-    "Started",
     "load_payload",
     "no_traceback",
     "runner_commands",
@@ -137,111 +126,11 @@ def runner_commands(log: str) -> list[LogCommand]:
 
 
 class Harness(ActionHarness):
-    """:class:`ActionHarness` plus extra environment, another program line, background runs."""
-
-    def __init__(self, root: Path, github: FakeGitHub, sandbox: SandboxServer) -> None:
-        super().__init__(root, github, sandbox)
-        self._lock = threading.Lock()
+    """:class:`ActionHarness` with the real ``opened`` event at hand."""
 
     def opened(self, files: Sequence[Mapping[str, Any] | str], **fields: Any) -> dict[str, Any]:
         """The real ``opened`` payload's pull request (#2 of Codertocat/Hello-World)."""
         return self.add_pull_request(load_payload("opened"), files, **fields)
-
-    def start(
-        self,
-        event: Mapping[str, Any],
-        *,
-        event_name: str = "pull_request",
-        token: str = ACTIONS_TOKEN,
-        inputs: Mapping[str, str] | None = None,
-        env: Mapping[str, str] | None = None,
-        argv: Sequence[str] | None = None,
-        event_text: str | None = None,
-        event_path: str | None = None,
-    ) -> Started:
-        """Start ``approvalflow-sync run`` as a workflow step would; :meth:`Started.wait` ends it.
-
-        ``env`` is added last (``RUNNER_DEBUG``, or an empty string to unset a variable);
-        ``argv`` replaces ``-m approvalflow_sync run`` after the interpreter; ``event_text``
-        is written as the event file instead of ``event``; ``event_path`` points elsewhere.
-        """
-        with self._lock:
-            self.runs += 1
-        step = Path(tempfile.mkdtemp(prefix=f"step-{self.runs}-", dir=self.root))
-        path = step / "event.json"
-        path.write_text(json.dumps(event) if event_text is None else event_text, "utf-8")
-        output_path = step / "github_output"
-        summary_path = step / "step_summary.md"
-        output_path.write_text("", encoding="utf-8")
-        summary_path.write_text("", encoding="utf-8")
-        values = {
-            **ACTION_DEFAULTS,
-            "base-url": self.sandbox.base_url,
-            "access-token": DEFAULT_TOKEN,
-            "github-token": token,
-            **(inputs or {}),
-        }
-        repository = event.get("repository", {}).get("full_name", "") if event else ""
-        variables = clean_env(
-            GITHUB_ACTIONS="true",
-            CI="true",
-            GITHUB_EVENT_NAME=event_name,
-            GITHUB_EVENT_PATH=str(path) if event_path is None else event_path,
-            GITHUB_API_URL=self.github.api_url,
-            GITHUB_SERVER_URL=self.github.web_url,
-            GITHUB_REPOSITORY=str(repository),
-            GITHUB_OUTPUT=str(output_path),
-            GITHUB_STEP_SUMMARY=str(summary_path),
-            GITHUB_WORKSPACE=str(self.workspace),
-            GITHUB_RUN_ID="4242",
-            NO_PROXY="127.0.0.1,localhost",
-            no_proxy="127.0.0.1,localhost",
-            **{f"INPUT_{name.upper()}": value for name, value in values.items()},
-        )
-        for name, value in (env or {}).items():
-            if value:
-                variables[name] = value
-            else:
-                variables.pop(name, None)
-        process = subprocess.Popen(
-            [sys.executable, *(argv or ["-m", "approvalflow_sync", "run"])],
-            env=variables,
-            cwd=self.elsewhere,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        return Started(process, output_path, summary_path)
-
-    def run(self, event: Mapping[str, Any], **options: Any) -> ActionRun:
-        """Run the program to its end (the options of :meth:`start`)."""
-        return self.start(event, **options).wait()
-
-
-class Started:
-    """A run in progress."""
-
-    def __init__(self, process: subprocess.Popen[str], output: Path, summary: Path) -> None:
-        self.process = process
-        self._output = output
-        self._summary = summary
-
-    def wait(self, timeout: float = 90) -> ActionRun:
-        """Wait for the end; what a workflow would see."""
-        try:
-            stdout, stderr = self.process.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            stdout, stderr = self.process.communicate()
-            raise AssertionError(f"the run did not end in {timeout}s\n{stdout}\n{stderr}") from None
-        return ActionRun(
-            returncode=self.process.returncode,
-            stdout=stdout,
-            stderr=stderr,
-            outputs=parse_output_file(self._output.read_text(encoding="utf-8")),
-            summary=self._summary.read_text(encoding="utf-8"),
-            commands=parse_commands(stdout),
-        )
 
 
 def no_traceback(run: ActionRun) -> None:
