@@ -203,8 +203,9 @@ def timeline() -> str:
         ]
         answer = httpx.get(f"{sandbox.admin_url}/calls", trust_env=False).json()["calls"]
         for c in answer:
-            ended = datetime.fromisoformat(c["time"].replace("Z", "+00:00")).timestamp() - zero_wall
-            calls.append((ended - LATENCY, ended, "ApprovalFlow", c["method"], c["path"]))
+            # the sandbox logs a call when it arrives, before its latency
+            began = datetime.fromisoformat(c["time"].replace("Z", "+00:00")).timestamp() - zero_wall
+            calls.append((began, began + LATENCY, "ApprovalFlow", c["method"], c["path"]))
     calls.sort()
     first = calls[0][0]
     lines = ["  start   end  server        request"]
