@@ -325,11 +325,11 @@ def _run_validate(args: argparse.Namespace) -> int:
 def _configure_logging(debug: bool) -> None:
     import logging  # noqa: PLC0415 - keeps start-up light
 
-    logging.basicConfig(
-        level=logging.DEBUG if debug else logging.WARNING,
-        format=f"{PROG}: %(message)s",
-        stream=sys.stderr,
-    )
+    from approvalflow_sync.github.runner import PlainLineFormatter  # noqa: PLC0415
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(PlainLineFormatter(f"{PROG}: %(message)s"))
+    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, handlers=[handler])
     if not debug:
         # httpx logs every request at INFO; our own errors say what matters.
         logging.getLogger("httpx").setLevel(logging.WARNING)

@@ -74,7 +74,24 @@ class APIResponseError(APIError):
 
 
 class APIStatusError(APIError):
-    """Raised when ApprovalFlow answers with an error status."""
+    """Raised when ApprovalFlow answers with an error status.
+
+    ``retry_after`` is the server's ``Retry-After`` advice in seconds, when it gave one (429 and
+    503 do).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        method: str,
+        path: str,
+        status: int | None = None,
+        error: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, method=method, path=path, status=status, error=error)
 
 
 class BadRequestError(APIStatusError):
@@ -112,35 +129,9 @@ class NotFoundError(APIStatusError):
 class RateLimitError(APIStatusError):
     """Raised on 429 once the retry budget is spent; ``retry_after`` is the server's advice."""
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        method: str,
-        path: str,
-        status: int | None = None,
-        error: str | None = None,
-        retry_after: float | None = None,
-    ) -> None:
-        self.retry_after = retry_after
-        super().__init__(message, method=method, path=path, status=status, error=error)
-
 
 class ServerError(APIStatusError):
     """Raised on a 5xx answer; ``retry_after`` is set when a 503 carried ``Retry-After``."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        method: str,
-        path: str,
-        status: int | None = None,
-        error: str | None = None,
-        retry_after: float | None = None,
-    ) -> None:
-        self.retry_after = retry_after
-        super().__init__(message, method=method, path=path, status=status, error=error)
 
 
 class GitHubError(ApprovalFlowSyncError):

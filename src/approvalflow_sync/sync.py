@@ -408,22 +408,22 @@ class Run:
             return "the commit status"
         if self.options.comment or self.options.status_context:
             return None
-        mine = [
-            cs
-            for found in gathered.change_sets.values()
-            for cs in planning.prs_change_sets(found, self.pr.html_url)
-        ]
+        mine = self._own_change_sets(gathered)
         if mine and all(cs.rollupState not in (None, "open") for cs in mine):
             return "the change sets' review state in ApprovalFlow"
         return None
 
-    def _already_submitted_without_comment(self, evidence: str, gathered: Gathered) -> Outcome:
-        """A rerun of the merge, known from ``evidence``: submit nothing, say so."""
-        ids = [
-            cs.id
+    def _own_change_sets(self, gathered: Gathered) -> list[models.ChangeSet]:
+        """The pull request's open change sets in every space."""
+        return [
+            cs
             for found in gathered.change_sets.values()
             for cs in planning.prs_change_sets(found, self.pr.html_url)
         ]
+
+    def _already_submitted_without_comment(self, evidence: str, gathered: Gathered) -> Outcome:
+        """A rerun of the merge, known from ``evidence``: submit nothing, say so."""
+        ids = [cs.id for cs in self._own_change_sets(gathered)]
         self.reporter.info(f"Already submitted ({evidence} says so); nothing submitted again.")
         self.reporter.set_output("change-set-ids", json.dumps(ids))
         result = {"kind": Kind.SUBMIT.value, "alreadySubmitted": True, "changeSetIds": ids}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import logging
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,7 +12,12 @@ import pytest
 from runner_wire import Command, commands, parse_output_file, runner_lines
 
 from approvalflow_sync import markdown
-from approvalflow_sync.github.runner import ANNOTATIONS_SHOWN, SUMMARY_CUT_NOTE, Runner
+from approvalflow_sync.github.runner import (
+    ANNOTATIONS_SHOWN,
+    SUMMARY_CUT_NOTE,
+    PlainLineFormatter,
+    Runner,
+)
 
 ACTIONS = {"GITHUB_ACTIONS": "true"}
 
@@ -370,3 +376,13 @@ def test_summary_without_the_file_is_capped_the_same_way() -> None:
     runner.append_summary("line\n" * 300)
     assert markdown.utf8_size(runner.summary) <= 1000
     assert runner.summary.endswith(SUMMARY_CUT_NOTE + "\n")
+
+
+def test_log_records_are_one_plain_line_whatever_text_they_quote() -> None:
+    record = logging.LogRecord(
+        "x", logging.WARNING, __file__, 1, "retrying: %s", ("boom\n::error::forged",), None
+    )
+    line = PlainLineFormatter("approvalflow-sync: %(message)s").format(record)
+    assert "\n" not in line
+    assert line.startswith("approvalflow-sync: retrying: boom")
+    assert "\n::error::" not in line

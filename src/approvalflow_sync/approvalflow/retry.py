@@ -23,7 +23,6 @@ from approvalflow_sync.errors import (
     RateLimitError,
     ServerError,
 )
-from approvalflow_sync.github.runner import plain_line
 
 log = logging.getLogger("approvalflow_sync.retry")
 
@@ -129,10 +128,7 @@ def _stop(policy: RetryPolicy) -> Callable[[tenacity.RetryCallState], bool]:
 def _log_retry(state: tenacity.RetryCallState) -> None:
     error = state.outcome.exception() if state.outcome else None
     wait = state.next_action.sleep if state.next_action else 0.0
-    # The log goes to stderr, which the Actions runner scans for workflow commands too, and the
-    # error quotes the server's text: one line, with no command in it.
-    text = plain_line(str(error))
-    log.warning("retrying in %.1fs (attempt %d): %s", wait, state.attempt_number + 1, text)
+    log.warning("retrying in %.1fs (attempt %d): %s", wait, state.attempt_number + 1, error)
 
 
 def retrying(policy: RetryPolicy, *, idempotent: bool) -> tenacity.Retrying:

@@ -21,6 +21,7 @@ Outputs and the summary go to their files whenever ``GITHUB_OUTPUT`` and
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import secrets
@@ -165,6 +166,17 @@ def _plain_line(s: str, finish: Callable[[str], str]) -> str:
     line = finish(escape_data(_scrub(s)))
     line = _LEGACY_COMMAND.sub(r"\1%5B", line)
     return _LEADING_COMMAND.sub(r"\1%3A\2", line, count=1)
+
+
+class PlainLineFormatter(logging.Formatter):
+    """Formats every log record as one plain line.
+
+    The log goes to stderr, which the Actions runner scans for workflow commands too, and
+    records quote servers' texts (an error, a retry's reason): none may act as a command.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        return plain_line(super().format(record))
 
 
 def plain_line(s: str) -> str:
