@@ -232,8 +232,10 @@ def _run(
                 outcome = flows[mode]()
             except ApprovalFlowSyncError as error:
                 return fail(runner, error, wrote=bool(run.done), debug=debug)
-    gh.close()
-    warn_if_spent(handoff, runner)
+            finally:
+                # a failed run must still say that the stored refresh token is spent
+                gh.close()
+                warn_if_spent(handoff, runner)
     for failure in run.github_failures:
         runner.error(f"{failure} (the ApprovalFlow work was done)", title="approvalflow-sync")
     if run.github_failures:

@@ -226,3 +226,13 @@ def test_the_leak_check_run_after_every_scenario_catches_a_leak(h: ActionHarness
     ):
         with pytest.raises(AssertionError, match="a secret leaked"):
             h.assert_no_leak(leaked, {}, [secret])
+
+
+def test_a_run_that_fails_later_still_warns_the_stored_token_is_spent(h: ActionHarness) -> None:
+    refresh = consented(h)
+    h.admin("POST", "/faults", {"method": "POST", "path": "/changeSets", "status": 500})
+    run = h.run(opened(h), inputs=refresh_inputs(h, refresh))
+    assert run.returncode == 1, run.describe()
+    assert [c.name for c in run.commands].count("error") == 1
+    warnings = [c.message for c in run.commands if c.name == "warning"]
+    assert any("stops working in 10 minutes" in w for w in warnings), run.describe()
