@@ -23,30 +23,53 @@ from approvalflow_sync.mapping import (
 
 GIT = "git"
 """Found on PATH, as when the user runs it."""
+LS_FILES = ("ls-files", "-z", "--cached", "--others", "--exclude-standard")
+"""Tracked files and untracked ones not ignored: what a commit of the checkout could hold."""
 SKIPPED_DIRS = frozenset({".git", ".venv", "node_modules", "__pycache__"})
 
 
-def repository_files(root: str | os.PathLike[str]) -> Iterator[str]:
+def repository_files(root: str | os.PathLike[str]) -> list[str]:
     """The repository's files relative to ``root``: ``git ls-files`` when it is a repository."""
-    try:
-        listed = subprocess.run(  # noqa: S603 - fixed arguments, no shell
-            [
-                GIT,
-                "-C",
-                os.fspath(root),
-                "ls-files",
-                "-z",
-                "--cached",
-                "--others",
-                "--exclude-standard",
-            ],
-            capture_output=True,
-            check=True,
-        )
-    except (OSError, subprocess.CalledProcessError):
-        yield from _walk(root)
-        return
-    yield from (name for name in listed.stdout.decode("utf-8", "replace").split("\0") if name)
+    return Listing(root).files()
+
+
+class Listing:
+    """The repository's files, listed by a ``git ls-files`` started at once in the background.
+
+    ``validate`` starts it before loading the mapping: git walks the working tree on one core
+    while the mapping loads on the other. Outside a repository (or without git) the directory
+    is walked instead, when the files are asked for.
+    """
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self._root = os.fspath(root)
+        self._process: subprocess.Popen[bytes] | None
+        try:
+            self._process = subprocess.Popen(  # noqa: S603 - fixed arguments, no shell
+                [GIT, "-C", self._root, *LS_FILES],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                stdin=subprocess.DEVNULL,
+            )
+        except OSError:
+            self._process = None
+
+    def files(self) -> list[str]:
+        """The files (git's order), once git has finished."""
+        if self._process is not None:
+            listed, _ = self._process.communicate()
+            if self._process.returncode == 0:
+                names = listed.decode("utf-8", "replace").split("\0")
+                if names[-1] == "":
+                    names.pop()  # -z ends every name with NUL, the last one too
+                return names
+        return list(_walk(self._root))
+
+    def cancel(self) -> None:
+        """Stop git: its answer is not needed."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
+            self._process.wait()
 
 
 def _walk(root: str | os.PathLike[str]) -> Iterator[str]:
@@ -76,16 +99,16 @@ def _path_text(name: str) -> str:
 def run(file: str | None, repo: str | None, out: TextIO, err: TextIO) -> int:
     """Check ``file`` (default ``.github/approvalflow.yml``) and its patterns against ``repo``."""
     path = _path_text(file or DEFAULT_MAPPING_FILE)
+    listing = Listing(repo or os.getcwd())
     try:
         mapping = read_mapping(path)
     except MappingError as error:
+        listing.cancel()
         for problem in error.problems:
             print(f"{problem} [{problem.severity}]", file=err)
         return error.exit_code
-    root = repo or os.getcwd()
-    warnings = unmatched_patterns(mapping, repository_files(root))
-    for problem in warnings:
-        print(f"{problem} [warning]", file=err)
+    warnings = unmatched_patterns(mapping, listing.files())
+    err.write("".join(f"{problem} [warning]\n" for problem in warnings))  # one write, not 10,000
     pages = {(rule.space, page) for rule in mapping.rules for page in rule.pages}
     spaces = {space for space, _page in pages}
     print(

@@ -172,6 +172,23 @@ class Rule(Frozen):
         object.__setattr__(self, "line", line)
         object.__setattr__(self, "column", column)
 
+    @classmethod
+    def loaded(
+        cls, patterns: tuple[str, ...], pages: tuple[str, ...], space: str, line: int, column: int
+    ) -> Rule:
+        """A rule from a loader that has made every check of ``__init__`` already.
+
+        The checks cost a third of loading 10,000 rules of the common shape.
+        """
+        rule = object.__new__(cls)
+        setter = object.__setattr__
+        setter(rule, "patterns", patterns)
+        setter(rule, "pages", pages)
+        setter(rule, "space", space)
+        setter(rule, "line", line)
+        setter(rule, "column", column)
+        return rule
+
     def __replace__(self, **changes: object) -> Rule:
         """A checked copy with some fields changed (what ``dataclasses.replace`` gave)."""
         fields: dict[str, object] = {name: getattr(self, name) for name in self._fields}

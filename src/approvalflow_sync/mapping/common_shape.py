@@ -1,0 +1,274 @@
+"""The mapping file most teams write, read line by line without YAML's composer.
+
+PyYAML needs a quarter of a second to compose 10,000 rules: most of ``validate``'s time on a
+monorepo. Nearly every mapping file has one shape: top-level ``key: value`` lines, then a
+``pages:`` list of rules with one ``key: value`` per line, each value plain or quoted without
+escapes, or a one-line ``[...]`` list of those. This reader takes exactly that shape and makes
+the same checks as the YAML reader; for anything else (another YAML construct, a tab, a
+problem of any kind) it answers ``None``, and :mod:`~approvalflow_sync.mapping.yaml_walk`
+reads the file and reports. A property test holds its mapping equal to the YAML reader's on
+every file it takes.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+from approvalflow_sync.mapping.model import (
+    DEFAULT_TITLE_TEMPLATE,
+    MAX_ENTRIES,
+    MAX_RULES,
+    Mapping,
+    Rule,
+)
+from approvalflow_sync.mapping.patterns import pattern_problem
+from approvalflow_sync.mapping.schema import rule_keys, top_level_keys
+from approvalflow_sync.mapping.values import template_problem, url_problem
+
+_OUTSIDE = re.compile(
+    "[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
+)
+"""Characters this reader leaves to YAML: tabs, controls, other line breaks, a byte order mark."""
+
+_INNER = r"""[^\s:,\[\]{}#'"]"""
+_PLAIN_FLOW = rf"""[^\s\-?:,\[\]{{}}#&*!|>'"%@`]{_INNER}*(?: +{_INNER}+)*"""
+"""A plain scalar that means the same in a block and in a ``[...]`` list: no indicator first,
+no ``:``, ``#``, quote, bracket, brace or comma anywhere, single spaces inside."""
+_BLOCK = rf"(?:{_INNER}|:(?=\S))"
+_PLAIN_BLOCK = rf"""[^\s\-?:,\[\]{{}}#&*!|>'"%@`]{_BLOCK}*(?: +{_BLOCK}+)*"""
+"""Outside a list a ``:`` not followed by a space is text too (``https://host``)."""
+
+_QUOTED = r""""[^"\\]*"|'[^']*'"""
+_SCALAR = rf"{_QUOTED}|{_PLAIN_FLOW}"
+_VALUE = rf"(?P<value>{_QUOTED}|{_PLAIN_BLOCK}|\[ *(?:{_SCALAR})(?: *, *(?:{_SCALAR}))* *\])"
+_END = r"(?: +#.*)? *"
+_KEY = r"(?P<key>[a-z][a-z-]*)"
+
+_SKIP = re.compile(r" *(?:#.*)?")
+_START = re.compile(r"---" + _END)
+_TOP = re.compile(rf"{_KEY}:(?: +{_VALUE})?{_END}")
+_ITEM = re.compile(rf"(?P<indent> *)- {_KEY}: +{_VALUE}{_END}")
+_FIELD = re.compile(rf"(?P<indent> *){_KEY}: +{_VALUE}{_END}")
+_ITEMS = re.compile(_SCALAR)
+_DIGITS = re.compile(r"[0-9]+", re.ASCII)
+
+_NOT_TEXT = frozenset(
+    [
+        "yes",
+        "Yes",
+        "YES",
+        "no",
+        "No",
+        "NO",
+        "true",
+        "True",
+        "TRUE",
+        "false",
+        "False",
+        "FALSE",
+        "on",
+        "On",
+        "ON",
+        "off",
+        "Off",
+        "OFF",
+        "null",
+        "Null",
+        "NULL",
+    ]
+)
+"""The plain words PyYAML's resolver reads as booleans or null (letters first, no ``/``)."""
+
+
+class _Item(NamedTuple):
+    """One rule as written: its line and column, and its fields' raw values."""
+
+    line: int
+    column: int
+    fields: dict[str, str]
+
+
+def load_common_shape(text: str, source: str) -> Mapping | None:
+    """The mapping in ``text`` if it has the common shape and no problem, else ``None``."""
+    if "\r" in text:
+        text = text.replace("\r\n", "\n")
+    if _OUTSIDE.search(text):
+        return None
+    parsed = _parse(text.split("\n"))
+    if parsed is None:
+        return None
+    top, items = parsed
+    return _build(top, items, source)
+
+
+def _parse(lines: list[str]) -> tuple[dict[str, str], list[_Item]] | None:
+    """The top-level values and the rules, or ``None`` for a line of another shape."""
+    top: dict[str, str] = {}
+    items: list[_Item] | None = None
+    number = _first_content(lines, 0)
+    if number < len(lines) and _START.fullmatch(lines[number]):
+        number += 1
+    while (number := _first_content(lines, number)) < len(lines):
+        match = _TOP.fullmatch(lines[number])
+        if match is None:
+            return None
+        key, value = match.groups()
+        if key in top or (key == "pages") != (value is None):
+            return None
+        top[key] = value or ""
+        if key == "pages":
+            items, number = _rules(lines, number + 1)
+            if items is None:
+                return None
+        else:
+            number += 1
+    return (top, items) if items else None
+
+
+def _first_content(lines: list[str], number: int) -> int:
+    """The index of the first line from ``number`` on that is not blank or a comment."""
+    while number < len(lines) and _SKIP.fullmatch(lines[number]):
+        number += 1
+    return number
+
+
+def _rules(lines: list[str], start: int) -> tuple[list[_Item] | None, int]:
+    """The rules of the ``pages:`` list from line ``start``, and the index of the line after."""
+    items: list[_Item] = []
+    indent = -1
+    fields: dict[str, str] = {}
+    for number in range(start, len(lines)):
+        line = lines[number]
+        if (item := _ITEM.fullmatch(line)) is not None:
+            spaces, key, value = item.groups()
+            if indent >= 0 and len(spaces) != indent:
+                return None, number
+            indent = len(spaces)
+            fields = {key: value}
+            items.append(_Item(number + 1, indent + 3, fields))
+        elif _SKIP.fullmatch(line):
+            continue
+        elif not line.startswith((" ", "-")):
+            return (items if indent >= 0 else None), number  # a top-level key ends the list
+        elif (field := _FIELD.fullmatch(line)) is not None:
+            spaces, key, value = field.groups()
+            if len(spaces) != indent + 2 or indent < 0 or key in fields:
+                return None, number
+            fields[key] = value
+        else:
+            return None, number
+    return items, len(lines)
+
+
+def _texts(value: str) -> list[str] | None:
+    """The strings of a raw value (a scalar or a ``[...]`` list), or ``None`` if YAML may read
+    one as something else: a plain scalar can be a number, a date, a boolean or null."""
+    first = value[0]
+    if first in "\"'":
+        return [value[1:-1]]
+    if first == "[":
+        texts = [_quoted_or_plain(match.group()) for match in _ITEMS.finditer(value, 1)]
+        return None if None in texts else texts  # type: ignore[return-value]
+    return [value] if _plain_text(value) else None
+
+
+def _unquoted(written: str) -> str:
+    return written[1:-1] if written[0] in "\"'" else written
+
+
+def _quoted_or_plain(written: str) -> str | None:
+    if written[0] in "\"'":
+        return written[1:-1]
+    return written if _plain_text(written) else None
+
+
+def _plain_text(text: str) -> bool:
+    """Whether PyYAML's resolver reads a plain scalar as a string.
+
+    It has no rule matching a ``/``, and for a scalar led by a letter or ``_`` only booleans and
+    null; the rest is left to the YAML reader.
+    """
+    return "/" in text or (text[0] not in "+0123456789.<=~" and text not in _NOT_TEXT)
+
+
+def _ids(value: str) -> list[str] | None:
+    """Page or space ids, quoted or not, kept as written; ``None`` if one is not digits."""
+    if value[0] != "[":
+        single = _unquoted(value)
+        return [single] if _DIGITS.fullmatch(single) else None
+    ids = [_unquoted(match.group()) for match in _ITEMS.finditer(value, 1)]
+    return ids if all(_DIGITS.fullmatch(one) for one in ids) else None
+
+
+def _identifier(value: str) -> str | None:
+    """A single page or space id."""
+    ids = _ids(value) if value[0] != "[" else None
+    return ids[0] if ids else None
+
+
+def _text(value: str) -> str | None:
+    """A single string value."""
+    texts = _texts(value) if value[0] != "[" else None
+    return texts[0] if texts else None
+
+
+def _build(top: dict[str, str], items: list[_Item], source: str) -> Mapping | None:
+    """The mapping, or ``None`` at the first problem (the YAML reader reports them all)."""
+    if not top.keys() <= set(top_level_keys()) or len(items) > MAX_RULES:
+        return None
+    space = _identifier(top["space"]) if "space" in top else None
+    template = _text(top["title-template"]) if "title-template" in top else DEFAULT_TITLE_TEMPLATE
+    url = _text(top["confluence-url"]) if "confluence-url" in top else None
+    if ("space" in top and space is None) or template is None or template_problem(template):
+        return None
+    if "confluence-url" in top and (url is None or url_problem(url, "confluence-url")):
+        return None
+    rules = _rules_of(items, space)
+    if rules is None:
+        return None
+    return Mapping(
+        space=space,
+        confluence_url=url.strip().rstrip("/") if url is not None else None,
+        title_template=template,
+        rules=rules,
+        source=source,
+    )
+
+
+def _rules_of(items: list[_Item], default: str | None) -> tuple[Rule, ...] | None:
+    """Every rule with its space resolved; ``None`` at any problem the YAML reader reports."""
+    known = frozenset(rule_keys())
+    rules: list[Rule] = []
+    seen: set[tuple[frozenset[str], frozenset[str], str]] = set()
+    page_spaces: dict[str, str] = {}
+    entries = 0
+    for line, column, fields in items:
+        if not fields.keys() <= known or "path" not in fields or "page" not in fields:
+            return None
+        space = _identifier(fields["space"]) if "space" in fields else default
+        written, ids = _texts(fields["path"]), _ids(fields["page"])
+        if space is None or written is None or ids is None:
+            return None
+        entries += len(written) + len(ids)  # repeats included, as the YAML reader counts
+        patterns = tuple(dict.fromkeys(written)) if len(written) > 1 else tuple(written)
+        pages = tuple(dict.fromkeys(ids)) if len(ids) > 1 else tuple(ids)
+        identity = (frozenset(patterns), frozenset(pages), space)
+        if entries > MAX_ENTRIES or identity in seen or not _patterns_fine(patterns):
+            return None
+        seen.add(identity)
+        for page in pages:
+            if page_spaces.setdefault(page, space) != space:
+                return None
+        rules.append(Rule.loaded(patterns, pages, space, line, column))
+    return tuple(rules)
+
+
+def _patterns_fine(patterns: tuple[str, ...]) -> bool:
+    """No pattern has a problem, and one of them selects files."""
+    selects = False
+    for pattern in patterns:
+        if pattern_problem(pattern) is not None:
+            return False
+        selects = selects or not pattern.startswith("!")
+    return selects

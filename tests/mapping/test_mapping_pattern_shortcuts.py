@@ -1,0 +1,65 @@
+"""The shortcuts that spare pathspec on common patterns answer exactly as the long way (issue 6).
+
+``classify`` answers a literal path by one regular expression, and ``pattern_problem`` accepts a
+pattern without brackets or backslashes without compiling it: each is held equal to the checks
+it skips, over arbitrary text and over pattern-like text.
+"""
+
+from __future__ import annotations
+
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from approvalflow_sync.mapping import patterns
+from approvalflow_sync.mapping.patterns import classify, compile_positive, pattern_problem
+
+PIECES = ["docs", "a", "/", "//", "*", "**", "?", "[a]", "[", "\\", ".", "..", "./", " ", "\t",
+          "#", "!", "\n", "\x85", "\u3000", "é", "a b", ".md"]  # fmt: skip
+
+pattern_like = st.lists(st.sampled_from(PIECES), min_size=0, max_size=7).map("".join)
+any_text = st.text(max_size=12)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.one_of(pattern_like, any_text))
+@example("docs/a.md")
+@example(" docs/a.md")
+@example("docs/a.md ")
+@example("docs//a.md")
+@example("#docs/a")
+@example("docs/a\n")
+def test_classify_shortcut_equals_the_segment_rules(body: str) -> None:
+    assert classify(body) == patterns._classify_segments(body)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.one_of(pattern_like, any_text))
+@example("/")
+@example("/ ")
+@example("!/")
+@example("./docs")
+@example("docs/../x")
+@example("docs/..")
+@example("docs/..\n")
+@example("\x85docs")
+def test_pattern_problem_shortcut_equals_the_long_way(pattern: str) -> None:
+    excluding = pattern.startswith("!")
+    body = pattern[1:] if excluding else pattern
+
+    long_way = patterns._body_problem(pattern, body, excluding=excluding)
+
+    assert pattern_problem(pattern) == long_way
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.one_of(pattern_like, any_text))
+def test_a_pattern_the_shortcut_accepts_compiles_to_an_expression(body: str) -> None:
+    if patterns._FINE.fullmatch(body):
+        assert compile_positive(body) is not None
+
+
+def test_the_shortcuts_take_the_common_patterns() -> None:
+    assert patterns._LITERAL_PATH.fullmatch("docs/s1/sub2/page-3.md")
+    assert patterns._FINE.fullmatch("**/topic-1/*.md")
+    assert patterns._FINE.fullmatch("guides/g1/**")
+    assert not patterns._FINE.fullmatch("docs/[ab].md")
