@@ -8,20 +8,19 @@ dates, quotes, indicators, colons, comments, odd indentation), and from arbitrar
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from test_mapping_load_example import (
+    EXAMPLE,  # the documented example (tests/mapping is on sys.path)
+)
 
 from approvalflow_sync.demo import MAPPING as DEMO_MAPPING
 from approvalflow_sync.mapping import Mapping, MappingError, load_mapping
 from approvalflow_sync.mapping.common_shape import load_common_shape
 from approvalflow_sync.mapping.yaml_walk import load_yaml
-
-sys.path.insert(0, str(Path(__file__).parent))
-from test_mapping_load_example import EXAMPLE  # noqa: E402 - the documented example
 
 ROOT = Path(__file__).parents[2]
 
@@ -120,7 +119,7 @@ def assert_agrees(text: str) -> None:
 @example('space: "1"\npages:\n  - path: docs/a.md\n    page: "2"\n')
 @example('pages:\n- path: docs/a.md\n  page: 2\nspace: "1"\n')
 @example('space: "1"\npages:\n  - path: 2024/notes.md\n    page: "2"\n')
-@example('space: "1"\npages:\n  - path: docs/a.md\n    page: "2"\n  - path: docs/a.md\n    page: "2"\n')
+@example('space: "1"\npages:\n' + '  - path: docs/a.md\n    page: "2"\n' * 2)
 def test_a_common_file_loads_as_yaml_loads_it(text: str) -> None:
     assert_agrees(text)
 
