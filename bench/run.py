@@ -378,14 +378,32 @@ def _peak_memory(work: Path, text: str, changed: list[str]) -> float:
     return float(run_quiet([sys.executable, "-c", script]).stdout)
 
 
+def _repository_paths(rules: int = 10_000) -> list[str]:
+    """50,000 files on which most of :func:`scale_mapping`'s patterns match, but not all.
+
+    Every exact path exists; four in five directory globs and ``**`` patterns find files (so
+    their expressions are compiled and run), the fifth matches nothing and is warned about.
+    """
+    paths = [f"docs/s{i % 97}/sub{i % 13}/page-{i}.md" for i in range(40_000)]
+    for i in range(rules):
+        if (i // 20) % 5 == 0:
+            continue  # this group's globs match nothing
+        if i % 20 in (16, 17, 18):
+            paths += [f"guides/g{i}/x1.md", f"guides/g{i}/x2.md"]
+        elif i % 20 == 19:
+            paths += [f"area/topic-{i}/a.md", f"area/topic-{i}/draft-b.md"]
+            paths += [f"area/x/topic-{i}/c.md", f"area/topic-{i}/img.png"]
+    paths += [f"src/module{i}/file{i}.py" for i in range(50_000 - len(paths))]
+    return paths
+
+
 def _validate_row(repeats: int, work: Path, text: str) -> Row:
     """``validate`` over a repository of 50,000 files against listing those files."""
     repo = work / "big-repo"
     if not repo.exists():
         # a real checkout: the files on disk and in git's index, as actions/checkout leaves them
         env = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull}
-        paths = [f"docs/s{i % 97}/sub{i % 13}/page-{i}.md" for i in range(40_000)]
-        paths += [f"src/module{i}/file{i}.py" for i in range(10_000)]
+        paths = _repository_paths()
         for name in paths:
             path = repo / name
             path.parent.mkdir(parents=True, exist_ok=True)

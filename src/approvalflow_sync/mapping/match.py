@@ -8,14 +8,22 @@ are bucketed by the literal directory they start with, so a file only tries the 
 match it. Exclusions are checked only for the rules a file selected, by string comparison too
 when they are that simple.
 
+:func:`unmatched_patterns` asks the other way round, once per pattern: is there a repository
+file it matches? The files are indexed once (a set, a sorted list for prefixes, the directory
+names), so an exact path or a directory is a lookup, and a glob is compiled and tried only on
+the files that could match it, if there are any.
+
 pathspec is imported only when a pattern needs its regular expression, so ``validate`` of a
 mapping of exact paths and directories starts without it.
 """
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Iterable
+from bisect import bisect_left
+from collections.abc import Callable, Iterable
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from approvalflow_sync.mapping._frozen import Frozen
@@ -164,6 +172,26 @@ class _Name:
         self.directory: list[int] = []
 
 
+class _Compiler:
+    """pathspec's compiled patterns, each compiled once, when first needed.
+
+    A pattern pathspec rejects is a :class:`MappingError` at ``line``, the first rule using it.
+    """
+
+    def __init__(self, source: str) -> None:
+        self._source = source
+        self._compiled: dict[str, RegexPattern | None] = {}
+
+    def __call__(self, body: str, line: int) -> RegexPattern | None:
+        if body not in self._compiled:
+            try:
+                self._compiled[body] = compile_positive(body)
+            except (ValueError, re.error) as error:
+                message = f"pattern {body!r} is not a valid gitignore pattern ({error})"
+                raise MappingError([Problem(self._source, line, 1, message)]) from None
+        return self._compiled[body]
+
+
 class Matcher:
     """A mapping's rules compiled once, to match many files (build it with :func:`compile_mapping`).
 
@@ -179,7 +207,7 @@ class Matcher:
         self._names: dict[str, _Name] = {}
         self._globs_anywhere: list[tuple[int, RegexPattern]] = []
         self._globs_by_directory: dict[str, list[tuple[int, RegexPattern]]] = {}
-        self._compiled: dict[str, RegexPattern | None] = {}
+        self._compile = _Compiler(mapping.source)
         self._excluding: list[_Exclusions] = []
         self._pages: list[frozenset[PageKey]] = []
         ids: dict[str, int] = {}
@@ -196,16 +224,6 @@ class Matcher:
                     rules_of.append(index)
             self._excluding.append(self._exclusions(negatives, rule.line))
             self._pages.append(frozenset(rule.page_keys))
-
-    def _compile(self, body: str, line: int) -> RegexPattern | None:
-        """pathspec's compiled pattern, once per distinct pattern."""
-        if body not in self._compiled:
-            try:
-                self._compiled[body] = compile_positive(body)
-            except (ValueError, re.error) as error:
-                message = f"pattern {body!r} is not a valid gitignore pattern ({error})"
-                raise MappingError([Problem(self._mapping.source, line, 1, message)]) from None
-        return self._compiled[body]
 
     def _exclusions(self, bodies: list[str], line: int) -> _Exclusions:
         if not bodies:
@@ -254,19 +272,10 @@ class Matcher:
         else:
             self._prefixes.setdefault(prefix, _Prefix()).globs.append((pid, compiled))
 
-    def _selecting(
-        self,
-        path: str,
-        found: bytearray | None = None,
-        anywhere: list[tuple[int, RegexPattern]] | None = None,
-    ) -> list[int]:
-        """Ids of the selecting patterns matching a normalized path.
-
-        With ``found``, globs already known to match some file are not tried again, and
-        ``anywhere`` replaces the unbucketed globs (the caller drops those found).
-        """
+    def _selecting(self, path: str) -> list[int]:
+        """Ids of the selecting patterns matching a normalized path."""
         if needs_regex(path):
-            return self._selecting_by_regex(path, found)
+            return self._selecting_by_regex(path)
         hits: list[int] = []
         segments = path.split("/")
         last = len(segments) - 1
@@ -281,8 +290,7 @@ class Matcher:
                     hits += [
                         pid
                         for pid, compiled in entry.globs
-                        if (found is None or not found[pid])
-                        and compiled.match_file(path) is not None
+                        if compiled.match_file(path) is not None
                     ]
             name = self._names.get(segment)
             if name is not None:
@@ -291,24 +299,16 @@ class Matcher:
                     hits += name.directory
             globs = self._globs_by_directory.get(segment) if position < last else None
             if globs:
-                hits += [
-                    pid
-                    for pid, compiled in globs
-                    if (found is None or not found[pid]) and compiled.match_file(path) is not None
-                ]
+                hits += [pid for pid, compiled in globs if compiled.match_file(path) is not None]
         hits += [
-            pid
-            for pid, compiled in (self._globs_anywhere if anywhere is None else anywhere)
-            if (found is None or not found[pid]) and compiled.match_file(path) is not None
+            pid for pid, compiled in self._globs_anywhere if compiled.match_file(path) is not None
         ]
         return hits
 
-    def _selecting_by_regex(self, path: str, found: bytearray | None) -> list[int]:
+    def _selecting_by_regex(self, path: str) -> list[int]:
         """Every pattern's expression tried: the way for paths the indexes cannot answer."""
         hits = []
         for pid, body in enumerate(self._bodies):
-            if found is not None and found[pid]:
-                continue
             compiled = self._compile(body, self._mapping.rules[self._rules_of[pid][0]].line)
             if compiled is not None and compiled.match_file(path) is not None:
                 hits.append(pid)
@@ -332,36 +332,172 @@ class Matcher:
 
     def unmatched_patterns(self, repo_files: Iterable[str]) -> list[Problem]:
         """A warning for each selecting pattern of each rule that matches no repository file."""
-        found = bytearray(len(self._bodies))
-        left = len(self._bodies)
-        anywhere = list(self._globs_anywhere)
-        for path in repo_files:
-            new = False
-            for pid in self._selecting(normalize_path(path), found, anywhere):
-                if not found[pid]:
-                    found[pid] = 1
-                    left -= 1
-                    new = True
-            if not left:
-                break
-            if new and anywhere:
-                anywhere = [(pid, compiled) for pid, compiled in anywhere if not found[pid]]
-        problems = []
-        ids = {body: pid for pid, body in enumerate(self._bodies)}
-        for rule in self._mapping.rules:
-            for pattern in split_patterns(rule.patterns)[0]:
-                if not found[ids[pattern]]:
-                    problems.append(
-                        Problem(
-                            self._mapping.source,
-                            rule.line,
-                            rule.column,
-                            f"pattern {pattern!r} matches no file in the repository; fix the "
-                            "path or remove the pattern",
-                            severity="warning",
-                        )
-                    )
-        return problems
+        return _unmatched(self._mapping, _Repository(repo_files), self._compile)
+
+
+_Compile = Callable[[str, int], "RegexPattern | None"]
+"""A pattern's compiled form from its body and the line of the first rule using it."""
+
+_AFTER_SLASH = chr(ord("/") + 1)
+"""The character after ``/``: the paths starting with ``p/`` sort from ``p/`` up to ``p0``."""
+
+_ONLY_A_LEADING_PART_NORMALIZES = all(sep in ("/", None) for sep in (os.sep, os.altsep))
+"""Whether :func:`normalize_path` changes only a leading ``/`` or ``./`` (no other separator)."""
+
+
+def _bounds(paths: list[str], directory: str) -> tuple[int, int]:
+    """Where the sorted paths below ``directory`` (those starting with ``directory/``) are."""
+    low = bisect_left(paths, directory + "/")
+    return low, bisect_left(paths, directory + _AFTER_SLASH, low)
+
+
+def _any_below(paths: list[str], directory: str) -> bool:
+    """Whether a sorted path starts with ``directory/`` (with ``""``: with ``/``)."""
+    low, high = _bounds(paths, directory)
+    return low < high
+
+
+def _normalized(files: Iterable[str]) -> list[str]:
+    """The files as pathspec matches them, sorted.
+
+    The listing of a repository rarely has a path that normalizes to another: the sorted paths
+    starting with ``/`` or ``./`` are found by bisection instead of looking at each path.
+    """
+    paths = sorted(files)
+    if _ONLY_A_LEADING_PART_NORMALIZES and not (_any_below(paths, "") or _any_below(paths, ".")):
+        return paths
+    return sorted(normalize_path(path) for path in paths)
+
+
+class _Repository:
+    """A repository's files, indexed to ask of one pattern after another: does a file match it?
+
+    ``by_regex`` are the files :func:`needs_regex` leaves to a pattern's expression; the others
+    are answered by string comparison or tried only on the files a glob could match. The indexes
+    of names and directories are built on first need, from the distinct directories.
+    """
+
+    def __init__(self, files: Iterable[str]) -> None:
+        paths = _normalized(files)
+        # One search through all the paths finds a newline faster than a test of each path.
+        if not _any_below(paths, "") and "\n" not in "".join(paths):
+            self.by_regex: list[str] = []
+        else:
+            self.by_regex = [path for path in paths if needs_regex(path)]
+            paths = [path for path in paths if not needs_regex(path)]
+        self._paths = paths
+
+    @cached_property
+    def _files(self) -> frozenset[str]:
+        return frozenset(self._paths)
+
+    @cached_property
+    def _last_segments(self) -> frozenset[str]:
+        return frozenset(path.rpartition("/")[2] for path in self._paths)
+
+    @cached_property
+    def _directories_named(self) -> dict[str, list[str]]:
+        """Each directory name, to the directories so named (each directory a file is below)."""
+        named: dict[str, list[str]] = {}
+        seen: set[str] = set()
+        for parent in {path.rpartition("/")[0] for path in self._paths} - {""}:
+            directory = parent
+            while directory not in seen:
+                seen.add(directory)
+                above, slash, name = directory.rpartition("/")
+                named.setdefault(name, []).append(directory)
+                if not slash:
+                    break
+                directory = above
+        return named
+
+    def _below(self, directory: str) -> list[str]:
+        """The files below ``directory``."""
+        low, high = _bounds(self._paths, directory)
+        return self._paths[low:high]
+
+    def _in_directory_named(self, name: str) -> list[str]:
+        """The files with a directory ``name`` (a segment of that name that is not their last).
+
+        A directory of that name is skipped when one above it has the name too: the files below
+        it are below that one already, and each file is listed once.
+        """
+        files: list[str] = []
+        for directory in self._directories_named.get(name, ()):
+            if name not in directory.split("/")[:-1]:
+                files += self._below(directory)
+        return files
+
+    def has_match(self, simple: Simple) -> bool:
+        """Whether some file (not one of ``by_regex``) matches a string-comparison pattern."""
+        if simple.kind == "path":
+            return simple.text in self._files or _any_below(self._paths, simple.text)
+        if simple.kind == "under":
+            return _any_below(self._paths, simple.text)
+        if simple.kind == "name":
+            return simple.text in self._last_segments or simple.text in self._directories_named
+        return simple.text in self._directories_named
+
+    def candidates(self, body: str) -> list[str]:
+        """The files (not ``by_regex``) a glob may match.
+
+        Those below its literal directory, or having the directory name it requires, or all.
+        """
+        prefix = literal_prefix(body)
+        if prefix is not None:
+            return self._below(prefix)
+        directory = required_directory(body)
+        if directory is not None:
+            return self._in_directory_named(directory)
+        return self._paths
+
+
+def _matches_one_of(compiled: RegexPattern | None, paths: list[str]) -> bool:
+    return compiled is not None and any(compiled.match_file(path) is not None for path in paths)
+
+
+def _found(body: str, line: int, repository: _Repository, compile_: _Compile) -> bool:
+    """Whether a selecting pattern matches some file of the repository.
+
+    A glob is compiled only when some file could match it.
+    """
+    simple = classify(body)
+    if simple is not None:
+        found = repository.has_match(simple)
+    else:
+        candidates = repository.candidates(body)
+        found = bool(candidates) and _matches_one_of(compile_(body, line), candidates)
+    if found or not repository.by_regex:
+        return found
+    return _matches_one_of(compile_(body, line), repository.by_regex)
+
+
+def _unmatched(mapping: Mapping, repository: _Repository, compile_: _Compile) -> list[Problem]:
+    """A warning for each selecting pattern of each rule that matches no repository file.
+
+    Each distinct pattern is looked for once; compile errors name the first rule using it.
+    """
+    first_line: dict[str, int] = {}
+    for rule in mapping.rules:
+        for body in rule.patterns:
+            if not body.startswith("!"):  # selecting, as split_patterns tells them apart
+                first_line.setdefault(body, rule.line)
+    missing = {
+        body for body, line in first_line.items() if not _found(body, line, repository, compile_)
+    }
+    return [
+        Problem(
+            mapping.source,
+            rule.line,
+            rule.column,
+            f"pattern {pattern!r} matches no file in the repository; fix the path or remove the "
+            "pattern",
+            severity="warning",
+        )
+        for rule in mapping.rules
+        for pattern in rule.patterns
+        if pattern in missing  # only selecting patterns are
+    ]
 
 
 def compile_mapping(mapping: Mapping) -> Matcher:
@@ -373,5 +509,6 @@ def unmatched_patterns(mapping: Mapping, repo_files: Iterable[str]) -> list[Prob
     """Warnings for selecting patterns that match no file of the repository.
 
     The action warns and goes on: a pattern written before its files exist is not an error.
+    No :class:`Matcher` is built: a glob is compiled only if some file could match it.
     """
-    return compile_mapping(mapping).unmatched_patterns(repo_files)
+    return _unmatched(mapping, _Repository(repo_files), _Compiler(mapping.source))
