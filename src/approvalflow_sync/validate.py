@@ -17,8 +17,8 @@ if TYPE_CHECKING:
 from approvalflow_sync.mapping import (
     DEFAULT_MAPPING_FILE,
     MappingError,
+    PatternSearch,
     read_mapping,
-    unmatched_patterns,
 )
 
 GIT = "git"
@@ -107,7 +107,8 @@ def run(file: str | None, repo: str | None, out: TextIO, err: TextIO) -> int:
         for problem in error.problems:
             print(f"{problem} [{problem.severity}]", file=err)
         return error.exit_code
-    warnings = unmatched_patterns(mapping, listing.files())
+    search = PatternSearch(mapping)  # made ready while git lists the files
+    warnings = search.unmatched(listing.files())
     err.write("".join(f"{problem} [warning]\n" for problem in warnings))  # one write, not 10,000
     pages = {(rule.space, page) for rule in mapping.rules for page in rule.pages}
     spaces = {space for space, _page in pages}

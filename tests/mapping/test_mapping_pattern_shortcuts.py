@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from pathspec.patterns.gitignore.spec import GitIgnoreSpecPattern
 
 from approvalflow_sync.mapping import patterns
 from approvalflow_sync.mapping.patterns import classify, compile_positive, pattern_problem
@@ -63,3 +64,37 @@ def test_the_shortcuts_take_the_common_patterns() -> None:
     assert patterns._FINE.fullmatch("**/topic-1/*.md")
     assert patterns._FINE.fullmatch("guides/g1/**")
     assert not patterns._FINE.fullmatch("docs/[ab].md")
+
+
+GLOB_PIECES = ["*", "**", "?", "a", "docs", "/", "x.md", "*.md", "a?c", ".", "-", "(", "+", "$",
+               "é", " ", "\n", "#", "!", "{", "|", "^"]  # fmt: skip
+glob_like = st.lists(st.sampled_from(GLOB_PIECES), min_size=1, max_size=8).map("".join)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.one_of(glob_like, any_text))
+@example("**")
+@example("**/")
+@example("*")
+@example("*/")
+@example("/**")
+@example("**/**/a")
+@example("a/**/**/b/")
+@example("a/")
+@example("/a")
+@example("a\n")
+def test_a_common_glob_gets_pathspecs_own_expression(body: str) -> None:
+    if not patterns._COMMON_GLOB.fullmatch(body):
+        return
+    expression, include = GitIgnoreSpecPattern.pattern_to_regex(body)
+
+    assert include is True
+    assert patterns.glob_expression(body) == expression
+    assert isinstance(compile_positive(body), patterns.Glob)
+
+
+def test_the_common_globs_are_the_usual_ones() -> None:
+    for body in ["docs/**", "**/topic/*.md", "*.md", "docs/api/v?/*.md", "/docs/", "README.md"]:
+        assert patterns._COMMON_GLOB.fullmatch(body), body
+    for body in ["docs/[ab].md", "a\\*", "#x", "!x", " x", "x ", "/"]:
+        assert not patterns._COMMON_GLOB.fullmatch(body), body

@@ -109,6 +109,7 @@ def test_validate_imports_neither_pydantic_nor_http_nor_the_client(
     for package in NEVER:
         assert not loaded(modules, package), f"validate imports {loaded(modules, package)}"
     assert "approvalflow_sync.mapping.load" in modules
+    assert not loaded(modules, "yaml"), "a file of the common shape is read without PyYAML"
 
 
 def test_validate_of_plain_patterns_does_not_import_pathspec(tmp_path: Path) -> None:
@@ -124,9 +125,22 @@ def test_validate_of_plain_patterns_does_not_import_pathspec(tmp_path: Path) -> 
     assert not loaded(modules, "pathspec")
 
 
-def test_validate_of_globs_imports_pathspec_to_match_them(tmp_path: Path) -> None:
+def test_validate_of_common_globs_does_not_import_pathspec_either(tmp_path: Path) -> None:
     mapping_file = tmp_path / "approvalflow.yml"
     mapping_file.write_text(GLOBS, encoding="utf-8")
+
+    modules, done = imported(
+        ["validate", str(mapping_file), "--repo", str(repository(tmp_path))], tmp_path
+    )
+
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "[warning]" not in done.stderr
+    assert not loaded(modules, "pathspec")
+
+
+def test_validate_of_a_bracket_glob_imports_pathspec_to_match_it(tmp_path: Path) -> None:
+    mapping_file = tmp_path / "approvalflow.yml"
+    mapping_file.write_text(GLOBS.replace("docs/auth/**", "docs/[a]uth/*.md"), encoding="utf-8")
 
     modules, done = imported(
         ["validate", str(mapping_file), "--repo", str(repository(tmp_path))], tmp_path

@@ -15,6 +15,7 @@ from test_mapping_match_properties import paths, rules
 from approvalflow_sync.mapping import (
     Mapping,
     MappingError,
+    PatternSearch,
     Problem,
     Rule,
     compile_mapping,
@@ -94,7 +95,9 @@ def test_each_kind_of_pattern_against_odd_files(files: list[str]) -> None:
     assert compile_mapping(mapping).unmatched_patterns(files) == reference(mapping, files)
 
 
-def test_a_glob_no_file_could_match_is_not_compiled(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_bracket_glob_no_file_could_match_is_not_compiled(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     compiled: list[str] = []
 
     def counting(body: str) -> object:
@@ -102,12 +105,29 @@ def test_a_glob_no_file_could_match_is_not_compiled(monkeypatch: pytest.MonkeyPa
         return compile_positive(body)
 
     monkeypatch.setattr(match_module, "compile_positive", counting)
-    mapping = rules_of(("**/topic-7/*.md",), ("guides/g7/*.md",), ("docs/*.md",))
+    mapping = rules_of(("**/topic7/[ab].md",), ("guides/g7/[ab].md",), ("docs/[ab].md",))
 
-    warnings = unmatched_patterns(mapping, ["docs/a.md", "guides/g8/x.md", "area/topic-8/a.md"])
+    warnings = unmatched_patterns(mapping, ["docs/a.md", "guides/g8/x.md", "area/topic8/a.md"])
 
-    assert compiled == ["docs/*.md"]
+    assert compiled == ["docs/[ab].md"]
     assert [w.line for w in warnings] == [1, 2]
+
+
+def test_common_globs_are_compiled_before_any_file_is_known(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    compiled: list[str] = []
+
+    def counting(body: str) -> object:
+        compiled.append(body)
+        return compile_positive(body)
+
+    monkeypatch.setattr(match_module, "compile_positive", counting)
+    search = PatternSearch(rules_of(("**/topic-7/*.md",), ("docs/a.md",), ("docs/[ab].md",)))
+
+    assert compiled == ["**/topic-7/*.md"]
+    assert [w.line for w in search.unmatched(["docs/a.md"])] == [1]
+    assert compiled == ["**/topic-7/*.md", "docs/[ab].md"]
 
 
 def test_a_pattern_pathspec_rejects_is_a_mapping_error_once_a_file_could_match_it() -> None:

@@ -48,8 +48,8 @@ _KEY = r"(?P<key>[a-z][a-z-]*)"
 _SKIP = re.compile(r" *(?:#.*)?")
 _START = re.compile(r"---" + _END)
 _TOP = re.compile(rf"{_KEY}:(?: +{_VALUE})?{_END}")
-_ITEM = re.compile(rf"(?P<indent> *)- {_KEY}: +{_VALUE}{_END}")
-_FIELD = re.compile(rf"(?P<indent> *){_KEY}: +{_VALUE}{_END}")
+_PAIR = re.compile(rf"(?P<indent> *)(?P<dash>- )?{_KEY}: +{_VALUE}{_END}")
+"""A rule's first line (with ``- ``) or another of its lines."""
 _ITEMS = re.compile(_SCALAR)
 _DIGITS = re.compile(r"[0-9]+", re.ASCII)
 
@@ -140,24 +140,26 @@ def _rules(lines: list[str], start: int) -> tuple[list[_Item] | None, int]:
     fields: dict[str, str] = {}
     for number in range(start, len(lines)):
         line = lines[number]
-        if (item := _ITEM.fullmatch(line)) is not None:
-            spaces, key, value = item.groups()
+        pair = _PAIR.fullmatch(line)
+        if pair is None:
+            if _SKIP.fullmatch(line):
+                continue
+            if indent < 0 or line.startswith((" ", "-")):
+                return None, number
+            return items, number  # a top-level key ends the list
+        spaces, dash, key, value = pair.groups()
+        if dash:
             if indent >= 0 and len(spaces) != indent:
                 return None, number
             indent = len(spaces)
             fields = {key: value}
             items.append(_Item(number + 1, indent + 3, fields))
-        elif _SKIP.fullmatch(line):
-            continue
-        elif not line.startswith((" ", "-")):
+        elif not spaces:
             return (items if indent >= 0 else None), number  # a top-level key ends the list
-        elif (field := _FIELD.fullmatch(line)) is not None:
-            spaces, key, value = field.groups()
-            if len(spaces) != indent + 2 or indent < 0 or key in fields:
-                return None, number
-            fields[key] = value
-        else:
+        elif indent < 0 or len(spaces) != indent + 2 or key in fields:
             return None, number
+        else:
+            fields[key] = value
     return items, len(lines)
 
 

@@ -13,8 +13,8 @@ file it matches? The files are indexed once (a set, a sorted list for prefixes, 
 names), so an exact path or a directory is a lookup, and a glob is compiled and tried only on
 the files that could match it, if there are any.
 
-pathspec is imported only when a pattern needs its regular expression, so ``validate`` of a
-mapping of exact paths and directories starts without it.
+pathspec is imported only for a glob with ``[...]`` or ``\\`` (:func:`compile_positive`
+translates the others itself), so ``validate`` of a usual mapping starts without it.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from approvalflow_sync.mapping.patterns import (
     Simple,
     classify,
     compile_positive,
+    is_common_glob,
     literal_prefix,
     needs_regex,
     normalize_path,
@@ -40,7 +41,7 @@ from approvalflow_sync.mapping.patterns import (
 )
 
 if TYPE_CHECKING:
-    from pathspec.pattern import RegexPattern
+    from approvalflow_sync.mapping.patterns import Compiled
 
 
 def _page_order(key: PageKey) -> tuple[int, str, int, str]:
@@ -134,7 +135,7 @@ class _Prefix:
     def __init__(self) -> None:
         self.exact: list[int] = []
         self.under: list[int] = []
-        self.globs: list[tuple[int, RegexPattern]] = []
+        self.globs: list[tuple[int, Compiled]] = []
 
 
 class _Exclusions:
@@ -149,7 +150,7 @@ class _Exclusions:
     def __init__(
         self,
         simple: tuple[Simple, ...] = (),
-        compiled: tuple[RegexPattern, ...] = (),
+        compiled: tuple[Compiled, ...] = (),
         bodies: tuple[str, ...] = (),
         line: int = 1,
     ) -> None:
@@ -180,9 +181,9 @@ class _Compiler:
 
     def __init__(self, source: str) -> None:
         self._source = source
-        self._compiled: dict[str, RegexPattern | None] = {}
+        self._compiled: dict[str, Compiled | None] = {}
 
-    def __call__(self, body: str, line: int) -> RegexPattern | None:
+    def __call__(self, body: str, line: int) -> Compiled | None:
         if body not in self._compiled:
             try:
                 self._compiled[body] = compile_positive(body)
@@ -205,8 +206,8 @@ class Matcher:
         self._rules_of: list[list[int]] = []
         self._prefixes: dict[str, _Prefix] = {}
         self._names: dict[str, _Name] = {}
-        self._globs_anywhere: list[tuple[int, RegexPattern]] = []
-        self._globs_by_directory: dict[str, list[tuple[int, RegexPattern]]] = {}
+        self._globs_anywhere: list[tuple[int, Compiled]] = []
+        self._globs_by_directory: dict[str, list[tuple[int, Compiled]]] = {}
         self._compile = _Compiler(mapping.source)
         self._excluding: list[_Exclusions] = []
         self._pages: list[frozenset[PageKey]] = []
@@ -229,7 +230,7 @@ class Matcher:
         if not bodies:
             return _NO_EXCLUSIONS
         simple: list[Simple] = []
-        compiled: list[RegexPattern] = []
+        compiled: list[Compiled] = []
         for body in bodies:
             kind = classify(body)
             if kind is not None:
@@ -332,10 +333,10 @@ class Matcher:
 
     def unmatched_patterns(self, repo_files: Iterable[str]) -> list[Problem]:
         """A warning for each selecting pattern of each rule that matches no repository file."""
-        return _unmatched(self._mapping, _Repository(repo_files), self._compile)
+        return PatternSearch(self._mapping, self._compile).unmatched(repo_files)
 
 
-_Compile = Callable[[str, int], "RegexPattern | None"]
+_Compile = Callable[[str, int], "Compiled | None"]
 """A pattern's compiled form from its body and the line of the first rule using it."""
 
 _AFTER_SLASH = chr(ord("/") + 1)
@@ -452,52 +453,65 @@ class _Repository:
         return self._paths
 
 
-def _matches_one_of(compiled: RegexPattern | None, paths: list[str]) -> bool:
+def _matches_one_of(compiled: Compiled | None, paths: list[str]) -> bool:
     return compiled is not None and any(compiled.match_file(path) is not None for path in paths)
 
 
-def _found(body: str, line: int, repository: _Repository, compile_: _Compile) -> bool:
-    """Whether a selecting pattern matches some file of the repository.
+class PatternSearch:
+    """A mapping's selecting patterns, ready to be looked for among a repository's files.
 
-    A glob is compiled only when some file could match it.
+    Getting ready needs no file, so ``validate`` does it while git is still listing them:
+    each distinct pattern is classified, and a common glob compiled (it cannot fail). Other
+    globs are compiled only when some file could match them; a compile error names the first
+    rule using the pattern.
     """
-    simple = classify(body)
-    if simple is not None:
-        found = repository.has_match(simple)
-    else:
-        candidates = repository.candidates(body)
-        found = bool(candidates) and _matches_one_of(compile_(body, line), candidates)
-    if found or not repository.by_regex:
-        return found
-    return _matches_one_of(compile_(body, line), repository.by_regex)
 
+    def __init__(self, mapping: Mapping, compile_: _Compile | None = None) -> None:
+        self._mapping = mapping
+        self._compile = compile_ or _Compiler(mapping.source)
+        self._first_line: dict[str, int] = {}
+        for rule in mapping.rules:
+            for body in rule.patterns:
+                if not body.startswith("!"):  # selecting, as split_patterns tells them apart
+                    self._first_line.setdefault(body, rule.line)
+        self._simple = {body: classify(body) for body in self._first_line}
+        for body, line in self._first_line.items():
+            if self._simple[body] is None and is_common_glob(body):
+                self._compile(body, line)
 
-def _unmatched(mapping: Mapping, repository: _Repository, compile_: _Compile) -> list[Problem]:
-    """A warning for each selecting pattern of each rule that matches no repository file.
+    def unmatched(self, repo_files: Iterable[str]) -> list[Problem]:
+        """A warning for each selecting pattern of each rule that matches no repository file."""
+        repository = _Repository(repo_files)
+        missing = {
+            body
+            for body, line in self._first_line.items()
+            if not self._found(body, line, repository)
+        }
+        return [
+            Problem(
+                self._mapping.source,
+                rule.line,
+                rule.column,
+                f"pattern {pattern!r} matches no file in the repository; fix the path or "
+                "remove the pattern",
+                severity="warning",
+            )
+            for rule in self._mapping.rules
+            for pattern in rule.patterns
+            if pattern in missing  # only selecting patterns are
+        ]
 
-    Each distinct pattern is looked for once; compile errors name the first rule using it.
-    """
-    first_line: dict[str, int] = {}
-    for rule in mapping.rules:
-        for body in rule.patterns:
-            if not body.startswith("!"):  # selecting, as split_patterns tells them apart
-                first_line.setdefault(body, rule.line)
-    missing = {
-        body for body, line in first_line.items() if not _found(body, line, repository, compile_)
-    }
-    return [
-        Problem(
-            mapping.source,
-            rule.line,
-            rule.column,
-            f"pattern {pattern!r} matches no file in the repository; fix the path or remove the "
-            "pattern",
-            severity="warning",
-        )
-        for rule in mapping.rules
-        for pattern in rule.patterns
-        if pattern in missing  # only selecting patterns are
-    ]
+    def _found(self, body: str, line: int, repository: _Repository) -> bool:
+        """Whether a selecting pattern matches some file of the repository."""
+        simple = self._simple[body]
+        if simple is not None:
+            found = repository.has_match(simple)
+        else:
+            candidates = repository.candidates(body)
+            found = bool(candidates) and _matches_one_of(self._compile(body, line), candidates)
+        if found or not repository.by_regex:
+            return found
+        return _matches_one_of(self._compile(body, line), repository.by_regex)
 
 
 def compile_mapping(mapping: Mapping) -> Matcher:
@@ -509,6 +523,6 @@ def unmatched_patterns(mapping: Mapping, repo_files: Iterable[str]) -> list[Prob
     """Warnings for selecting patterns that match no file of the repository.
 
     The action warns and goes on: a pattern written before its files exist is not an error.
-    No :class:`Matcher` is built: a glob is compiled only if some file could match it.
+    No :class:`Matcher` is built (see :class:`PatternSearch`).
     """
-    return _unmatched(mapping, _Repository(repo_files), _Compiler(mapping.source))
+    return PatternSearch(mapping).unmatched(repo_files)
