@@ -7,6 +7,8 @@ it skips, over arbitrary text and over pattern-like text.
 
 from __future__ import annotations
 
+import re
+
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from pathspec.patterns.gitignore.spec import GitIgnoreSpecPattern
@@ -98,3 +100,27 @@ def test_the_common_globs_are_the_usual_ones() -> None:
         assert patterns._COMMON_GLOB.fullmatch(body), body
     for body in ["docs/[ab].md", "a\\*", "#x", "!x", " x", "x ", "/"]:
         assert not patterns._COMMON_GLOB.fullmatch(body), body
+
+
+NAME_PIECES = ["a", "b", "docs", "x.md", "a.md", "abc", ".", "..", "-", "\n", " ", "é", ""]
+path_like = st.lists(st.sampled_from(NAME_PIECES), min_size=1, max_size=6).map("/".join)
+
+
+@settings(max_examples=4000, deadline=None)
+@given(glob_like, st.one_of(path_like, any_text))
+@example("**", "a")
+@example("**/", "a/b")
+@example("**/", "a")
+@example("*/", "a/b")
+@example("a/**", "a")
+@example("a/**", "a/b")
+@example("a/**/b", "a/b")
+@example("a/**/b", "a/x/y/b/c")
+@example("**/a?c/*.md", "x/abc/y.md")
+def test_a_common_glob_matches_what_pathspecs_expression_matches(body: str, path: str) -> None:
+    if not patterns.is_common_glob(body):
+        return
+    expression, _ = GitIgnoreSpecPattern.pattern_to_regex(body)
+    assert expression is not None
+
+    assert bool(patterns.Glob(body).match_file(path)) == (re.search(expression, path) is not None)
