@@ -428,7 +428,7 @@ def _validate_row(repeats: int, work: Path, text: str) -> Row:
     own = median_of(repeats, validate)
     return Row("validate, 50,000-file repository", own, baseline, "≤ 2× listing",
                own <= 2 * baseline, "baseline = git ls-files of the repository; "
-               "validate loads 10,000 rules and checks every pattern against every file")  # fmt: skip
+               "validate loads 10,000 rules and looks for each pattern among the files (400 find none)")  # fmt: skip
 
 
 # -- the table --------------------------------------------------------------------------------
