@@ -54,29 +54,9 @@ _ITEMS = re.compile(_SCALAR)
 _DIGITS = re.compile(r"[0-9]+", re.ASCII)
 
 _NOT_TEXT = frozenset(
-    [
-        "yes",
-        "Yes",
-        "YES",
-        "no",
-        "No",
-        "NO",
-        "true",
-        "True",
-        "TRUE",
-        "false",
-        "False",
-        "FALSE",
-        "on",
-        "On",
-        "ON",
-        "off",
-        "Off",
-        "OFF",
-        "null",
-        "Null",
-        "NULL",
-    ]
+    variant
+    for word in ("yes", "no", "true", "false", "on", "off", "null")
+    for variant in (word, word.capitalize(), word.upper())
 )
 """The plain words PyYAML's resolver reads as booleans or null (letters first, no ``/``)."""
 
@@ -171,10 +151,15 @@ def _texts(value: str) -> list[str] | None:
     first = value[0]
     if first in "\"'":
         return [value[1:-1]]
-    if first == "[":
-        texts = [_quoted_or_plain(match.group()) for match in _ITEMS.finditer(value, 1)]
-        return None if None in texts else texts  # type: ignore[return-value]
-    return [value] if _plain_text(value) else None
+    if first != "[":
+        return [value] if _plain_text(value) else None
+    texts = []
+    for match in _ITEMS.finditer(value, 1):
+        text = _quoted_or_plain(match.group())
+        if text is None:
+            return None
+        texts.append(text)
+    return texts
 
 
 def _unquoted(written: str) -> str:
