@@ -14,13 +14,6 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
     from typing import TextIO
 
-from approvalflow_sync.mapping import (
-    DEFAULT_MAPPING_FILE,
-    MappingError,
-    PatternSearch,
-    read_mapping,
-)
-
 GIT = "git"
 """Found on PATH, as when the user runs it."""
 LS_FILES = ("ls-files", "-z", "--cached", "--others", "--exclude-standard")
@@ -98,8 +91,15 @@ def _path_text(name: str) -> str:
 
 def run(file: str | None, repo: str | None, out: TextIO, err: TextIO) -> int:
     """Check ``file`` (default ``.github/approvalflow.yml``) and its patterns against ``repo``."""
+    listing = Listing(repo or os.getcwd())  # first: git walks the tree while the rest loads
+    from approvalflow_sync.mapping import (  # noqa: PLC0415 - imported while git runs
+        DEFAULT_MAPPING_FILE,
+        MappingError,
+        PatternSearch,
+        read_mapping,
+    )
+
     path = _path_text(file or DEFAULT_MAPPING_FILE)
-    listing = Listing(repo or os.getcwd())
     try:
         mapping = read_mapping(path)
     except MappingError as error:

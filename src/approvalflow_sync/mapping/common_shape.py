@@ -231,8 +231,7 @@ def _rules_of(items: list[_Item], default: str | None) -> tuple[Rule, ...] | Non
     """Every rule with its space resolved; ``None`` at any problem the YAML reader reports."""
     known = frozenset(rule_keys())
     rules: list[Rule] = []
-    seen: set[tuple[frozenset[str], frozenset[str], str]] = set()
-    page_spaces: dict[str, str] = {}
+    seen: set[object] = set()
     entries = 0
     for line, column, fields in items:
         if not fields.keys() <= known or "path" not in fields or "page" not in fields:
@@ -244,15 +243,33 @@ def _rules_of(items: list[_Item], default: str | None) -> tuple[Rule, ...] | Non
         entries += len(written) + len(ids)  # repeats included, as the YAML reader counts
         patterns = tuple(dict.fromkeys(written)) if len(written) > 1 else tuple(written)
         pages = tuple(dict.fromkeys(ids)) if len(ids) > 1 else tuple(ids)
-        identity = (frozenset(patterns), frozenset(pages), space)
+        identity = _identity(patterns, pages, space)
         if entries > MAX_ENTRIES or identity in seen or not _patterns_fine(patterns):
             return None
         seen.add(identity)
-        for page in pages:
-            if page_spaces.setdefault(page, space) != space:
-                return None
         rules.append(Rule.loaded(patterns, pages, space, line, column))
-    return tuple(rules)
+    return tuple(rules) if _one_space_per_page(rules, default) else None
+
+
+def _identity(patterns: tuple[str, ...], pages: tuple[str, ...], space: str) -> object:
+    """What makes two rules the same rule: their sets of patterns and pages, and the space.
+
+    A rule of one pattern and one page (most of them) is told by a plain tuple, cheaper than
+    two sets; it equals no identity of larger sets.
+    """
+    if len(patterns) == 1 and len(pages) == 1:
+        return (patterns[0], pages[0], space)
+    return (frozenset(patterns), frozenset(pages), space)
+
+
+def _one_space_per_page(rules: list[Rule], default: str | None) -> bool:
+    """Whether no page is given in two spaces (only rules with a space of their own can)."""
+    if all(rule.space == default for rule in rules):
+        return True
+    spaces: dict[str, str] = {}
+    return all(
+        spaces.setdefault(page, rule.space) == rule.space for rule in rules for page in rule.pages
+    )
 
 
 def _patterns_fine(patterns: tuple[str, ...]) -> bool:

@@ -33,6 +33,7 @@ from approvalflow_sync.mapping.patterns import (
     classify,
     compile_positive,
     is_common_glob,
+    is_literal_path,
     literal_prefix,
     needs_regex,
     normalize_path,
@@ -429,10 +430,14 @@ class _Repository:
                 files += self._below(directory)
         return files
 
+    def has_path(self, text: str) -> bool:
+        """Whether ``text`` is a file (not one of ``by_regex``) or a directory above one."""
+        return text in self._files or _any_below(self._paths, text)
+
     def has_match(self, simple: Simple) -> bool:
         """Whether some file (not one of ``by_regex``) matches a string-comparison pattern."""
         if simple.kind == "path":
-            return simple.text in self._files or _any_below(self._paths, simple.text)
+            return self.has_path(simple.text)
         if simple.kind == "under":
             return _any_below(self._paths, simple.text)
         if simple.kind == "name":
@@ -474,19 +479,21 @@ class PatternSearch:
             for body in rule.patterns:
                 if not body.startswith("!"):  # selecting, as split_patterns tells them apart
                     self._first_line.setdefault(body, rule.line)
-        self._simple = {body: classify(body) for body in self._first_line}
-        for body, line in self._first_line.items():
-            if self._simple[body] is None and is_common_glob(body):
-                self._compile(body, line)
+        # Most patterns are exact paths: looked up as they are, without a Simple for each.
+        self._literal = [body for body in self._first_line if is_literal_path(body)]
+        literal = set(self._literal)
+        self._simple = {body: classify(body) for body in self._first_line if body not in literal}
+        for body, simple in self._simple.items():
+            if simple is None and is_common_glob(body):
+                self._compile(body, self._first_line[body])
 
     def unmatched(self, repo_files: Iterable[str]) -> list[Problem]:
         """A warning for each selecting pattern of each rule that matches no repository file."""
         repository = _Repository(repo_files)
-        missing = {
-            body
-            for body, line in self._first_line.items()
-            if not self._found(body, line, repository)
-        }
+        missing = {body for body in self._literal if not repository.has_path(body)}
+        if repository.by_regex:
+            missing = {body for body in missing if not self._found_by_regex(body, repository)}
+        missing.update(body for body in self._simple if not self._found(body, repository))
         return [
             Problem(
                 self._mapping.source,
@@ -501,17 +508,22 @@ class PatternSearch:
             if pattern in missing  # only selecting patterns are
         ]
 
-    def _found(self, body: str, line: int, repository: _Repository) -> bool:
+    def _found(self, body: str, repository: _Repository) -> bool:
         """Whether a selecting pattern matches some file of the repository."""
         simple = self._simple[body]
         if simple is not None:
             found = repository.has_match(simple)
         else:
             candidates = repository.candidates(body)
-            found = bool(candidates) and _matches_one_of(self._compile(body, line), candidates)
-        if found or not repository.by_regex:
-            return found
-        return _matches_one_of(self._compile(body, line), repository.by_regex)
+            compiled = self._compile(body, self._first_line[body]) if candidates else None
+            found = _matches_one_of(compiled, candidates)
+        return found or self._found_by_regex(body, repository)
+
+    def _found_by_regex(self, body: str, repository: _Repository) -> bool:
+        """Whether the pattern's expression matches one of the files only it can answer."""
+        if not repository.by_regex:
+            return False
+        return _matches_one_of(self._compile(body, self._first_line[body]), repository.by_regex)
 
 
 def compile_mapping(mapping: Mapping) -> Matcher:

@@ -331,6 +331,11 @@ test holds the two ways equal).
 """
 
 
+def is_literal_path(body: str) -> bool:
+    """Whether ``body`` is a path of literal segments: :func:`classify` gives ``path`` for it."""
+    return _LITERAL_PATH.fullmatch(body) is not None
+
+
 def classify(body: str) -> Simple | None:
     """The string comparison equal to pathspec's answer for ``body``, if there is one."""
     if _LITERAL_PATH.fullmatch(body):
