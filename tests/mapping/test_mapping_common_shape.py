@@ -8,6 +8,7 @@ dates, quotes, indicators, colons, comments, odd indentation), and from arbitrar
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ from test_mapping_load_example import (
 
 from approvalflow_sync.demo import MAPPING as DEMO_MAPPING
 from approvalflow_sync.mapping import Mapping, MappingError, load_mapping
-from approvalflow_sync.mapping.common_shape import load_common_shape
+from approvalflow_sync.mapping.common_shape import _OUTSIDE, load_common_shape
 from approvalflow_sync.mapping.yaml_walk import load_yaml
 
 ROOT = Path(__file__).parents[2]
@@ -169,3 +170,13 @@ def test_the_common_shapes_take_the_line_reader(text: str) -> None:
 )
 def test_other_shapes_and_problems_are_left_to_the_yaml_reader(text: str) -> None:
     assert load_common_shape(text, "m.yml") is None
+
+
+def test_the_characters_left_to_yaml_are_those_outside_its_printable_set_and_line_breaks() -> None:
+    printable = re.compile("[\n\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+    set_apart = {"\u2028", "\u2029", "\ufeff"}  # line breaks of YAML 1.1, a byte order mark
+
+    declined = {chr(code) for code in range(0x110000) if _OUTSIDE.match(chr(code))}
+
+    expected = {chr(code) for code in range(0x110000) if not printable.match(chr(code))}
+    assert declined == expected | set_apart

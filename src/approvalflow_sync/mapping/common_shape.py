@@ -26,10 +26,12 @@ from approvalflow_sync.mapping.patterns import pattern_problem
 from approvalflow_sync.mapping.schema import rule_keys, top_level_keys
 from approvalflow_sync.mapping.values import template_problem, url_problem
 
-_OUTSIDE = re.compile(
-    "[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
-)
-"""Characters this reader leaves to YAML: tabs, controls, other line breaks, a byte order mark."""
+_OUTSIDE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]")
+"""Characters this reader leaves to YAML: tabs, controls, other line breaks, a byte order mark,
+surrogates and non-characters (every character but ``\\n`` outside YAML's printable set
+``[\\x20-\\x7e\\xa0-\\ud7ff\\ue000-\\ufffd\\U00010000-\\U0010ffff]``, and those of it YAML
+treats apart). Written as the few it takes, not the many it leaves: the class compiles in a
+tenth of the time."""
 
 _INNER = r"""[^\s:,\[\]{}#'"]"""
 _PLAIN_FLOW = rf"""[^\s\-?:,\[\]{{}}#&*!|>'"%@`]{_INNER}*(?: +{_INNER}+)*"""
