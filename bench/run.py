@@ -32,7 +32,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from approvalflow_sync.mapping import compile_mapping, load_mapping, naive_match  # noqa: E402
+from approvalflow_sync.core.mapping import compile_mapping, load_mapping, naive_match  # noqa: E402
 from approvalflow_sync.sandbox import DEFAULT_TOKEN, SandboxServer  # noqa: E402
 from fakes.github import FakeGitHub  # noqa: E402 - the fake lives with the tests
 
@@ -370,7 +370,7 @@ def _peak_memory(work: Path, text: str, changed: list[str]) -> float:
     (work / "changed.json").write_text(json.dumps(changed))
     script = (
         "import json, resource, sys\n"
-        "from approvalflow_sync.mapping import compile_mapping, load_mapping\n"
+        "from approvalflow_sync.core.mapping import compile_mapping, load_mapping\n"
         f"m = load_mapping(open({str(work / 'scale.yml')!r}).read(), 'scale.yml')\n"
         f"compile_mapping(m).match(json.load(open({str(work / 'changed.json')!r})))\n"
         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n"

@@ -2,6 +2,6 @@
 
 import sys
 
-from approvalflow_sync.cli import main
+from approvalflow_sync.cli.main import main
 
 sys.exit(main())

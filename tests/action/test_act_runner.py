@@ -27,8 +27,8 @@ from typing import Any
 import pytest
 
 from approvalflow_sync.approvalflow.client import ApprovalFlowClient
-from approvalflow_sync.markdown import has_marker
-from approvalflow_sync.report import STICKY
+from approvalflow_sync.core.markdown import has_marker
+from approvalflow_sync.core.report import STICKY
 from approvalflow_sync.sandbox import DEFAULT_TOKEN, SandboxServer
 from conftest import clean_env
 from fakes.github import ACTIONS_TOKEN, GITHUB_ACTIONS_BOT, FakeGitHub

@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 import yaml
 
-from approvalflow_sync.inputs import SECRET_INPUTS
-from approvalflow_sync.mapping import compile_mapping, read_mapping
+from approvalflow_sync.action.inputs import SECRET_INPUTS
+from approvalflow_sync.core.mapping import compile_mapping, read_mapping
 
 ROOT = Path(__file__).resolve().parents[2]
 ACTION = ROOT / "action.yml"

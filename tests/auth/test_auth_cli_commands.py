@@ -27,9 +27,9 @@ from auth_helpers import (
     token_url,
 )
 
-from approvalflow_sync import auth_commands
 from approvalflow_sync.approvalflow.oauth import API_SCOPES, exchange_refresh_token
-from approvalflow_sync.cli import build_parser
+from approvalflow_sync.cli import auth as auth_commands
+from approvalflow_sync.cli.main import build_parser
 from approvalflow_sync.errors import (
     ConfigError,
     OAuthError,

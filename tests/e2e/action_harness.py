@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from approvalflow_sync.inputs import SECRET_INPUTS
+from approvalflow_sync.action.inputs import SECRET_INPUTS
 from approvalflow_sync.sandbox import DEFAULT_TOKEN, SandboxServer
 from conftest import clean_env
 from fakes.github import ACTIONS_TOKEN, FakeGitHub

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from approvalflow_sync.github.event import ChangedFile
 from approvalflow_sync.github.git_files import FILES_CAP, needs_git_fallback, parse_name_status
-from approvalflow_sync.plan import ChangedFile
 
 
 def test_every_status_gets_githubs_name() -> None:

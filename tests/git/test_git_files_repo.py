@@ -14,14 +14,15 @@ from pathlib import Path
 
 import pytest
 
+from approvalflow_sync.core.plan import changed_paths
 from approvalflow_sync.errors import ConfigError
+from approvalflow_sync.github.event import ChangedFile
 from approvalflow_sync.github.git_files import (
     FILES_CAP,
     changed_files_from_git,
     needs_git_fallback,
     parse_name_status,
 )
-from approvalflow_sync.plan import ChangedFile, changed_paths
 
 GIT_ENV = {
     **{key: value for key, value in os.environ.items() if not key.startswith("GIT_")},

@@ -18,10 +18,10 @@ from test_mapping_load_example import (
     EXAMPLE,  # the documented example (tests/mapping is on sys.path)
 )
 
-from approvalflow_sync.demo import MAPPING as DEMO_MAPPING
-from approvalflow_sync.mapping import Mapping, MappingError, load_mapping
-from approvalflow_sync.mapping.common_shape import _OUTSIDE, load_common_shape
-from approvalflow_sync.mapping.yaml_walk import load_yaml
+from approvalflow_sync.cli.demo import MAPPING as DEMO_MAPPING
+from approvalflow_sync.core.mapping import Mapping, MappingError, load_mapping
+from approvalflow_sync.core.mapping.common_shape import _OUTSIDE, load_common_shape
+from approvalflow_sync.core.mapping.yaml_walk import load_yaml
 
 ROOT = Path(__file__).parents[2]
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 
 from approvalflow_sync.approvalflow.base_url import check_url
+from approvalflow_sync.core.mapping import MappingError, load_mapping
 from approvalflow_sync.errors import ConfigError
-from approvalflow_sync.mapping import MappingError, load_mapping
 
 URLS = [
     "https://acme.atlassian.net/wiki",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from approvalflow_sync.mapping import compile_mapping, load_mapping, naive_match
-from approvalflow_sync.mapping.patterns import required_directory
+from approvalflow_sync.core.mapping import compile_mapping, load_mapping, naive_match
+from approvalflow_sync.core.mapping.patterns import required_directory
 
 PATTERNS = [
     "**/topic/*.md",

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from approvalflow_sync.mapping import (
+from approvalflow_sync.core.mapping import (
     DEFAULT_TITLE_TEMPLATE,
     Mapping,
     PageKey,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from approvalflow_sync.mapping import (
+from approvalflow_sync.core.mapping import (
     Mapping,
     MappingError,
     PageKey,

@@ -6,8 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pathspec.util import normalize_file
 
-from approvalflow_sync.mapping import Mapping, Rule, compile_mapping, naive_match
-from approvalflow_sync.mapping.patterns import (
+from approvalflow_sync.core.mapping import Mapping, Rule, compile_mapping, naive_match
+from approvalflow_sync.core.mapping.patterns import (
     Simple,
     classify,
     compile_positive,

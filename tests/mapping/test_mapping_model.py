@@ -7,7 +7,7 @@ import pickle
 
 import pytest
 
-from approvalflow_sync.mapping import (
+from approvalflow_sync.core.mapping import (
     DEFAULT_MAPPING_FILE,
     DEFAULT_TITLE_TEMPLATE,
     Mapping,

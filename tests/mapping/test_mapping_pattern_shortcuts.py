@@ -13,8 +13,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from pathspec.patterns.gitignore.spec import GitIgnoreSpecPattern
 
-from approvalflow_sync.mapping import patterns
-from approvalflow_sync.mapping.patterns import classify, compile_positive, pattern_problem
+from approvalflow_sync.core.mapping import patterns
+from approvalflow_sync.core.mapping.patterns import classify, compile_positive, pattern_problem
 
 PIECES = ["docs", "a", "/", "//", "*", "**", "?", "[a]", "[", "\\", ".", "..", "./", " ", "\t",
           "#", "!", "\n", "\x85", "\u3000", "é", "a b", ".md"]  # fmt: skip

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from approvalflow_sync.mapping import (
+from approvalflow_sync.core.mapping import (
     compile_mapping,
     load_mapping,
     naive_match,

@@ -11,8 +11,8 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from approvalflow_sync.mapping import MappingError, load_mapping, mapping_json_schema
-from approvalflow_sync.mapping.schema import rule_keys, top_level_keys
+from approvalflow_sync.core.mapping import MappingError, load_mapping, mapping_json_schema
+from approvalflow_sync.core.mapping.schema import rule_keys, top_level_keys
 
 SCHEMA_FILE = Path(__file__).resolve().parents[2] / "schema" / "approvalflow.schema.json"
 

@@ -67,7 +67,7 @@ def imported(argv: list[str], cwd: Path) -> tuple[set[str], subprocess.Completed
         check=False,
     )
     modules = {match.group(1) for line in done.stderr.splitlines() if (match := _LINE.match(line))}
-    assert "approvalflow_sync.cli" in modules, done.stderr[-2000:]
+    assert "approvalflow_sync.cli.main" in modules, done.stderr[-2000:]
     return modules, done
 
 
@@ -89,7 +89,7 @@ def test_version_imports_no_heavy_module(tmp_path: Path) -> None:
 
     assert done.returncode == 0
     assert done.stdout.startswith("approvalflow-sync ")
-    for package in (*NEVER, "yaml", "pathspec", "approvalflow_sync.mapping"):
+    for package in (*NEVER, "yaml", "pathspec", "approvalflow_sync.core.mapping"):
         assert not loaded(modules, package), f"--version imports {loaded(modules, package)}"
 
 
@@ -108,7 +108,7 @@ def test_validate_imports_neither_pydantic_nor_http_nor_the_client(
     assert ": OK: 3 rules" in done.stdout
     for package in NEVER:
         assert not loaded(modules, package), f"validate imports {loaded(modules, package)}"
-    assert "approvalflow_sync.mapping.load" in modules
+    assert "approvalflow_sync.core.mapping.load" in modules
     assert not loaded(modules, "yaml"), "a file of the common shape is read without PyYAML"
 
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from pathspec import GitIgnoreSpec
 from test_mapping_match_properties import paths, rules
 
-from approvalflow_sync.mapping import (
+from approvalflow_sync.core.mapping import (
     Mapping,
     MappingError,
     PatternSearch,
@@ -22,8 +22,8 @@ from approvalflow_sync.mapping import (
     naive_match,
     unmatched_patterns,
 )
-from approvalflow_sync.mapping import match as match_module
-from approvalflow_sync.mapping.patterns import compile_positive, split_patterns
+from approvalflow_sync.core.mapping import match as match_module
+from approvalflow_sync.core.mapping.patterns import compile_positive, split_patterns
 
 
 def reference(mapping: Mapping, files: list[str]) -> list[Problem]:

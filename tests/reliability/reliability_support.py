@@ -86,7 +86,7 @@ SHORT_TIMEOUT_SHIM = (
     "import sys\n"
     "from approvalflow_sync.approvalflow import client\n"
     "client.ApprovalFlowClient.__init__.__kwdefaults__['timeout'] = float(sys.argv[1])\n"
-    "from approvalflow_sync.cli import main\n"
+    "from approvalflow_sync.cli.main import main\n"
     "sys.exit(main(['run']))\n"
 )
 """The program with the ApprovalFlow client's timeout (30 s, not configurable) set to argv[1]."""

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from runner_wire import code_span_content, table_cells
 
-from approvalflow_sync import markdown as md
+from approvalflow_sync.core import markdown as md
 
 FAST = settings(max_examples=100, deadline=None, database=None)
 

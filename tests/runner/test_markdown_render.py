@@ -7,7 +7,7 @@ import re
 import pytest
 from runner_wire import code_span_content, table_cells
 
-from approvalflow_sync import markdown as md
+from approvalflow_sync.core import markdown as md
 
 ZWSP = md.ZERO_WIDTH_SPACE
 

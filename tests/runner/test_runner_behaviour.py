@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from runner_wire import Command, commands, parse_output_file, runner_lines
 
-from approvalflow_sync import markdown
+from approvalflow_sync.core import markdown
 from approvalflow_sync.github.runner import (
     ANNOTATIONS_SHOWN,
     SUMMARY_CUT_NOTE,

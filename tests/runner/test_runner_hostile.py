@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from runner_wire import Command, commands, parse_output_file, runner_lines, table_cells
 
-from approvalflow_sync import markdown as md
+from approvalflow_sync.core import markdown as md
 from approvalflow_sync.github.runner import Runner
 
 HOSTILE = [

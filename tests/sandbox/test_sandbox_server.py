@@ -17,8 +17,9 @@ import httpx
 import pytest
 from sandbox_helpers import DOCS, Sandbox, refs
 
+from approvalflow_sync.cli.sandbox import main_sandbox
 from approvalflow_sync.errors import ConfigError
-from approvalflow_sync.sandbox import DEFAULT_TOKEN, SandboxServer, load_seed, main_sandbox
+from approvalflow_sync.sandbox import DEFAULT_TOKEN, SandboxServer, load_seed
 
 SEED_YAML = """\
 spaces:

@@ -7,9 +7,7 @@ from dataclasses import replace
 import pytest
 
 from approvalflow_sync.approvalflow.models import ChangeSet, PageRef
-from approvalflow_sync.github.event import PullRequest
-from approvalflow_sync.plan import (
-    ChangedFile,
+from approvalflow_sync.core.plan import (
     Fields,
     changed_paths,
     desired_fields,
@@ -20,6 +18,7 @@ from approvalflow_sync.plan import (
     sort_pages,
     summarise,
 )
+from approvalflow_sync.github.event import ChangedFile, PullRequest
 
 PR = PullRequest(
     repo="acme/docs",

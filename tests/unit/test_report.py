@@ -7,9 +7,9 @@ from dataclasses import replace
 
 from test_plan import PR
 
-from approvalflow_sync import markdown as md
-from approvalflow_sync import report
-from approvalflow_sync.report import Kind, Outcome, PageRow, SpaceOutcome
+from approvalflow_sync.core import markdown as md
+from approvalflow_sync.core import report
+from approvalflow_sync.core.report import Kind, Outcome, PageRow, SpaceOutcome
 
 CONFLUENCE = "https://acme.atlassian.net/wiki"
 OK = PageRow("12345", "67890", ("docs/a.md", "docs/b.md"), can_submit=True, workflow="wf-1")

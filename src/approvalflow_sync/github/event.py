@@ -18,6 +18,15 @@ SYNC_ACTIONS = ("opened", "reopened", "synchronize", "edited", "ready_for_review
 
 
 @dataclass(frozen=True)
+class ChangedFile:
+    """A file of the pull request as GitHub lists it; renames keep their old path."""
+
+    path: str
+    status: str = "modified"
+    previous_path: str | None = None
+
+
+@dataclass(frozen=True)
 class PullRequest:
     """What the program needs to know of a pull request."""
 

@@ -27,8 +27,7 @@ from urllib3.exceptions import MaxRetryError
 from urllib3.util.retry import Retry
 
 from approvalflow_sync.errors import GitHubError
-from approvalflow_sync.github.event import PullRequest
-from approvalflow_sync.plan import ChangedFile
+from approvalflow_sync.github.event import ChangedFile, PullRequest
 
 # PyGithub gives its logger a console handler at INFO when imported, which would print every
 # expected refusal (GET /user answers 403 to an Actions token). Hand its records to the

@@ -5,7 +5,7 @@ GitHub's API lists at most :data:`FILES_CAP` files of a pull request, while the 
 files come from the checked-out repository instead: :func:`changed_files_from_git` runs
 ``git diff --name-status -z -M`` from the merge base to the head commit (what ``base...head``
 means, and what GitHub's "Files changed" shows), and :func:`parse_name_status` turns its output
-into :class:`~approvalflow_sync.plan.ChangedFile` values with GitHub's status names.
+into :class:`~approvalflow_sync.github.event.ChangedFile` values with GitHub's status names.
 
 ``-z`` separates fields with NUL bytes and quotes nothing, so every file name git can store
 (spaces, tabs, newlines, quotes, a leading dash, any Unicode) comes back exactly; bytes that are
@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from approvalflow_sync.errors import ConfigError
-from approvalflow_sync.plan import ChangedFile
+from approvalflow_sync.github.event import ChangedFile
 
 FILES_CAP = 3000
 """The most files GitHub's API lists for one pull request."""

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import TextIO
 
-from approvalflow_sync import markdown
+from approvalflow_sync.core import markdown
 
 ANNOTATIONS_SHOWN = 10
 """GitHub shows at most this many annotations of one kind (error, warning, notice) per step."""

@@ -4,7 +4,6 @@ Standard library only (and PyYAML for seed files, loaded when one is read): it m
 stay off the action's path, so it imports neither httpx nor pydantic.
 """
 
-from approvalflow_sync.sandbox.cli import main_sandbox
 from approvalflow_sync.sandbox.seed import DEFAULT_SEED, load_seed, validate_seed
 from approvalflow_sync.sandbox.server import SandboxServer
 from approvalflow_sync.sandbox.state import ALL_SCOPES, DEFAULT_TOKEN
@@ -15,6 +14,5 @@ __all__ = [
     "DEFAULT_TOKEN",
     "SandboxServer",
     "load_seed",
-    "main_sandbox",
     "validate_seed",
 ]

@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from approvalflow_sync.action.inputs import ActionSettings
 from approvalflow_sync.approvalflow.client import TokenSource
 from approvalflow_sync.approvalflow.oauth import RefreshingToken
 from approvalflow_sync.errors import ApprovalFlowSyncError, GitHubError
 from approvalflow_sync.github.runner import Runner
-from approvalflow_sync.inputs import ActionSettings
 
 REFRESH_OUTPUT = "refresh-token"
 

@@ -16,14 +16,14 @@ from typing import TextIO
 
 import httpx
 
+from approvalflow_sync.action.sync import Options, Run
 from approvalflow_sync.approvalflow.client import ApprovalFlowClient
-from approvalflow_sync.github.event import PullRequest
+from approvalflow_sync.core.mapping import compile_mapping, load_mapping
+from approvalflow_sync.core.plan import DEFAULT_TITLE_TEMPLATE
+from approvalflow_sync.github.event import ChangedFile, PullRequest
 from approvalflow_sync.github.gateway import Comment, Identity, Status
 from approvalflow_sync.github.runner import Runner
-from approvalflow_sync.mapping import compile_mapping, load_mapping
-from approvalflow_sync.plan import DEFAULT_TITLE_TEMPLATE, ChangedFile
 from approvalflow_sync.sandbox import DEFAULT_TOKEN, SandboxServer
-from approvalflow_sync.sync import Options, Run
 
 MAPPING = """\
 space: "12345"

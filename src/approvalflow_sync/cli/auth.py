@@ -28,7 +28,6 @@ from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 
-from approvalflow_sync import terminal
 from approvalflow_sync.approvalflow.base_url import build_base_url, check_url
 from approvalflow_sync.approvalflow.client import (
     PRODUCT_SCOPE,
@@ -50,6 +49,7 @@ from approvalflow_sync.approvalflow.oauth import (
     exchange_refresh_token,
 )
 from approvalflow_sync.approvalflow.retry import RetryPolicy
+from approvalflow_sync.cli import terminal
 from approvalflow_sync.errors import (
     APIError,
     ApprovalFlowSyncError,

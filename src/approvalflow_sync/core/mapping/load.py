@@ -1,8 +1,8 @@
 """Reading the mapping file: every problem in one pass, each with its line and column.
 
 :func:`read_mapping` does the I/O and :func:`load_mapping` the rest, purely. A file of the
-common shape is read by :mod:`~approvalflow_sync.mapping.common_shape`, line by line; any other
-file, and any file with a problem, by :mod:`~approvalflow_sync.mapping.yaml_walk` over PyYAML's
+common shape is read by :mod:`~approvalflow_sync.core.mapping.common_shape`, line by line; any other
+file, and any file with a problem, by :mod:`~approvalflow_sync.core.mapping.yaml_walk` over PyYAML's
 node tree, which reports every problem with its position. Both give the same mapping.
 """
 
@@ -13,8 +13,8 @@ import os
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from approvalflow_sync.mapping.common_shape import load_common_shape
-from approvalflow_sync.mapping.model import MAX_FILE_BYTES, Mapping, MappingError, Problem
+from approvalflow_sync.core.mapping.common_shape import load_common_shape
+from approvalflow_sync.core.mapping.model import MAX_FILE_BYTES, Mapping, MappingError, Problem
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -74,7 +74,7 @@ def load_mapping(text: str, source: str) -> Mapping:
         mapping = load_common_shape(text, source)
         if mapping is not None:
             return mapping
-        from approvalflow_sync.mapping.yaml_walk import load_yaml  # noqa: PLC0415 - other shapes
+        from approvalflow_sync.core.mapping.yaml_walk import load_yaml  # noqa: PLC0415 - other shapes
 
         return load_yaml(text, source)
 

@@ -26,9 +26,9 @@ from collections.abc import Callable, Iterable
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from approvalflow_sync.mapping._frozen import Frozen
-from approvalflow_sync.mapping.model import Mapping, MappingError, PageKey, Problem
-from approvalflow_sync.mapping.patterns import (
+from approvalflow_sync.core.mapping._frozen import Frozen
+from approvalflow_sync.core.mapping.model import Mapping, MappingError, PageKey, Problem
+from approvalflow_sync.core.mapping.patterns import (
     Simple,
     classify,
     compile_positive,
@@ -42,7 +42,7 @@ from approvalflow_sync.mapping.patterns import (
 )
 
 if TYPE_CHECKING:
-    from approvalflow_sync.mapping.patterns import Compiled
+    from approvalflow_sync.core.mapping.patterns import Compiled
 
 
 def _page_order(key: PageKey) -> tuple[int, str, int, str]:

@@ -2,7 +2,7 @@
 
 The runtime model is not the file format: a rule's space is resolved (its own or the default),
 lists are always tuples and page ids always digit strings. The file format itself is described
-by :mod:`approvalflow_sync.mapping.schema`.
+by :mod:`approvalflow_sync.core.mapping.schema`.
 
 Small hand-written frozen classes, not pydantic models nor dataclasses: ``validate`` and the
 action load the mapping before anything else, pydantic alone would cost more start-up than the
@@ -15,8 +15,8 @@ import re
 from collections.abc import Sequence
 from typing import Literal, NamedTuple
 
+from approvalflow_sync.core.mapping._frozen import Frozen
 from approvalflow_sync.errors import ConfigError
-from approvalflow_sync.mapping._frozen import Frozen
 
 DEFAULT_MAPPING_FILE = ".github/approvalflow.yml"
 """Where the action looks for the mapping unless the ``mapping-file`` input says otherwise."""

@@ -19,7 +19,7 @@ import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Literal, Protocol, TypeAlias
 
-from approvalflow_sync.mapping._frozen import Frozen
+from approvalflow_sync.core.mapping._frozen import Frozen
 
 if TYPE_CHECKING:
     from pathspec.pattern import RegexPattern

@@ -13,7 +13,7 @@ import re
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from approvalflow_sync.mapping.model import (
+from approvalflow_sync.core.mapping.model import (
     DEFAULT_TITLE_TEMPLATE,
     MAX_ENTRIES,
     MAX_RULES,
@@ -22,9 +22,9 @@ from approvalflow_sync.mapping.model import (
     Problem,
     Rule,
 )
-from approvalflow_sync.mapping.patterns import pattern_problem
-from approvalflow_sync.mapping.schema import rule_keys, top_level_keys
-from approvalflow_sync.mapping.values import PAGE_HINT, template_problem, url_problem
+from approvalflow_sync.core.mapping.patterns import pattern_problem
+from approvalflow_sync.core.mapping.schema import rule_keys, top_level_keys
+from approvalflow_sync.core.mapping.values import PAGE_HINT, template_problem, url_problem
 
 _LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 """libyaml's parser when present (three times faster on 10,000 rules), else PyYAML's."""

@@ -14,10 +14,7 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, TextIO
 
-from approvalflow_sync.errors import EXIT_CONFIG, ApprovalFlowSyncError, ConfigError
-from approvalflow_sync.github.event import SYNC_ACTIONS, Event, PullRequest, parse_event, read_event
-from approvalflow_sync.github.runner import Runner
-from approvalflow_sync.inputs import (
+from approvalflow_sync.action.inputs import (
     SECRET_INPUTS,
     ActionSettings,
     MissingCredentials,
@@ -25,12 +22,15 @@ from approvalflow_sync.inputs import (
     input_value,
     load_settings,
 )
-from approvalflow_sync.plan import DEFAULT_TITLE_TEMPLATE
+from approvalflow_sync.core.plan import DEFAULT_TITLE_TEMPLATE
+from approvalflow_sync.errors import EXIT_CONFIG, ApprovalFlowSyncError, ConfigError
+from approvalflow_sync.github.event import SYNC_ACTIONS, Event, PullRequest, parse_event, read_event
+from approvalflow_sync.github.runner import Runner
 
 if TYPE_CHECKING:
+    from approvalflow_sync.core.mapping import Mapping as MappingFile
+    from approvalflow_sync.core.mapping import Matcher
     from approvalflow_sync.github.gateway import GitHubGateway
-    from approvalflow_sync.mapping import Mapping as MappingFile
-    from approvalflow_sync.mapping import Matcher
 
 MAX_WORKERS = 16
 DOCS = "https://github.com/approvalflow-sync/approvalflow-sync#troubleshooting"
@@ -154,7 +154,7 @@ def _load_mapping(
     Under ``pull_request_target`` the workspace may hold the pull request's code, so the mapping
     is read from the base commit through the API: a pull request cannot point its own pages.
     """
-    from approvalflow_sync.mapping import load_mapping, read_mapping  # noqa: PLC0415
+    from approvalflow_sync.core.mapping import load_mapping, read_mapping  # noqa: PLC0415
 
     name = settings.mapping_file
     if event_name != "pull_request_target":
@@ -180,12 +180,12 @@ def _run(
     # Imported here: the heavy modules load only on the path that needs them.
     import httpx  # noqa: PLC0415
 
+    from approvalflow_sync.action.credentials import token_for, warn_if_spent  # noqa: PLC0415
+    from approvalflow_sync.action.sync import Options, Run  # noqa: PLC0415
     from approvalflow_sync.approvalflow.client import ApprovalFlowClient  # noqa: PLC0415
-    from approvalflow_sync.credentials import token_for, warn_if_spent  # noqa: PLC0415
+    from approvalflow_sync.core.mapping import compile_mapping  # noqa: PLC0415
     from approvalflow_sync.github.gateway import GitHubGateway  # noqa: PLC0415
     from approvalflow_sync.github.git_files import changed_files_from_git  # noqa: PLC0415
-    from approvalflow_sync.mapping import compile_mapping  # noqa: PLC0415
-    from approvalflow_sync.sync import Options, Run  # noqa: PLC0415
 
     if not settings.github_token:
         raise ConfigError(
@@ -252,7 +252,7 @@ def _run(
 
 def _warn_unmatched(matcher: Matcher, settings: ActionSettings, runner: Runner) -> None:
     """A warning on each pattern that matches no file of the checkout: a typo, or files gone."""
-    from approvalflow_sync.validate import repository_files  # noqa: PLC0415
+    from approvalflow_sync.cli.validate import repository_files  # noqa: PLC0415
 
     for problem in matcher.unmatched_patterns(repository_files(settings.workspace)):
         runner.warning(

@@ -1,9 +1,9 @@
 """What the run tells people: commit status, comments, job summary, annotations, outputs.
 
 Pure functions from an :class:`Outcome` to text. Every piece of text that came from the pull
-request or the server goes through :mod:`approvalflow_sync.markdown`, so a hostile title or file
-name renders literally. Comment bodies are deterministic (no times, no run links) so an unchanged
-outcome gives the same body and the comment is not rewritten.
+request or the server goes through :mod:`approvalflow_sync.core.markdown`, so a hostile title
+or file name renders literally. Comment bodies are deterministic (no times, no run links) so an
+unchanged outcome gives the same body and the comment is not rewritten.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 
-from approvalflow_sync import markdown as md
+from approvalflow_sync.core import markdown as md
 from approvalflow_sync.github.event import PullRequest
 
 STICKY = "sticky"

@@ -10,10 +10,10 @@ from typing import TextIO
 
 from pydantic import BaseModel
 
-from approvalflow_sync import terminal
 from approvalflow_sync.approvalflow.client import ApprovalFlowClient
+from approvalflow_sync.cli import terminal
+from approvalflow_sync.cli.settings import connection_from
 from approvalflow_sync.errors import APIConnectionError, ConfigError
-from approvalflow_sync.settings import connection_from
 
 _PAGE_ID = re.compile(r"^\d+$")
 Call = Callable[[ApprovalFlowClient, argparse.Namespace], tuple[object, str]]

@@ -5,7 +5,7 @@ monorepo. Nearly every mapping file has one shape: top-level ``key: value`` line
 ``pages:`` list of rules with one ``key: value`` per line, each value plain or quoted without
 escapes, or a one-line ``[...]`` list of those. This reader takes exactly that shape and makes
 the same checks as the YAML reader; for anything else (another YAML construct, a tab, a
-problem of any kind) it answers ``None``, and :mod:`~approvalflow_sync.mapping.yaml_walk`
+problem of any kind) it answers ``None``, and :mod:`~approvalflow_sync.core.mapping.yaml_walk`
 reads the file and reports. A property test holds its mapping equal to the YAML reader's on
 every file it takes.
 """
@@ -15,16 +15,16 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-from approvalflow_sync.mapping.model import (
+from approvalflow_sync.core.mapping.model import (
     DEFAULT_TITLE_TEMPLATE,
     MAX_ENTRIES,
     MAX_RULES,
     Mapping,
     Rule,
 )
-from approvalflow_sync.mapping.patterns import pattern_problem
-from approvalflow_sync.mapping.schema import rule_keys, top_level_keys
-from approvalflow_sync.mapping.values import template_problem, url_problem
+from approvalflow_sync.core.mapping.patterns import pattern_problem
+from approvalflow_sync.core.mapping.schema import rule_keys, top_level_keys
+from approvalflow_sync.core.mapping.values import template_problem, url_problem
 
 _OUTSIDE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]")
 """Characters this reader leaves to YAML: tabs, controls, other line breaks, a byte order mark,

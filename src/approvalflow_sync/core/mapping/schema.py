@@ -2,7 +2,7 @@
 
 The loader takes its key names from here, and ``schema/approvalflow.schema.json`` is this
 function's output (a test compares them), so editors, the loader and the docs cannot drift.
-Regenerate the file with ``python -c "from approvalflow_sync.mapping.schema import schema_text;
+Regenerate the file with ``python -c "from approvalflow_sync.core.mapping.schema import schema_text;
 print(schema_text(), end='')" > schema/approvalflow.schema.json``.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from approvalflow_sync.mapping.model import DEFAULT_TITLE_TEMPLATE, MAX_RULES, TITLE_FIELDS
+from approvalflow_sync.core.mapping.model import DEFAULT_TITLE_TEMPLATE, MAX_RULES, TITLE_FIELDS
 
 SCHEMA_ID = "urn:approvalflow-sync:mapping-file:v1"
 """A stable name; editors find the schema through the file path or a ``$schema`` comment."""

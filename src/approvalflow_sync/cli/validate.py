@@ -92,7 +92,7 @@ def _path_text(name: str) -> str:
 def run(file: str | None, repo: str | None, out: TextIO, err: TextIO) -> int:
     """Check ``file`` (default ``.github/approvalflow.yml``) and its patterns against ``repo``."""
     listing = Listing(repo or os.getcwd())  # first: git walks the tree while the rest loads
-    from approvalflow_sync.mapping import (  # noqa: PLC0415 - imported while git runs
+    from approvalflow_sync.core.mapping import (  # noqa: PLC0415 - imported while git runs
         DEFAULT_MAPPING_FILE,
         MappingError,
         PatternSearch,

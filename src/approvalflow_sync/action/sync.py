@@ -18,23 +18,23 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from typing import Any, Protocol, TypeVar
 
-from approvalflow_sync import markdown as md
-from approvalflow_sync import plan as planning
-from approvalflow_sync import report
 from approvalflow_sync.approvalflow import models
 from approvalflow_sync.approvalflow.client import ApprovalFlowClient
+from approvalflow_sync.core import markdown as md
+from approvalflow_sync.core import plan as planning
+from approvalflow_sync.core import report
+from approvalflow_sync.core.mapping import MatchResult, PageKey
+from approvalflow_sync.core.plan import SpacePlan
+from approvalflow_sync.core.report import Done, Kind, Outcome, PageRow, SpaceOutcome
 from approvalflow_sync.errors import (
     APIConnectionError,
     ApprovalFlowSyncError,
     BadRequestError,
     GitHubError,
 )
-from approvalflow_sync.github.event import PullRequest
+from approvalflow_sync.github.event import ChangedFile, PullRequest
 from approvalflow_sync.github.gateway import Comment, Identity, Status
 from approvalflow_sync.github.git_files import needs_git_fallback
-from approvalflow_sync.mapping import MatchResult, PageKey
-from approvalflow_sync.plan import ChangedFile, SpacePlan
-from approvalflow_sync.report import Done, Kind, Outcome, PageRow, SpaceOutcome
 
 T = TypeVar("T")
 

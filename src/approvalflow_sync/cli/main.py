@@ -268,7 +268,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 
 
 def _run_api(args: argparse.Namespace) -> int:
-    from approvalflow_sync import api_commands  # noqa: PLC0415 - keeps start-up light
+    from approvalflow_sync.cli import api as api_commands  # noqa: PLC0415 - keeps start-up light
 
     return api_commands.run(args, os.environ, sys.stdout)
 
@@ -276,7 +276,7 @@ def _run_api(args: argparse.Namespace) -> int:
 def _run_sandbox(args: argparse.Namespace) -> int:
     from pathlib import Path  # noqa: PLC0415 - keeps start-up light
 
-    from approvalflow_sync.sandbox import main_sandbox  # noqa: PLC0415 - keeps start-up light
+    from approvalflow_sync.cli.sandbox import main_sandbox  # noqa: PLC0415 - keeps start-up light
 
     return main_sandbox(
         host=args.host,
@@ -288,13 +288,13 @@ def _run_sandbox(args: argparse.Namespace) -> int:
 
 
 def _run_auth_init(args: argparse.Namespace) -> int:
-    from approvalflow_sync import auth_commands  # noqa: PLC0415 - keeps start-up light
+    from approvalflow_sync.cli import auth as auth_commands  # noqa: PLC0415 - keeps start-up light
 
     return auth_commands.run_init(args, os.environ, sys.stdout)
 
 
 def _run_auth_check(args: argparse.Namespace) -> int:
-    from approvalflow_sync import auth_commands  # noqa: PLC0415 - keeps start-up light
+    from approvalflow_sync.cli import auth as auth_commands  # noqa: PLC0415 - keeps start-up light
 
     confirm = _ask if sys.stdin.isatty() else None
     return auth_commands.run_check(args, os.environ, sys.stdout, confirm=confirm)
@@ -305,19 +305,19 @@ def _ask(question: str) -> bool:
 
 
 def _run_demo(args: argparse.Namespace) -> int:
-    from approvalflow_sync import demo  # noqa: PLC0415 - keeps start-up light
+    from approvalflow_sync.cli import demo  # noqa: PLC0415 - keeps start-up light
 
     return demo.run(sys.stdout)
 
 
 def _run_action(args: argparse.Namespace) -> int:
-    from approvalflow_sync import action  # noqa: PLC0415 - keeps start-up light
+    from approvalflow_sync.action import run as action  # noqa: PLC0415 - keeps start-up light
 
     return action.run_from_environment(sys.stdout)
 
 
 def _run_validate(args: argparse.Namespace) -> int:
-    from approvalflow_sync import validate  # noqa: PLC0415 - keeps start-up light
+    from approvalflow_sync.cli import validate  # noqa: PLC0415 - keeps start-up light
 
     return validate.run(args.file, args.repo, sys.stdout, sys.stderr)
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from approvalflow_sync.approvalflow.models import ChangeSet
-from approvalflow_sync.github.event import PullRequest
+from approvalflow_sync.github.event import ChangedFile, PullRequest
 
 DEFAULT_TITLE_TEMPLATE = "PR-{number} {title}"
 TITLE_FIELDS = ("number", "title", "branch", "base", "repo")
@@ -21,15 +21,6 @@ MAX_TITLE = 255
 MAX_SUMMARY = 1000
 _HTML_COMMENT = re.compile(r"<!--.*?(-->|$)", re.DOTALL)
 _BLANK_LINES = re.compile(r"\n\s*\n(\s*\n)+")
-
-
-@dataclass(frozen=True)
-class ChangedFile:
-    """A file of the pull request as GitHub lists it; renames keep their old path."""
-
-    path: str
-    status: str = "modified"
-    previous_path: str | None = None
 
 
 @dataclass(frozen=True)

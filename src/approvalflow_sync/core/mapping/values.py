@@ -5,7 +5,7 @@ Each answers the problem's message, or ``None`` when the value is fine; the read
 
 from __future__ import annotations
 
-from approvalflow_sync.mapping.model import TITLE_FIELDS
+from approvalflow_sync.core.mapping.model import TITLE_FIELDS
 
 PAGE_HINT = 'such as "67890" (the number in the page\'s URL, …/pages/67890/…)'
 

@@ -7,8 +7,8 @@ mistake is a :class:`MappingError` listing each :class:`Problem` with its line a
 
 from __future__ import annotations
 
-from approvalflow_sync.mapping.load import load_mapping, read_mapping
-from approvalflow_sync.mapping.match import (
+from approvalflow_sync.core.mapping.load import load_mapping, read_mapping
+from approvalflow_sync.core.mapping.match import (
     Matcher,
     MatchResult,
     PatternSearch,
@@ -16,7 +16,7 @@ from approvalflow_sync.mapping.match import (
     naive_match,
     unmatched_patterns,
 )
-from approvalflow_sync.mapping.model import (
+from approvalflow_sync.core.mapping.model import (
     DEFAULT_MAPPING_FILE,
     DEFAULT_TITLE_TEMPLATE,
     TITLE_FIELDS,
@@ -26,7 +26,7 @@ from approvalflow_sync.mapping.model import (
     Problem,
     Rule,
 )
-from approvalflow_sync.mapping.schema import mapping_json_schema
+from approvalflow_sync.core.mapping.schema import mapping_json_schema
 
 __all__ = [
     "DEFAULT_MAPPING_FILE",

@@ -1,0 +1,1 @@
+"""The GitHub Action's program: inputs, credentials, sync, run."""

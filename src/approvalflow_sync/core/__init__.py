@@ -1,0 +1,1 @@
+"""The pure core: mapping, planning and rendering; no I/O."""
