@@ -28,6 +28,7 @@ ACTION = ROOT / "action.yml"
 SETUP_SCRIPT = ROOT / "scripts/setup-action.sh"
 WORKFLOWS_DIR = ROOT / ".github/workflows"
 WORKFLOWS = sorted(WORKFLOWS_DIR.glob("*.yml")) + sorted(WORKFLOWS_DIR.glob("*.yaml"))
+DEPENDABOT = ROOT / ".github/dependabot.yml"
 LIVING_MAPPING = ROOT / ".github/approvalflow.yml"
 TOOL_TIMEOUT = 120
 
@@ -278,12 +279,24 @@ def lint_targets() -> list[str]:
     return ["action.yml", *(path.relative_to(ROOT).as_posix() for path in WORKFLOWS)]
 
 
-def test_zizmor_finds_nothing_offline() -> None:
+# Findings the auditor persona (zizmor's strictest) still has, each with why it stays.
+AUDITOR_PENDING = {
+    # The job's secret is a repository secret; issue 13's README workflow decides whether it
+    # moves to an environment (a one-line `environment:`) or gets an ignore with its reason.
+    "docs-approval.yml",
+}
+
+
+@pytest.mark.parametrize("persona", ["regular", "auditor"])
+def test_zizmor_finds_nothing_offline(persona: str) -> None:
     zizmor = venv_tool("zizmor")
+    targets = [*lint_targets(), DEPENDABOT.relative_to(ROOT).as_posix()]
+    if persona == "auditor":
+        targets = [t for t in targets if Path(t).name not in AUDITOR_PENDING]
     # --strict-collection: a file zizmor cannot parse fails instead of being skipped quietly.
     result = subprocess.run(
-        [zizmor, "--offline", "--strict-collection", "--no-progress", "--color=never",
-         *lint_targets()],
+        [zizmor, "--offline", f"--persona={persona}", "--strict-collection", "--no-progress",
+         "--color=never", *targets],
         cwd=ROOT, capture_output=True, text=True, timeout=TOOL_TIMEOUT, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
