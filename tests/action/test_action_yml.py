@@ -281,8 +281,8 @@ def lint_targets() -> list[str]:
 
 # Findings the auditor persona (zizmor's strictest) still has, each with why it stays.
 AUDITOR_PENDING = {
-    # The job's secret is a repository secret; issue 13's README workflow decides whether it
-    # moves to an environment (a one-line `environment:`) or gets an ignore with its reason.
+    # secrets-outside-env: issue 12 (item 9) moves this workflow to the refresh-token flow and
+    # its secrets to an environment; drop this entry then.
     "docs-approval.yml",
 }
 
