@@ -179,12 +179,9 @@ def test_the_banner_s_commands_work_as_printed(banner: list[str]) -> None:
     commands = [line.strip() for line in banner if "approvalflow-sync " in line]
     assert len(commands) >= 4
     for command in commands:
-        words = shlex.split(command.replace("`", " ").split(" and ")[0])
-        while "=" in words[0]:  # leading VAR=value assignments
-            words.pop(0)
-        if words[0] != "approvalflow-sync":
-            continue
-        build_parser(words[1:]).parse_args(words[1:])  # every one parses
+        words = shlex.split(command)
+        words = words[words.index("approvalflow-sync") + 1 :]  # after any VAR=value
+        build_parser(words).parse_args(words)  # every one parses
     for wanted in ("change-sets list", "auth check"):
         (command,) = [c for c in commands if f"approvalflow-sync {wanted}" in c]
         env_words = shlex.split(command)
