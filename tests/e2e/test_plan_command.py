@@ -160,7 +160,7 @@ def test_with_the_sandbox_it_plans_creates_and_preflights_and_writes_nothing(
     out = squeeze(result.stdout)
     assert f"ApprovalFlow at {sandbox.base_url}, for a new pull request" in out
     assert "12345 create a change set with 3 pages -" in out
-    assert "99999 create a change set with 1 pages -" in out
+    assert "99999 create a change set with 1 page -" in out
     assert "12345 67891 yes wf-docs-review -" in out
     assert "99999 88800 no" in out  # the drafts space has no workflow: blocked, with why
     assert state(sandbox) == before
@@ -283,3 +283,19 @@ def test_the_pre_commit_hooks_run_commands_the_cli_accepts() -> None:
         assert words[0] == "approvalflow-sync"
         build_parser(words[1:]).parse_args([*words[1:], *hook.get("args", [])])
         assert hook["pass_filenames"] is False
+
+
+def test_hostile_file_names_print_as_one_harmless_line_each(repo: Path) -> None:
+    names = ["docs/auth/new\nline.md", "docs/auth/\x1b[31mred.md", "docs/auth/--json.md"]
+    for name in names:
+        write(repo, name)
+    (repo / os.fsdecode(b"docs/auth/caf\xe9.md")).write_text("latin-1 name\n")
+    git(repo, "add", "-A")
+    result = plan(repo)
+    assert result.returncode == 0, result.stderr
+    assert "\x1b" not in result.stdout
+    assert "docs/auth/new line.md 12345 67890" in squeeze(result.stdout)
+    assert "docs/auth/caf\ufffd.md 12345 67890" in squeeze(result.stdout)
+    paths = [f["path"] for f in plan_json(repo)["files"]]
+    assert "docs/auth/new\nline.md" in paths
+    assert "docs/auth/--json.md" in paths

@@ -26,7 +26,7 @@ from approvalflow_sync.approvalflow.client import ApprovalFlowClient
 from approvalflow_sync.approvalflow.models import ChangeSet, PagePreflight
 from approvalflow_sync.cli import terminal
 from approvalflow_sync.cli.sandbox import SandboxURLs
-from approvalflow_sync.cli.settings import ENV_PREFIX, PARTS, connection_from
+from approvalflow_sync.cli.settings import ENV_PREFIX, PARTS, Connection, connection_from
 from approvalflow_sync.core import plan as planning
 from approvalflow_sync.core.mapping import (
     DEFAULT_MAPPING_FILE,
@@ -117,7 +117,7 @@ def read_branch(where: Path, base: str | None) -> Branch:
     if diff.returncode != 0:
         said = diff.stderr.decode("utf-8", "replace").strip().splitlines()
         raise ConfigError(f"git diff failed in {root}: {said[0] if said else diff.returncode}")
-    files = parse_name_status(diff.stdout.decode("utf-8", "surrogateescape"))
+    files = parse_name_status(diff.stdout.decode("utf-8", "replace"))  # printable, always
     return Branch(root=root, base=ref, merge_base=since, files=files)
 
 
@@ -180,25 +180,19 @@ def github_repository_url(remote: str) -> str | None:
 
 
 @contextmanager
-def _approvalflow(args: argparse.Namespace, env: Mapping[str, str]) -> Iterator[str | None]:
-    """Yield ``None`` (no connection given), or the base URL after setting ``args.token``."""
+def _approvalflow(args: argparse.Namespace, env: Mapping[str, str]) -> Iterator[Connection | None]:
+    """Where to ask: a sandbox (started here, or at a URL), the connection given, or None."""
     if args.sandbox == START_SANDBOX:
         with SandboxServer(host="127.0.0.1", port=0) as server:
-            args.token = DEFAULT_TOKEN
-            yield server.base_url
+            yield Connection(server.base_url, DEFAULT_TOKEN)
         return
     sandbox = SandboxURLs.chosen(args.sandbox, env)
     if sandbox is not None:
-        args.token = args.token or env.get(f"{ENV_PREFIX}TOKEN") or DEFAULT_TOKEN
-        yield sandbox.api
+        yield Connection(sandbox.api, args.token or env.get(ENV_PREFIX + "TOKEN") or DEFAULT_TOKEN)
         return
     flags = {part: getattr(args, part) for part in PARTS}
-    if not any(flags.values()) and not any(env.get(ENV_PREFIX + p.upper()) for p in PARTS):
-        yield None
-        return
-    connection = connection_from({**flags, "token": args.token}, env)
-    args.token = connection.token
-    yield connection.base_url
+    given = any(flags.values()) or any(env.get(ENV_PREFIX + part.upper()) for part in PARTS)
+    yield connection_from({**flags, "token": args.token}, env) if given else None
 
 
 def ask(
@@ -243,7 +237,8 @@ def _page_preflight(client: ApprovalFlowClient, page: str) -> PagePreflight:
 def describe(plan: SpacePlan) -> tuple[str, str]:
     """The plan of a space as a word for JSON and a phrase for people."""
     if plan.create:
-        return "create", f"create a change set with {len(plan.pages)} pages"
+        count = len(plan.pages)
+        return "create", f"create a change set with {count} page{'' if count == 1 else 's'}"
     if not plan.pages:
         return "archive", f"archive {', '.join(plan.archive)} (no page maps any more)"
     kept = planning.sort_pages(plan.keep.page_ids if plan.keep else ())
@@ -379,10 +374,10 @@ def run(args: argparse.Namespace, env: Mapping[str, str], out: TextIO) -> int:
     match = compile_mapping(mapping).match(planning.changed_paths(branch.files))
     pull_request = pull_request_url(args.pr, _origin_url(branch.root)) if args.pr else None
     asked = None
-    with _approvalflow(args, env) as base_url:
-        if base_url is not None:
+    with _approvalflow(args, env) as connection:
+        if connection is not None:
             spaces = sorted({rule.space for rule in mapping.rules})
-            with ApprovalFlowClient(base_url, args.token) as client:
+            with ApprovalFlowClient(connection.base_url, connection.token) as client:
                 asked = ask(client, spaces, match, pull_request)
     render = render_json if args.json else render_text
     print(render(branch, match, asked), file=out)
