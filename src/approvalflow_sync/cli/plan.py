@@ -19,14 +19,17 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 from urllib.parse import urlsplit
 
-from approvalflow_sync.approvalflow.client import ApprovalFlowClient
-from approvalflow_sync.approvalflow.models import ChangeSet, PagePreflight
 from approvalflow_sync.cli import terminal
-from approvalflow_sync.cli.sandbox import SandboxURLs
-from approvalflow_sync.cli.settings import ENV_PREFIX, PARTS, Connection, connection_from
+from approvalflow_sync.cli.settings import (
+    ENV_PREFIX,
+    PARTS,
+    SANDBOX_VARIABLE,
+    Connection,
+    connection_from,
+)
 from approvalflow_sync.core import plan as planning
 from approvalflow_sync.core.mapping import (
     DEFAULT_MAPPING_FILE,
@@ -37,9 +40,12 @@ from approvalflow_sync.core.mapping import (
 )
 from approvalflow_sync.core.plan import SpacePlan
 from approvalflow_sync.errors import BadRequestError, ConfigError
-from approvalflow_sync.github.event import ChangedFile
 from approvalflow_sync.github.git_files import GIT, parse_name_status
-from approvalflow_sync.sandbox import DEFAULT_TOKEN, SandboxServer
+
+if TYPE_CHECKING:  # the ApprovalFlow side loads HTTP and pydantic only when it is asked
+    from approvalflow_sync.approvalflow.client import ApprovalFlowClient
+    from approvalflow_sync.approvalflow.models import ChangeSet, PagePreflight
+    from approvalflow_sync.github.event import ChangedFile
 
 START_SANDBOX = ""
 """``--sandbox`` without a URL: start the built-in sandbox in this process."""
@@ -182,17 +188,26 @@ def github_repository_url(remote: str) -> str | None:
 @contextmanager
 def _approvalflow(args: argparse.Namespace, env: Mapping[str, str]) -> Iterator[Connection | None]:
     """Where to ask: a sandbox (started here, or at a URL), the connection given, or None."""
-    if args.sandbox == START_SANDBOX:
-        with SandboxServer(host="127.0.0.1", port=0) as server:
-            yield Connection(server.base_url, DEFAULT_TOKEN)
-        return
-    sandbox = SandboxURLs.chosen(args.sandbox, env)
-    if sandbox is not None:
-        yield Connection(sandbox.api, args.token or env.get(ENV_PREFIX + "TOKEN") or DEFAULT_TOKEN)
+    if args.sandbox is not None or env.get(SANDBOX_VARIABLE):
+        with _sandbox(args, env) as connection:
+            yield connection
         return
     flags = {part: getattr(args, part) for part in PARTS}
     given = any(flags.values()) or any(env.get(ENV_PREFIX + part.upper()) for part in PARTS)
     yield connection_from({**flags, "token": args.token}, env) if given else None
+
+
+@contextmanager
+def _sandbox(args: argparse.Namespace, env: Mapping[str, str]) -> Iterator[Connection]:
+    from approvalflow_sync.cli.sandbox import SandboxURLs  # noqa: PLC0415 - see TYPE_CHECKING
+    from approvalflow_sync.sandbox import DEFAULT_TOKEN, SandboxServer  # noqa: PLC0415
+
+    sandbox = None if args.sandbox == START_SANDBOX else SandboxURLs.chosen(args.sandbox, env)
+    if sandbox is not None:
+        yield Connection(sandbox.api, args.token or env.get(ENV_PREFIX + "TOKEN") or DEFAULT_TOKEN)
+        return
+    with SandboxServer(host="127.0.0.1", port=0) as server:
+        yield Connection(server.base_url, DEFAULT_TOKEN)
 
 
 def ask(
@@ -225,6 +240,8 @@ def _preflights(client: ApprovalFlowClient, plan: SpacePlan) -> dict[PageKey, Pa
 
 
 def _page_preflight(client: ApprovalFlowClient, page: str) -> PagePreflight:
+    from approvalflow_sync.approvalflow.models import PagePreflight  # noqa: PLC0415
+
     try:
         return client.preflight_page(page)
     except BadRequestError as error:  # an unknown page: say so in its row
@@ -377,6 +394,10 @@ def run(args: argparse.Namespace, env: Mapping[str, str], out: TextIO) -> int:
     with _approvalflow(args, env) as connection:
         if connection is not None:
             spaces = sorted({rule.space for rule in mapping.rules})
+            from approvalflow_sync.approvalflow.client import (  # noqa: PLC0415
+                ApprovalFlowClient,
+            )
+
             with ApprovalFlowClient(connection.base_url, connection.token) as client:
                 asked = ask(client, spaces, match, pull_request)
     render = render_json if args.json else render_text

@@ -17,6 +17,7 @@ from types import FrameType
 from typing import TextIO
 
 from approvalflow_sync.approvalflow.base_url import check_url
+from approvalflow_sync.cli.settings import SANDBOX_VARIABLE
 from approvalflow_sync.errors import ConfigError
 from approvalflow_sync.sandbox.app import ADMIN_PREFIX
 from approvalflow_sync.sandbox.oauth import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
@@ -52,10 +53,6 @@ def main_sandbox(
     except KeyboardInterrupt:
         pass
     return 0
-
-
-SANDBOX_VARIABLE = "APPROVALFLOW_SANDBOX"
-"""The environment form of ``--sandbox URL``."""
 
 
 @dataclass(frozen=True)
