@@ -310,7 +310,7 @@ def test_the_command_prints_its_address_serves_and_exits_0_on_ctrl_c(tmp_path: P
         try:
             words = line.split()
             assert words[:3] == ["ApprovalFlow", "sandbox", "on"]
-            assert words[4:] == ["token:", DEFAULT_TOKEN]
+            assert len(words) == 4  # the URLs and commands follow on lines of their own
             with urllib.request.urlopen(words[3] + "/_sandbox/state", timeout=2) as answer:  # noqa: S310 - loopback
                 assert json.load(answer)["spaces"][0]["key"] == "OPS"
         finally:

@@ -56,6 +56,8 @@ REUSE_WINDOW_MINUTES = 10
 EARLY_REFRESH_SECONDS = 60.0
 """An access token this close to its ``expires_in`` is refreshed before use, not after a 401."""
 HIDDEN = "<hidden>"
+CONSENT_COMMAND = "approvalflow-sync auth init"
+"""The command that gets a new refresh token, as the advice for a refused one names it."""
 
 TOKEN_RETRY = RetryPolicy(attempts=3, total_seconds=30.0, initial_backoff=0.5, max_backoff=4.0)
 """Token requests are few: a short budget, so a dead endpoint fails the run quickly."""
@@ -153,6 +155,7 @@ def exchange_code(
     redirect_uri: str,
     require_refresh_token: bool = True,
     retry: RetryPolicy = TOKEN_RETRY,
+    consent_command: str = CONSENT_COMMAND,
 ) -> TokenGrant:
     """Trade an authorization code for tokens (``grant_type=authorization_code``).
 
@@ -167,7 +170,8 @@ def exchange_code(
         "code": code,
         "redirect_uri": redirect_uri,
     }
-    grant = _token_request(http, _TokenCall(token_url, client_id, body), retry, repeatable=False)
+    call = _TokenCall(token_url, client_id, body, consent_command)
+    grant = _token_request(http, call, retry, repeatable=False)
     if require_refresh_token and grant.refresh_token is None:
         raise OfflineAccessMissingError(
             "the consent gave no refresh token: the scope offline_access was not granted "
@@ -188,11 +192,13 @@ def exchange_refresh_token(
     refresh_token: str,
     *,
     retry: RetryPolicy = TOKEN_RETRY,
+    consent_command: str = CONSENT_COMMAND,
 ) -> TokenGrant:
     """Trade a refresh token for a new access token and a new refresh token.
 
     Spending a refresh token starts its 10-minute reuse window; keep the new one it answers.
     Transient failures are retried: within the reuse window the same refresh token still works.
+    ``consent_command`` is what the advice for a dead refresh token tells the user to run.
     """
     body = {
         "grant_type": "refresh_token",
@@ -200,7 +206,8 @@ def exchange_refresh_token(
         "client_secret": client_secret,
         "refresh_token": refresh_token,
     }
-    return _token_request(http, _TokenCall(token_url, client_id, body), retry, repeatable=True)
+    call = _TokenCall(token_url, client_id, body, consent_command)
+    return _token_request(http, call, retry, repeatable=True)
 
 
 def accessible_resources(http: httpx.Client, resources_url: str, access_token: str) -> list[Site]:
@@ -353,6 +360,8 @@ class _TokenCall:
     token_url: str
     client_id: str
     body: dict[str, str]
+    consent_command: str = CONSENT_COMMAND
+    """The command that gets a new refresh token, for the advice when one is refused."""
 
     @property
     def grant_type(self) -> str:
@@ -476,15 +485,15 @@ def _token_error(call: _TokenCall, response: httpx.Response, data: object) -> OA
             "another job refreshed with the same token (jobs sharing one refresh token must not "
             "run in parallel). It also expires after 90 days unused, and dies when the user or "
             "an admin revokes the app's access. The only cure is a new consent in a browser: run "
-            f"`approvalflow-sync auth init --client-id {client_id}` and store the refresh token "
-            "it gives",
+            f"`{call.consent_command} --client-id {client_id}` and store the refresh token it "
+            "gives",
             **fields,
         )
     if error == "invalid_grant":
         return InvalidGrantError(
             f"{head}: the authorization code was already used, has expired, or the redirect URI "
-            "differs from the one in the authorize URL. Run `approvalflow-sync auth init` again "
-            "and finish the consent within a few minutes",
+            f"differs from the one in the authorize URL. Run `{call.consent_command}` again and "
+            "finish the consent within a few minutes",
             **fields,
         )
     if status == 401 or error in ("access_denied", "invalid_client", "unauthorized_client"):

@@ -39,7 +39,11 @@ from approvalflow_sync.approvalflow.client import (
 )
 from approvalflow_sync.approvalflow.oauth import (
     API_SCOPES,
+    CONSENT_COMMAND,
     CONSENT_SCOPES,
+    DEFAULT_AUTHORIZE_URL,
+    DEFAULT_RESOURCES_URL,
+    DEFAULT_TOKEN_URL,
     REUSE_WINDOW_MINUTES,
     Site,
     TokenGrant,
@@ -50,6 +54,7 @@ from approvalflow_sync.approvalflow.oauth import (
 )
 from approvalflow_sync.approvalflow.retry import RetryPolicy
 from approvalflow_sync.cli import terminal
+from approvalflow_sync.cli.sandbox import SandboxURLs
 from approvalflow_sync.errors import (
     APIError,
     ApprovalFlowSyncError,
@@ -90,14 +95,13 @@ def run_init(
 ) -> int:
     """The consent in a browser, the code for tokens, the refresh token handed on."""
     client_secret = _from_env(env, args.client_secret_env, "the OAuth app's client secret")
-    auth_url = check_url(args.auth_url, "--auth-url")
-    token_url = check_url(args.token_url, "--token-url")
+    urls = auth_urls(args, env)
     sink = _secret_sink(args, env)
     if args.timeout <= 0:
         raise ConfigError(f"--timeout: must be more than 0 seconds, got {args.timeout}")
     state = secrets.token_urlsafe(24)
     with LoopbackCallback(args.port, state) as callback:
-        url = authorize_url(auth_url, args.client_id, callback.redirect_uri, state)
+        url = authorize_url(urls.authorize, args.client_id, callback.redirect_uri, state)
         print(
             "Open this URL in a browser, sign in as the Atlassian account the CI job should act "
             f"as, and accept:\n\n  {url}\n\n"
@@ -115,11 +119,12 @@ def run_init(
     with httpx.Client(timeout=30.0) as http:
         grant = exchange_code(
             http,
-            token_url,
+            urls.token,
             args.client_id,
             client_secret,
             code,
             redirect_uri=callback.redirect_uri,
+            consent_command=urls.consent_command,
         )
     print(f"\nConsent received. Granted scopes: {grant.scope or '(none listed)'}", file=out)
     missing = [scope for scope in API_SCOPES if scope not in grant.scopes]
@@ -131,6 +136,43 @@ def run_init(
             file=out,
         )
     return _hand_on(grant.refresh_token or "", sink, out)
+
+
+@dataclass(frozen=True)
+class AuthURLs:
+    """Atlassian's authorization server as auth init and check reach it (or the sandbox's)."""
+
+    authorize: str
+    token: str
+    resources: str
+    sandbox: SandboxURLs | None
+    """The sandbox in use (named by --sandbox or APPROVALFLOW_SANDBOX), or None."""
+
+    @property
+    def consent_command(self) -> str:
+        """``auth init`` as the advice for a dead refresh token names it: sandbox kept."""
+        return CONSENT_COMMAND + (f" --sandbox {self.sandbox.base}" if self.sandbox else "")
+
+
+ATLASSIAN = AuthURLs(DEFAULT_AUTHORIZE_URL, DEFAULT_TOKEN_URL, DEFAULT_RESOURCES_URL, None)
+
+
+def auth_urls(args: argparse.Namespace, env: Mapping[str, str]) -> AuthURLs:
+    """Each URL from its own flag, else from the sandbox, else Atlassian's."""
+    sandbox = SandboxURLs.chosen(args.sandbox, env)
+    fallback = ATLASSIAN
+    if sandbox is not None:
+        fallback = AuthURLs(sandbox.authorize, sandbox.token, sandbox.resources, sandbox)
+
+    def pick(flag: str | None, name: str, default: str) -> str:
+        return check_url(flag, name) if flag else default
+
+    return AuthURLs(
+        authorize=pick(getattr(args, "auth_url", None), "--auth-url", fallback.authorize),
+        token=pick(args.token_url, "--token-url", fallback.token),
+        resources=pick(getattr(args, "resources_url", None), "--resources-url", fallback.resources),
+        sandbox=sandbox,
+    )
 
 
 @dataclass(frozen=True)
@@ -374,11 +416,11 @@ def run_check(
     confirm: Confirm | None = None,
 ) -> int:
     """List the sites a token reaches and check each scope; 1 when a scope fails."""
-    base_url = _base_url(args, env)
-    resources_url = check_url(args.resources_url, "--resources-url")
+    urls = auth_urls(args, env)
+    base_url = _base_url(args, env, urls.sandbox)
     with httpx.Client(timeout=30.0) as http:
-        access_token, granted = _access_token(args, env, out, http, confirm)
-        sites = accessible_resources(http, resources_url, access_token)
+        access_token, granted = _access_token(args, env, out, http, confirm, urls=urls)
+        sites = accessible_resources(http, urls.resources, access_token)
         _print_sites(sites, out)
         if granted is None:
             granted = frozenset(scope for site in sites for scope in site.scopes)
@@ -396,6 +438,8 @@ def _access_token(
     out: TextIO,
     http: httpx.Client,
     confirm: Confirm | None,
+    *,
+    urls: AuthURLs,
 ) -> tuple[str, frozenset[str] | None]:
     """The access token to check, and its granted scopes when the token endpoint said them."""
     if (args.github_repo or args.secret_name) and not args.client_id:
@@ -416,7 +460,6 @@ def _access_token(
     client_secret = _from_env(env, args.client_secret_env, "the OAuth app's client secret")
     refresh_token = _from_env(env, args.refresh_token_env, "the refresh token")
     sink = _secret_sink(args, env)
-    token_url = check_url(args.token_url, "--token-url")
     print(
         "Refreshing rotates the refresh token: Atlassian answers a new one, and the one in "
         f"{args.refresh_token_env} stops working {REUSE_WINDOW_MINUTES} minutes later. "
@@ -436,7 +479,12 @@ def _access_token(
             "--access-token-env VAR"
         )
     grant: TokenGrant = exchange_refresh_token(
-        http, token_url, args.client_id, client_secret, refresh_token
+        http,
+        urls.token,
+        args.client_id,
+        client_secret,
+        refresh_token,
+        consent_command=urls.consent_command,
     )
     if grant.refresh_token is not None and grant.refresh_token != refresh_token:
         heading = (
@@ -543,10 +591,14 @@ def _write_checks(granted: frozenset[str]) -> list[ScopeCheck]:
     ]
 
 
-def _base_url(args: argparse.Namespace, env: Mapping[str, str]) -> str | None:
-    """The API base URL from --base-url or the APPROVALFLOW_* variables; None when not given."""
+def _base_url(
+    args: argparse.Namespace, env: Mapping[str, str], sandbox: SandboxURLs | None
+) -> str | None:
+    """The API base URL: --base-url, the sandbox's, or the APPROVALFLOW_* variables; or None."""
     if args.base_url:
         return build_base_url(base_url=args.base_url, name_prefix="--")
+    if sandbox is not None:
+        return sandbox.api
     names = ("BASE_URL", "CLOUD_ID", "SITE", "APP_ID", "ENVIRONMENT_ID")
     base, cloud, site, app, environment = (env.get(f"APPROVALFLOW_{n}") or None for n in names)
     if not any((base, cloud, site, app, environment)):

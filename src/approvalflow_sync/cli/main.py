@@ -131,9 +131,7 @@ def _add_auth_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentP
         help="loopback port; http://127.0.0.1:PORT/callback must be the app's callback URL "
         "(default 8765)",
     )
-    init.add_argument(
-        "--auth-url", default="https://auth.atlassian.com/authorize", help="the consent page"
-    )
+    init.add_argument("--auth-url", help="the consent page (default: Atlassian's)")
     _token_url_flag(init)
     init.add_argument(
         "--timeout",
@@ -168,9 +166,7 @@ def _add_auth_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentP
     )
     _token_url_flag(check)
     check.add_argument(
-        "--resources-url",
-        default="https://api.atlassian.com/oauth/token/accessible-resources",
-        help="Atlassian's accessible-resources endpoint",
+        "--resources-url", help="the accessible-resources endpoint (default: Atlassian's)"
     )
     check.add_argument("--base-url", help="the ApprovalFlow API base URL for the read calls")
     check.add_argument("--space", help="space id for the read:change-set call")
@@ -192,10 +188,12 @@ def _client_secret_flag(parser: argparse.ArgumentParser) -> None:
 
 
 def _token_url_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--token-url", help="the token endpoint (default: Atlassian's)")
     parser.add_argument(
-        "--token-url",
-        default="https://auth.atlassian.com/oauth/token",
-        help="the token endpoint",
+        "--sandbox",
+        metavar="URL",
+        help="use the sandbox at URL (e.g. http://127.0.0.1:8080) for every URL not given; "
+        "default $APPROVALFLOW_SANDBOX",
     )
 
 
@@ -235,6 +233,36 @@ def _add_validate_command(
     validate.set_defaults(handler=_run_validate)
 
 
+def _add_plan_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    plan = subparsers.add_parser(
+        "plan",
+        help="before pushing: the branch's changed files, their pages, and what a run would do",
+        description="From the local checkout, no GitHub needed: the files changed since the "
+        "branch left the default branch (commits and staged changes), the pages they map to "
+        "and, with a connection or --sandbox, what a run would create or update and each "
+        "page's preflight. It only reads: nothing is written to ApprovalFlow.",
+    )
+    plan.add_argument("--base", metavar="REF", help="compare with REF (default: origin/HEAD, "
+                      "else origin/main, origin/master, main or master)")  # fmt: skip
+    plan.add_argument("--mapping", metavar="FILE", help="the mapping file "
+                      "(default .github/approvalflow.yml at the repository's top)")  # fmt: skip
+    plan.add_argument(
+        "--pr",
+        metavar="NUMBER_OR_URL",
+        help="the branch's pull request, to plan against its change sets (default: a new one)",
+    )
+    plan.add_argument(
+        "--sandbox",
+        nargs="?",
+        const="",
+        metavar="URL",
+        help="ask the sandbox at URL (default $APPROVALFLOW_SANDBOX), or without URL start the "
+        "built-in one here",
+    )
+    _connection_flags(plan)
+    plan.set_defaults(handler=_run_plan)
+
+
 COMMANDS = {
     "change-sets": _add_change_set_commands,
     "pages": _add_page_commands,
@@ -243,6 +271,7 @@ COMMANDS = {
     "demo": _add_demo_command,
     "run": _add_run_command,
     "validate": _add_validate_command,
+    "plan": _add_plan_command,
 }
 
 
@@ -320,6 +349,12 @@ def _run_validate(args: argparse.Namespace) -> int:
     from approvalflow_sync.cli import validate  # noqa: PLC0415 - keeps start-up light
 
     return validate.run(args.file, args.repo, sys.stdout, sys.stderr)
+
+
+def _run_plan(args: argparse.Namespace) -> int:
+    from approvalflow_sync.cli import plan  # noqa: PLC0415 - keeps start-up light
+
+    return plan.run(args, os.environ, sys.stdout)
 
 
 def _configure_logging(debug: bool) -> None:

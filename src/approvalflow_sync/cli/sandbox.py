@@ -1,17 +1,25 @@
-"""``approvalflow-sync sandbox``: serve a sandbox in the foreground until Ctrl-C."""
+"""``approvalflow-sync sandbox``: serve a sandbox in the foreground until Ctrl-C.
+
+:class:`SandboxURLs` is the one place that knows where the sandbox serves what: the banner prints
+it, and ``auth``'s ``--sandbox`` and ``plan``'s ``--sandbox URL`` take their URLs from it.
+"""
 
 from __future__ import annotations
 
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import TextIO
 
+from approvalflow_sync.approvalflow.base_url import check_url
+from approvalflow_sync.cli.settings import SANDBOX_VARIABLE
 from approvalflow_sync.errors import ConfigError
+from approvalflow_sync.sandbox.app import ADMIN_PREFIX
 from approvalflow_sync.sandbox.oauth import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from approvalflow_sync.sandbox.seed import load_seed
 from approvalflow_sync.sandbox.server import SandboxServer
@@ -40,17 +48,70 @@ def main_sandbox(
         with _terminate_as_interrupt():
             seed_data = load_seed(seed) if seed is not None else None
             server = SandboxServer(host, port, seed=seed_data, state_file=state, latency=latency)
-            print(f"ApprovalFlow sandbox on {server.base_url}  token: {DEFAULT_TOKEN}", file=out)
-            print(
-                f"OAuth: {server.base_url}/authorize, {server.base_url}/oauth/token  "
-                f"client: {DEFAULT_CLIENT_ID} / {DEFAULT_CLIENT_SECRET}",
-                file=out,
-            )
-            out.flush()
+            print(banner(SandboxURLs(server.base_url)), file=out, flush=True)
             server.serve_forever()
     except KeyboardInterrupt:
         pass
     return 0
+
+
+@dataclass(frozen=True)
+class SandboxURLs:
+    """Every URL a sandbox listening at ``base`` serves (``base``: ``http://127.0.0.1:8080``)."""
+
+    base: str
+
+    @classmethod
+    def chosen(cls, flag: str | None, env: Mapping[str, str]) -> SandboxURLs | None:
+        """The sandbox named by ``--sandbox URL`` or else by ``APPROVALFLOW_SANDBOX``; or None."""
+        url = flag or env.get(SANDBOX_VARIABLE, "").strip()
+        if not url:
+            return None
+        name = "--sandbox" if flag else SANDBOX_VARIABLE
+        return cls(check_url(url, name))
+
+    @property
+    def api(self) -> str:
+        """The API base URL: the endpoint paths (``/changeSets`` ...) go directly under it."""
+        return self.base
+
+    @property
+    def authorize(self) -> str:
+        return f"{self.base}/authorize"
+
+    @property
+    def token(self) -> str:
+        return f"{self.base}/oauth/token"
+
+    @property
+    def resources(self) -> str:
+        return f"{self.base}/oauth/token/accessible-resources"
+
+    @property
+    def admin(self) -> str:
+        return f"{self.base}{ADMIN_PREFIX}"
+
+
+def banner(urls: SandboxURLs) -> str:
+    """What the sandbox serves, and commands that use it as they are (one per line)."""
+    token = f"APPROVALFLOW_TOKEN={DEFAULT_TOKEN}"
+    return f"""\
+ApprovalFlow sandbox on {urls.base}
+  API base URL          {urls.api}   (token: {DEFAULT_TOKEN})
+  authorize URL         {urls.authorize}
+  token URL             {urls.token}
+  accessible resources  {urls.resources}
+  admin                 {urls.admin}/state   (also /calls, /approve, /reset ...)
+  OAuth client          {DEFAULT_CLIENT_ID}   (client secret: {DEFAULT_CLIENT_SECRET})
+
+Try it from another terminal:
+  APPROVALFLOW_BASE_URL={urls.api} {token} approvalflow-sync change-sets list --space 12345
+  {token} approvalflow-sync auth check --sandbox {urls.base}
+  ATLASSIAN_CLIENT_SECRET={DEFAULT_CLIENT_SECRET} approvalflow-sync auth init --sandbox \
+{urls.base} --client-id {DEFAULT_CLIENT_ID}
+  approvalflow-sync plan --sandbox {urls.base}
+After `export {SANDBOX_VARIABLE}={urls.base}`, auth and plan need no --sandbox URL.
+Stop it with Ctrl-C."""
 
 
 @contextmanager

@@ -13,6 +13,8 @@ from approvalflow_sync.errors import ConfigError
 
 ENV_PREFIX = "APPROVALFLOW_"
 PARTS = ("base_url", "cloud_id", "site", "app_id", "environment_id")
+SANDBOX_VARIABLE = ENV_PREFIX + "SANDBOX"
+"""The environment form of ``--sandbox URL`` (``auth``, ``plan``)."""
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from approvalflow_sync.approvalflow import models
+if TYPE_CHECKING:  # annotations only: ``plan`` without a connection loads no pydantic
+    from approvalflow_sync.approvalflow import models
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 

@@ -11,9 +11,12 @@ import re
 import string
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from approvalflow_sync.approvalflow.models import ChangeSet
 from approvalflow_sync.github.event import ChangedFile, PullRequest
+
+if TYPE_CHECKING:  # annotations only: planning offline (``plan``) loads no pydantic
+    from approvalflow_sync.approvalflow.models import ChangeSet
 
 DEFAULT_TITLE_TEMPLATE = "PR-{number} {title}"
 TITLE_FIELDS = ("number", "title", "branch", "base", "repo")
