@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from functools import partial
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from approvalflow_sync import terminal
 from approvalflow_sync.api_commands import connection_of, page_ids
@@ -135,11 +135,15 @@ class Redactor:
         return value
 
     def request(self, request: Any) -> Any:
-        """A vcrpy request on the placeholder base URL, with no header but the content's type."""
+        """A vcrpy request on the placeholder base URL, with no header but the content's type.
+
+        The query is scrubbed like an answer, so a cursor taken from a redacted answer matches.
+        """
         request = copy.deepcopy(request)
         parts = urlsplit(request.uri)
         path = parts.path.removeprefix(self._base.path.rstrip("/"))
-        request.uri = RECORDED_BASE_URL + path + (f"?{parts.query}" if parts.query else "")
+        query = urlencode([(name, self._scrub(value)) for name, value in parse_qsl(parts.query)])
+        request.uri = RECORDED_BASE_URL + path + (f"?{query}" if query else "")
         request.headers = {
             name: value for name, value in request.headers.items() if name.lower() == "content-type"
         }
