@@ -41,17 +41,6 @@ from approvalflow_sync.approvalflow.oauth import (
     exchange_refresh_token,
 )
 from approvalflow_sync.approvalflow.retry import RetryPolicy
-from approvalflow_sync.approvalflow.scopes import (
-    COMMAND_SCOPES,
-    CONSENT_SCOPES,
-    OFFLINE_ACCESS,
-    PAGE_SCOPES,
-    PRODUCT_SCOPE,
-    READ_APPROVAL,
-    READ_CHANGE_SET,
-    WRITE_APPROVAL,
-    WRITE_CHANGE_SET,
-)
 from approvalflow_sync.errors import (
     APIError,
     ApprovalFlowSyncError,
@@ -65,6 +54,17 @@ from approvalflow_sync.github.secrets import (
     SecretTarget,
     parse_secret_target,
     write_secret,
+)
+from approvalflow_sync.scopes import (
+    COMMAND_SCOPES,
+    CONSENT_SCOPES,
+    OFFLINE_ACCESS,
+    PAGE_SCOPES,
+    PRODUCT_SCOPE,
+    READ_APPROVAL,
+    READ_CHANGE_SET,
+    WRITE_APPROVAL,
+    WRITE_CHANGE_SET,
 )
 
 log = logging.getLogger("approvalflow_sync.auth")

@@ -12,8 +12,8 @@ import sys
 from collections.abc import Callable, Sequence
 
 from approvalflow_sync import __version__
-from approvalflow_sync.approvalflow.scopes import scope_help
 from approvalflow_sync.errors import ApprovalFlowSyncError
+from approvalflow_sync.scopes import scope_help
 
 PROG = "approvalflow-sync"
 Handler = Callable[[argparse.Namespace], int]

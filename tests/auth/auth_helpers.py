@@ -9,8 +9,8 @@ import httpx
 
 from approvalflow_sync.approvalflow.oauth import TokenGrant, exchange_code
 from approvalflow_sync.approvalflow.retry import RetryPolicy
-from approvalflow_sync.approvalflow.scopes import API_SCOPES, OFFLINE_ACCESS
 from approvalflow_sync.sandbox import SandboxServer
+from approvalflow_sync.scopes import API_SCOPES, OFFLINE_ACCESS
 
 CLIENT_ID = "sandbox-client"
 CLIENT_SECRET = "sandbox-secret"

@@ -29,7 +29,6 @@ from auth_helpers import (
 
 from approvalflow_sync import auth_commands
 from approvalflow_sync.approvalflow.oauth import exchange_refresh_token
-from approvalflow_sync.approvalflow.scopes import API_SCOPES, CONSENT_SCOPES, PAGE_SCOPES
 from approvalflow_sync.cli import build_parser
 from approvalflow_sync.errors import (
     ConfigError,
@@ -38,6 +37,7 @@ from approvalflow_sync.errors import (
     SecretWriteError,
 )
 from approvalflow_sync.sandbox import SandboxServer
+from approvalflow_sync.scopes import API_SCOPES, CONSENT_SCOPES, PAGE_SCOPES
 from conftest import RunCli, clean_env
 from fakes.github import ACTIONS_TOKEN, APP_TOKEN, FakeGitHub
 

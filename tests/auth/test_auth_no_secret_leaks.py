@@ -33,11 +33,11 @@ from approvalflow_sync.approvalflow.oauth import (
     exchange_code,
     exchange_refresh_token,
 )
-from approvalflow_sync.approvalflow.scopes import API_SCOPES
 from approvalflow_sync.auth_commands import SecretSink
 from approvalflow_sync.errors import ApprovalFlowSyncError
 from approvalflow_sync.github.secrets import parse_secret_target, write_secret
 from approvalflow_sync.sandbox import SandboxServer
+from approvalflow_sync.scopes import API_SCOPES
 from fakes.github import ACTIONS_TOKEN, FakeGitHub
 
 REPO = "Codertocat/Hello-World"

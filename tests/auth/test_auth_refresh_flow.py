@@ -31,7 +31,6 @@ from approvalflow_sync.approvalflow.oauth import (
     exchange_code,
     exchange_refresh_token,
 )
-from approvalflow_sync.approvalflow.scopes import API_SCOPES
 from approvalflow_sync.errors import (
     AuthenticationError,
     ClientCredentialsError,
@@ -40,6 +39,7 @@ from approvalflow_sync.errors import (
     OfflineAccessMissingError,
 )
 from approvalflow_sync.sandbox import SandboxServer
+from approvalflow_sync.scopes import API_SCOPES
 
 
 @pytest.fixture

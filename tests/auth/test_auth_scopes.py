@@ -9,9 +9,9 @@ import pytest
 from auth_helpers import DOCS, admin, resources_url
 
 from approvalflow_sync import auth_commands
-from approvalflow_sync.approvalflow.scopes import COMMAND_SCOPES, CONSENT_SCOPES, OFFLINE_ACCESS
 from approvalflow_sync.cli import build_parser, main
 from approvalflow_sync.sandbox import SandboxServer
+from approvalflow_sync.scopes import COMMAND_SCOPES, CONSENT_SCOPES, OFFLINE_ACCESS
 
 
 @pytest.mark.parametrize("command", list(COMMAND_SCOPES))

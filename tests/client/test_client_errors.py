@@ -11,12 +11,6 @@ from approvalflow_fakes import FakeApprovalFlow, change_set, fail, make_client, 
 
 from approvalflow_sync.approvalflow.client import ApprovalFlowClient
 from approvalflow_sync.approvalflow.retry import RetryPolicy
-from approvalflow_sync.approvalflow.scopes import (
-    PRODUCT_SCOPE,
-    READ_APPROVAL,
-    READ_CHANGE_SET,
-    WRITE_CHANGE_SET,
-)
 from approvalflow_sync.errors import (
     APIConnectionError,
     APIError,
@@ -28,6 +22,12 @@ from approvalflow_sync.errors import (
     PermissionDeniedError,
     RateLimitError,
     ServerError,
+)
+from approvalflow_sync.scopes import (
+    PRODUCT_SCOPE,
+    READ_APPROVAL,
+    READ_CHANGE_SET,
+    WRITE_CHANGE_SET,
 )
 
 HTML = "<!DOCTYPE html><html><body><h1>Bad gateway</h1></body></html>"

@@ -17,8 +17,8 @@ import pytest
 from action_harness import ActionHarness, ActionRun, harness, load_payload
 
 from approvalflow_sync.approvalflow.oauth import exchange_code
-from approvalflow_sync.approvalflow.scopes import CONSENT_SCOPES
 from approvalflow_sync.sandbox import SandboxServer
+from approvalflow_sync.scopes import CONSENT_SCOPES
 from fakes.github import APP_TOKEN
 
 CLIENT_ID = "sandbox-client"

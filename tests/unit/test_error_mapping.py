@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from approvalflow_sync.approvalflow.client import error_for_status
-from approvalflow_sync.approvalflow.scopes import PRODUCT_SCOPE, READ_APPROVAL, WRITE_CHANGE_SET
 from approvalflow_sync.errors import (
     EXIT_CONFIG,
     EXIT_FAILURE,
@@ -20,6 +19,7 @@ from approvalflow_sync.errors import (
     RateLimitError,
     ServerError,
 )
+from approvalflow_sync.scopes import PRODUCT_SCOPE, READ_APPROVAL, WRITE_CHANGE_SET
 
 
 def mapped(

@@ -17,13 +17,6 @@ from pydantic import BaseModel, ValidationError
 
 from approvalflow_sync.approvalflow import models
 from approvalflow_sync.approvalflow.retry import RetryPolicy, parse_retry_after, retrying
-from approvalflow_sync.approvalflow.scopes import (
-    PRODUCT_SCOPE,
-    READ_APPROVAL,
-    READ_CHANGE_SET,
-    WRITE_APPROVAL,
-    WRITE_CHANGE_SET,
-)
 from approvalflow_sync.errors import (
     APIConnectionError,
     APIError,
@@ -36,6 +29,13 @@ from approvalflow_sync.errors import (
     PermissionDeniedError,
     RateLimitError,
     ServerError,
+)
+from approvalflow_sync.scopes import (
+    PRODUCT_SCOPE,
+    READ_APPROVAL,
+    READ_CHANGE_SET,
+    WRITE_APPROVAL,
+    WRITE_CHANGE_SET,
 )
 
 Answer = TypeVar("Answer", bound=BaseModel)

@@ -26,7 +26,6 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from approvalflow_sync.approvalflow.retry import RetryPolicy, parse_retry_after
-from approvalflow_sync.approvalflow.scopes import CONSENT_SCOPES
 from approvalflow_sync.errors import (
     ClientCredentialsError,
     InvalidGrantError,
@@ -34,6 +33,7 @@ from approvalflow_sync.errors import (
     OAuthError,
     OfflineAccessMissingError,
 )
+from approvalflow_sync.scopes import CONSENT_SCOPES
 
 log = logging.getLogger("approvalflow_sync.oauth")
 

@@ -1,6 +1,7 @@
 """The OAuth scopes, and which each command needs: one table for help texts, auth init and check.
 
-Kept free of imports so the command line can name scopes in ``--help`` without loading HTTP.
+Outside the ``approvalflow`` package and free of imports, so the command line names scopes in
+``--help`` without loading the API client (``--version`` builds every command's parser).
 """
 
 from __future__ import annotations
