@@ -61,19 +61,14 @@ def recorder(directory: Path, record_mode: str, redactor: Redactor | None = None
         raise ConfigError(
             "record: needs vcrpy; install it with pip install 'approvalflow-sync[record]'"
         ) from None
-    hooks = {}
-    if redactor is not None:
-        hooks = {
-            "before_record_request": redactor.request,
-            "before_record_response": redactor.response,
-        }
     return vcr.VCR(
         cassette_library_dir=str(directory),
         record_mode=record_mode,
         match_on=MATCH_ON,
         filter_headers=["authorization"],
         decode_compressed_response=True,
-        **hooks,
+        before_record_request=redactor.request if redactor else None,
+        before_record_response=redactor.response if redactor else None,
     )
 
 
