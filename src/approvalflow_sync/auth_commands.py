@@ -391,11 +391,11 @@ def run_check(
     for check in checks:
         print(f"  {check.mark} {check.scope.ljust(width)}  {check.detail}", file=out)
     marks = {check.scope: check.mark for check in checks}
-    print(f"\nCommands:\n{commands_report(marks)}", file=out)
+    print(f"\nCommands:\n{_commands_report(marks)}", file=out)
     return 1 if any(marks[scope] == FAILED for scope in COMMAND_SCOPES["run"]) else 0
 
 
-def commands_report(marks: Mapping[str, str]) -> str:
+def _commands_report(marks: Mapping[str, str]) -> str:
     """One line per command: whether its scopes work, else the ones it lacks; ``run`` decides.
 
     Exit status 1 only when the action (``run``) lacks a scope: the ``pages`` commands' scopes
