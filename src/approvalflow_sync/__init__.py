@@ -4,3 +4,5 @@ try:  # written from the git tag by the build (hatch-vcs); absent in a plain che
     from approvalflow_sync._version import __version__
 except ImportError:  # pragma: no cover - the action runs the checkout through a .pth
     __version__ = "0.0.0+unknown"
+
+__all__ = ["__version__"]

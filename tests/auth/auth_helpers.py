@@ -7,8 +7,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from approvalflow_sync.approvalflow.oauth import CONSENT_SCOPES, TokenGrant, exchange_code
+from approvalflow_sync.approvalflow.oauth import TokenGrant, exchange_code
 from approvalflow_sync.approvalflow.retry import RetryPolicy
+from approvalflow_sync.approvalflow.scopes import API_SCOPES, OFFLINE_ACCESS
 from approvalflow_sync.sandbox import SandboxServer
 
 CLIENT_ID = "sandbox-client"
@@ -59,10 +60,13 @@ def consent_code(
     http: httpx.Client,
     *,
     client_id: str = CLIENT_ID,
-    scopes: tuple[str, ...] = CONSENT_SCOPES,
+    scopes: tuple[str, ...] = (*API_SCOPES, OFFLINE_ACCESS),
     state: str = "st-1",
 ) -> str:
-    """Go through the consent page like a browser and return the code it redirects with."""
+    """Go through the consent page like a browser and return the code it redirects with.
+
+    By default the consent covers every scope, as ``auth init --with-page-scopes`` asks.
+    """
     response = http.get(
         f"{server.base_url}/authorize",
         params={

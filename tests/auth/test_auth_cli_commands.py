@@ -27,7 +27,8 @@ from auth_helpers import (
     token_url,
 )
 
-from approvalflow_sync.approvalflow.oauth import API_SCOPES, exchange_refresh_token
+from approvalflow_sync.approvalflow.oauth import exchange_refresh_token
+from approvalflow_sync.approvalflow.scopes import API_SCOPES, CONSENT_SCOPES, PAGE_SCOPES
 from approvalflow_sync.cli import auth as auth_commands
 from approvalflow_sync.cli.main import build_parser
 from approvalflow_sync.errors import (
@@ -128,7 +129,8 @@ def test_auth_init_prints_a_refresh_token_that_works(
     query = parse_qs(urlsplit(url).query)
     assert query["audience"] == ["api.atlassian.com"]
     assert query["client_id"] == [CLIENT_ID]
-    assert query["scope"] == [" ".join((*API_SCOPES, "offline_access"))]
+    assert query["scope"] == [" ".join(CONSENT_SCOPES)]  # least privilege: no page scopes
+    assert "approval" not in query["scope"][0]
     assert query["response_type"] == ["code"]
     assert query["prompt"] == ["consent"]
     redirect_uri = query["redirect_uri"][0]
@@ -224,6 +226,28 @@ def browser() -> Iterator[auth_commands.OpenBrowser]:
             thread.join(timeout=10)
 
 
+@pytest.mark.parametrize(
+    ("flags", "granted"),
+    [((), CONSENT_SCOPES), (("--with-page-scopes",), (*CONSENT_SCOPES, *PAGE_SCOPES))],
+)
+def test_auth_init_asks_for_the_page_scopes_only_when_told(
+    sandbox: SandboxServer, flags: tuple[str, ...], granted: tuple[str, ...]
+) -> None:
+    argv = init_args(sandbox, *flags)
+    argv.remove("--no-browser")
+    args = build_parser().parse_args(argv)
+    out = io.StringIO()
+    with browser() as visit:
+        auth_commands.run_init(
+            args, {"ATLASSIAN_CLIENT_SECRET": CLIENT_SECRET}, out, open_browser=visit
+        )
+    printed = out.getvalue()
+    assert f"It asks for the scopes: {' '.join(granted)}\n" in printed
+    listed = printed.split("Granted scopes: ")[1].splitlines()[0]
+    assert set(listed.split()) == set(granted)
+    assert "Warning" not in printed
+
+
 def test_auth_init_says_when_the_app_lacks_offline_access(sandbox: SandboxServer) -> None:
     admin(
         sandbox,
@@ -313,6 +337,8 @@ def test_auth_check_refreshes_lists_the_site_and_checks_every_scope(
     assert "✓ read:approval:custom" in out
     assert "✓ write:change-set:custom granted (the token's scope lists it; not tried" in out
     assert "✓ write:approval:custom" in out
+    assert "✓ run\n✓ change-sets list" in out
+    assert "✓ pages submit" in out
     assert "✗" not in out
     exchange_refresh_token(http, token_url(sandbox), CLIENT_ID, CLIENT_SECRET, new)
 
@@ -356,6 +382,9 @@ def test_auth_check_reports_the_scopes_an_access_token_lacks(sandbox: SandboxSer
     ) in out
     assert "✗ write:change-set:custom not granted" in out
     assert "✗ write:approval:custom not granted" in out
+    assert "✗ run lacks write:change-set:custom" in out
+    assert "✓ change-sets list" in out
+    assert "✗ pages preflight lacks read:approval:custom" in out
 
 
 def test_auth_check_without_a_base_url_only_reads_the_scope_list(sandbox: SandboxServer) -> None:
@@ -365,7 +394,10 @@ def test_auth_check_without_a_base_url_only_reads_the_scope_list(sandbox: Sandbo
     out = io.StringIO()
     status = auth_commands.run_check(args, {"T": "sandbox-token"}, out)
     assert status == 0
-    assert "- read:change-set:custom not tried: give --base-url" in squeeze(out.getvalue())
+    printed = squeeze(out.getvalue())
+    assert "- read:change-set:custom not tried: give --base-url" in printed
+    assert "- change-sets list not tried: read:change-set:custom" in printed
+    assert "✓ change-sets create" in printed
 
 
 def test_auth_check_can_store_the_new_refresh_token_in_a_secret(

@@ -28,12 +28,12 @@ from auth_helpers import (
 
 from approvalflow_sync.approvalflow.client import ApprovalFlowClient
 from approvalflow_sync.approvalflow.oauth import (
-    API_SCOPES,
     RefreshingToken,
     accessible_resources,
     exchange_code,
     exchange_refresh_token,
 )
+from approvalflow_sync.approvalflow.scopes import API_SCOPES
 from approvalflow_sync.cli.auth import SecretSink
 from approvalflow_sync.errors import ApprovalFlowSyncError
 from approvalflow_sync.github.secrets import parse_secret_target, write_secret

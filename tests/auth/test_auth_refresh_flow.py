@@ -27,11 +27,11 @@ from auth_helpers import (
 
 from approvalflow_sync.approvalflow.client import ApprovalFlowClient
 from approvalflow_sync.approvalflow.oauth import (
-    API_SCOPES,
     RefreshingToken,
     exchange_code,
     exchange_refresh_token,
 )
+from approvalflow_sync.approvalflow.scopes import API_SCOPES
 from approvalflow_sync.errors import (
     AuthenticationError,
     ClientCredentialsError,

@@ -9,14 +9,14 @@ import httpx
 import pytest
 from approvalflow_fakes import FakeApprovalFlow, change_set, fail, make_client, ok
 
-from approvalflow_sync.approvalflow.client import (
+from approvalflow_sync.approvalflow.client import ApprovalFlowClient
+from approvalflow_sync.approvalflow.retry import RetryPolicy
+from approvalflow_sync.approvalflow.scopes import (
     PRODUCT_SCOPE,
     READ_APPROVAL,
     READ_CHANGE_SET,
     WRITE_CHANGE_SET,
-    ApprovalFlowClient,
 )
-from approvalflow_sync.approvalflow.retry import RetryPolicy
 from approvalflow_sync.errors import (
     APIConnectionError,
     APIError,

@@ -16,7 +16,8 @@ import httpx
 import pytest
 from action_harness import ActionHarness, ActionRun, harness, load_payload
 
-from approvalflow_sync.approvalflow.oauth import CONSENT_SCOPES, exchange_code
+from approvalflow_sync.approvalflow.oauth import exchange_code
+from approvalflow_sync.approvalflow.scopes import CONSENT_SCOPES
 from approvalflow_sync.sandbox import SandboxServer
 from fakes.github import APP_TOKEN
 

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-import vcr
 
 from approvalflow_sync.approvalflow.client import ApprovalFlowClient
 from approvalflow_sync.approvalflow.retry import RetryPolicy
+from approvalflow_sync.cli.record import recorder
 from approvalflow_sync.errors import BadRequestError
 from approvalflow_sync.sandbox import DEFAULT_TOKEN, SandboxServer
 
@@ -25,13 +25,7 @@ RECORDING = os.environ.get("APPROVALFLOW_RECORD") == "1"
 REPLAY_BASE_URL = "http://127.0.0.1:9"
 REFERENCE = "https://github.com/acme/docs/pull/7"
 
-recorder = vcr.VCR(
-    cassette_library_dir=str(CASSETTES),
-    record_mode="all" if RECORDING else "none",
-    match_on=["method", "path", "query", "body"],
-    filter_headers=["authorization"],
-    decode_compressed_response=True,
-)
+cassettes = recorder(CASSETTES, "all" if RECORDING else "none")
 
 
 @pytest.fixture
@@ -59,7 +53,7 @@ def _new(client: ApprovalFlowClient, pages: list[str]) -> str:
 
 
 def test_create_and_list(client: ApprovalFlowClient) -> None:
-    with recorder.use_cassette("create_and_list.yaml"):
+    with cassettes.use_cassette("create_and_list.yaml"):
         cs_id = _new(client, ["67890", "67891"])
         listed = client.list_change_sets("12345")
     found = next(cs for cs in listed if cs.id == cs_id)
@@ -70,7 +64,7 @@ def test_create_and_list(client: ApprovalFlowClient) -> None:
 
 
 def test_detail(client: ApprovalFlowClient) -> None:
-    with recorder.use_cassette("detail.yaml"):
+    with cassettes.use_cassette("detail.yaml"):
         cs_id = _new(client, ["67890"])
         detail = client.get_change_set(cs_id)
     (page,) = detail.pageRefs
@@ -81,7 +75,7 @@ def test_detail(client: ApprovalFlowClient) -> None:
 
 
 def test_update(client: ApprovalFlowClient) -> None:
-    with recorder.use_cassette("update.yaml"):
+    with cassettes.use_cassette("update.yaml"):
         cs_id = _new(client, ["67890"])
         updated = client.update_change_set(cs_id, title="PR-7 Renamed", page_ids=["67892"])
     assert (updated.title, updated.page_ids, updated.summary) == (
@@ -92,7 +86,7 @@ def test_update(client: ApprovalFlowClient) -> None:
 
 
 def test_preflight_and_submit(client: ApprovalFlowClient) -> None:
-    with recorder.use_cassette("preflight_and_submit.yaml"):
+    with cassettes.use_cassette("preflight_and_submit.yaml"):
         cs_id = _new(client, ["67893", "88800"])
         preflight = client.preflight_change_set(cs_id)
         submitted = client.submit_change_set(cs_id)
@@ -105,7 +99,7 @@ def test_preflight_and_submit(client: ApprovalFlowClient) -> None:
 
 
 def test_archive_then_update_refused(client: ApprovalFlowClient) -> None:
-    with recorder.use_cassette("archive.yaml"):
+    with cassettes.use_cassette("archive.yaml"):
         cs_id = _new(client, ["67890"])
         archived = client.archive_change_set(cs_id)
         with pytest.raises(BadRequestError) as refused:
@@ -116,7 +110,7 @@ def test_archive_then_update_refused(client: ApprovalFlowClient) -> None:
 
 
 def test_page_preflight_and_submit(client: ApprovalFlowClient) -> None:
-    with recorder.use_cassette("pages.yaml"):
+    with cassettes.use_cassette("pages.yaml"):
         preflight = client.preflight_page("67894")
         submitted = client.submit_page("67894")
         with pytest.raises(BadRequestError) as again:

@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from approvalflow_sync.approvalflow.client import (
-    PRODUCT_SCOPE,
-    READ_APPROVAL,
-    WRITE_CHANGE_SET,
-    error_for_status,
-)
+from approvalflow_sync.approvalflow.client import error_for_status
+from approvalflow_sync.approvalflow.scopes import PRODUCT_SCOPE, READ_APPROVAL, WRITE_CHANGE_SET
 from approvalflow_sync.errors import (
     EXIT_CONFIG,
     EXIT_FAILURE,

@@ -17,6 +17,13 @@ from pydantic import BaseModel, ValidationError
 
 from approvalflow_sync.approvalflow import models
 from approvalflow_sync.approvalflow.retry import RetryPolicy, parse_retry_after, retrying
+from approvalflow_sync.approvalflow.scopes import (
+    PRODUCT_SCOPE,
+    READ_APPROVAL,
+    READ_CHANGE_SET,
+    WRITE_APPROVAL,
+    WRITE_CHANGE_SET,
+)
 from approvalflow_sync.errors import (
     APIConnectionError,
     APIError,
@@ -30,12 +37,6 @@ from approvalflow_sync.errors import (
     RateLimitError,
     ServerError,
 )
-
-READ_CHANGE_SET = "read:change-set:custom"
-WRITE_CHANGE_SET = "write:change-set:custom"
-READ_APPROVAL = "read:approval:custom"
-WRITE_APPROVAL = "write:approval:custom"
-PRODUCT_SCOPE = "read:forge-app:confluence"
 
 Answer = TypeVar("Answer", bound=BaseModel)
 

@@ -25,14 +25,8 @@ from urllib.parse import quote, urlencode
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from approvalflow_sync.approvalflow.client import (
-    PRODUCT_SCOPE,
-    READ_APPROVAL,
-    READ_CHANGE_SET,
-    WRITE_APPROVAL,
-    WRITE_CHANGE_SET,
-)
 from approvalflow_sync.approvalflow.retry import RetryPolicy, parse_retry_after
+from approvalflow_sync.approvalflow.scopes import CONSENT_SCOPES
 from approvalflow_sync.errors import (
     ClientCredentialsError,
     InvalidGrantError,
@@ -47,11 +41,6 @@ DEFAULT_AUTHORIZE_URL = "https://auth.atlassian.com/authorize"
 DEFAULT_TOKEN_URL = "https://auth.atlassian.com/oauth/token"  # noqa: S105 - a URL
 DEFAULT_RESOURCES_URL = "https://api.atlassian.com/oauth/token/accessible-resources"
 AUDIENCE = "api.atlassian.com"
-OFFLINE_ACCESS = "offline_access"
-API_SCOPES = (PRODUCT_SCOPE, READ_CHANGE_SET, WRITE_CHANGE_SET, READ_APPROVAL, WRITE_APPROVAL)
-"""The scopes ApprovalFlow's API needs: the product scope and the four custom ones."""
-CONSENT_SCOPES = (*API_SCOPES, OFFLINE_ACCESS)
-"""What ``auth init`` asks for: the API's scopes plus ``offline_access`` for a refresh token."""
 REUSE_WINDOW_MINUTES = 10
 EARLY_REFRESH_SECONDS = 60.0
 """An access token this close to its ``expires_in`` is refreshed before use, not after a 401."""

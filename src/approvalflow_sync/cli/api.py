@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from approvalflow_sync.approvalflow.client import ApprovalFlowClient
 from approvalflow_sync.cli import terminal
-from approvalflow_sync.cli.settings import connection_from
+from approvalflow_sync.cli.settings import PARTS, Connection, connection_from
 from approvalflow_sync.errors import APIConnectionError, ConfigError
 
 _PAGE_ID = re.compile(r"^\d+$")
@@ -105,15 +105,15 @@ def _page_preflight(client: ApprovalFlowClient, args: argparse.Namespace) -> tup
 
 
 CALLS: dict[str, Call] = {
-    "list": _list,
-    "show": _show,
-    "create": _create,
-    "update": _update,
-    "archive": _archive,
-    "submit": _submit,
-    "preflight": _preflight,
-    "page-submit": _page_submit,
-    "page-preflight": _page_preflight,
+    "change-sets list": _list,
+    "change-sets show": _show,
+    "change-sets create": _create,
+    "change-sets update": _update,
+    "change-sets archive": _archive,
+    "change-sets submit": _submit,
+    "change-sets preflight": _preflight,
+    "pages submit": _page_submit,
+    "pages preflight": _page_preflight,
 }
 
 
@@ -128,18 +128,16 @@ def as_json(value: object) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False)
 
 
+def connection_of(args: argparse.Namespace, env: Mapping[str, str]) -> Connection:
+    """The connection from the command's connection flags over the environment."""
+    flags = {part: getattr(args, part) for part in (*PARTS, "token")}
+    return connection_from(flags, env)
+
+
 def run(args: argparse.Namespace, env: Mapping[str, str], out: TextIO) -> int:
     """Run one API command; errors propagate to the CLI, which picks the exit code."""
-    flags = {
-        "base_url": args.base_url,
-        "cloud_id": args.cloud_id,
-        "site": args.site,
-        "app_id": args.app_id,
-        "environment_id": args.environment_id,
-        "token": args.token,
-    }
-    connection = connection_from(flags, env)
-    call = CALLS[args.endpoint]
+    connection = connection_of(args, env)
+    call = CALLS[args.command_name]
     with ApprovalFlowClient(connection.base_url, connection.token) as client:
         value, text = call(client, args)
     print(as_json(value) if args.json else text, file=out)

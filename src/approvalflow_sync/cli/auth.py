@@ -29,18 +29,9 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx
 
 from approvalflow_sync.approvalflow.base_url import build_base_url, check_url
-from approvalflow_sync.approvalflow.client import (
-    PRODUCT_SCOPE,
-    READ_APPROVAL,
-    READ_CHANGE_SET,
-    WRITE_APPROVAL,
-    WRITE_CHANGE_SET,
-    ApprovalFlowClient,
-)
+from approvalflow_sync.approvalflow.client import ApprovalFlowClient
 from approvalflow_sync.approvalflow.oauth import (
-    API_SCOPES,
     CONSENT_COMMAND,
-    CONSENT_SCOPES,
     DEFAULT_AUTHORIZE_URL,
     DEFAULT_RESOURCES_URL,
     DEFAULT_TOKEN_URL,
@@ -53,6 +44,17 @@ from approvalflow_sync.approvalflow.oauth import (
     exchange_refresh_token,
 )
 from approvalflow_sync.approvalflow.retry import RetryPolicy
+from approvalflow_sync.approvalflow.scopes import (
+    COMMAND_SCOPES,
+    CONSENT_SCOPES,
+    OFFLINE_ACCESS,
+    PAGE_SCOPES,
+    PRODUCT_SCOPE,
+    READ_APPROVAL,
+    READ_CHANGE_SET,
+    WRITE_APPROVAL,
+    WRITE_CHANGE_SET,
+)
 from approvalflow_sync.cli import terminal
 from approvalflow_sync.cli.sandbox import SandboxURLs
 from approvalflow_sync.errors import (
@@ -100,12 +102,13 @@ def run_init(
     if args.timeout <= 0:
         raise ConfigError(f"--timeout: must be more than 0 seconds, got {args.timeout}")
     state = secrets.token_urlsafe(24)
+    scopes = (*CONSENT_SCOPES, *PAGE_SCOPES) if args.with_page_scopes else CONSENT_SCOPES
     with LoopbackCallback(args.port, state) as callback:
-        url = authorize_url(urls.authorize, args.client_id, callback.redirect_uri, state)
+        url = authorize_url(urls.authorize, args.client_id, callback.redirect_uri, state, scopes)
         print(
             "Open this URL in a browser, sign in as the Atlassian account the CI job should act "
             f"as, and accept:\n\n  {url}\n\n"
-            f"It asks for the scopes: {' '.join(CONSENT_SCOPES)}\n"
+            f"It asks for the scopes: {' '.join(scopes)}\n"
             f"The app's callback URL must be {callback.redirect_uri} "
             "(developer console > your app > Authorization).\n"
             f"Waiting up to {args.timeout:g} s for the browser to come back ...",
@@ -127,7 +130,7 @@ def run_init(
             consent_command=urls.consent_command,
         )
     print(f"\nConsent received. Granted scopes: {grant.scope or '(none listed)'}", file=out)
-    missing = [scope for scope in API_SCOPES if scope not in grant.scopes]
+    missing = [s for s in scopes if s not in grant.scopes and s != OFFLINE_ACCESS]
     if missing:
         print(
             f"Warning: not granted: {' '.join(missing)}. Add them to the app (developer console "
@@ -429,7 +432,30 @@ def run_check(
     width = max(len(check.scope) for check in checks)
     for check in checks:
         print(f"  {check.mark} {check.scope.ljust(width)}  {check.detail}", file=out)
-    return 1 if any(check.mark == FAILED for check in checks) else 0
+    marks = {check.scope: check.mark for check in checks}
+    print(f"\nCommands:\n{_commands_report(marks)}", file=out)
+    return 1 if any(marks[scope] == FAILED for scope in COMMAND_SCOPES["run"]) else 0
+
+
+def _commands_report(marks: Mapping[str, str]) -> str:
+    """One line per command: whether its scopes work, else the ones it lacks; ``run`` decides.
+
+    Exit status 1 only when the action (``run``) lacks a scope: the ``pages`` commands' scopes
+    are asked for only on request (``auth init --with-page-scopes``).
+    """
+    width = max(map(len, COMMAND_SCOPES))
+    lines = []
+    for command, scopes in COMMAND_SCOPES.items():
+        failed = [scope for scope in scopes if marks[scope] == FAILED]
+        unknown = [scope for scope in scopes if marks[scope] == SKIPPED]
+        if failed:
+            line = f"{FAILED} {command.ljust(width)}  lacks {', '.join(failed)}"
+        elif unknown:
+            line = f"{SKIPPED} {command.ljust(width)}  not tried: {', '.join(unknown)}"
+        else:
+            line = f"{OK} {command}"
+        lines.append(f"  {line}".rstrip())
+    return "\n".join(lines)
 
 
 def _access_token(

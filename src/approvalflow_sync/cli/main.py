@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from approvalflow_sync import __version__
+from approvalflow_sync.approvalflow.scopes import scope_help
 from approvalflow_sync.errors import ApprovalFlowSyncError
 
 PROG = "approvalflow-sync"
@@ -32,18 +33,23 @@ def _connection_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--token", help="access token (prefer APPROVALFLOW_TOKEN: flags show in `ps`)"
     )
-    parser.add_argument("--json", action="store_true", help="print the answer as JSON")
 
 
 def _api_command(
     subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+    group: str,
     name: str,
     help_text: str,
-    endpoint: str,
 ) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser(name, help=help_text, description=help_text)
+    command = f"{group} {name}"
+    parser = subparsers.add_parser(
+        name,
+        help=help_text,
+        description=f"{help_text[0].upper()}{help_text[1:]}. {scope_help(command)}",
+    )
     _connection_flags(parser)
-    parser.set_defaults(handler=_run_api, endpoint=endpoint)
+    parser.add_argument("--json", action="store_true", help="print the answer as JSON")
+    parser.set_defaults(handler=_run_api, command_name=command)
     return parser
 
 
@@ -67,7 +73,7 @@ def _add_change_set_commands(
 ) -> None:
     group = subparsers.add_parser("change-sets", help="list, show, create, update, submit ...")
     commands = group.add_subparsers(dest="action", required=True, metavar="ACTION")
-    _api_command(commands, "list", "every change set of a space", "list").add_argument(
+    _api_command(commands, "change-sets", "list", "every change set of a space").add_argument(
         "--space", required=True, help="space id"
     )
     for name, help_text in (
@@ -76,11 +82,13 @@ def _add_change_set_commands(
         ("submit", "submit every eligible page for approval"),
         ("preflight", "dry run of submit: who can be submitted, who is blocked and why"),
     ):
-        _api_command(commands, name, help_text, name).add_argument("id", help="change set id")
-    create = _api_command(commands, "create", "create a change set", "create")
+        _api_command(commands, "change-sets", name, help_text).add_argument(
+            "id", help="change set id"
+        )
+    create = _api_command(commands, "change-sets", "create", "create a change set")
     create.add_argument("--space", required=True, help="space id")
     _change_set_fields(create, required=True)
-    update = _api_command(commands, "update", "change a change set's fields", "update")
+    update = _api_command(commands, "change-sets", "update", "change a change set's fields")
     update.add_argument("id", help="change set id")
     _change_set_fields(update, required=False)
 
@@ -92,7 +100,39 @@ def _add_page_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentP
         ("submit", "submit one page (strict about workflows)"),
         ("preflight", "can this page be submitted, and if not why"),
     ):
-        _api_command(commands, name, help_text, f"page-{name}").add_argument("page", help="page id")
+        _api_command(commands, "pages", name, help_text).add_argument("page", help="page id")
+
+
+def _add_record_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "record",
+        help="record a site's answers to the read calls, redacted, to share for tests",
+        description="List change sets, read some in detail and preflight them and their pages "
+        "(reads only; preflight writes nothing), and write the answers as a vcrpy cassette, "
+        "DIR/approvalflow-reads.yaml, with the token, base URL, titles, summaries, URLs, names "
+        "and account ids replaced. Needs vcrpy: pip install 'approvalflow-sync[record]'. "
+        + scope_help("record"),
+    )
+    parser.add_argument("directory", metavar="DIR", help="where the cassette is written")
+    parser.add_argument(
+        "--space", action="append", required=True, help="space id to list (repeat for several)"
+    )
+    parser.add_argument(
+        "--page",
+        dest="pages",
+        action="extend",
+        nargs="+",
+        metavar="PAGE_ID",
+        help="page ids to preflight besides those of the change sets read",
+    )
+    parser.add_argument(
+        "--limit",
+        type=int,
+        default=3,
+        help="change sets to read in detail per space, and pages to preflight (default 3)",
+    )
+    _connection_flags(parser)
+    parser.set_defaults(handler=_run_record)
 
 
 def _add_sandbox_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -141,6 +181,12 @@ def _add_auth_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentP
     )
     init.add_argument(
         "--no-browser", action="store_true", help="only print the URL, do not open a browser"
+    )
+    init.add_argument(
+        "--with-page-scopes",
+        action="store_true",
+        help="also ask for the scopes of the `pages` commands (read:approval:custom, "
+        "write:approval:custom); the action needs neither",
     )
     _github_secret_flags(init)
     init.set_defaults(handler=_run_auth_init)
@@ -217,10 +263,8 @@ def _add_demo_command(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
 
 
 def _add_run_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    run = subparsers.add_parser(
-        "run",
-        help="the GitHub Action: sync the event's pull request (reads INPUT_* and GITHUB_*)",
-    )
+    help_text = "the GitHub Action: sync the event's pull request (reads INPUT_* and GITHUB_*)"
+    run = subparsers.add_parser("run", help=help_text, description=scope_help("run"))
     run.set_defaults(handler=_run_action)
 
 
@@ -266,6 +310,7 @@ def _add_plan_command(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
 COMMANDS = {
     "change-sets": _add_change_set_commands,
     "pages": _add_page_commands,
+    "record": _add_record_command,
     "sandbox": _add_sandbox_command,
     "auth": _add_auth_commands,
     "demo": _add_demo_command,
@@ -300,6 +345,12 @@ def _run_api(args: argparse.Namespace) -> int:
     from approvalflow_sync.cli import api as api_commands  # noqa: PLC0415 - keeps start-up light
 
     return api_commands.run(args, os.environ, sys.stdout)
+
+
+def _run_record(args: argparse.Namespace) -> int:
+    from approvalflow_sync.cli import record  # noqa: PLC0415 - keeps start-up light
+
+    return record.run(args, os.environ, sys.stdout)
 
 
 def _run_sandbox(args: argparse.Namespace) -> int:
