@@ -19,9 +19,12 @@ NEVER = (
     "httpx",
     "github",
     "approvalflow_sync.sandbox",
-    "approvalflow_sync.approvalflow",
+    "approvalflow_sync.approvalflow.client",
+    "approvalflow_sync.approvalflow.models",
 )
-"""What neither command needs: the wire models, HTTP, PyGithub, the sandbox and the API client."""
+"""What neither command needs: the wire models, HTTP, PyGithub, the sandbox and the API client.
+
+(The scope table, ``approvalflow.scopes``, is plain constants the help texts name.)"""
 
 GLOBS = """\
 space: "12345"
