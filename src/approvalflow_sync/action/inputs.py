@@ -32,8 +32,13 @@ class Mode(str, Enum):
 
 
 class MissingCredentials(str, Enum):
-    """What to do when no ApprovalFlow credentials reach the job (a fork's pull request)."""
+    """What to do when no ApprovalFlow credentials reach the job.
 
+    ``auto`` skips only where GitHub withholds secrets (a fork's pull request, a Dependabot run)
+    and fails elsewhere, where an empty token means a misspelled or missing secret.
+    """
+
+    AUTO = "auto"
     SKIP = "skip"
     FAIL = "fail"
 
@@ -76,6 +81,8 @@ class ActionSettings:
     dry_run: bool
     event_name: str
     event_path: str
+    actor: str
+    """Who started the run (``GITHUB_ACTOR``): Dependabot's runs get Dependabot secrets only."""
     repository: str
     api_url: str
     server_url: str
@@ -136,10 +143,10 @@ def _base_url(env: Mapping[str, str]) -> str:
 
 def load_credentials(env: Mapping[str, str]) -> Credentials:
     """The ApprovalFlow credentials; conflicting or half-given ones are configuration errors."""
-    on_missing = input_value(env, "on-missing-credentials").lower() or "skip"
-    if on_missing not in ("skip", "fail"):
+    on_missing = input_value(env, "on-missing-credentials").lower() or MissingCredentials.AUTO
+    if on_missing not in {choice.value for choice in MissingCredentials}:
         raise ConfigError(
-            f"input on-missing-credentials: {on_missing!r} is not a choice; use skip or fail"
+            f"input on-missing-credentials: {on_missing!r} is not a choice; use auto, skip or fail"
         )
     credentials = Credentials(
         access_token=input_value(env, "access-token"),
@@ -198,6 +205,7 @@ def load_settings(env: Mapping[str, str]) -> ActionSettings:
         dry_run=parse_bool(env, "dry-run", False),
         event_name=env.get("GITHUB_EVENT_NAME", "").strip(),
         event_path=env.get("GITHUB_EVENT_PATH", "").strip(),
+        actor=env.get("GITHUB_ACTOR", "").strip(),
         repository=repository,
         api_url=check_url(env.get("GITHUB_API_URL", "https://api.github.com"), "GITHUB_API_URL"),
         server_url=server_url,
