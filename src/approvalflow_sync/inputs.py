@@ -15,6 +15,7 @@ from pathlib import Path
 
 from approvalflow_sync.approvalflow.base_url import build_base_url, check_url
 from approvalflow_sync.errors import ConfigError
+from approvalflow_sync.title_template import template_problem
 
 DEFAULT_TOKEN_URL = "https://auth.atlassian.com/oauth/token"  # noqa: S105 - a URL, no secret
 
@@ -134,6 +135,15 @@ def _base_url(env: Mapping[str, str]) -> str:
     )
 
 
+def parse_title_template(env: Mapping[str, str]) -> str | None:
+    """The ``title-template`` input, checked (see :mod:`title_template`); None when not given."""
+    template = input_value(env, "title-template")
+    problem = template_problem(template) if template else None
+    if problem:
+        raise ConfigError(f"input {problem}")
+    return template or None
+
+
 def load_credentials(env: Mapping[str, str]) -> Credentials:
     """The ApprovalFlow credentials; conflicting or half-given ones are configuration errors."""
     on_missing = input_value(env, "on-missing-credentials").lower() or "skip"
@@ -191,7 +201,7 @@ def load_settings(env: Mapping[str, str]) -> ActionSettings:
         comment=parse_bool(env, "comment", True),
         fail_on_blocked=parse_bool(env, "fail-on-blocked", False),
         archive_on_close=parse_bool(env, "archive-on-close", True),
-        title_template=input_value(env, "title-template") or None,
+        title_template=parse_title_template(env),
         confluence_url=check_url(confluence_url, "input confluence-url")
         if confluence_url
         else None,

@@ -1,17 +1,32 @@
 """Plain-text rendering of API answers for people at a terminal (pure functions).
 
-Text from the server is shown verbatim except control characters, which are replaced so that a
-title cannot move the cursor or recolour the terminal.
+Text from the server is shown verbatim except what :func:`scrub` replaces, so that a title
+cannot move the cursor, recolour the terminal or read backwards. :func:`scrub` is the one
+scrubber of untrusted text: the log (:mod:`approvalflow_sync.github.runner`) and markdown
+(:mod:`approvalflow_sync.markdown`) use it too.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from approvalflow_sync.approvalflow import models
+if TYPE_CHECKING:
+    from approvalflow_sync.approvalflow import models
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# Controls other than tab, CR and LF (ANSI escapes recolour or hide text; NEL, VT, FF and the
+# Unicode line separators end a line for some readers), bidirectional overrides (text that reads
+# backwards) and lone surrogates (cannot be encoded).
+_UNSAFE = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
+_BREAKS = re.compile(r"[\t\r\n]")
+
+
+def scrub(s: str) -> str:
+    """``s`` with every unsafe character (see above) replaced by U+FFFD; tab, CR, LF kept."""
+    return _UNSAFE.sub("\ufffd", s)
 
 
 def clean(value: object) -> str:
@@ -20,7 +35,7 @@ def clean(value: object) -> str:
         return "-"
     if isinstance(value, bool):
         return "yes" if value else "no"
-    return _CONTROL.sub(" ", str(value))
+    return _BREAKS.sub(" ", scrub(str(value)))
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
