@@ -257,6 +257,7 @@ def _run(
         archive_on_close=settings.archive_on_close,
         confluence_url=settings.confluence_url or mapping.confluence_url,
         run_url=settings.run_url,
+        comment_author=settings.comment_author,
     )
     runner.info(f"Pull request #{pr.number} ({mode.value}): {pr.html_url}")
     with (
