@@ -10,7 +10,9 @@ server's text literally (no image, no link, no way out of a code span).
 from __future__ import annotations
 
 import json
+import logging
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -97,3 +99,24 @@ def test_a_mapping_path_with_line_breaks_commands_nothing(tmp_path: Path, debug:
     assert ("Traceback" in run.stderr) is (debug == "on"), run.describe()
     _check_summary(run.summary)
     assert "does not exist" in run.summary
+
+
+def test_an_unexpected_error_is_one_annotation_and_a_defused_redacted_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from approvalflow_sync import action  # noqa: PLC0415 - the program in process
+
+    def broken(env: object, runner: object) -> int:
+        logging.getLogger("some.library").warning("quoting %s", f"{COMMANDS} {ACTIONS_TOKEN}")
+        raise RuntimeError(f"{COMMANDS} {ACTIONS_TOKEN}")
+
+    monkeypatch.setattr(action, "_main", broken)
+    env = {"GITHUB_ACTIONS": "true", "INPUT_GITHUB-TOKEN": ACTIONS_TOKEN}
+    assert action.main(env, sys.stdout) == 1
+    out, err = capsys.readouterr()
+    assert runner_commands(err) == []
+    assert [c.name for c in runner_commands(out)] == ["add-mask", "error"]
+    assert "Traceback" in err
+    assert "quoting" in err
+    assert ACTIONS_TOKEN not in err
+    assert ACTIONS_TOKEN not in out.replace(f"::add-mask::{ACTIONS_TOKEN}", "")
