@@ -4,6 +4,12 @@
 # hash-checked dependencies (requirements/action.txt); the package itself goes on the path with
 # a .pth file, so nothing is built. uv and its download cache live in one cache directory that
 # the action restores between workflow runs (actions/cache, keyed on the requirement files).
+#
+# Earlier jobs may have written to that cache (self-hosted runners, restored caches), so nothing
+# in it is run unchecked: scripts/verified_uv.py checks the uv wheel against the pinned hashes
+# and the binary against the wheel. A venv left by an earlier run is reused only when its marker
+# (the sha256 of the pinned requirements and the interpreter, written after a complete install)
+# matches; otherwise it is built again from scratch. A reused venv costs no uv at all.
 set -euo pipefail
 action_path=${ACTION_PATH:?ACTION_PATH is not set}
 home="${RUNNER_TEMP:-${TMPDIR:-/tmp}}/approvalflow-sync"
@@ -14,16 +20,19 @@ if [ -z "$python" ] || ! "$python" -c 'import sys; sys.exit(sys.version_info < (
     "(found: ${python:-none}); add actions/setup-python before this action"
   exit 1
 fi
-export UV_CACHE_DIR="${UV_CACHE_DIR:-$cache/uv-cache}" UV_LINK_MODE=copy UV_NO_PROGRESS=1
-uv="$cache/uv/bin/uv"
-if [ ! -x "$uv" ]; then
-  "$python" -m pip install --quiet --disable-pip-version-check --no-warn-script-location \
-    --require-hashes --target "$cache/uv" -r "$action_path/requirements/uv.txt"
-fi
-if ! "$home/bin/python" -c "import github, httpx, pydantic, yaml" 2>/dev/null; then
-  "$uv" venv --quiet --allow-existing --python "$python" "$home"
+requirements="$action_path/requirements"
+marker=$("$python" -c 'import hashlib, sys
+pins = open(sys.argv[1], "rb").read()
+print(hashlib.sha256(pins + sys.version.encode() + sys.executable.encode()).hexdigest())' \
+  "$requirements/action.txt")
+if [ "$(cat "$home/approvalflow-sync.marker" 2>/dev/null || true)" != "$marker" ]; then
+  export UV_CACHE_DIR="${UV_CACHE_DIR:-$cache/uv-cache}" UV_LINK_MODE=copy UV_NO_PROGRESS=1
+  uv=$("$python" "$action_path/scripts/verified_uv.py" "$requirements/uv.txt" "$cache/uv")
+  rm -rf -- "$home"
+  "$uv" venv --quiet --python "$python" "$home"
   "$uv" pip install --quiet --python "$home/bin/python" --require-hashes \
-    -r "$action_path/requirements/action.txt"
+    -r "$requirements/action.txt"
+  echo "$marker" > "$home/approvalflow-sync.marker"
 fi
 site=$("$home/bin/python" -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")
 echo "$action_path/src" > "$site/approvalflow_sync_action.pth"

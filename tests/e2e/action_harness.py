@@ -46,6 +46,7 @@ ACTION_DEFAULTS: dict[str, str] = {
     "access-token": "",
     "mapping-file": ".github/approvalflow.yml",
     "github-token": "",
+    "comment-author": "",
     "mode": "auto",
     "status-context": "ApprovalFlow / preflight",
     "comment": "true",

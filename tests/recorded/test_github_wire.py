@@ -151,11 +151,11 @@ def wire() -> Iterator[Wire]:
         replaying.close()
 
 
-def test_identity_of_an_actions_token_is_unknown(wire: Wire) -> None:
+def test_identity_of_an_actions_token_is_the_actions_bot(wire: Wire) -> None:
     gateway = wire.gateway()
     with wire.recorder.use_cassette("identity_actions_token.yaml"):
         identity = gateway.identity()
-    assert identity == Identity(login=None)
+    assert identity == Identity(login="github-actions[bot]")
 
 
 def test_identity_of_a_personal_token_is_its_user(wire: Wire) -> None:

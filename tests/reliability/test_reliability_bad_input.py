@@ -47,6 +47,8 @@ class Case:
     """Fragments of the message: what is wrong and how to fix it."""
     workspace: Mapping[str, str] = field(default_factory=dict)
     """More files of the checked-out repository."""
+    outside: str | None = None
+    """Make the mapping file a symlink to a file of this name outside the workspace."""
 
 
 def without(path: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
@@ -133,6 +135,34 @@ CASES: dict[str, Case] = {
     "input-bad-mode": Case(
         inputs={"mode": "deploy"}, says=("input mode: 'deploy' is not a mode", "use one of auto")
     ),
+    "input-title-template-unknown-field": Case(
+        inputs={"title-template": "PR {nope}"},
+        says=("input title-template: unknown field {nope}", "use {number}, {title}"),
+    ),
+    "input-title-template-attribute": Case(
+        inputs={"title-template": "{title.__class__.__mro__}"},
+        says=("input title-template: unknown field {title.__class__.__mro__}",),
+    ),
+    "input-title-template-index": Case(
+        inputs={"title-template": "{title[0]}"},
+        says=("input title-template: unknown field {title[0]}",),
+    ),
+    "input-title-template-format-spec": Case(
+        inputs={"title-template": "{number:>50000000}"},
+        says=("input title-template: write the field plainly as {number}",),
+    ),
+    "input-title-template-conversion": Case(
+        inputs={"title-template": "{title!r}"},
+        says=("input title-template: write the field plainly as {title}",),
+    ),
+    "input-mapping-file-symlinked-outside": Case(
+        mapping=None,
+        outside="elsewhere.yml",
+        says=(
+            "input mapping-file: '.github/approvalflow.yml' resolves to a file outside the "
+            "workspace",
+        ),
+    ),
     "input-bad-boolean": Case(
         inputs={"fail-on-blocked": "yes"},
         says=("input fail-on-blocked: 'yes' is not a boolean", "use true or false"),
@@ -196,6 +226,9 @@ def _run_case(case: Case, root: Path) -> Outcome:
                 h.write_mapping(case.mapping)
             for path, text in case.workspace.items():
                 h.write_mapping(text, path)
+            if case.outside is not None:
+                (root / case.outside).write_text(RULE, encoding="utf-8")
+                (h.workspace / SOURCE).symlink_to(root / case.outside)
             event = h.opened(["docs/auth/login.md"])
             if case.event is not None:
                 event = case.event(event)
@@ -235,7 +268,7 @@ def test_bad_input_fails_with_one_precise_error_and_writes_nothing(
         assert error.properties["file"] == SOURCE
         line, col = case.where
         assert (error.properties["line"], error.properties["col"]) == (str(line), str(col))
-    elif case.mapping is None:
+    elif case.mapping is None and case.outside is None:
         assert error.properties["file"] == SOURCE
     else:
         assert "file" not in error.properties, "an input or event problem has no file"

@@ -44,7 +44,7 @@ def test_text_stops_mentions_references_and_autolinks(raw: str, rendered: str) -
 
 
 def test_text_puts_everything_on_one_line_and_strips_the_ends() -> None:
-    assert md.text("  a\n\n b\r\nc\td\u2028e\x00f  ") == "a b c d e f"
+    assert md.text("  a\n\n b\r\nc\td\u2028e\x00f  ") == "a b c d\ufffde\ufffdf"
 
 
 def test_text_replaces_bidirectional_overrides() -> None:

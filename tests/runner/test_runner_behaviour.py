@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 from runner_wire import Command, commands, parse_output_file, runner_lines
 
-from approvalflow_sync.core import markdown
-from approvalflow_sync.github.runner import (
+from approvalflow_sync.action.runner import (
     ANNOTATIONS_SHOWN,
     SUMMARY_CUT_NOTE,
     PlainLineFormatter,
     Runner,
 )
+from approvalflow_sync.core import markdown
 
 ACTIONS = {"GITHUB_ACTIONS": "true"}
 
@@ -114,10 +114,7 @@ def test_redact_hides_secrets_in_every_line_and_file_the_runner_writes(
     runner.info(f"token is {secret}")
     runner.info(f"escaped form {secret[:3]}%{secret[3:]}")
     runner.warning(f"m {secret}", title=f"t {secret}", file=f"{secret}.md")
-    with runner.group(f"group {secret}"):
-        runner.notice(secret)
-    with runner.stop_commands() as echo:
-        echo(f"verbatim {secret}\n")
+    runner.notice(secret)
     runner.set_output("token", f"value {secret}\nline 2 {secret}")
     runner.append_summary(f"# Summary {secret}\n")
     runner.close()
@@ -175,17 +172,16 @@ def test_past_ten_of_a_kind_the_rest_fold_into_one_last_annotation(out: io.Strin
     assert "- docs/9.md: Blocked" in folded.data
     assert "- docs/24.md: Blocked" in folded.data
     assert [c.data for c in found if c.name == "warning"] == ["w0", "w1", "w2"]
-    assert runner.annotation_counts == {"notice": 0, "warning": 3, "error": 25}
 
 
 def test_the_folded_annotation_lists_at_most_twenty(out: io.StringIO) -> None:
-    runner = Runner(out, ACTIONS, fold_message="… and {count} more blocked files")
+    runner = Runner(out, ACTIONS)
     for n in range(40):
         runner.warning("blocked", file=f"f{n}")
     runner.close()
     runner.close()
     folded = commands(out.getvalue())[-1]
-    assert folded.data.splitlines()[0] == "… and 31 more blocked files"
+    assert folded.data.splitlines()[0].startswith("… and 31 more warnings not shown here")
     assert folded.data.splitlines()[-1] == "- … and 11 more"
     assert len(commands(out.getvalue())) == ANNOTATIONS_SHOWN
 
@@ -201,7 +197,7 @@ def test_annotations_outside_actions_are_plain_lines(out: io.StringIO) -> None:
     assert commands(out.getvalue()) == []
 
 
-# -- info, flushing, groups ----------------------------------------------------------------
+# -- info and flushing ----------------------------------------------------------------
 
 
 def test_every_line_is_flushed_as_it_is_written() -> None:
@@ -209,93 +205,10 @@ def test_every_line_is_flushed_as_it_is_written() -> None:
     runner = Runner(log, ACTIONS)
     runner.info("one")
     runner.warning("two")
-    with runner.group("three"):
-        pass
+    runner.error("three")
     ends = list(itertools.accumulate(len(line) + 1 for line in log.getvalue().splitlines()))
-    assert len(ends) == 4
+    assert len(ends) == 3
     assert log.flushed_at == ends
-
-
-def test_group_prints_group_and_endgroup_even_on_error(out: io.StringIO) -> None:
-    runner = Runner(out, ACTIONS)
-
-    def fail_inside() -> None:
-        with runner.group("Title\n::x"):
-            runner.info("inside")
-            raise KeyError
-
-    with pytest.raises(KeyError):
-        fail_inside()
-    assert out.getvalue() == "::group::Title%0A::x\ninside\n::endgroup::\n"
-
-
-def test_groups_do_not_nest(out: io.StringIO) -> None:
-    runner = Runner(out, ACTIONS)
-    with runner.group("a"), pytest.raises(RuntimeError, match="nested"), runner.group("b"):
-        pass
-
-
-def test_group_outside_actions_is_a_plain_title_line(out: io.StringIO) -> None:
-    with Runner(out, {}).group("::error::x"):
-        pass
-    assert out.getvalue() == "%3A:error::x\n"
-
-
-# -- stop-commands -------------------------------------------------------------------------
-
-
-def test_stop_commands_echoes_verbatim_between_stop_and_resume(out: io.StringIO) -> None:
-    runner = Runner(out, ACTIONS, token_factory=lambda: "f00d" * 8)
-    with runner.stop_commands() as echo:
-        echo("::error::not a command\n##[add-mask]x\nlast")
-    token = "f00d" * 8
-    assert out.getvalue() == (
-        f"::stop-commands::{token}\n::error::not a command\n##[add-mask]x\nlast\n::{token}::\n"
-    )
-
-
-def test_stop_commands_uses_a_fresh_random_token_each_time(out: io.StringIO) -> None:
-    runner = Runner(out, ACTIONS)
-    for _ in range(2):
-        with runner.stop_commands() as echo:
-            echo("x")
-    stops = [c.data for c in commands(out.getvalue()) if c.name == "stop-commands"]
-    assert len(set(stops)) == 2
-    assert all(len(token) >= 32 for token in stops)
-
-
-def test_a_line_holding_the_token_cannot_resume_commands_early(out: io.StringIO) -> None:
-    runner = Runner(out, ACTIONS, token_factory=lambda: "abc123")
-    with runner.stop_commands() as echo:
-        echo("::ABC123::\n::warning::now?")
-    lines = runner_lines(out.getvalue())
-    assert lines[1:3] == ["::[stop-token]::", "::warning::now?"]
-    assert lines[-1] == "::abc123::"
-
-
-@pytest.mark.parametrize(
-    "act",
-    [
-        lambda r: r.warning("x"),
-        lambda r: r.mask("x"),
-        lambda r: r.group("x").__enter__(),
-        lambda r: r.stop_commands().__enter__(),
-    ],
-)
-def test_commands_cannot_be_printed_while_stopped(
-    out: io.StringIO, act: Callable[[Runner], object]
-) -> None:
-    runner = Runner(out, ACTIONS)
-    with runner.stop_commands(), pytest.raises(RuntimeError, match="stopped"):
-        act(runner)
-
-
-@pytest.mark.parametrize("token", ["", "warning", "has space", "a::b"])
-def test_an_unusable_stop_token_is_refused(out: io.StringIO, token: str) -> None:
-    runner = Runner(out, ACTIONS, token_factory=lambda: token)
-    with pytest.raises(RuntimeError, match="token"), runner.stop_commands():
-        pass
-    assert out.getvalue() == ""
 
 
 # -- outputs -------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from runner_wire import (
     unescape_property,
 )
 
-from approvalflow_sync.github.runner import (
+from approvalflow_sync.action.runner import (
     command,
     escape_data,
     escape_property,
@@ -100,9 +100,9 @@ def test_command_renders_an_annotation_as_github_documents_it() -> None:
     assert line == "::warning file=docs/a.md,title=Blocked::Page 1 is blocked"
 
 
-def test_command_spells_snake_case_properties_the_github_way_and_skips_none() -> None:
-    line = command("error", "m", file="f", line=1, end_line=2, col=3, end_column=4, title=None)
-    assert line == "::error file=f,line=1,endLine=2,col=3,endColumn=4::m"
+def test_command_skips_properties_that_are_none() -> None:
+    line = command("error", "m", file="f", line=1, col=3, title=None)
+    assert line == "::error file=f,line=1,col=3::m"
 
 
 def test_command_without_properties_or_message() -> None:

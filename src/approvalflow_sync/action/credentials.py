@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 import httpx
 
 from approvalflow_sync.action.inputs import ActionSettings
+from approvalflow_sync.action.runner import Runner
 from approvalflow_sync.approvalflow.client import TokenSource
 from approvalflow_sync.approvalflow.oauth import RefreshingToken
 from approvalflow_sync.errors import ApprovalFlowSyncError, GitHubError
-from approvalflow_sync.github.runner import Runner
 
 REFRESH_OUTPUT = "refresh-token"
 

@@ -8,15 +8,19 @@ validated here into one frozen :class:`ActionSettings`; nothing downstream reads
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 
 from approvalflow_sync.approvalflow.base_url import build_base_url, check_url
+from approvalflow_sync.core.title_template import template_problem
 from approvalflow_sync.errors import ConfigError
 
 DEFAULT_TOKEN_URL = "https://auth.atlassian.com/oauth/token"  # noqa: S105 - a URL, no secret
+
+_LOGIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\[bot\])?")
 
 SECRET_INPUTS = ("access-token", "github-token", "client-secret", "refresh-token", "secrets-token")
 """Inputs whose values are masked before anything else is printed."""
@@ -77,6 +81,7 @@ class ActionSettings:
     fail_on_blocked: bool
     archive_on_close: bool
     title_template: str | None
+    comment_author: str | None
     confluence_url: str | None
     dry_run: bool
     event_name: str
@@ -141,6 +146,26 @@ def _base_url(env: Mapping[str, str]) -> str:
     )
 
 
+def parse_title_template(env: Mapping[str, str]) -> str | None:
+    """The ``title-template`` input, checked (see :mod:`title_template`); None when not given."""
+    template = input_value(env, "title-template")
+    problem = template_problem(template) if template else None
+    if problem:
+        raise ConfigError(f"input {problem}")
+    return template or None
+
+
+def parse_comment_author(env: Mapping[str, str]) -> str | None:
+    """The ``comment-author`` input: a GitHub login, ``name[bot]`` for an app; None if not given."""
+    login = input_value(env, "comment-author")
+    if login and not _LOGIN.fullmatch(login):
+        raise ConfigError(
+            f"input comment-author: {login!r} is not a GitHub login; give the login that "
+            "writes the comments, such as my-app[bot] for a GitHub App's token"
+        )
+    return login or None
+
+
 def load_credentials(env: Mapping[str, str]) -> Credentials:
     """The ApprovalFlow credentials; conflicting or half-given ones are configuration errors."""
     on_missing = input_value(env, "on-missing-credentials").lower() or MissingCredentials.AUTO
@@ -198,7 +223,8 @@ def load_settings(env: Mapping[str, str]) -> ActionSettings:
         comment=parse_bool(env, "comment", True),
         fail_on_blocked=parse_bool(env, "fail-on-blocked", False),
         archive_on_close=parse_bool(env, "archive-on-close", True),
-        title_template=input_value(env, "title-template") or None,
+        title_template=parse_title_template(env),
+        comment_author=parse_comment_author(env),
         confluence_url=check_url(confluence_url, "input confluence-url")
         if confluence_url
         else None,

@@ -7,11 +7,14 @@ without undoing the ApprovalFlow work.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import traceback
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from approvalflow_sync.action.inputs import (
@@ -22,10 +25,11 @@ from approvalflow_sync.action.inputs import (
     input_value,
     load_settings,
 )
+from approvalflow_sync.action.runner import PlainLineFormatter, Runner
+from approvalflow_sync.core import markdown as md
 from approvalflow_sync.core.plan import DEFAULT_TITLE_TEMPLATE
 from approvalflow_sync.errors import EXIT_CONFIG, ApprovalFlowSyncError, ConfigError
 from approvalflow_sync.github.event import SYNC_ACTIONS, Event, PullRequest, parse_event, read_event
-from approvalflow_sync.github.runner import Runner
 
 if TYPE_CHECKING:
     from approvalflow_sync.core.mapping import Mapping as MappingFile
@@ -59,16 +63,21 @@ def debugging(env: Mapping[str, str]) -> bool:
     return env.get("RUNNER_DEBUG") == "1" or env.get("ACTIONS_STEP_DEBUG", "").lower() == "true"
 
 
+def print_traceback(runner: Runner, error: BaseException) -> None:
+    """The traceback on stderr, as plain lines and redacted: the runner reads stderr too."""
+    print(runner.plain("".join(traceback.format_exception(error)).rstrip()), file=sys.stderr)
+
+
 def fail(
     runner: Runner, error: ApprovalFlowSyncError, *, wrote: bool = False, debug: bool = False
 ) -> int:
     """One ``::error::`` line per problem, the long form in the job summary, the exit code.
 
     ``wrote`` says whether anything was written before the error; with ``debug`` the traceback
-    goes to stderr as well.
+    goes to stderr as well. The summary shows the problems and the error's text literally.
     """
     if debug:
-        traceback.print_exception(error, file=sys.stderr)
+        print_traceback(runner, error)
     problems = getattr(error, "problems", None) or []
     if problems:
         for problem in problems:
@@ -82,7 +91,7 @@ def fail(
     else:
         runner.error(str(error), title="approvalflow-sync")
     kind = "Configuration error" if error.exit_code == EXIT_CONFIG else "Error"
-    details = "\n".join(f"- `{p}`" for p in problems) or f"{error}"
+    details = "\n".join(f"- {md.code(str(p))}" for p in problems or [error])
     aftermath = (
         "Some of the work was done before the error (listed above); running the job again "
         "finishes it without repeating it."
@@ -101,7 +110,35 @@ def main(env: Mapping[str, str], out: TextIO) -> int:
     with Runner(out, env) as runner:
         for name in SECRET_INPUTS:
             runner.mask(input_value(env, name))
-        return _main(env, runner)
+        with _logs_through(runner, debug=debugging(env)):
+            try:
+                return _main(env, runner)
+            except Exception as error:  # a bug: still no raw text on stderr
+                runner.error(f"unexpected error: {error!r}", title="approvalflow-sync")
+                print_traceback(runner, error)
+                return 1
+
+
+@contextmanager
+def _logs_through(runner: Runner, *, debug: bool) -> Iterator[None]:
+    """Every library's log records, and Python's warnings, reach stderr only through ``runner``.
+
+    One handler on the root logger, with the runner's redaction (at DEBUG when the workflow
+    runs with debug logging); the handlers found are put back at the end.
+    """
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(PlainLineFormatter("approvalflow-sync: %(message)s", runner.redact))
+    root.handlers = [handler]
+    if debug:
+        root.setLevel(logging.DEBUG)
+    logging.captureWarnings(True)
+    try:
+        yield
+    finally:
+        logging.captureWarnings(False)
+        root.handlers, root.level = saved
 
 
 def _main(env: Mapping[str, str], runner: Runner) -> int:
@@ -188,7 +225,7 @@ def _load_mapping(
                 f"{name}: not found: {settings.workspace} holds no checkout; add "
                 "`- uses: actions/checkout@v4` to the job before this step"
             )
-        return read_mapping(settings.workspace / name, source=name)
+        return read_mapping(_in_workspace(settings.workspace, name), source=name)
     text = gh.read_file(pr.repo, name, pr.base_sha)
     if text is None:
         raise ConfigError(
@@ -196,6 +233,21 @@ def _load_mapping(
             "file to the base branch (pull_request_target reads it from there)"
         )
     return load_mapping(text, name)
+
+
+def _in_workspace(workspace: Path, name: str) -> Path:
+    """The mapping file's path; refused when it resolves, through symlinks, outside the workspace.
+
+    A symlink committed in the pull request could otherwise make the action read (and quote in
+    its errors) any file of the runner.
+    """
+    path, root = workspace / name, workspace.resolve()
+    if not path.resolve().is_relative_to(root):
+        raise ConfigError(
+            f"input mapping-file: {name!r} resolves to a file outside the workspace {str(root)!r} "
+            "(through a symlink or ..); commit the mapping file itself inside the repository"
+        )
+    return path
 
 
 def _run(
@@ -244,6 +296,7 @@ def _run(
         archive_on_close=settings.archive_on_close,
         confluence_url=settings.confluence_url or mapping.confluence_url,
         run_url=settings.run_url,
+        comment_author=settings.comment_author,
     )
     runner.info(f"Pull request #{pr.number} ({mode.value}): {pr.html_url}")
     with (

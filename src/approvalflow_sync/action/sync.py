@@ -13,6 +13,7 @@ deadlock if the space tasks could fill that pool themselves.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
@@ -37,6 +38,8 @@ from approvalflow_sync.github.gateway import Comment, Identity, Status
 from approvalflow_sync.github.git_files import needs_git_fallback
 
 T = TypeVar("T")
+
+_COUNT = re.compile(r"[0-9]{1,9}")
 
 SPACE_WORKERS = 16
 """Spaces worked on at once, in their own pool (see the module's docstring)."""
@@ -78,6 +81,8 @@ class Options:
     archive_on_close: bool
     confluence_url: str | None
     run_url: str | None
+    comment_author: str | None = None
+    """The login our comments are written by, when the token cannot tell (a GitHub App's)."""
 
 
 @dataclass(frozen=True)
@@ -135,7 +140,7 @@ class Run:
         pr = self.pr
         file_list = self._submit(self.gh.list_files, pr) if files else None
         comments = self._submit(self.gh.list_comments, pr)
-        identity = self._submit(self.gh.identity)
+        identity = self._submit(self._identity)
         change_sets = {s: self._submit(self.af.list_change_sets, s) for s in self.spaces}
         context = self.options.status_context
         status = self._submit(self.gh.latest_status, pr, context) if context else None
@@ -148,6 +153,10 @@ class Run:
             change_sets={space: found.result() for space, found in change_sets.items()},
             status=status.result() if status else None,
         )
+
+    def _identity(self) -> Identity:
+        named = self.options.comment_author
+        return Identity(named) if named else self.gh.identity()
 
     def _all_files(self, listed: list[ChangedFile]) -> list[ChangedFile]:
         """GitHub's list, or the checkout's own diff when the list was cut at 3,000 files."""
@@ -280,7 +289,7 @@ class Run:
         if self.options.comment and not self.options.dry_run:
             existing = gathered.own(report.STICKY)
             if existing is not None or sticky_needed:
-                jobs.append(self._submit(self._write_sticky, outcome, existing))
+                jobs.append(self._submit(self._write_sticky, outcome, existing, gathered.identity))
         confluence = self.options.confluence_url
         self.reporter.append_summary(report.summary(outcome, confluence))
         for path, message in report.file_warnings(outcome):
@@ -311,10 +320,11 @@ class Run:
             target_url=self.options.run_url,
         )
 
-    def _write_sticky(self, outcome: Outcome, existing: Comment | None) -> None:
+    def _write_sticky(self, outcome: Outcome, existing: Comment | None, me: Identity) -> None:
         """Create the sticky comment, or edit it only when its text changed.
 
-        A comment deleted since it was listed (GitHub answers 404 to the edit) is posted anew.
+        A comment deleted since it was listed (GitHub answers 404 to the edit) is posted anew;
+        one posted under another login than ``me`` would not be found again, which is said.
         """
         text = report.sticky_comment(outcome, self.options.confluence_url)
         if existing is not None and existing.body.strip() == text.strip():
@@ -327,7 +337,12 @@ class Run:
                     raise
             else:
                 return
-        self.gh.create_comment(self.pr, text)
+        posted = self.gh.create_comment(self.pr, text)
+        if posted.author and not me.wrote(posted):
+            self.reporter.warning(
+                f"The comment was written as {posted.author}, not {me.login}: set the input "
+                f"comment-author to {posted.author} so that later runs find and update it."
+            )
 
     # -- the three flows ---------------------------------------------------------------------
 
@@ -360,14 +375,14 @@ class Run:
         return replace(space, pages=tuple(rows))
 
     def submit(self) -> Outcome:
-        """Bring the pages up to date with the merged pull request, submit, post the result."""
+        """Bring the pages up to date with the merged pull request, submit, post the result.
+
+        A rerun of the merge submits nothing when ApprovalFlow shows the submit happened: never
+        on a comment's say-so, since other apps can write any comment.
+        """
         gathered = self.gather(files=True)
-        posted = gathered.own(report.RESULT)
-        if posted is not None:
-            return self._already_submitted(posted, gathered)
-        evidence = self._submitted_before(gathered)
-        if evidence is not None:
-            return self._already_submitted_without_comment(evidence, gathered)
+        if self._submitted_before(gathered):
+            return self._already_submitted(gathered)
         outcome = self._sync_pages(gathered, Kind.SUBMIT)
         if outcome.rows and self.options.comment and not self.options.dry_run:
             text = report.result_comment(outcome, self.options.confluence_url)
@@ -379,39 +394,20 @@ class Run:
         self.publish(outcome, gathered, sticky_needed=False)
         return outcome
 
-    def _already_submitted(self, posted: Comment, gathered: Gathered) -> Outcome:
-        """A rerun of the merge: report the first run's result, submit nothing."""
-        data = md.extract_json(posted.body, report.RESULT_DATA)
-        stored = data.get("outputs") if isinstance(data, dict) else None
-        self.reporter.info(
-            f"Already submitted: the result is in {posted.html_url}; nothing submitted again."
-        )
-        if isinstance(stored, dict):
-            for name, value in stored.items():
-                self.reporter.set_output(str(name), str(value))
-            result = {"kind": Kind.SUBMIT.value, "alreadySubmitted": True, **stored}
-            self.reporter.set_output("result", json.dumps(result, separators=(",", ":")))
-        link = md.link("the result comment", posted.html_url)
-        self.reporter.append_summary(f"### ApprovalFlow: already submitted\n\nSee {link}.\n")
-        return Outcome(kind=Kind.SUBMIT, pr=self.pr, already_submitted=True,
-                       result_comment_url=posted.html_url)  # fmt: skip
+    def _submitted_before(self, gathered: Gathered) -> bool:
+        """Whether ApprovalFlow shows an earlier submit of the pull request's change sets.
 
-    def _submitted_before(self, gathered: Gathered) -> str | None:
-        """Another record of an earlier submit, for when the result comment is turned off.
-
-        The commit status of the head commit says "Submitted ..." after a submit; with both
-        comment and status off, change sets that have left the ``open`` rollup state were
-        submitted (the first run's submit is what moved them).
+        A submit moves a change set out of the ``open`` rollup state once any page is in
+        review; one left ``open`` counts as done when preflight finds nothing to submit (every
+        page skipped). At least one must have moved: pages nobody can submit are no submit.
         """
-        status = gathered.status
-        if status is not None and status.description.startswith(report.SUBMITTED_PREFIX):
-            return "the commit status"
-        if self.options.comment or self.options.status_context:
-            return None
         mine = self._own_change_sets(gathered)
-        if mine and all(cs.rollupState not in (None, "open") for cs in mine):
-            return "the change sets' review state in ApprovalFlow"
-        return None
+        moved = [cs.rollupState not in (None, "open") for cs in mine]
+        if not any(moved):
+            return False
+        waiting = [cs.id for cs, done in zip(mine, moved, strict=True) if not done]
+        checks = _settled([self._submit(self.af.preflight_change_set, id_) for id_ in waiting])
+        return all(check.summary.submittable == 0 for check in checks)
 
     def _own_change_sets(self, gathered: Gathered) -> list[models.ChangeSet]:
         """The pull request's open change sets in every space."""
@@ -421,18 +417,32 @@ class Run:
             for cs in planning.prs_change_sets(found, self.pr.html_url)
         ]
 
-    def _already_submitted_without_comment(self, evidence: str, gathered: Gathered) -> Outcome:
-        """A rerun of the merge, known from ``evidence``: submit nothing, say so."""
+    def _already_submitted(self, gathered: Gathered) -> Outcome:
+        """A rerun of the merge: submit nothing, say so; counts from our own result comment.
+
+        Only the count outputs are read back from the comment, and only when its author is
+        this action's identity and each value is a number.
+        """
         ids = [cs.id for cs in self._own_change_sets(gathered)]
-        self.reporter.info(f"Already submitted ({evidence} says so); nothing submitted again.")
-        self.reporter.set_output("change-set-ids", json.dumps(ids))
+        self.reporter.info("Already submitted (ApprovalFlow shows it); nothing submitted again.")
+        posted = gathered.own(report.RESULT)
+        counts = _stored_counts(posted.body) if posted is not None else {}
+        for name, value in {**counts, "change-set-ids": json.dumps(ids)}.items():
+            self.reporter.set_output(name, value)
         result = {"kind": Kind.SUBMIT.value, "alreadySubmitted": True, "changeSetIds": ids}
+        result |= {name: int(value) for name, value in counts.items()}
         self.reporter.set_output("result", json.dumps(result, separators=(",", ":")))
+        where = f" See {md.link('the result comment', posted.html_url)}." if posted else ""
         self.reporter.append_summary(
-            f"### ApprovalFlow: already submitted\n\n{md.text(evidence)} shows an earlier "
-            "submit of this pull request; nothing was submitted again.\n"
+            "### ApprovalFlow: already submitted\n\nApprovalFlow shows an earlier submit of "
+            f"this pull request's change sets; nothing was submitted again.{where}\n"
         )
-        return Outcome(kind=Kind.SUBMIT, pr=self.pr, already_submitted=True)
+        return Outcome(
+            kind=Kind.SUBMIT,
+            pr=self.pr,
+            already_submitted=True,
+            result_comment_url=posted.html_url if posted else None,
+        )
 
     def _each_space(
         self, work: Callable[[SpacePlan], SpaceOutcome], plans: Sequence[SpacePlan]
@@ -480,6 +490,19 @@ def _settled(futures: Sequence[Future[T]]) -> list[T]:
     """The results in order, once every future is done; the first error after all ended."""
     wait(futures)
     return [future.result() for future in futures]
+
+
+def _stored_counts(body: str) -> dict[str, str]:
+    """The count outputs kept in a result comment: known names with whole numbers only."""
+    data = md.extract_json(body, report.RESULT_DATA)
+    stored = data.get("outputs") if isinstance(data, dict) else None
+    if not isinstance(stored, dict):
+        return {}
+    return {
+        name: str(value)
+        for name, value in stored.items()
+        if name in report.COUNT_OUTPUTS and isinstance(value, str) and _COUNT.fullmatch(value)
+    }
 
 
 def _field_names(changes: Mapping[str, object]) -> list[str]:

@@ -16,13 +16,13 @@ from typing import TextIO
 
 import httpx
 
+from approvalflow_sync.action.runner import Runner
 from approvalflow_sync.action.sync import Options, Run
 from approvalflow_sync.approvalflow.client import ApprovalFlowClient
 from approvalflow_sync.core.mapping import compile_mapping, load_mapping
 from approvalflow_sync.core.plan import DEFAULT_TITLE_TEMPLATE
 from approvalflow_sync.github.event import ChangedFile, PullRequest
 from approvalflow_sync.github.gateway import Comment, Identity, Status
-from approvalflow_sync.github.runner import Runner
 from approvalflow_sync.sandbox import DEFAULT_TOKEN, SandboxServer
 
 MAPPING = """\

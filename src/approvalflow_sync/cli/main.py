@@ -411,7 +411,7 @@ def _run_plan(args: argparse.Namespace) -> int:
 def _configure_logging(debug: bool) -> None:
     import logging  # noqa: PLC0415 - keeps start-up light
 
-    from approvalflow_sync.github.runner import PlainLineFormatter  # noqa: PLC0415
+    from approvalflow_sync.action.runner import PlainLineFormatter  # noqa: PLC0415
 
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(PlainLineFormatter(f"{PROG}: %(message)s"))

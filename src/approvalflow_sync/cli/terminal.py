@@ -1,7 +1,7 @@
 """Plain-text rendering of API answers for people at a terminal (pure functions).
 
-Text from the server is shown verbatim except control characters, which are replaced so that a
-title cannot move the cursor or recolour the terminal.
+Text from the server is shown verbatim except what :func:`~approvalflow_sync.safe_text.scrub`
+replaces, so that a title cannot move the cursor, recolour the terminal or read backwards.
 """
 
 from __future__ import annotations
@@ -10,10 +10,12 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # annotations only: ``plan`` without a connection loads no pydantic
+from approvalflow_sync.safe_text import scrub
+
+if TYPE_CHECKING:
     from approvalflow_sync.approvalflow import models
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_BREAKS = re.compile(r"[\t\r\n]")
 
 
 def clean(value: object) -> str:
@@ -22,7 +24,7 @@ def clean(value: object) -> str:
         return "-"
     if isinstance(value, bool):
         return "yes" if value else "no"
-    return _CONTROL.sub(" ", str(value))
+    return _BREAKS.sub(" ", scrub(str(value)))
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:

@@ -34,6 +34,8 @@ import re
 from collections.abc import Callable, Sequence
 from urllib.parse import quote
 
+from approvalflow_sync.safe_text import scrub
+
 COMMENT_LIMIT = 65_536
 """The most characters GitHub accepts in an issue or pull-request comment body."""
 
@@ -48,9 +50,6 @@ MARKER_APP = "approvalflow-sync"
 
 _KIND = re.compile(r"[a-z0-9][a-z0-9_-]*")
 _NEWLINE = re.compile(r"\r\n|\r|\n")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
-_SURROGATE = re.compile("[\ud800-\udfff]")
 _SPACES = re.compile(r"\s+")
 _BACKTICKS = re.compile(r"`+")
 # After each match GitHub would act on what follows: a mention, an issue reference, an autolink.
@@ -72,13 +71,11 @@ _DETAILS_CLOSE = re.compile(r"</details\s*>", re.IGNORECASE)
 
 
 def _one_line(s: str) -> str:
-    """``s`` on one line: controls and runs of whitespace become one space, ends stripped.
+    """``s`` on one line, scrubbed (:func:`scrub`); whitespace runs become one space.
 
-    HTML collapses whitespace anyway, so this changes nothing that renders; bidirectional
-    overrides (which can make text read backwards) become U+FFFD, as do lone surrogates.
+    HTML collapses whitespace anyway, so this changes nothing that renders.
     """
-    s = _SURROGATE.sub("\ufffd", _BIDI.sub("\ufffd", _CONTROL.sub(" ", s)))
-    return _SPACES.sub(" ", s).strip()
+    return _SPACES.sub(" ", scrub(s)).strip()
 
 
 def _with_breaks(s: str, escape: Callable[[str], str]) -> str:
@@ -110,7 +107,7 @@ def code(s: str) -> str:
     both starts and ends with a space (the renderer strips exactly that one space again). An
     empty ``s`` gives ``""``: CommonMark has no empty code span.
     """
-    s = _SURROGATE.sub("\ufffd", _NEWLINE.sub(" ", s))
+    s = scrub(_NEWLINE.sub(" ", s))
     if not s:
         return ""
     fence = "`" * (max((len(run) for run in _BACKTICKS.findall(s)), default=0) + 1)

@@ -24,6 +24,8 @@ MAX_STATUS_DESCRIPTION = 140
 SUBMITTED_PREFIX = "Submitted "
 """How the commit status starts after a submit; a rerun of the merge reads it back."""
 CUT_NOTE = "The table is cut short; the job summary has it all."
+COUNT_OUTPUTS = ("pages", "submittable", "blocked", "submitted", "skipped")
+"""The outputs a rerun of the merge may read back from the result comment."""
 
 
 class Kind(str, Enum):
@@ -248,7 +250,7 @@ def sticky_comment(outcome: Outcome, confluence_url: str | None) -> str:
 
 def result_data(outcome: Outcome) -> dict[str, object]:
     """What a rerun of the merge needs to report without submitting again: the small outputs."""
-    kept = {k: v for k, v in outputs(outcome).items() if k != "result"}
+    kept = {k: v for k, v in outputs(outcome).items() if k in COUNT_OUTPUTS}
     return {"changeSetIds": outcome.change_set_ids, "outputs": kept}
 
 

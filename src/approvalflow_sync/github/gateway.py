@@ -64,20 +64,22 @@ class Status:
     target_url: str | None
 
 
+ACTIONS_BOT = "github-actions[bot]"
+"""Who writes with the workflow's ``GITHUB_TOKEN``."""
+
+
 @dataclass(frozen=True)
 class Identity:
-    """Who the token acts as; ``login`` is None for an Actions or App token (no user)."""
+    """The login the token writes comments as: a person's, or a bot's (``name[bot]``).
 
-    login: str | None
+    Logins are unique and no person's login can hold ``[bot]``, so a comment by another app
+    or person never counts as ours, whatever marker it carries.
+    """
+
+    login: str
 
     def wrote(self, comment: Comment) -> bool:
-        """Whether ``comment`` was written by this identity.
-
-        An integration token cannot ask GitHub who it is (``GET /user`` answers 403), so a bot's
-        comment counts; a person's never does.
-        """
-        if self.login is None:
-            return comment.author_type == "Bot"
+        """Whether ``comment`` was written by this identity."""
         return comment.author == self.login
 
 
@@ -174,14 +176,19 @@ class GitHubGateway:
         self._github.close()
 
     def identity(self) -> Identity:
-        """The token's user, or an integration identity when GitHub says it has none."""
+        """The token's user; for an integration token (no user: 403), ``github-actions[bot]``.
+
+        A GitHub App's installation token has no user either and writes as ``<slug>[bot]``:
+        the ``comment-author`` input names it (see the README), as ``GET /app`` needs the app's
+        own key.
+        """
         try:
             _headers, data = self._requester.requestJsonAndCheck("GET", "/user")
         except GithubException as exc:
             if exc.status == 403:
-                return Identity(login=None)
+                return Identity(ACTIONS_BOT)
             raise _explain("read token identity", exc) from None
-        return Identity(login=str(data.get("login")))
+        return Identity(str(data.get("login")))
 
     def list_files(self, pr: PullRequest) -> list[ChangedFile]:
         """Every file of the pull request, every page of them (GitHub stops at 3,000)."""

@@ -24,8 +24,6 @@ DEFAULT_MAPPING_FILE = ".github/approvalflow.yml"
 DEFAULT_TITLE_TEMPLATE = "PR-{number} {title}"
 """The change set title when the file gives none (the same default as :mod:`plan`)."""
 
-TITLE_FIELDS = ("number", "title", "branch", "base", "repo")
-"""The fields a ``title-template`` may use; :func:`plan.render_title` fills exactly these."""
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 """A mapping file larger than this is refused before it is parsed."""

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from approvalflow_sync.core.mapping.model import DEFAULT_TITLE_TEMPLATE, MAX_RULES, TITLE_FIELDS
+from approvalflow_sync.core.mapping.model import DEFAULT_TITLE_TEMPLATE, MAX_RULES
+from approvalflow_sync.core.title_template import TITLE_FIELDS
 
 SCHEMA_ID = "urn:approvalflow-sync:mapping-file:v1"
 """A stable name; editors find the schema through the file path or a ``$schema`` comment."""

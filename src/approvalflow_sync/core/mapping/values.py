@@ -5,7 +5,9 @@ Each answers the problem's message, or ``None`` when the value is fine; the read
 
 from __future__ import annotations
 
-from approvalflow_sync.core.mapping.model import TITLE_FIELDS
+from approvalflow_sync.core.title_template import template_problem
+
+__all__ = ["PAGE_HINT", "is_loopback", "template_problem", "url_problem"]
 
 PAGE_HINT = 'such as "67890" (the number in the page\'s URL, …/pages/67890/…)'
 
@@ -45,28 +47,3 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-def template_problem(text: str) -> str | None:
-    """What is wrong with a ``title-template`` (empty, an unknown field, a format), or ``None``."""
-    fields = ", ".join("{" + name + "}" for name in TITLE_FIELDS)
-    if not text.strip():
-        return f"title-template is empty; leave it out or use fields {fields}"
-    import string  # noqa: PLC0415 - only for a title-template
-
-    try:
-        parsed = list(string.Formatter().parse(text))
-    except ValueError as error:
-        return f"title-template: {error}; write {{{{ and }}}} for literal braces"
-    for _literal, name, spec, conversion in parsed:
-        if name is None:
-            continue
-        if name not in TITLE_FIELDS:
-            shown = "{" + name + "}"
-            return f"title-template: unknown field {shown}; use {fields}"
-        if spec or conversion:
-            return (
-                f"title-template: write the field plainly as {{{name}}}, without a format "
-                "or conversion"
-            )
-    return None

@@ -10,10 +10,12 @@ Untrusted text (PR titles, branch and file names) therefore never reaches the lo
 annotation it is the escaped data or property of a command we wrote; in any other line it goes
 through :func:`plain_line`, which keeps it on one line and defuses both forms. Secrets pass
 through :meth:`Runner.mask` the moment they exist, and :meth:`Runner.redact` is applied to
-everything else the runner prints or writes, as a last guard behind GitHub's own masking.
+everything else the runner prints or writes, as a last guard behind GitHub's own masking. The
+runner reads stderr too: tracebacks and log records go there through :meth:`Runner.plain` and
+:class:`PlainLineFormatter`, with the same defusing and redaction.
 
 Outside GitHub Actions (``GITHUB_ACTIONS`` is not ``true``) nothing is printed as a command:
-annotations and group titles become plain lines, masks are recorded but not printed (printing
+annotations become plain lines, masks are recorded but not printed (printing
 ``::add-mask::secret`` at a terminal would show the secret), and annotations are not folded.
 Outputs and the summary go to their files whenever ``GITHUB_OUTPUT`` and
 ``GITHUB_STEP_SUMMARY`` are set.
@@ -25,13 +27,13 @@ import logging
 import os
 import re
 import secrets
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TextIO
+from typing import Any, TextIO
 
 from approvalflow_sync.core import markdown
+from approvalflow_sync.safe_text import scrub
 
 ANNOTATIONS_SHOWN = 10
 """GitHub shows at most this many annotations of one kind (error, warning, notice) per step."""
@@ -39,7 +41,7 @@ ANNOTATIONS_SHOWN = 10
 ANNOTATION_MESSAGE_LIMIT = 4096
 """The runner cuts an annotation's message to this many characters."""
 
-DEFAULT_FOLD_MESSAGE = (
+FOLD_MESSAGE = (
     "… and {count} more {kind}s not shown here (GitHub shows {shown} per step), "
     "see the job summary."
 )
@@ -57,13 +59,6 @@ _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _OUTPUT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 _COMMAND_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 _PROPERTY_NAME = re.compile(r"[a-z][A-Za-z0-9_]*")
-_SNAKE = re.compile(r"_([a-z0-9])")
-# Controls other than tab, CR and LF (ANSI escapes recolour or hide log text; NEL, VT, FF and
-# the Unicode line separators end a line for some readers), bidirectional overrides (text that
-# reads backwards) and lone surrogates (cannot be encoded) become U+FFFD.
-_SCRUB = re.compile(
-    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
-)
 # Characters .NET's culture-aware StartsWith/IndexOf may skip (format characters and the other
 # default-ignorable code points): treated as absent when looking for "::" and "##[".
 _IGNORABLE = (
@@ -74,26 +69,6 @@ _IGNORABLE = (
 )
 _SURROGATES = re.compile("[\ud800-\udfff]")
 
-# Names the runner registers (stop-commands tokens must differ from them).
-_RUNNER_COMMANDS = frozenset(
-    {
-        "add-mask",
-        "add-matcher",
-        "add-path",
-        "debug",
-        "echo",
-        "endgroup",
-        "error",
-        "group",
-        "notice",
-        "remove-matcher",
-        "save-state",
-        "set-env",
-        "set-output",
-        "stop-commands",
-        "warning",
-    }
-)
 _LEADING_COMMAND = re.compile(f"^([\\s{_IGNORABLE}]*):([{_IGNORABLE}]*:)")
 _LEGACY_COMMAND = re.compile(f"(#[{_IGNORABLE}]*#[{_IGNORABLE}]*)\\[")
 
@@ -123,8 +98,7 @@ def _command(
             continue
         if not _PROPERTY_NAME.fullmatch(key):
             raise ValueError(f"invalid workflow command property name {key!r}")
-        camel = _SNAKE.sub(lambda m: m.group(1).upper(), key)
-        pairs.append(f"{camel}={finish(escape_property(str(value)))}")
+        pairs.append(f"{key}={finish(escape_property(str(value)))}")
     head = f"{name} {','.join(pairs)}" if pairs else name
     return f"::{head}::{finish(escape_data(message))}"
 
@@ -132,9 +106,7 @@ def _command(
 def command(name: str, message: str = "", /, **properties: object) -> str:
     """The workflow command line ``::name k=v,…::message`` (without the newline).
 
-    ``message`` and the property values are escaped; properties that are None are left out;
-    snake_case names are written as GitHub spells them (``end_line`` → ``endLine``,
-    ``end_column`` → ``endColumn``; ``file``, ``line``, ``col``, ``title`` stay).
+    ``message`` and the property values are escaped; properties that are None are left out.
     Raises ValueError for a name that is not a command or property name.
     """
     return _command(name, message, properties, _same)
@@ -158,25 +130,31 @@ def output_block(name: str, value: str, delimiter: str) -> str:
     return f"{name}<<{delimiter}\n{value}\n{delimiter}\n"
 
 
-def _scrub(s: str) -> str:
-    return _SCRUB.sub("\ufffd", s)
-
-
 def _plain_line(s: str, finish: Callable[[str], str]) -> str:
-    line = finish(escape_data(_scrub(s)))
+    line = finish(escape_data(scrub(s)))
     line = _LEGACY_COMMAND.sub(r"\1%5B", line)
     return _LEADING_COMMAND.sub(r"\1%3A\2", line, count=1)
 
 
 class PlainLineFormatter(logging.Formatter):
-    """Formats every log record as one plain line.
+    """Formats a log record as one plain line, its traceback as plain lines; all redacted.
 
     The log goes to stderr, which the Actions runner scans for workflow commands too, and
     records quote servers' texts (an error, a retry's reason): none may act as a command.
     """
 
-    def format(self, record: logging.LogRecord) -> str:
-        return plain_line(super().format(record))
+    def __init__(self, fmt: str, redact: Callable[[str], str] = _same) -> None:
+        super().__init__(fmt)
+        self._redact = redact
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging's name
+        return _plain_line(self._redact(super().formatMessage(record)), self._redact)
+
+    def formatException(self, ei: Any) -> str:  # noqa: N802 - logging's name
+        return plain_lines(super().formatException(ei), self._redact)
+
+    def formatStack(self, stack_info: str) -> str:  # noqa: N802 - logging's name
+        return plain_lines(stack_info, self._redact)
 
 
 def plain_line(s: str) -> str:
@@ -192,25 +170,21 @@ def plain_line(s: str) -> str:
     return _plain_line(s, _same)
 
 
+def plain_lines(text: str, redact: Callable[[str], str] = _same) -> str:
+    """``text`` redacted, then each of its lines as :func:`plain_line` (for tracebacks)."""
+    return "\n".join(_plain_line(line, redact) for line in _LINE_BREAK.split(redact(text)))
+
+
 @dataclass(frozen=True)
 class _Annotation:
     message: str
     title: str | None
     file: str | None
     line: int | None
-    end_line: int | None
     col: int | None
-    end_column: int | None
 
     def properties(self) -> dict[str, object]:
-        return {
-            "file": self.file,
-            "line": self.line,
-            "end_line": self.end_line,
-            "col": self.col,
-            "end_column": self.end_column,
-            "title": self.title,
-        }
+        return {"file": self.file, "line": self.line, "col": self.col, "title": self.title}
 
     def brief(self) -> str:
         """One short line naming the annotation, for the folded one."""
@@ -225,9 +199,9 @@ class Runner:
 
     ``out`` is the log (normally ``sys.stdout``; every write is flushed, as the log interleaves
     with subprocess output). ``env`` is read once here: ``GITHUB_ACTIONS``, ``GITHUB_OUTPUT``,
-    ``GITHUB_STEP_SUMMARY``. ``token_factory`` makes the random output delimiters and
-    stop-commands tokens. Use it as a context manager, or call :meth:`close` at the end, so the
-    annotations held back past the per-step limit are folded into one.
+    ``GITHUB_STEP_SUMMARY``. ``token_factory`` makes the random output delimiters. Use it as a
+    context manager, or call :meth:`close` at the end, so the annotations held back past the
+    per-step limit are folded into one.
     """
 
     def __init__(
@@ -237,7 +211,6 @@ class Runner:
         token_factory: Callable[[], str] = secrets.token_hex,
         *,
         summary_limit: int = markdown.SUMMARY_LIMIT,
-        fold_message: str = DEFAULT_FOLD_MESSAGE,
     ) -> None:
         self._out = out
         self._in_actions = env.get("GITHUB_ACTIONS") == "true"
@@ -245,7 +218,6 @@ class Runner:
         self._summary_path = env.get("GITHUB_STEP_SUMMARY") or None
         self._token_factory = token_factory
         self._summary_limit = summary_limit
-        self._fold_message = fold_message
         self._masked: set[str] = set()
         self._mask_pattern: re.Pattern[str] | None = None
         self._outputs: dict[str, str] = {}
@@ -253,8 +225,6 @@ class Runner:
         self._summary_cut = False
         self._counts = dict.fromkeys(_KINDS, 0)
         self._held: dict[str, list[_Annotation]] = {kind: [] for kind in _KINDS}
-        self._in_group = False
-        self._stopped = False
 
     def __enter__(self) -> Runner:
         return self
@@ -268,11 +238,6 @@ class Runner:
         self.close()
 
     @property
-    def in_actions(self) -> bool:
-        """Whether this runs as a GitHub Actions step (``GITHUB_ACTIONS=true``)."""
-        return self._in_actions
-
-    @property
     def outputs(self) -> Mapping[str, str]:
         """Every output set so far (redacted, the last value of each name), file or not."""
         return dict(self._outputs)
@@ -282,37 +247,22 @@ class Runner:
         """The job summary appended so far (redacted and cut as written), file or not."""
         return "".join(self._summary)
 
-    @property
-    def annotation_counts(self) -> Mapping[str, int]:
-        """How many annotations of each kind were asked for, shown or folded."""
-        return dict(self._counts)
-
     # -- the log ---------------------------------------------------------------------------
 
     def _print(self, line: str) -> None:
         self._out.write(line + "\n")
         self._out.flush()
 
-    def _refuse_while_stopped(self, what: str) -> None:
-        if self._stopped:
-            raise RuntimeError(f"cannot {what} while workflow commands are stopped")
-
-    def _finish(self, escaped: str) -> str:
-        """The last guard on an escaped piece: redaction (``***`` needs no escaping)."""
-        return self.redact(escaped)
-
     def _clean(self, s: str) -> str:
-        return _scrub(self.redact(s))
+        return scrub(self.redact(s))
 
     def mask(self, value: str) -> None:
         """Have GitHub mask ``value`` in the log from now on, and :meth:`redact` hide it.
 
         Each line of a multi-line value is masked on its own (the log is masked line by
         line); blank lines are skipped, as GitHub refuses them. Each distinct line is printed
-        once as ``::add-mask::`` (only in Actions). Raises RuntimeError inside
-        :meth:`stop_commands`, where the runner would not register the mask.
+        once as ``::add-mask::`` (only in Actions).
         """
-        self._refuse_while_stopped("mask a value")
         for piece in _LINE_BREAK.split(value):
             if not piece.strip() or piece in self._masked:
                 continue
@@ -328,12 +278,15 @@ class Runner:
             return text
         return self._mask_pattern.sub("***", text)
 
+    def plain(self, text: str) -> str:
+        """``text`` (a traceback, say) as lines no runner obeys, redacted: for stderr."""
+        return plain_lines(text, self.redact)
+
     def info(self, message: str) -> None:
         """Print ``message`` as one plain log line (see :func:`plain_line`), redacted."""
-        self._print(_plain_line(self.redact(message), self._finish))
+        self._print(_plain_line(self.redact(message), self.redact))
 
     def _annotate(self, kind: str, annotation: _Annotation) -> None:
-        self._refuse_while_stopped(f"print a {kind}")
         self._counts[kind] += 1
         if not self._in_actions:
             where = ":".join(
@@ -348,7 +301,7 @@ class Runner:
             self._held[kind].append(annotation)
 
     def _print_annotation(self, kind: str, annotation: _Annotation) -> None:
-        self._print(_command(kind, annotation.message, annotation.properties(), self._finish))
+        self._print(_command(kind, annotation.message, annotation.properties(), self.redact))
 
     def _notify(
         self,
@@ -358,9 +311,7 @@ class Runner:
         title: str | None,
         file: str | None,
         line: int | None,
-        end_line: int | None,
         col: int | None,
-        end_column: int | None,
     ) -> None:
         self._annotate(
             kind,
@@ -369,9 +320,7 @@ class Runner:
                 title=None if title is None else self._clean(title),
                 file=None if file is None else self._clean(file),
                 line=line,
-                end_line=end_line,
                 col=col,
-                end_column=end_column,
             ),
         )
 
@@ -382,21 +331,10 @@ class Runner:
         title: str | None = None,
         file: str | None = None,
         line: int | None = None,
-        end_line: int | None = None,
         col: int | None = None,
-        end_column: int | None = None,
     ) -> None:
         """A notice annotation; message and properties may be untrusted (escaped, redacted)."""
-        self._notify(
-            "notice",
-            message,
-            title=title,
-            file=file,
-            line=line,
-            end_line=end_line,
-            col=col,
-            end_column=end_column,
-        )
+        self._notify("notice", message, title=title, file=file, line=line, col=col)
 
     def warning(
         self,
@@ -405,21 +343,10 @@ class Runner:
         title: str | None = None,
         file: str | None = None,
         line: int | None = None,
-        end_line: int | None = None,
         col: int | None = None,
-        end_column: int | None = None,
     ) -> None:
         """A warning annotation; past the 9th in a step they are held back and folded."""
-        self._notify(
-            "warning",
-            message,
-            title=title,
-            file=file,
-            line=line,
-            end_line=end_line,
-            col=col,
-            end_column=end_column,
-        )
+        self._notify("warning", message, title=title, file=file, line=line, col=col)
 
     def error(
         self,
@@ -428,21 +355,10 @@ class Runner:
         title: str | None = None,
         file: str | None = None,
         line: int | None = None,
-        end_line: int | None = None,
         col: int | None = None,
-        end_column: int | None = None,
     ) -> None:
         """An error annotation; past the 9th in a step they are held back and folded."""
-        self._notify(
-            "error",
-            message,
-            title=title,
-            file=file,
-            line=line,
-            end_line=end_line,
-            col=col,
-            end_column=end_column,
-        )
+        self._notify("error", message, title=title, file=file, line=line, col=col)
 
     def close(self) -> None:
         """Print the annotations held back: one as itself, several folded into one.
@@ -461,72 +377,12 @@ class Runner:
 
     def _fold(self, kind: str, held: list[_Annotation]) -> _Annotation:
         count = len(held)
-        lines = [self._fold_message.format(count=count, kind=kind, shown=ANNOTATIONS_SHOWN)]
+        lines = [FOLD_MESSAGE.format(count=count, kind=kind, shown=ANNOTATIONS_SHOWN)]
         lines.extend(f"- {annotation.brief()}" for annotation in held[:_FOLD_LISTED])
         if count > _FOLD_LISTED:
             lines.append(f"- … and {count - _FOLD_LISTED} more")
         message = "\n".join(lines)[:ANNOTATION_MESSAGE_LIMIT]
-        return _Annotation(message, f"{count} more {kind}s", None, None, None, None, None)
-
-    @contextmanager
-    def group(self, title: str) -> Iterator[None]:
-        """Fold the lines printed inside into a collapsible group titled ``title``.
-
-        Groups do not nest on GitHub: a nested call raises RuntimeError.
-        """
-        self._refuse_while_stopped("open a group")
-        if self._in_group:
-            raise RuntimeError("log groups cannot be nested")
-        if self._in_actions:
-            self._print(_command("group", self._clean(title), {}, self._finish))
-        else:
-            self.info(title)
-        self._in_group = True
-        try:
-            yield
-        finally:
-            self._in_group = False
-            if self._in_actions:
-                self._print("::endgroup::")
-
-    @contextmanager
-    def stop_commands(self) -> Iterator[Callable[[str], None]]:
-        """Stop command processing; yield a function that prints text verbatim (redacted).
-
-        For echoing a large block of untrusted text as it is: the runner obeys no command
-        until the line ``::TOKEN::`` we print on leaving, and TOKEN is random and fresh. A line
-        of the text that contains TOKEN (it cannot, unless the token leaked) has it replaced.
-        Annotations, masks and groups raise RuntimeError inside the block; outputs and the
-        summary still work.
-        """
-        self._refuse_while_stopped("stop commands again")
-        token = self._token_factory() if self._in_actions else ""
-        if self._in_actions and (
-            not _COMMAND_NAME.fullmatch(token) or token.lower() in _RUNNER_COMMANDS
-        ):
-            raise RuntimeError("the token factory made an unusable stop-commands token")
-        token_pattern = re.compile(re.escape(token), re.IGNORECASE) if token else None
-
-        def echo(text: str) -> None:
-            text = self.redact(text)
-            lines = _LINE_BREAK.split(text)
-            if len(lines) > 1 and not lines[-1]:
-                lines.pop()
-            for line in lines:
-                clean = _SCRUB.sub("\ufffd", line)
-                if token_pattern is not None:
-                    clean = token_pattern.sub("[stop-token]", clean)
-                self._print(clean)
-
-        if self._in_actions:
-            self._print(f"::stop-commands::{token}")
-        self._stopped = True
-        try:
-            yield echo
-        finally:
-            self._stopped = False
-            if self._in_actions:
-                self._print(f"::{token}::")
+        return _Annotation(message, f"{count} more {kind}s", None, None, None)
 
     # -- files -------------------------------------------------------------------------------
 
