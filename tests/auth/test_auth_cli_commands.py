@@ -38,6 +38,7 @@ from approvalflow_sync.errors import (
     SecretWriteError,
 )
 from approvalflow_sync.sandbox import SandboxServer
+from approvalflow_sync.sandbox.oauth import CLOUD_ID
 from conftest import RunCli, clean_env
 from fakes.github import ACTIONS_TOKEN, APP_TOKEN, FakeGitHub
 
@@ -454,3 +455,30 @@ def test_auth_init_prints_the_token_when_the_secret_cannot_be_written(
     assert "Here it is instead, shown once" in out.getvalue()
     refresh_token = printed_refresh_token(out.getvalue())
     exchange_refresh_token(http, token_url(sandbox), CLIENT_ID, CLIENT_SECRET, refresh_token)
+
+
+def test_auth_check_prints_the_base_url_it_verified_and_its_ids(sandbox: SandboxServer) -> None:
+    status, printed = run_check(sandbox, {"T": "sandbox-token"}, "--access-token-env", "T")
+    out = squeeze(printed)
+    assert status == 0
+    assert (
+        f"ApprovalFlow base URL (verified: the read calls below got through):\n{sandbox.base_url}"
+    ) in out
+    for name in ("cloud id", "app id", "environment id"):
+        assert f"{name}: not in the URL" in out  # the sandbox's URL is a bare host
+
+
+@pytest.mark.parametrize(("cloud", "note"), [(CLOUD_ID, False), ("0000-other-cloud", True)])
+def test_auth_check_reads_the_ids_out_of_the_documented_form(
+    sandbox: SandboxServer, cloud: str, note: bool
+) -> None:
+    url = f"{sandbox.base_url}/svc/confluence/{cloud}/apps/app-7_env-9"
+    status, printed = run_check(
+        sandbox, {"T": "sandbox-token"}, "--access-token-env", "T", "--base-url", url
+    )
+    out = squeeze(printed)
+    assert status == 1  # that path is no API of the sandbox's: the read calls fail
+    assert f"ApprovalFlow base URL (NOT verified: the read calls below failed):\n{url}" in out
+    assert f"cloud id: {cloud}" in out
+    assert "app id: app-7\nenvironment id: env-9" in out
+    assert ("not among the sites this token reaches" in out) is note

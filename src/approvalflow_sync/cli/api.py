@@ -11,9 +11,16 @@ from typing import TextIO
 from pydantic import BaseModel
 
 from approvalflow_sync.approvalflow.client import ApprovalFlowClient
+from approvalflow_sync.approvalflow.models import SubmitAnswer
 from approvalflow_sync.cli import terminal
 from approvalflow_sync.cli.settings import PARTS, Connection, connection_from
-from approvalflow_sync.errors import APIConnectionError, ConfigError
+from approvalflow_sync.errors import (
+    EXIT_FAILURE,
+    APIConnectionError,
+    APIResponseError,
+    ApprovalFlowSyncError,
+    ConfigError,
+)
 
 _PAGE_ID = re.compile(r"^\d+$")
 Call = Callable[[ApprovalFlowClient, argparse.Namespace], tuple[object, str]]
@@ -45,7 +52,7 @@ def _show(client: ApprovalFlowClient, args: argparse.Namespace) -> tuple[object,
 def _create(client: ApprovalFlowClient, args: argparse.Namespace) -> tuple[object, str]:
     pages = page_ids(args.pages) or []
     try:
-        cs = client.create_change_set(
+        answer = client.create_change_set(
             args.space, args.title, pages, summary=args.summary, reference_url=args.reference_url
         )
     except APIConnectionError as error:
@@ -58,7 +65,26 @@ def _create(client: ApprovalFlowClient, args: argparse.Namespace) -> tuple[objec
                 maybe_applied=True,
             ) from error
         raise
+    cs = client.get_change_set(getattr(answer, "id", None) or _created_id(client, args))
     return cs, f"Created {terminal.clean(cs.id)}.\n\n{terminal.change_set(cs)}"
+
+
+def _created_id(client: ApprovalFlowClient, args: argparse.Namespace) -> str:
+    """The id of the change set just made, from the space's list: the write's answer may hold
+    none (the reference does not document it). The newest with its title and link wins."""
+    made = [
+        cs
+        for cs in client.list_change_sets(args.space)
+        if (cs.title, cs.referenceUrl) == (args.title, args.reference_url)
+    ]
+    if not made:
+        raise APIResponseError(
+            "created, but the change set is not in the space's list yet; see it with "
+            f"`approvalflow-sync change-sets list --space {args.space}`",
+            method="GET",
+            path="/changeSets",
+        )
+    return max(made, key=lambda cs: (cs.createdAt or "", cs.id)).id
 
 
 def _update(client: ApprovalFlowClient, args: argparse.Namespace) -> tuple[object, str]:
@@ -67,13 +93,14 @@ def _update(client: ApprovalFlowClient, args: argparse.Namespace) -> tuple[objec
             "change-sets update: nothing to change; give --title, --summary, "
             "--reference-url or --page"
         )
-    cs = client.update_change_set(
+    client.update_change_set(
         args.id,
         title=args.title,
         summary=args.summary,
         reference_url=args.reference_url,
         page_ids=page_ids(args.pages),
     )
+    cs = client.get_change_set(args.id)  # the documented read, not the write's answer
     return cs, f"Updated {terminal.clean(cs.id)}.\n\n{terminal.change_set(cs)}"
 
 
@@ -84,12 +111,21 @@ def _archive(client: ApprovalFlowClient, args: argparse.Namespace) -> tuple[obje
 
 def _submit(client: ApprovalFlowClient, args: argparse.Namespace) -> tuple[object, str]:
     answer = client.submit_change_set(args.id)
-    return answer, terminal.submit(answer)
+    return answer, "" if args.json else terminal.submit(answer, _titles(client, args.id))
 
 
 def _preflight(client: ApprovalFlowClient, args: argparse.Namespace) -> tuple[object, str]:
     answer = client.preflight_change_set(args.id)
-    return answer, terminal.preflight(answer)
+    return answer, "" if args.json else terminal.preflight(answer, _titles(client, args.id))
+
+
+def _titles(client: ApprovalFlowClient, change_set_id: str) -> dict[str, str]:
+    """The pages' titles where the detail read gives them; none if that read fails."""
+    try:
+        refs = client.get_change_set(change_set_id).pageRefs
+    except ApprovalFlowSyncError:
+        return {}
+    return {ref.pageId: title for ref in refs if (title := terminal.page_title(ref))}
 
 
 def _page_submit(client: ApprovalFlowClient, args: argparse.Namespace) -> tuple[object, str]:
@@ -135,10 +171,16 @@ def connection_of(args: argparse.Namespace, env: Mapping[str, str]) -> Connectio
 
 
 def run(args: argparse.Namespace, env: Mapping[str, str], out: TextIO) -> int:
-    """Run one API command; errors propagate to the CLI, which picks the exit code."""
+    """Run one API command; errors propagate to the CLI, which picks the exit code.
+
+    A change-set submit that submitted nothing exits 1, as a refused ``pages submit`` does.
+    """
     connection = connection_of(args, env)
     call = CALLS[args.command_name]
     with ApprovalFlowClient(connection.base_url, connection.token) as client:
         value, text = call(client, args)
     print(as_json(value) if args.json else text, file=out)
-    return 0
+    nothing_submitted = isinstance(value, SubmitAnswer) and not any(
+        result.success for result in value.results
+    )
+    return EXIT_FAILURE if nothing_submitted else 0

@@ -28,7 +28,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 
-from approvalflow_sync.approvalflow.base_url import build_base_url, check_url
+from approvalflow_sync.approvalflow.base_url import build_base_url, check_url, url_parts
 from approvalflow_sync.approvalflow.client import ApprovalFlowClient
 from approvalflow_sync.approvalflow.oauth import (
     CONSENT_COMMAND,
@@ -428,6 +428,8 @@ def run_check(
         if granted is None:
             granted = frozenset(scope for site in sites for scope in site.scopes)
         checks = _check_scopes(http, base_url, access_token, granted, args)
+    if base_url is not None:
+        print(_base_url_report(base_url, checks, sites), file=out)
     print(f"\nScopes{f' (read calls against {base_url})' if base_url else ''}:", file=out)
     width = max(len(check.scope) for check in checks)
     for check in checks:
@@ -615,6 +617,31 @@ def _write_checks(granted: frozenset[str]) -> list[ScopeCheck]:
         else ScopeCheck(scope, FAILED, "not granted (the token's scope does not list it)")
         for scope in (WRITE_CHANGE_SET, WRITE_APPROVAL)
     ]
+
+
+def _base_url_report(base_url: str, checks: list[ScopeCheck], sites: list[Site]) -> str:
+    """The base URL, whether the read calls got through it, and the ids it holds."""
+    reads = [check for check in checks if check.scope in (READ_CHANGE_SET, READ_APPROVAL)]
+    verdict = (
+        "verified: the read calls below got through"
+        if any(check.mark == OK for check in reads)
+        else "NOT verified: the read calls below failed"
+    )
+    parts = url_parts(base_url)
+    absent = "not in the URL"
+    cloud = parts.cloud_id or (
+        f"{absent} (the site {parts.site} stands for it)" if parts.site else absent
+    )
+    if parts.cloud_id and sites and parts.cloud_id not in {site.id for site in sites}:
+        cloud += "  (not among the sites this token reaches, listed above)"
+    rows = [
+        ("cloud id", cloud),
+        ("app id", parts.app_id or absent),
+        ("environment id", parts.environment_id or absent),
+    ]
+    return f"\nApprovalFlow base URL ({verdict}):\n  {terminal.clean(base_url)}\n" + "\n".join(
+        f"  {name + ':':<16}{terminal.clean(value)}" for name, value in rows
+    )
 
 
 def _base_url(
