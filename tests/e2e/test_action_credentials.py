@@ -241,6 +241,17 @@ def test_a_same_repo_pull_request_without_secrets_fails_in_one_line(
     assert h.github_writes() == []
 
 
+def test_a_fork_under_pull_request_target_gets_secrets_so_missing_ones_fail(
+    h: ActionHarness,
+) -> None:
+    run = h.run(fork_opened(h), event_name="pull_request_target", inputs={"access-token": ""})
+    assert run.returncode == 2, run.describe()
+    (error,) = run.annotations("error")
+    assert "both empty" in error.message
+    assert "fork" not in error.message
+    assert h.sandbox_calls() == []
+
+
 def test_a_same_repo_pull_request_may_ask_to_skip(h: ActionHarness) -> None:
     run = h.run(opened(h), inputs={"access-token": "", "on-missing-credentials": "skip"})
     assert run.returncode == 0, run.describe()

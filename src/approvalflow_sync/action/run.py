@@ -165,8 +165,11 @@ DEPENDABOT = "dependabot[bot]"
 
 
 def _withheld(settings: ActionSettings, pr: PullRequest) -> str | None:
-    """Why GitHub gave this run no secrets (then skipping is right), or None: it gave them."""
-    if pr.is_fork:
+    """Why GitHub gave this run no secrets (then skipping is right), or None: it gave them.
+
+    Under ``pull_request_target`` a fork's pull request does get the secrets.
+    """
+    if pr.is_fork and settings.event_name == "pull_request":
         return (
             "this pull request comes from a fork, and GitHub gives fork pull requests no secrets "
             "under pull_request. To sync them, run on pull_request_target (the mapping is then "
