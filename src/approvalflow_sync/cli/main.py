@@ -304,6 +304,7 @@ def _add_plan_command(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
         "built-in one here",
     )
     _connection_flags(plan)
+    plan.add_argument("--json", action="store_true", help="print the plan as JSON")
     plan.set_defaults(handler=_run_plan)
 
 
