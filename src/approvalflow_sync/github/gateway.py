@@ -116,9 +116,7 @@ def _explain(operation: str, error: GithubException) -> GitHubError:
     elif error.status == 401:
         text += " (check the github-token input)"
     elif error.status >= 500:
-        text += (
-            " (GitHub is having trouble: run the job again later, https://www.githubstatus.com)"
-        )
+        text += " (GitHub is having trouble: run the job again later, https://www.githubstatus.com)"
     elif error.status == 404 and operation == "update comment":
         text += " (the comment was deleted; the next run posts a new one)"
     return GitHubError(operation, text, status=error.status)
