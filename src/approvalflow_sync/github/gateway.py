@@ -15,7 +15,7 @@ import base64
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -236,8 +236,15 @@ def _comment(raw: IssueComment) -> Comment:
 class GitHubGateway:
     """Files, comments, statuses and file contents of one repository."""
 
-    def __init__(self, api_url: str, token: str, *, retry: RetryPolicy = GITHUB_RETRY) -> None:
-        self._requester = HostBoundRequester(api_url, token, retry)
+    def __init__(
+        self,
+        api_url: str,
+        token: str,
+        *,
+        retry: RetryPolicy = GITHUB_RETRY,
+        run_ends: float | None = None,
+    ) -> None:
+        self._requester = HostBoundRequester(api_url, token, replace(retry, run_ends=run_ends))
 
     def __repr__(self) -> str:
         return "GitHubGateway(<token hidden>)"
