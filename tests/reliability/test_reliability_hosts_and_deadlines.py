@@ -76,7 +76,7 @@ class Loopback:
 
             do_GET = do_POST = do_PUT = do_PATCH = _any  # noqa: N815 - http.server's names
 
-            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: object) -> None:
                 pass
 
         self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -266,7 +266,8 @@ def test_a_github_link_to_another_host_is_not_followed_under_python_o(
         "from approvalflow_sync.github.gateway import GitHubGateway\n"
         "from approvalflow_sync.github.event import PullRequest\n"
         "assert False, 'asserts must be off'\n"
-        "pr = PullRequest('o/r', 1, 't', '', '', 'a' * 40, 'h', 'o/r', 'main', 'b' * 40, False, None)\n"
+        "pr = PullRequest('o/r', 1, 't', '', '', 'a' * 40, 'h', 'o/r', 'main', 'b' * 40,\n"
+        "                 False, None)\n"
         "gateway = GitHubGateway(sys.argv[1], 'tok-SECRET', retry=RetryPolicy.no_backoff())\n"
         "try:\n"
         "    gateway.list_files(pr)\n"
@@ -305,8 +306,10 @@ def test_a_github_redirect_to_another_host_is_not_followed(
 
 
 def test_a_secret_write_redirected_to_another_host_is_not_followed(elsewhere: Loopback) -> None:
-    with serving(redirect(307, elsewhere.url)) as server:
-        with pytest.raises(SecretWriteError, match="not followed"):
-            write_secret(f"{server.url}/api/v3", TOKEN, "NAME", "value", repo="o/r")
+    with (
+        serving(redirect(307, elsewhere.url)) as server,
+        pytest.raises(SecretWriteError, match="not followed"),
+    ):
+        write_secret(f"{server.url}/api/v3", TOKEN, "NAME", "value", repo="o/r")
 
     assert elsewhere.received == []

@@ -65,8 +65,6 @@ HIDDEN = "<hidden>"
 TOKEN_RETRY = RetryPolicy(attempts=3, total_seconds=30.0, initial_backoff=0.5, max_backoff=4.0)
 """Token requests are few: a short budget, so a dead endpoint fails the run quickly."""
 
-Sleep = Callable[[float], None]
-
 
 # -- wire shapes -------------------------------------------------------------------------------
 
