@@ -15,6 +15,7 @@ from approvalflow_sync.approvalflow.retry import RetryPolicy
 from approvalflow_sync.errors import ConfigError, SecretWriteError
 from approvalflow_sync.github.secrets import parse_secret_target, write_secret
 from fakes.github import ACTIONS_TOKEN, APP_TOKEN, FINE_GRAINED_TOKEN, PAT_TOKEN, FakeGitHub
+from fakes.schema import check_response
 
 REPO = "Codertocat/Hello-World"
 ORG = "octo-org"
@@ -29,6 +30,10 @@ def github() -> Iterator[FakeGitHub]:
         fake.add_environment(REPO, "production")
         fake.add_organization(ORG)
         yield fake
+        assert fake.errors == []
+        for call in fake.calls:  # every answer PyGithub got is one GitHub documents
+            if call.operation is not None and not call.injected:
+                check_response(call.operation, call.status, call.response)
 
 
 def test_a_repository_secret_decrypts_to_the_value(github: FakeGitHub) -> None:
