@@ -282,10 +282,11 @@ class ApprovalFlowClient:
         response = self._request(method, path, params, json_body, deadline)
         if response.status_code == 401 and self._token.refresh():
             response = self._request(method, path, params, json_body, deadline)
-        if response.is_redirect:
+        if 300 <= response.status_code < 400:
+            location = response.headers.get("Location", "")[:200]
             raise APIResponseError(
-                f"answered with a redirect to {response.headers['Location'][:200]!r}, not "
-                f"followed: the token goes to {self.base_url} only; check the base URL",
+                f"answered with a redirect to {location!r}, not followed: the token goes to "
+                f"{self.base_url} only; check the base URL",
                 method=method,
                 path=path,
                 status=response.status_code,
