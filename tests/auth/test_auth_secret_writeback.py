@@ -98,6 +98,23 @@ def test_an_organisation_secret_that_cannot_be_read_is_not_rewritten(github: Fak
     assert github.org_secret_value(ORG, NAME) == "the-spent-one"
 
 
+@pytest.mark.parametrize(
+    ("route", "body"),
+    [
+        (r"/secrets/public-key$", {"key_id": "1", "key": "not a key"}),
+        (r"/secrets/[A-Z_]+/repositories$", {"total_count": 1, "repositories": None}),
+    ],
+)
+def test_an_answer_not_as_documented_is_a_write_error(
+    github: FakeGitHub, route: str, body: dict[str, object]
+) -> None:
+    github.set_org_secret(ORG, NAME, "the-spent-one", visibility="selected")
+    github.inject("GET", route, 200, body)
+    with pytest.raises(SecretWriteError, match="GitHub's answer could not be used"):
+        write_secret(github.api_url, APP_TOKEN, f"org:{ORG}/{NAME}", VALUE)
+    assert github.org_secret_value(ORG, NAME) == "the-spent-one"
+
+
 def test_a_5xx_on_the_write_is_retried(github: FakeGitHub) -> None:
     github.inject("PUT", rf"/actions/secrets/{NAME}$", 502, count=1)
     write_secret(github.api_url, APP_TOKEN, NAME, VALUE, repo=REPO, retry=RetryPolicy.no_backoff())
@@ -178,6 +195,5 @@ def test_targets_parse_into_their_three_kinds() -> None:
     assert parse_secret_target("my_token", REPO).spec == "MY_TOKEN"
     env = parse_secret_target("env:Production EU/NAME", REPO)
     assert (env.kind, env.environment, env.repo) == ("environment", "Production EU", REPO)
-    assert env.base_path == f"/repos/{REPO}/environments/Production%20EU/secrets"
     org = parse_secret_target(f"org:{ORG}/NAME", None)
     assert (org.kind, org.org, org.spec) == ("organization", ORG, f"org:{ORG}/NAME")

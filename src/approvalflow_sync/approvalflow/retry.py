@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Literal
+from typing import Literal, cast
 
 import httpx
 import tenacity
@@ -32,6 +32,7 @@ from approvalflow_sync.errors import (
     OAuthConnectionError,
     RateLimitError,
     ServerError,
+    TransientAnswer,
 )
 
 log = logging.getLogger("approvalflow_sync.retry")
@@ -86,15 +87,6 @@ class Verdict:
     retry_after: float | None = None
 
 
-class TransientAnswer(Exception):  # noqa: N818 - an answer to retry, not an error to report
-    """Raised inside a retried call for an answer worth another attempt; carries the answer."""
-
-    def __init__(self, description: str, verdict: Verdict, answer: object) -> None:
-        super().__init__(description)
-        self.verdict = verdict
-        self.answer = answer
-
-
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
     """Seconds to wait from a ``Retry-After`` header: delta-seconds or an HTTP date."""
     if value is None or not value.strip():
@@ -130,7 +122,7 @@ def status_verdict(status: int, headers: Mapping[str, str]) -> Verdict | None:
 def verdict_of(error: BaseException) -> Verdict | None:
     """The one place failures are sorted into the kinds of :data:`WRITES_RETRIED_AFTER`."""
     if isinstance(error, TransientAnswer):
-        return error.verdict
+        return Verdict(cast(Kind, error.kind), error.retry_after)
     if isinstance(error, RateLimitError):
         return Verdict("rate limited", error.retry_after)
     if isinstance(error, ServerError):
@@ -159,18 +151,13 @@ class _Wait(tenacity.wait.wait_base):
     """``Retry-After`` when the server gave it, else exponential backoff with full jitter."""
 
     def __init__(self, policy: RetryPolicy) -> None:
-        self._policy = policy
         self._backoff = tenacity.wait_random_exponential(
             multiplier=policy.initial_backoff, max=policy.max_backoff
         )
 
     def __call__(self, retry_state: tenacity.RetryCallState) -> float:
         advice = _advice(retry_state)
-        if advice is not None:
-            return advice
-        if self._policy.max_backoff <= 0:
-            return 0.0
-        return float(self._backoff(retry_state))
+        return advice if advice is not None else float(self._backoff(retry_state))
 
 
 def _stop(policy: RetryPolicy, deadline: float) -> Callable[[tenacity.RetryCallState], bool]:

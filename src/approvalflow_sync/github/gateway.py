@@ -30,12 +30,10 @@ from github.Requester import Requester
 from approvalflow_sync.approvalflow.retry import (
     IDEMPOTENT_METHODS,
     RetryPolicy,
-    TransientAnswer,
-    Verdict,
     retrying,
     status_verdict,
 )
-from approvalflow_sync.errors import GitHubError
+from approvalflow_sync.errors import GitHubError, TransientAnswer
 from approvalflow_sync.github.event import PullRequest
 from approvalflow_sync.plan import ChangedFile
 
@@ -187,9 +185,9 @@ class HostBoundRequester(Requester):
             status, headers, output = super().requestJson(verb, url, *args, **kwargs)
         except requests.RequestException as exc:
             refused = isinstance(exc, requests.ConnectTimeout) or "NewConnectionError" in str(exc)
-            lost = Verdict("not sent" if refused else "maybe sent")
             no_answer = f"{where}: no answer ({exc.__class__.__name__})"
-            raise TransientAnswer(no_answer, lost, exc) from None
+            kind = "not sent" if refused else "maybe sent"
+            raise TransientAnswer(no_answer, kind, answer=exc) from None
         except RuntimeError as exc:  # PyGithub refusing a redirect to another host or scheme
             if "redirected" not in str(exc):
                 raise
@@ -200,7 +198,12 @@ class HostBoundRequester(Requester):
             )
         verdict = status_verdict(status, headers)
         if verdict is not None:
-            raise TransientAnswer(f"{where} answered {status}", verdict, (status, headers, output))
+            raise TransientAnswer(
+                f"{where} answered {status}",
+                verdict.kind,
+                retry_after=verdict.retry_after,
+                answer=(status, headers, output),
+            )
         return status, headers, output
 
     def _refuse_other_hosts(self, verb: str, url: str) -> None:

@@ -26,12 +26,11 @@ from nacl.exceptions import CryptoError
 
 from approvalflow_sync.approvalflow.retry import RetryPolicy
 from approvalflow_sync.errors import ConfigError, GitHubError, SecretWriteError
-from approvalflow_sync.github.gateway import GITHUB_RETRY, HostBoundRequester
+from approvalflow_sync.github.gateway import GITHUB_RETRY, NOT_ACCESSIBLE, HostBoundRequester
 
 log = logging.getLogger("approvalflow_sync.github.secrets")
 
 DEFAULT_API_URL = "https://api.github.com"
-NOT_ACCESSIBLE_BY_INTEGRATION = "Resource not accessible by integration"
 NOT_ACCESSIBLE_BY_PAT = "Resource not accessible by personal access token"
 NEW_ORG_SECRET_VISIBILITY = "private"  # noqa: S105 - a visibility, not a secret
 """Which repositories may read a new organisation secret: GitHub's own default in its web UI."""
@@ -72,16 +71,6 @@ class SecretTarget:
         if self.kind == "environment":
             return f"secret {self.name} of environment {self.environment!r} in {self.repo}"
         return f"repository secret {self.name} of {self.repo}"
-
-    @property
-    def base_path(self) -> str:
-        """The REST path of the secrets collection the target lives in."""
-        if self.kind == "organization":
-            return f"/orgs/{self.org}/actions/secrets"
-        if self.kind == "environment":
-            env = quote(self.environment or "", safe="")
-            return f"/repos/{self.repo}/environments/{env}/secrets"
-        return f"/repos/{self.repo}/actions/secrets"
 
     @property
     def permission(self) -> str:
@@ -190,9 +179,11 @@ def write_secret(
             f"no answer ({exc.__class__.__name__}); check GITHUB_API_URL and the network",
             target=where.spec,
         ) from None
-    except (CryptoError, ValueError, TypeError):
+    except (CryptoError, ValueError, TypeError, KeyError) as exc:  # a key or list not as documented
         raise SecretWriteError(
-            operation, "GitHub's public key is not a base64 Curve25519 key", target=where.spec
+            operation,
+            f"GitHub's answer could not be used ({exc.__class__.__name__}); check GITHUB_API_URL",
+            target=where.spec,
         ) from None
     finally:
         requester.close()
@@ -235,7 +226,7 @@ def _explain(operation: str, error: GithubException, target: SecretTarget) -> Se
     message = data.get("message") if isinstance(data, dict) else None
     text = str(message or "no message")
     status = error.status
-    if status == 403 and NOT_ACCESSIBLE_BY_INTEGRATION in text:
+    if status == 403 and NOT_ACCESSIBLE in text:
         text += (
             " (this token cannot write secrets: the workflow's default GITHUB_TOKEN never can, "
             "whatever `permissions:` says. Pass `secrets-token`: a fine-grained personal access "
