@@ -247,7 +247,9 @@ class GitHubGateway:
         retry: RetryPolicy = GITHUB_RETRY,
         run_ends: float | None = None,
     ) -> None:
-        self._requester = HostBoundRequester(api_url, token, replace(retry, run_ends=run_ends))
+        if run_ends is not None:
+            retry = replace(retry, run_ends=run_ends)
+        self._requester = HostBoundRequester(api_url, token, retry)
 
     def __repr__(self) -> str:
         return "GitHubGateway(<token hidden>)"
