@@ -10,7 +10,6 @@ import pytest
 from approvalflow_fakes import FakeApprovalFlow, change_set, fail, make_client, ok
 
 from approvalflow_sync.approvalflow.client import ApprovalFlowClient
-from approvalflow_sync.approvalflow.retry import RetryPolicy
 from approvalflow_sync.approvalflow.scopes import (
     PRODUCT_SCOPE,
     READ_APPROVAL,
@@ -29,6 +28,7 @@ from approvalflow_sync.errors import (
     RateLimitError,
     ServerError,
 )
+from approvalflow_sync.retry import RetryPolicy
 
 HTML = "<!DOCTYPE html><html><body><h1>Bad gateway</h1></body></html>"
 

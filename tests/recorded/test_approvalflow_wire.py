@@ -15,9 +15,9 @@ import httpx
 import pytest
 
 from approvalflow_sync.approvalflow.client import ApprovalFlowClient
-from approvalflow_sync.approvalflow.retry import RetryPolicy
 from approvalflow_sync.cli.record import recorder
 from approvalflow_sync.errors import BadRequestError
+from approvalflow_sync.retry import RetryPolicy
 from approvalflow_sync.sandbox import DEFAULT_TOKEN, SandboxServer
 
 CASSETTES = Path(__file__).parent / "cassettes" / "approvalflow"

@@ -22,7 +22,6 @@ import pytest
 import yaml
 
 from approvalflow_sync.approvalflow.client import ApprovalFlowClient
-from approvalflow_sync.approvalflow.retry import RetryPolicy
 from approvalflow_sync.cli.main import main
 from approvalflow_sync.cli.record import (
     CASSETTE,
@@ -32,6 +31,7 @@ from approvalflow_sync.cli.record import (
     recorder,
 )
 from approvalflow_sync.errors import APIStatusError
+from approvalflow_sync.retry import RetryPolicy
 from approvalflow_sync.sandbox import DEFAULT_TOKEN, SandboxServer
 
 READS = Path(__file__).parent / "cassettes" / "reads"

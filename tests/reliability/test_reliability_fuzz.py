@@ -20,9 +20,9 @@ from hypothesis import strategies as st
 from pydantic import BaseModel
 
 from approvalflow_sync.approvalflow.client import ApprovalFlowClient
-from approvalflow_sync.approvalflow.retry import RetryPolicy
 from approvalflow_sync.core.mapping import Mapping, MappingError, compile_mapping, load_mapping
 from approvalflow_sync.errors import APIError
+from approvalflow_sync.retry import RetryPolicy
 
 FUZZ = settings(max_examples=150, deadline=None, database=None)
 

@@ -7,7 +7,6 @@ else: not in errors, logs or ``repr``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Protocol, TypedDict, TypeVar
@@ -16,7 +15,6 @@ import httpx
 from pydantic import BaseModel, ValidationError
 
 from approvalflow_sync.approvalflow import models
-from approvalflow_sync.approvalflow.retry import RetryPolicy, parse_retry_after, retrying
 from approvalflow_sync.approvalflow.scopes import (
     PRODUCT_SCOPE,
     READ_APPROVAL,
@@ -36,6 +34,15 @@ from approvalflow_sync.errors import (
     PermissionDeniedError,
     RateLimitError,
     ServerError,
+)
+from approvalflow_sync.retry import (
+    IDEMPOTENT_METHODS,
+    RetryPolicy,
+    describe_body,
+    json_of,
+    parse_retry_after,
+    retrying,
+    send_within,
 )
 
 Answer = TypeVar("Answer", bound=BaseModel)
@@ -256,10 +263,11 @@ class ApprovalFlowClient:
         json_body: dict[str, Any] | None = None,
         idempotent: bool | None = None,
     ) -> Answer:
-        safe = method == "GET" if idempotent is None else idempotent
-        for attempt in retrying(self._retry, idempotent=safe):
+        safe = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
+        deadline = self._retry.deadline()
+        for attempt in retrying(self._retry, idempotent=safe, deadline=deadline):
             with attempt:
-                body = self._send(method, path, scope, params, json_body)
+                body = self._send(method, path, scope, params, json_body, deadline=deadline)
         return _parse(answer_type, body, method, path)
 
     def _send(
@@ -269,10 +277,21 @@ class ApprovalFlowClient:
         scope: str,
         params: dict[str, str] | None,
         json_body: dict[str, Any] | None,
+        *,
+        deadline: float,
     ) -> dict[str, Any]:
-        response = self._request(method, path, params, json_body)
+        response = self._request(method, path, params, json_body, deadline)
         if response.status_code == 401 and self._token.refresh():
-            response = self._request(method, path, params, json_body)
+            response = self._request(method, path, params, json_body, deadline)
+        if 300 <= response.status_code < 400:
+            location = response.headers.get("Location", "")[:200]
+            raise APIResponseError(
+                f"answered with a redirect to {location!r}, not followed: the token goes to "
+                f"{self.base_url} only; check the base URL",
+                method=method,
+                path=path,
+                status=response.status_code,
+            )
         return _read_answer(response, method, path, scope)
 
     def _request(
@@ -281,12 +300,14 @@ class ApprovalFlowClient:
         path: str,
         params: dict[str, str] | None,
         json_body: dict[str, Any] | None,
+        deadline: float,
     ) -> httpx.Response:
         headers = {"Authorization": f"Bearer {self._token.current()}", "Accept": "application/json"}
         with _transport_errors(method, path):
-            return self._http.request(
+            request = self._http.build_request(
                 method, self.base_url + path, params=params, json=json_body, headers=headers
             )
+            return send_within(self._http, request, deadline, self._retry.clock)
 
 
 def _refs(page_ids: list[str]) -> list[dict[str, str]]:
@@ -300,14 +321,14 @@ def _transport_errors(method: str, path: str) -> Iterator[None]:
         yield
     except httpx.ConnectTimeout as exc:
         raise APITimeoutError(
-            "timed out connecting; check the base URL and the network",
+            f"timed out connecting ({exc}); check the base URL and the network",
             method=method,
             path=path,
             maybe_applied=False,
         ) from exc
     except httpx.TimeoutException as exc:
         raise APITimeoutError(
-            "timed out waiting for the answer; the request may have taken effect",
+            f"timed out waiting for the answer ({exc}); the request may have taken effect",
             method=method,
             path=path,
             maybe_applied=True,
@@ -331,7 +352,8 @@ def _transport_errors(method: str, path: str) -> Iterator[None]:
 
 def _read_answer(response: httpx.Response, method: str, path: str, scope: str) -> dict[str, Any]:
     """The JSON object of an answer, or the error it stands for."""
-    body = _json_object(response)
+    data = json_of(response)
+    body = data if isinstance(data, dict) else None
     if response.status_code >= 400:
         raise error_for_status(
             response.status_code,
@@ -340,11 +362,11 @@ def _read_answer(response: httpx.Response, method: str, path: str, scope: str) -
             error=_server_text(body, response),
             scope=scope,
             retry_after=parse_retry_after(response.headers.get("Retry-After")),
-            non_json=_describe_non_json(response) if body is None else None,
+            non_json=f"answered with {describe_body(response)}" if body is None else None,
         )
     if body is None:
         raise APIResponseError(
-            f"{_describe_non_json(response)} instead of a JSON object; "
+            f"answered with {describe_body(response)} instead of a JSON object; "
             "check the base URL (a proxy or login page answers like this)",
             method=method,
             path=path,
@@ -369,41 +391,6 @@ def _server_text(body: dict[str, Any] | None, response: httpx.Response) -> str |
         return None
     token = response.request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
     return error.replace(token, "<hidden>") if len(token) >= 8 else error
-
-
-def _json_object(response: httpx.Response) -> dict[str, Any] | None:
-    if not response.content.strip():
-        return None
-    try:
-        data = json.loads(response.content)
-    except (ValueError, UnicodeDecodeError, RecursionError):  # nested too deep for the parser
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def _describe_non_json(response: httpx.Response) -> str:
-    if not response.content.strip():
-        return "answered with an empty body"
-    kind = response.headers.get("Content-Type", "unknown type").split(";")[0].strip()
-    if "html" in kind:
-        return "answered with an HTML page"
-    try:
-        data = json.loads(response.content)
-    except RecursionError:
-        return "answered with JSON nested too deeply to read"
-    except (ValueError, UnicodeDecodeError):
-        return f"answered with {len(response.content)} bytes of {kind}"
-    return f"answered with a JSON {_JSON_KINDS.get(type(data), 'value')}"
-
-
-_JSON_KINDS: dict[type, str] = {
-    list: "array",
-    str: "string",
-    int: "number",
-    float: "number",
-    bool: "boolean",
-    type(None): "null",
-}
 
 
 def _parse(answer_type: type[Answer], body: dict[str, Any], method: str, path: str) -> Answer:

@@ -43,7 +43,6 @@ from approvalflow_sync.approvalflow.oauth import (
     exchange_code,
     exchange_refresh_token,
 )
-from approvalflow_sync.approvalflow.retry import RetryPolicy
 from approvalflow_sync.approvalflow.scopes import (
     COMMAND_SCOPES,
     CONSENT_SCOPES,
@@ -71,6 +70,7 @@ from approvalflow_sync.github.secrets import (
     parse_secret_target,
     write_secret,
 )
+from approvalflow_sync.retry import RetryPolicy
 
 log = logging.getLogger("approvalflow_sync.auth")
 
