@@ -212,3 +212,14 @@ def test_matching_after_unmatched_patterns_is_unchanged() -> None:
 
     assert len(matcher.unmatched_patterns(["a.md"])) == 1
     assert matcher.match(["a.md", "b.txt"]) == before
+
+
+def test_globs_requiring_a_directory_match_exactly_what_pathspec_matches() -> None:
+    patterns = ["**/topic/*.md", "*/topic/**", "a*/topic/b?/x.md", "**/topic/**/deep/*.txt",
+                "**/[ab]/topic/*.md"]  # fmt: skip
+    paths = ["topic/a.md", "x/topic/a.md", "x/y/topic/a.md", "x/topic", "x/topic.md",
+             "x/topics/a.md", "x/topic/b/a.md", "abc/topic/b1/x.md", "q/topic/r/s/deep/f.txt",
+             "a/topic/z.md", "c/topic/z.md", "deep/topic/deep/g.txt"]  # fmt: skip
+    rules = mapping(*(((pattern,), (str(index + 1),)) for index, pattern in enumerate(patterns)))
+
+    assert compile_mapping(rules).match(paths) == naive_match(rules, paths)

@@ -1,9 +1,13 @@
-"""Checks of single values of the mapping file, shared by both of its readers.
+"""Checks of single values of the mapping file.
 
 Each answers the problem's message, or ``None`` when the value is fine; the reader adds where.
 """
 
 from __future__ import annotations
+
+import ipaddress
+import string
+from urllib.parse import urlsplit
 
 from approvalflow_sync.mapping.model import TITLE_FIELDS
 
@@ -19,8 +23,6 @@ def url_problem(url: str, name: str) -> str | None:
     not absolute either.
     """
     try:
-        from urllib.parse import urlsplit  # noqa: PLC0415 - only when a URL is given
-
         parts = urlsplit(url.strip())
     except ValueError:
         return f"{name}: {url!r} is not an absolute URL; give it as https://host/path"
@@ -40,8 +42,6 @@ def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
     try:
-        import ipaddress  # noqa: PLC0415 - only when a URL is given
-
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
@@ -52,8 +52,6 @@ def template_problem(text: str) -> str | None:
     fields = ", ".join("{" + name + "}" for name in TITLE_FIELDS)
     if not text.strip():
         return f"title-template is empty; leave it out or use fields {fields}"
-    import string  # noqa: PLC0415 - only for a title-template
-
     try:
         parsed = list(string.Formatter().parse(text))
     except ValueError as error:
