@@ -6,7 +6,10 @@
 
 from __future__ import annotations
 
+import gc
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from approvalflow_sync.mapping.model import MAX_FILE_BYTES, Mapping, MappingError, Problem
@@ -61,7 +64,24 @@ def load_mapping(text: str, source: str) -> Mapping:
     size = len(text.encode("utf-8", "surrogatepass"))
     if size > MAX_FILE_BYTES:
         raise MappingError([Problem(source, 1, 1, too_big(size))])
-    return load_yaml(text, source)
+    with _collector_paused():
+        return load_yaml(text, source)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """No garbage collection while loading: it took three quarters of the time of 10,000 rules.
+
+    YAML's node tree and the rules are many small objects that form no reference cycle; the
+    collector would walk them again and again while they pile up and find nothing to free.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def too_big(size: int) -> str:

@@ -192,24 +192,26 @@ class Matcher:
         self._patterns = _Patterns(mapping)
         ids = self._patterns.ids
         self._rules_of: list[list[int]] = [[] for _ in ids]
-        self._excluding: list[frozenset[int]] = []
-        self._pages: list[frozenset[PageKey]] = []
+        self._excluding: list[set[int]] = []
         for index, rule in enumerate(mapping.rules):
-            positives, negatives = split_patterns(rule.patterns)
-            for body in positives:
-                self._rules_of[ids[body]].append(index)
-            self._excluding.append(frozenset(ids[body] for body in negatives))
-            self._pages.append(frozenset(rule.page_keys))
+            excluding = set()
+            for pattern in rule.patterns:
+                if pattern.startswith("!"):
+                    excluding.add(ids[pattern[1:]])
+                else:
+                    self._rules_of[ids[pattern]].append(index)
+            self._excluding.append(excluding)
 
     def pages_of(self, path: str) -> frozenset[PageKey]:
         """The pages one file maps to."""
         hits = self._patterns.matching(normalize_file(path))
         rules = {rule for pid in hits for rule in self._rules_of[pid]}
-        pages: set[PageKey] = set()
-        for rule in rules:
-            if self._excluding[rule].isdisjoint(hits):
-                pages |= self._pages[rule]
-        return frozenset(pages)
+        return frozenset(
+            key
+            for rule in rules
+            if self._excluding[rule].isdisjoint(hits)
+            for key in self._mapping.rules[rule].page_keys
+        )
 
     def match(self, paths: Iterable[str]) -> MatchResult:
         """The pages each file maps to and the files each page is mapped from."""

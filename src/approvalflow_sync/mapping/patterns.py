@@ -9,6 +9,7 @@ pathspec (a property test holds it to pathspec's answer).
 
 from __future__ import annotations
 
+import functools
 import re
 import warnings
 from typing import Literal
@@ -24,6 +25,7 @@ _PATH = re.compile(rf"/?({_SEGMENT}(?:/{_SEGMENT})*)")
 _DIRECTORY = re.compile(rf"/?({_SEGMENT}(?:/{_SEGMENT})*)/(?:\*\*/?)?")
 
 
+@functools.cache  # asked by the loader's check, then by the matcher
 def plain(body: str) -> tuple[PlainKind, str] | None:
     """``("path", p)`` for a pattern matching ``p`` and what is below it, ``("directory", d)``
     for one matching only what is below ``d``; ``None`` for the others (globs, names).
@@ -42,6 +44,7 @@ def plain(body: str) -> tuple[PlainKind, str] | None:
     return None
 
 
+@functools.cache  # asked by the loader's check, then by the matcher
 def expression(body: str) -> str | None:
     """pathspec's expression for a selecting pattern, or ``None`` if it can match nothing.
 
