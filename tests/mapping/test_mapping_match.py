@@ -223,3 +223,14 @@ def test_globs_requiring_a_directory_match_exactly_what_pathspec_matches() -> No
     rules = mapping(*(((pattern,), (str(index + 1),)) for index, pattern in enumerate(patterns)))
 
     assert compile_mapping(rules).match(paths) == naive_match(rules, paths)
+
+
+def test_names_in_upper_case_and_beyond_ascii_match_as_written() -> None:
+    """RE2's prefilter compares literal pieces in lower case; the answer keeps the case."""
+    rules = mapping((("**/README*.md",), ("1",)), (("Docs/*/ÉTÉ?.md",), ("2",)))
+    paths = ["docs/README-x.md", "a/Readme.md", "Docs/x/ÉTÉ1.md", "docs/x/été1.md"]
+
+    result = compile_mapping(rules).match(paths)
+
+    assert result == naive_match(rules, paths)
+    assert list(result.pages_by_file) == ["docs/README-x.md", "Docs/x/ÉTÉ1.md"]
