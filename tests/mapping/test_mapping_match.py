@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import AnyStr
+
 import pytest
+import re2
 
 from approvalflow_sync.mapping import (
     Mapping,
@@ -14,6 +17,7 @@ from approvalflow_sync.mapping import (
     naive_match,
     unmatched_patterns,
 )
+from approvalflow_sync.mapping import match as match_module
 
 SPACE = "1"
 
@@ -234,3 +238,35 @@ def test_names_in_upper_case_and_beyond_ascii_match_as_written() -> None:
 
     assert result == naive_match(rules, paths)
     assert list(result.pages_by_file) == ["docs/README-x.md", "Docs/x/ÉTÉ1.md"]
+
+
+class _SmallFilter(re2.Filter):
+    """A FilteredRE2 that, like a real one past its memory bound, fails with over 3 expressions."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.count = 0
+
+    def Add(self, pattern: AnyStr, options: re2.Options | None = None) -> int:  # noqa: N802
+        self.count += 1
+        return super().Add(pattern, options)
+
+    def Compile(self) -> None:  # noqa: N802
+        if self.count > 3:
+            raise re2.error("failed to compile Filter")
+        super().Compile()
+
+
+def test_globs_beyond_what_one_filter_holds_are_split_and_match_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(re2, "Filter", _SmallFilter)
+    monkeypatch.setattr(match_module, "_FILTER_SIZE", 5)
+    globs = [f"**/t{n}/*.md" for n in range(12)]
+    rules = mapping(*(((glob, f"!**/t{n}/x*"), (str(n + 1),)) for n, glob in enumerate(globs)))
+    paths = [f"a/t{n}/{name}.md" for n in range(13) for name in ("p", "x")]
+
+    result = compile_mapping(rules).match(paths)
+
+    assert result == naive_match(rules, paths)
+    assert len(result.pages) == 12

@@ -25,6 +25,9 @@ _OPTIONS = re2.Options()
 _OPTIONS.never_capture = True  # pathspec's expressions name a group RE2 need not fill
 _OPTIONS.log_errors = False
 
+_FILTER_SIZE = 10_000
+"""Expressions per ``FilteredRE2``: 60,000 globs would exceed the memory RE2 allows one."""
+
 
 def _page_order(key: PageKey) -> tuple[int, str, int, str]:
     """Numeric order of digit ids, space first."""
@@ -99,6 +102,10 @@ def naive_match(mapping: Mapping, paths: Iterable[str]) -> MatchResult:
     return _result(paths, pages_of)
 
 
+_Expression = tuple[int, str, str, int]
+"""A glob's id, text as written, pathspec's expression for it, and the line of its first rule."""
+
+
 class _Patterns:
     """Distinct pattern bodies, numbered, each answered once per path.
 
@@ -111,35 +118,50 @@ class _Patterns:
         self.ids: dict[str, int] = {}
         self._paths: dict[str, list[int]] = {}
         self._directories: dict[str, list[int]] = {}
-        self._filter: re2.Filter | None = None
-        self._filtered: list[int] = []
+        self._source = mapping.source
+        expressions: list[_Expression] = []
         for rule in mapping.rules:
             for pattern in rule.patterns:
                 body = pattern.removeprefix("!")
-                if body not in self.ids:
-                    self.ids[body] = len(self.ids)
-                    self._add(body, mapping.source, rule.line)
-        if self._filter is not None:
-            self._filter.Compile()
+                if body in self.ids:
+                    continue
+                pid = self.ids[body] = len(self.ids)
+                kind = plain(body)
+                if kind is not None:
+                    index = self._paths if kind[0] == "path" else self._directories
+                    index.setdefault(kind[1], []).append(pid)
+                    continue
+                try:
+                    regex = expression(body)
+                except (ValueError, re.error) as error:
+                    raise self._invalid(body, rule.line, error) from None
+                if regex is not None:  # None: pathspec makes of it a pattern matching nothing
+                    expressions.append((pid, body, regex, rule.line))
+        self._filters: list[tuple[re2.Filter, list[int]]] = []
+        for start in range(0, len(expressions), _FILTER_SIZE):
+            self._filters += self._compiled(expressions[start : start + _FILTER_SIZE])
 
-    def _add(self, body: str, source: str, line: int) -> None:
-        pid = self.ids[body]
-        kind = plain(body)
-        if kind is not None:
-            index = self._paths if kind[0] == "path" else self._directories
-            index.setdefault(kind[1], []).append(pid)
-            return
+    def _invalid(self, body: str, line: int, reason: object) -> MappingError:
+        message = f"pattern {body!r} is not a valid gitignore pattern ({reason})"
+        return MappingError([Problem(self._source, line, 1, message)])
+
+    def _compiled(self, expressions: list[_Expression]) -> list[tuple[re2.Filter, list[int]]]:
+        """FilteredRE2s holding the expressions, halved until each fits RE2's memory bound."""
+        regex_filter = re2.Filter()
+        for _, body, regex, line in expressions:
+            try:
+                regex_filter.Add(regex, _OPTIONS)
+            except re2.error as error:
+                raise self._invalid(body, line, error) from None
         try:
-            regex = expression(body)
-            if regex is None:
-                return  # pathspec: a pattern that matches nothing
-            if self._filter is None:
-                self._filter = re2.Filter()
-            self._filter.Add(regex, _OPTIONS)
-        except (ValueError, re.error, re2.error) as error:
-            message = f"pattern {body!r} is not a valid gitignore pattern ({error})"
-            raise MappingError([Problem(source, line, 1, message)]) from None
-        self._filtered.append(pid)
+            regex_filter.Compile()
+        except re2.error:
+            if len(expressions) == 1:
+                _, body, _, line = expressions[0]
+                raise self._invalid(body, line, "too long for RE2") from None
+            half = len(expressions) // 2
+            return self._compiled(expressions[:half]) + self._compiled(expressions[half:])
+        return [(regex_filter, [pid for pid, _, _, _ in expressions])]
 
     def matching(self, path: str) -> set[int]:
         """Ids of the patterns matching a normalized path."""
@@ -167,10 +189,12 @@ class _Patterns:
         return hits
 
     def _expressions(self, path: str) -> list[int]:
-        if self._filter is None:
-            return []
-        matched = self._filter.Match(path.encode("utf-8", "surrogatepass")) or ()
-        return [self._filtered[index] for index in matched]
+        text = path.encode("utf-8", "surrogatepass")
+        return [
+            pids[index]
+            for regex_filter, pids in self._filters
+            for index in regex_filter.Match(text) or ()
+        ]
 
 
 def _directories(paths: list[str]) -> set[str]:
