@@ -312,7 +312,7 @@ def _run(
 
 def _warn_unmatched(matcher: Matcher, settings: ActionSettings, runner: Runner) -> None:
     """A warning on each pattern that matches no file of the checkout: a typo, or files gone."""
-    from approvalflow_sync.core.mapping.repository import repository_files  # noqa: PLC0415
+    from approvalflow_sync.github.checkout import repository_files  # noqa: PLC0415
 
     for problem in matcher.unmatched_patterns(repository_files(settings.workspace)):
         runner.warning(

@@ -16,7 +16,7 @@ from approvalflow_sync.core.mapping import (
     compile_mapping,
     read_mapping,
 )
-from approvalflow_sync.core.mapping.repository import Listing
+from approvalflow_sync.github.checkout import Listing
 
 
 def run(file: str | None, repo: str | None, out: TextIO, err: TextIO) -> int:
