@@ -58,6 +58,12 @@ def _create(client: ApprovalFlowClient, args: argparse.Namespace) -> tuple[objec
                 maybe_applied=True,
             ) from error
         raise
+    if cs is None and args.reference_url:
+        found = client.find_change_sets(args.space, args.reference_url)
+        cs = found[-1] if found else None
+    if cs is None:
+        listing = f"`approvalflow-sync change-sets list --space {args.space}`"
+        return {"success": True}, f"Created; the answer does not name it: {listing} shows it."
     return cs, f"Created {terminal.clean(cs.id)}.\n\n{terminal.change_set(cs)}"
 
 
@@ -73,12 +79,12 @@ def _update(client: ApprovalFlowClient, args: argparse.Namespace) -> tuple[objec
         summary=args.summary,
         reference_url=args.reference_url,
         page_ids=page_ids(args.pages),
-    )
+    ) or client.get_change_set(args.id)
     return cs, f"Updated {terminal.clean(cs.id)}.\n\n{terminal.change_set(cs)}"
 
 
 def _archive(client: ApprovalFlowClient, args: argparse.Namespace) -> tuple[object, str]:
-    cs = client.archive_change_set(args.id)
+    cs = client.archive_change_set(args.id) or client.get_change_set(args.id)
     return cs, f"Archived {terminal.clean(cs.id)}."
 
 

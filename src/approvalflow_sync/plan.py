@@ -12,7 +12,7 @@ import string
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from approvalflow_sync.approvalflow.models import ChangeSet
+from approvalflow_sync.approvalflow.models import ChangeSet, linked_open
 from approvalflow_sync.github.event import PullRequest
 
 DEFAULT_TITLE_TEMPLATE = "PR-{number} {title}"
@@ -115,12 +115,6 @@ def sort_pages(pages: Iterable[str]) -> tuple[str, ...]:
     return tuple(sorted(set(pages), key=lambda page: (len(page.lstrip("0")), page)))
 
 
-def prs_change_sets(change_sets: Sequence[ChangeSet], reference_url: str) -> list[ChangeSet]:
-    """The open change sets linked to the pull request, oldest first."""
-    mine = [cs for cs in change_sets if cs.referenceUrl == reference_url and not cs.is_archived]
-    return sorted(mine, key=lambda cs: (cs.createdAt or "", cs.id))
-
-
 def _changes(current: ChangeSet, fields: Fields, pages: tuple[str, ...]) -> dict[str, object]:
     changes: dict[str, object] = {}
     if current.title != fields.title:
@@ -139,7 +133,7 @@ def plan_space(
 ) -> SpacePlan:
     """The writes for one space: create, update what differs, archive duplicates or leftovers."""
     wanted = sort_pages(pages)
-    mine = prs_change_sets(existing, fields.reference_url)
+    mine = linked_open(existing, fields.reference_url)
     if not wanted:
         return SpacePlan(space=space, pages=(), archive=tuple(cs.id for cs in mine))
     if not mine:
@@ -178,7 +172,7 @@ def plan_archive(
         SpacePlan(
             space=space,
             pages=(),
-            archive=tuple(cs.id for cs in prs_change_sets(found, reference_url)),
+            archive=tuple(cs.id for cs in linked_open(found, reference_url)),
         )
         for space, found in sorted(existing_by_space.items())
     ]

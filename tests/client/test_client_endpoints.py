@@ -107,6 +107,7 @@ def test_create_change_set_sends_every_field() -> None:
             "referenceUrl": "https://github.com/org/repo/pull/184",
         },
     )
+    assert cs is not None
     assert cs.id == "cs-new"
 
 
@@ -141,6 +142,7 @@ def test_update_change_set_sends_every_given_field() -> None:
             "pageRefs": [{"pageId": "1"}, {"pageId": "2"}],
         },
     )
+    assert cs is not None
     assert cs.title == "New title"
 
 
@@ -166,7 +168,8 @@ def test_archive_change_set() -> None:
     cs = make_client(server).archive_change_set("cs-1")
 
     assert_request(server.last, "POST", "/changeSets/archive", body={"changeSetId": "cs-1"})
-    assert cs.is_archived
+    assert cs is not None
+    assert not cs.is_open
 
 
 def test_submit_change_set_returns_partial_success() -> None:

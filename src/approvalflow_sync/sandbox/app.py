@@ -15,16 +15,18 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import parse_qsl
 
 from approvalflow_sync.errors import ConfigError
 from approvalflow_sync.sandbox import oauth
 from approvalflow_sync.sandbox import state as rules
+from approvalflow_sync.sandbox.oauth import CLOUD_ID
 from approvalflow_sync.sandbox.seed import Seed, validate_seed
 from approvalflow_sync.sandbox.state import (
     ForbiddenError,
@@ -139,12 +141,48 @@ def _number(params: Params, name: str, default: float) -> float:
 # -- the API -----------------------------------------------------------------------------------
 
 
+Answers = Literal["reference", "rich"]
+"""``reference``: only what the vendor's reference shows; ``rich``: the change set everywhere."""
+
+APP_ID = "7d9b1e4c-2f3a-4b5c-9d8e-0a1b2c3d4e5f"
+ENVIRONMENT_ID = "e3c2b1a0-9f8e-4d7c-8b6a-5f4e3d2c1b0a"
+"""The ids of the sandbox's ApprovalFlow app, for the base URL built from its parts."""
+_REAL_PATHS = (
+    re.compile(
+        r"^/svc/confluence/(?P<cloud>[^/]+)/apps/(?P<app>[^/]+)_(?P<env>[^/_]+)(?P<rest>/.*)?$"
+    ),
+    re.compile(r"^/gateway/api/svc/confluence/apps/(?P<app>[^/]+)_(?P<env>[^/_]+)(?P<rest>/.*)?$"),
+)
+"""The two documented base URL forms; the API also answers at the root, for short URLs."""
+
+
+def _nothing(answer: dict[str, Any]) -> dict[str, Any]:
+    return {}
+
+
+def _flat(answer: dict[str, Any]) -> dict[str, Any]:
+    return dict(answer["changeSet"])
+
+
+def _without_page_id(answer: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in answer.items() if key != "pageId"}
+
+
+def _same(answer: dict[str, Any]) -> dict[str, Any]:
+    return answer
+
+
 @dataclass(frozen=True)
 class Endpoint:
-    """One API endpoint: the scope it needs and what it does to the state."""
+    """One API endpoint: its scope, where its parameters are read, what it does to the state.
+
+    ``run`` gives the rich answer; ``reference`` cuts it down to what the reference shows.
+    """
 
     scope: str
     run: Callable[[SandboxState, Params], dict[str, Any]]
+    where: Literal["query", "body", "either"] = "body"
+    reference: Callable[[dict[str, Any]], dict[str, Any]] = _same
 
 
 def _list(state: SandboxState, p: Params) -> dict[str, Any]:
@@ -205,16 +243,18 @@ def _page_preflight(state: SandboxState, p: Params) -> dict[str, Any]:
 
 API: dict[str, dict[str, Endpoint]] = {
     "/changeSets": {
-        "GET": Endpoint(rules.READ_CHANGE_SET, _list),
-        "POST": Endpoint(rules.WRITE_CHANGE_SET, _create),
+        "GET": Endpoint(rules.READ_CHANGE_SET, _list, "either"),
+        "POST": Endpoint(rules.WRITE_CHANGE_SET, _create, reference=_nothing),
     },
-    "/changeSets/detail": {"GET": Endpoint(rules.READ_CHANGE_SET, _detail)},
-    "/changeSets/update": {"POST": Endpoint(rules.WRITE_CHANGE_SET, _update)},
-    "/changeSets/archive": {"POST": Endpoint(rules.WRITE_CHANGE_SET, _archive)},
+    "/changeSets/detail": {"GET": Endpoint(rules.READ_CHANGE_SET, _detail, "query", _flat)},
+    "/changeSets/update": {"POST": Endpoint(rules.WRITE_CHANGE_SET, _update, reference=_nothing)},
+    "/changeSets/archive": {"POST": Endpoint(rules.WRITE_CHANGE_SET, _archive, reference=_nothing)},
     "/changeSets/submit": {"POST": Endpoint(rules.WRITE_CHANGE_SET, _submit)},
     "/changeSets/preflight": {"POST": Endpoint(rules.READ_CHANGE_SET, _preflight)},
-    "/pages/submit": {"POST": Endpoint(rules.WRITE_APPROVAL, _page_submit)},
-    "/pages/preflight": {"POST": Endpoint(rules.READ_APPROVAL, _page_preflight)},
+    "/pages/submit": {"POST": Endpoint(rules.WRITE_APPROVAL, _page_submit, reference=_nothing)},
+    "/pages/preflight": {
+        "POST": Endpoint(rules.READ_APPROVAL, _page_preflight, reference=_without_page_id)
+    },
 }
 """Path, then method, to endpoint: the nine calls of the vendor's reference."""
 
@@ -329,12 +369,15 @@ class SandboxApp:
         latency: float = 0.0,
         save: Saver | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        answers: Answers = "reference",
     ) -> None:
         self.seed = seed
+        self.answers: Answers = answers
         self.clock = SandboxClock(state.clock if state is not None else rules.utc_now)
         """The sandbox's clock; ``POST /_sandbox/clock`` moves it forward."""
         self.state = state if state is not None else SandboxState.from_seed(seed, self.clock)
         self.state.clock = self.clock
+        self.state.archived_status = rules.ARCHIVED_STATUSES[answers]
         self.latency = latency
         self._save = save
         self._sleep = sleep
@@ -347,6 +390,14 @@ class SandboxApp:
         path = _normalize(request.path)
         if path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/"):
             return self._admin(request, path[len(ADMIN_PREFIX) :] or "/")
+        for form in _REAL_PATHS:
+            found = form.match(path)
+            if found is not None:
+                ids = (found.groupdict().get("cloud") or CLOUD_ID, found["app"], found["env"])
+                if ids != (CLOUD_ID, APP_ID, ENVIRONMENT_ID):
+                    return api_error(404, "Not found")
+                path = found["rest"] or "/"
+                break
         return self._api(request, path)
 
     # -- API calls -----------------------------------------------------------------------------
@@ -407,7 +458,9 @@ class SandboxApp:
             before = self.state.revision
             try:
                 self.state.authorize(request.token, endpoint.scope)
-                answer = endpoint.run(self.state, _params(request, body, body_error))
+                answer = endpoint.run(self.state, _params(request, endpoint, body, body_error))
+                if self.answers == "reference":
+                    answer = endpoint.reference(answer)
             except UnauthorizedError as refusal:
                 return api_error(401, refusal.message, (("WWW-Authenticate", "Bearer"),))
             except ForbiddenError as refusal:
@@ -470,6 +523,7 @@ class SandboxApp:
 
     def replace_state(self, state: SandboxState) -> None:
         """Swap in a new state and forget calls and faults (caller holds the lock)."""
+        state.archived_status = rules.ARCHIVED_STATUSES[self.answers]
         self.state = state
         self.calls.clear()
         self.faults.clear()
@@ -719,11 +773,14 @@ def _parse_oauth_body(request: Request) -> tuple[object, str | None]:
     return _parse_body(request.body)
 
 
-def _params(request: Request, body: object, body_error: str | None) -> Params:
-    """The call's parameters: the JSON body's fields, overridden by the query string's."""
+def _params(request: Request, endpoint: Endpoint, body: object, body_error: str | None) -> Params:
+    """The call's parameters, only where the reference puts them: query, body, or either."""
+    if endpoint.where == "query":
+        return request.query
     if body_error is not None:
         raise InvalidRequestError(body_error)
-    return {**(body if isinstance(body, dict) else {}), **request.query}
+    fields = body if isinstance(body, dict) else {}
+    return {**fields, **request.query} if endpoint.where == "either" else fields
 
 
 def _normalize(path: str) -> str:

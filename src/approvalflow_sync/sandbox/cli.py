@@ -12,6 +12,7 @@ from types import FrameType
 from typing import TextIO
 
 from approvalflow_sync.errors import ConfigError
+from approvalflow_sync.sandbox.app import Answers
 from approvalflow_sync.sandbox.oauth import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from approvalflow_sync.sandbox.seed import load_seed
 from approvalflow_sync.sandbox.server import SandboxServer
@@ -25,6 +26,7 @@ def main_sandbox(
     seed: Path | None,
     latency: float,
     *,
+    answers: Answers = "reference",
     out: TextIO | None = None,
 ) -> int:
     """Print where the sandbox listens, serve until Ctrl-C (or SIGTERM), and return 0.
@@ -39,7 +41,9 @@ def main_sandbox(
     try:
         with _terminate_as_interrupt():
             seed_data = load_seed(seed) if seed is not None else None
-            server = SandboxServer(host, port, seed=seed_data, state_file=state, latency=latency)
+            server = SandboxServer(
+                host, port, seed=seed_data, state_file=state, latency=latency, answers=answers
+            )
             print(f"ApprovalFlow sandbox on {server.base_url}  token: {DEFAULT_TOKEN}", file=out)
             print(
                 f"OAuth: {server.base_url}/authorize, {server.base_url}/oauth/token  "
