@@ -24,7 +24,7 @@ def http() -> Iterator[httpx.Client]:
 
 @pytest.fixture
 def af(http: httpx.Client) -> Iterator[Sandbox]:
-    with SandboxServer() as server:
+    with SandboxServer(answers="rich") as server:
         yield Sandbox(server, http)
 
 
@@ -174,7 +174,7 @@ def test_latency_slows_every_api_call_but_not_the_admin_surface(af: Sandbox) -> 
 
 
 def test_latency_from_the_constructor(http: httpx.Client) -> None:
-    with SandboxServer(latency=0.15) as server:
+    with SandboxServer(latency=0.15, answers="rich") as server:
         af = Sandbox(server, http)
         started = time.monotonic()
         af.ok("GET", "/changeSets", params={"spaceId": DOCS})

@@ -35,7 +35,7 @@ def http() -> Iterator[httpx.Client]:
 
 @pytest.fixture
 def af(http: httpx.Client) -> Iterator[Sandbox]:
-    with SandboxServer() as server:
+    with SandboxServer(answers="rich") as server:
         yield Sandbox(server, http)
 
 

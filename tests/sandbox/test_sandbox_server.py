@@ -46,7 +46,7 @@ def http() -> Iterator[httpx.Client]:
 
 def test_the_state_file_survives_a_restart(tmp_path: Path, http: httpx.Client) -> None:
     state_file = tmp_path / "state.json"
-    with SandboxServer(state_file=state_file) as server:
+    with SandboxServer(state_file=state_file, answers="rich") as server:
         af = Sandbox(server, http)
         cs = af.create(["67890", "67891"], referenceUrl="https://x/pull/1")
         af.submit(cs["id"])
@@ -56,7 +56,7 @@ def test_the_state_file_survives_a_restart(tmp_path: Path, http: httpx.Client) -
     saved = json.loads(state_file.read_text())
     assert [c["id"] for c in saved["changeSets"]] == [cs["id"]]
 
-    with SandboxServer(state_file=state_file) as again:
+    with SandboxServer(state_file=state_file, answers="rich") as again:
         af = Sandbox(again, http)
         assert af.detail(cs["id"]) == before
         assert af.rollup(cs["id"]) == "partially_approved"
@@ -69,7 +69,7 @@ def test_the_state_file_is_written_at_start_and_after_each_change(
     tmp_path: Path, http: httpx.Client
 ) -> None:
     state_file = tmp_path / "state.json"
-    with SandboxServer(state_file=state_file) as server:
+    with SandboxServer(state_file=state_file, answers="rich") as server:
         assert json.loads(state_file.read_text())["changeSets"] == []
         af = Sandbox(server, http)
         af.create(["67890"])
@@ -93,7 +93,7 @@ def test_the_state_file_is_deterministic(tmp_path: Path, http: httpx.Client) -> 
 
 def test_a_state_file_wins_over_the_seed(tmp_path: Path, http: httpx.Client) -> None:
     state_file = tmp_path / "state.json"
-    with SandboxServer(state_file=state_file) as server:
+    with SandboxServer(state_file=state_file, answers="rich") as server:
         Sandbox(server, http).create(["67890"])
     with SandboxServer(
         seed=load_seed(_write(tmp_path, "s.yaml", SEED_YAML)), state_file=state_file
@@ -113,7 +113,7 @@ def test_a_state_file_wins_over_the_seed(tmp_path: Path, http: httpx.Client) -> 
 def test_a_broken_state_file_is_a_config_error(tmp_path: Path, content: str, problem: str) -> None:
     state_file = _write(tmp_path, "state.json", content)
     with pytest.raises(ConfigError) as caught:
-        SandboxServer(state_file=state_file)
+        SandboxServer(state_file=state_file, answers="rich")
     assert str(state_file) in str(caught.value)
     assert problem in str(caught.value)
 
@@ -128,7 +128,7 @@ def test_an_unwritable_state_file_is_a_config_error(tmp_path: Path) -> None:
 
 def test_a_yaml_seed_file_is_served(tmp_path: Path, http: httpx.Client) -> None:
     seed = load_seed(_write(tmp_path, "seed.yaml", SEED_YAML))
-    with SandboxServer(seed=seed) as server:
+    with SandboxServer(seed=seed, answers="rich") as server:
         af = Sandbox(server, http)
         cs = af.create(["1001", "1002"], space="100")
         assert af.preflight(cs["id"])["results"][0]["workflowId"] == "wf-ops"
@@ -143,7 +143,7 @@ def test_a_json_seed_file_is_served(tmp_path: Path, http: httpx.Client) -> None:
     seed = {"spaces": [{"id": "7", "workflows": [{"id": "w"}], "pages": [{"id": "70"}]}]}
     loaded = load_seed(_write(tmp_path, "seed.json", json.dumps(seed)))
     assert loaded["spaces"][0]["key"] == "SPACE7"
-    with SandboxServer(seed=loaded) as server:
+    with SandboxServer(seed=loaded, answers="rich") as server:
         page = Sandbox(server, http).ok("POST", "/pages/preflight", {"pageId": "70"})
         assert page["workflowId"] == "w"
 
@@ -201,7 +201,7 @@ def test_a_bad_seed_given_to_the_constructor_is_a_config_error() -> None:
 
 
 def test_concurrent_creates_all_succeed_with_distinct_ids(http: httpx.Client) -> None:
-    with SandboxServer() as server:
+    with SandboxServer(answers="rich") as server:
         ids: list[str] = []
         errors: list[Exception] = []
         barrier = threading.Barrier(20)
@@ -232,7 +232,7 @@ def test_concurrent_creates_all_succeed_with_distinct_ids(http: httpx.Client) ->
 
 
 def test_a_slow_call_does_not_hold_up_the_others(http: httpx.Client) -> None:
-    with SandboxServer() as server:
+    with SandboxServer(answers="rich") as server:
         af = Sandbox(server, http)
         af.admin("faults", {"path": "/changeSets/preflight", "delay": 0.6})
         slow = threading.Thread(target=af.call, args=("POST", "/changeSets/preflight", {}))
@@ -261,7 +261,7 @@ def test_it_starts_and_answers_in_well_under_a_second() -> None:
 
 
 def test_stop_is_quick_closes_kept_alive_connections_and_is_idempotent() -> None:
-    server = SandboxServer()
+    server = SandboxServer(answers="rich")
     server.start()
     with httpx.Client(trust_env=False) as client:
         client.get(server.admin_url + "/health")  # leaves a kept-alive connection open
@@ -274,7 +274,7 @@ def test_stop_is_quick_closes_kept_alive_connections_and_is_idempotent() -> None
 
 
 def test_serve_forever_returns_when_stopped_from_another_thread() -> None:
-    server = SandboxServer()
+    server = SandboxServer(answers="rich")
     runner = threading.Thread(target=server.serve_forever)
     runner.start()
     with urllib.request.urlopen(server.admin_url + "/health", timeout=2):  # noqa: S310 - loopback

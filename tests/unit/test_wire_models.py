@@ -87,8 +87,14 @@ def test_page_refs_may_be_bare_ids_strings_or_numbers() -> None:
     "ref",
     [
         {"pageId": "1", "currentPageVersion": 7, "approvedAtVersion": 5, "isStale": True},
-        {"pageId": "1", "versions": {"currentPageVersion": 7, "approvedAtVersion": 5, "isStale": True}},
-        {"pageId": "1", "version": {"currentPageVersion": "7", "approvedAtVersion": 5, "isStale": True}},
+        {
+            "pageId": "1",
+            "versions": {"currentPageVersion": 7, "approvedAtVersion": 5, "isStale": True},
+        },
+        {
+            "pageId": "1",
+            "version": {"currentPageVersion": "7", "approvedAtVersion": 5, "isStale": True},
+        },
     ],
     ids=["flat", "wrapped", "wrapped-text"],
 )
@@ -100,7 +106,12 @@ def test_version_fields_are_read_flat_or_wrapped(ref: dict[str, Any]) -> None:
 
 
 def test_version_fields_of_an_unexpected_type_read_as_unknown() -> None:
-    odd = {"pageId": "1", "currentPageVersion": {"n": 7}, "approvedAtVersion": "five", "isStale": []}
+    odd = {
+        "pageId": "1",
+        "currentPageVersion": {"n": 7},
+        "approvedAtVersion": "five",
+        "isStale": [],
+    }
 
     (page,) = models.ChangeSet.model_validate(change_set_json(pageRefs=[odd])).pageRefs
 
@@ -141,7 +152,9 @@ def test_success_may_be_absent_but_a_list_needs_its_change_sets() -> None:
     ("fields", "expected"),
     [({}, None), ({"next": "n-2"}, "n-2"), ({"cursor": 7}, "7"), ({"next": ""}, None)],
 )
-def test_list_cursor_comes_from_next_or_cursor(fields: dict[str, Any], expected: str | None) -> None:
+def test_list_cursor_comes_from_next_or_cursor(
+    fields: dict[str, Any], expected: str | None
+) -> None:
     answer = models.ChangeSetList.model_validate({"success": True, "changeSets": [], **fields})
 
     assert answer.next_cursor == expected
