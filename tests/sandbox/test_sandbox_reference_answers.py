@@ -8,6 +8,7 @@ answers under both documented base URL paths, for the right ids only.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -25,8 +26,8 @@ def af() -> Iterator[Sandbox]:
         yield Sandbox(server, http)
 
 
-def listed(af: Sandbox) -> list[dict[str, object]]:
-    found: list[dict[str, object]] = af.ok("GET", "/changeSets", params={"spaceId": DOCS})[
+def listed(af: Sandbox) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = af.ok("GET", "/changeSets", params={"spaceId": DOCS})[
         "changeSets"
     ]
     return found
