@@ -44,6 +44,7 @@ def _show(client: ApprovalFlowClient, args: argparse.Namespace) -> tuple[object,
 
 def _create(client: ApprovalFlowClient, args: argparse.Namespace) -> tuple[object, str]:
     pages = page_ids(args.pages) or []
+    before = {cs.id for cs in client.list_change_sets(args.space)}
     try:
         cs = client.create_change_set(
             args.space, args.title, pages, summary=args.summary, reference_url=args.reference_url
@@ -58,9 +59,9 @@ def _create(client: ApprovalFlowClient, args: argparse.Namespace) -> tuple[objec
                 maybe_applied=True,
             ) from error
         raise
-    if cs is None and args.reference_url:
-        found = client.find_change_sets(args.space, args.reference_url)
-        cs = found[-1] if found else None
+    if cs is None:  # the answer need not carry it: the space's list shows the new one
+        new = [found for found in client.list_change_sets(args.space) if found.id not in before]
+        cs = new[-1] if new else None
     if cs is None:
         listing = f"`approvalflow-sync change-sets list --space {args.space}`"
         return {"success": True}, f"Created; the answer does not name it: {listing} shows it."

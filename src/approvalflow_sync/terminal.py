@@ -94,5 +94,7 @@ def page_preflight(answer: models.PagePreflightAnswer) -> str:
 
 
 def page_submit(answer: models.PageSubmitAnswer) -> str:
-    """One line naming the page and its workflow."""
+    """One line naming the page and, when the answer names it, its workflow."""
+    if answer.workflowId is None:
+        return f"Page {clean(answer.pageId)} submitted."
     return f"Page {clean(answer.pageId)} submitted (workflow {clean(answer.workflowId)})."
