@@ -475,6 +475,25 @@ def test_closed_without_merge_keeps_the_change_sets_when_asked(h: ActionHarness)
     assert "kept open" in run.summary
 
 
+def test_reopened_after_archive_gets_new_change_sets(h: ActionHarness) -> None:
+    closed = closed_unmerged(h)
+    ok(h.run(closed))
+    url = closed["pull_request"]["html_url"]
+    archived = {cs["id"] for cs in h.change_sets(url)}
+    h.forget_calls()
+
+    reopened = h.add_pull_request(
+        load_payload("reopened"), ["docs/auth/login.md", "handbook/onboarding.md"], body=BODY
+    )
+    run = ok(h.run(reopened))
+
+    fresh = open_sets(h, url)
+    assert set(fresh) == {"12345", "54321"}
+    assert {cs["id"] for cs in fresh.values()}.isdisjoint(archived)
+    assert sorted(write_paths(h)) == ["/changeSets", "/changeSets"], "archived ones left alone"
+    assert json.loads(run.outputs["change-set-ids"]) == [fresh["12345"]["id"], fresh["54321"]["id"]]
+
+
 # -- 9. no docs pages ----------------------------------------------------------------------------
 
 
