@@ -9,6 +9,9 @@ private venv under ``RUNNER_TEMP`` (the only network the test needs); the progra
 the ApprovalFlow sandbox and a fake GitHub REST API, both on 127.0.0.1. ``GITHUB_API_URL`` and
 ``GITHUB_SERVER_URL`` reach the job through ``act --env`` (act lets them override its github.com
 defaults), exactly as a GitHub Enterprise Server runner would set them.
+
+The act run talks to the sandbox in its reference mode only (the answers a real site gives): it
+takes about 6-12 s, and the end-to-end tests run the same program against both answer modes.
 """
 
 from __future__ import annotations
@@ -209,6 +212,7 @@ def test_act_runs_the_action_on_a_pull_request_and_reports_on_it(
     tmp_path: Path, sandbox: SandboxServer, fake_github: FakeGitHub
 ) -> None:
     act = act_binary()
+    assert sandbox.app.answers == "reference"
     payload: dict[str, Any] = json.loads(PAYLOAD.read_text(encoding="utf-8"))
     pr = fake_github.add_pull_request(payload, files=PR_FILES)
     event = tmp_path / "event.json"
