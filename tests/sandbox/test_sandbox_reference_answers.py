@@ -76,8 +76,8 @@ def test_parameters_are_read_only_where_the_reference_puts_them(af: Sandbox) -> 
     in_body = af.call("GET", "/changeSets/detail", {"changeSetId": cs["id"]})
     in_query = af.call("POST", "/changeSets/archive", params={"changeSetId": cs["id"]})
 
-    assert (in_body.status_code, in_body.json()["error"]) == (400, "changeSetId is required")
-    assert (in_query.status_code, in_query.json()["error"]) == (400, "changeSetId is required")
+    assert (in_body.status_code, in_body.json()["error"]) == (400, "changeSetId: Field required")
+    assert (in_query.status_code, in_query.json()["error"]) == (400, "changeSetId: Field required")
 
 
 @pytest.mark.parametrize("form", ["cloud-id", "site"])

@@ -20,14 +20,23 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import parse_qsl
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from approvalflow_sync.errors import ConfigError
 from approvalflow_sync.sandbox import oauth
 from approvalflow_sync.sandbox import state as rules
 from approvalflow_sync.sandbox.oauth import CLOUD_ID
-from approvalflow_sync.sandbox.seed import Seed, validate_seed
+from approvalflow_sync.sandbox.seed import (
+    Checked,
+    Seed,
+    Text,
+    first_problem,
+    only_digits,
+    validate_seed,
+)
 from approvalflow_sync.sandbox.state import (
     ForbiddenError,
     InvalidRequestError,
@@ -88,6 +97,52 @@ def _admin_error(status: int, message: str) -> Response:
 # -- request parameters ------------------------------------------------------------------------
 
 
+M = TypeVar("M", bound=BaseModel)
+PageId = Annotated[str, AfterValidator(only_digits)]
+
+
+class _Request(Checked):
+    model_config = ConfigDict(extra="ignore", strict=True)
+
+
+class _SpaceCall(_Request):
+    spaceId: Text
+
+
+class _ChangeSetCall(_Request):
+    changeSetId: Text
+
+
+class _PageCall(_Request):
+    pageId: PageId
+
+
+PageRefs = Annotated[list[_PageCall], Field(min_length=1)]
+
+
+class _NewChangeSet(_Request):
+    spaceId: Text
+    title: Text
+    pageRefs: PageRefs
+    summary: str | None = None
+    referenceUrl: str | None = None
+
+
+class _ChangeSetUpdate(_ChangeSetCall):
+    title: Text | None = None
+    summary: str | None = None
+    referenceUrl: str | None = None
+    pageRefs: PageRefs | None = None
+
+
+def _read(model: type[M], params: Params) -> M:
+    """The request's parameters checked by ``model``; a refusal names the field otherwise."""
+    try:
+        return model.model_validate(params)
+    except ValidationError as exc:
+        raise InvalidRequestError(first_problem(exc)) from None
+
+
 def _text(params: Params, name: str) -> str:
     value = params.get(name)
     if value is None or (isinstance(value, str) and not value.strip()):
@@ -109,19 +164,6 @@ def _page_id(params: Params, name: str = "pageId") -> str:
     if not (value.isascii() and value.isdigit()):
         raise InvalidRequestError(f"{name} must be a string of digits")
     return value
-
-
-def _page_refs(params: Params) -> list[str]:
-    refs = params.get("pageRefs")
-    if not isinstance(refs, list) or not refs:
-        raise InvalidRequestError("pageRefs must be a non-empty list")
-    page_ids: list[str] = []
-    for index, ref in enumerate(refs):
-        page_id = ref.get("pageId") if isinstance(ref, dict) else None
-        if not (isinstance(page_id, str) and page_id.isascii() and page_id.isdigit()):
-            raise InvalidRequestError(f"pageRefs[{index}] needs a pageId made of digits")
-        page_ids.append(page_id)
-    return page_ids
 
 
 def _bool(params: Params, name: str) -> bool:
@@ -186,59 +228,55 @@ class Endpoint:
 
 
 def _list(state: SandboxState, p: Params) -> dict[str, Any]:
-    return {"changeSets": state.list_change_sets(_text(p, "spaceId"))}
+    return {"changeSets": state.list_change_sets(_read(_SpaceCall, p).spaceId)}
 
 
 def _detail(state: SandboxState, p: Params) -> dict[str, Any]:
-    return {"changeSet": state.change_set_detail(_text(p, "changeSetId"))}
+    return {"changeSet": state.change_set_detail(_read(_ChangeSetCall, p).changeSetId)}
 
 
 def _create(state: SandboxState, p: Params) -> dict[str, Any]:
-    space_id = _text(p, "spaceId")
-    title = _text(p, "title")
-    page_ids = _page_refs(p)
+    new = _read(_NewChangeSet, p)
+    pages = [ref.pageId for ref in new.pageRefs]
     return {
         "changeSet": state.create_change_set(
-            space_id,
-            title,
-            page_ids,
-            summary=_optional_text(p, "summary"),
-            reference_url=_optional_text(p, "referenceUrl"),
+            new.spaceId, new.title, pages, summary=new.summary, reference_url=new.referenceUrl
         )
     }
 
 
 def _update(state: SandboxState, p: Params) -> dict[str, Any]:
-    change_set_id = _text(p, "changeSetId")
+    change = _read(_ChangeSetUpdate, p)
+    pages = None if change.pageRefs is None else [ref.pageId for ref in change.pageRefs]
     return {
         "changeSet": state.update_change_set(
-            change_set_id,
-            title=_text(p, "title") if p.get("title") is not None else None,
-            summary=_optional_text(p, "summary"),
-            reference_url=_optional_text(p, "referenceUrl"),
-            page_ids=_page_refs(p) if "pageRefs" in p else None,
+            change.changeSetId,
+            title=change.title,
+            summary=change.summary,
+            reference_url=change.referenceUrl,
+            page_ids=pages,
         )
     }
 
 
 def _archive(state: SandboxState, p: Params) -> dict[str, Any]:
-    return {"changeSet": state.archive_change_set(_text(p, "changeSetId"))}
+    return {"changeSet": state.archive_change_set(_read(_ChangeSetCall, p).changeSetId)}
 
 
 def _submit(state: SandboxState, p: Params) -> dict[str, Any]:
-    return state.submit_change_set(_text(p, "changeSetId"))
+    return state.submit_change_set(_read(_ChangeSetCall, p).changeSetId)
 
 
 def _preflight(state: SandboxState, p: Params) -> dict[str, Any]:
-    return state.preflight_change_set(_text(p, "changeSetId"))
+    return state.preflight_change_set(_read(_ChangeSetCall, p).changeSetId)
 
 
 def _page_submit(state: SandboxState, p: Params) -> dict[str, Any]:
-    return state.submit_page(_page_id(p))
+    return state.submit_page(_read(_PageCall, p).pageId)
 
 
 def _page_preflight(state: SandboxState, p: Params) -> dict[str, Any]:
-    return state.preflight_page(_page_id(p))
+    return state.preflight_page(_read(_PageCall, p).pageId)
 
 
 API: dict[str, dict[str, Endpoint]] = {

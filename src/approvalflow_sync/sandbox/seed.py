@@ -19,7 +19,6 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    StringConstraints,
     ValidationError,
     model_validator,
 )
@@ -131,36 +130,45 @@ def _digits(value: object) -> object:
     return value
 
 
-Text = Annotated[str, StringConstraints(pattern=r"\S")]
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
 
 
-def _only_digits(value: str) -> str:
+Text = Annotated[str, AfterValidator(_not_blank)]
+
+
+def only_digits(value: str) -> str:
+    """``value`` if it is a string of digits (the API's ids), else a ValueError."""
     if not (value.isascii() and value.isdigit()):
         raise ValueError("must be a string of digits")
     return value
 
 
-Digits = Annotated[str, BeforeValidator(_digits), AfterValidator(_only_digits)]
+Digits = Annotated[str, BeforeValidator(_digits), AfterValidator(only_digits)]
 
 
-class _Checked(BaseModel):
+class Checked(BaseModel):
+    """Strict checking, no unknown fields: seeds and the sandbox's requests."""
+
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
-class _Workflow(_Checked):
+class _Workflow(Checked):
     id: Text
     name: Text | None = None
     active: bool = True
 
 
-class _Page(_Checked):
+class _Page(Checked):
     id: Digits
     title: Text | None = None
     version: int = Field(default=1, ge=1)
     workflow: Text | None = None
 
 
-class _Space(_Checked):
+class _Space(Checked):
     id: Digits
     key: Text | None = None
     name: Text | None = None
@@ -178,19 +186,19 @@ class _Space(_Checked):
         return self
 
 
-class _Token(_Checked):
+class _Token(Checked):
     token: Text
     scopes: list[Text]
 
 
-class _OAuthClient(_Checked):
+class _OAuthClient(Checked):
     clientId: Text
     clientSecret: Text
     scopes: list[Text]
     callbackUrls: list[Text] = []
 
 
-class _Seed(_Checked):
+class _Seed(Checked):
     spaces: list[_Space]
     tokens: list[_Token] = []
     licence: bool = True
@@ -255,7 +263,7 @@ def validate_seed(data: object, source: str = "seed") -> Seed:
     try:
         seed = _Seed.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(f"{source}: {_first_problem(exc)}") from None
+        raise ConfigError(f"{source}: {first_problem(exc)}") from None
     spaces = [_space_dict(space) for space in seed.spaces]
     return cast("Seed", {**seed.model_dump(exclude={"spaces"}), "spaces": spaces})
 
@@ -282,7 +290,7 @@ def _space_dict(space: _Space) -> dict[str, Any]:
     }
 
 
-def _first_problem(error: ValidationError) -> str:
+def first_problem(error: ValidationError) -> str:
     """The first problem as one line: ``spaces[0].pages[1].id: <what is wrong>``."""
     problems = sorted(error.errors(), key=lambda problem: problem["type"] != "extra_forbidden")
     first = problems[0]
