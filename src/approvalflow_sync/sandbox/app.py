@@ -31,8 +31,10 @@ from approvalflow_sync.sandbox import state as rules
 from approvalflow_sync.sandbox.oauth import CLOUD_ID
 from approvalflow_sync.sandbox.seed import (
     Checked,
+    OAuthClientModel,
     Seed,
     Text,
+    TokenModel,
     first_problem,
     only_digits,
     validate_seed,
@@ -135,49 +137,63 @@ class _ChangeSetUpdate(_ChangeSetCall):
     pageRefs: PageRefs | None = None
 
 
+Seconds = Annotated[float, Field(ge=0)]
+
+
+class _FaultSpec(_Request):
+    path: Text
+    method: Text | None = None
+    count: int = Field(default=1, ge=1)
+    status: int | None = Field(default=None, ge=100, le=599)
+    retryAfter: str | int | float | None = None
+    delay: Seconds = 0.0
+    drop: Literal["before", "after"] | None = None
+    body: str | None = None
+    contentType: str | None = None
+    headers: dict[str, str] = Field(default_factory=dict)
+
+
+class _NewPage(_Request):
+    spaceId: Text
+    id: PageId
+    title: Text | None = None
+    version: int = 1
+    workflow: Text | None = None
+
+
+class _WorkflowSpec(_Request):
+    spaceId: Text
+    id: Text
+    name: Text | None = None
+    active: bool | None = None
+
+
+class _Assignment(_PageCall):
+    workflowId: Text | None
+    """Required; null removes the assignment."""
+
+
+class _Switch(_Request):
+    active: bool | None = None
+    enabled: bool | None = None
+    approve: bool | None = None
+
+
+class _Seconds(_Request):
+    seconds: Seconds = 0.0
+    advance: Seconds | None = None
+
+
+class _Revoke(_Request):
+    refreshToken: Text
+
+
 def _read(model: type[M], params: Params) -> M:
     """The request's parameters checked by ``model``; a refusal names the field otherwise."""
     try:
         return model.model_validate(params)
     except ValidationError as exc:
         raise InvalidRequestError(first_problem(exc)) from None
-
-
-def _text(params: Params, name: str) -> str:
-    value = params.get(name)
-    if value is None or (isinstance(value, str) and not value.strip()):
-        raise InvalidRequestError(f"{name} is required")
-    if not isinstance(value, str):
-        raise InvalidRequestError(f"{name} must be a string")
-    return value
-
-
-def _optional_text(params: Params, name: str) -> str | None:
-    value = params.get(name)
-    if value is None or isinstance(value, str):
-        return value
-    raise InvalidRequestError(f"{name} must be a string")
-
-
-def _page_id(params: Params, name: str = "pageId") -> str:
-    value = _text(params, name)
-    if not (value.isascii() and value.isdigit()):
-        raise InvalidRequestError(f"{name} must be a string of digits")
-    return value
-
-
-def _bool(params: Params, name: str) -> bool:
-    value = params.get(name)
-    if not isinstance(value, bool):
-        raise InvalidRequestError(f"{name} must be true or false")
-    return value
-
-
-def _number(params: Params, name: str, default: float) -> float:
-    value = params.get(name, default)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-        raise InvalidRequestError(f"{name} must be a number of seconds, 0 or more")
-    return float(value)
 
 
 # -- the API -----------------------------------------------------------------------------------
@@ -318,38 +334,18 @@ class Fault:
     @classmethod
     def from_params(cls, p: Params) -> Fault:
         """Read a fault from the admin call's body."""
-        method = _optional_text(p, "method")
-        count = p.get("count", 1)
-        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-            raise InvalidRequestError("count must be a whole number from 1")
-        status = p.get("status")
-        if status is not None and (
-            isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599
-        ):
-            raise InvalidRequestError("status must be an HTTP status from 100 to 599")
-        retry_after = p.get("retryAfter")
-        if retry_after is not None and not isinstance(retry_after, (str, int, float)):
-            raise InvalidRequestError("retryAfter must be a string (seconds or an HTTP date)")
-        drop = p.get("drop")
-        if drop not in (None, "before", "after"):
-            raise InvalidRequestError('drop must be "before" or "after"')
-        headers = p.get("headers", {})
-        if not isinstance(headers, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in headers.items()
-        ):
-            raise InvalidRequestError("headers must map names to string values")
-        path = _text(p, "path")
+        spec = _read(_FaultSpec, p)
         return cls(
-            path=path if path == "/" else path.rstrip("/"),
-            method=method.upper() if method else None,
-            remaining=count,
-            status=status,
-            retry_after=None if retry_after is None else str(retry_after),
-            delay=_number(p, "delay", 0.0),
-            drop=drop if isinstance(drop, str) else None,
-            body=_optional_text(p, "body"),
-            content_type=_optional_text(p, "contentType"),
-            headers=dict(headers),
+            path=spec.path if spec.path == "/" else spec.path.rstrip("/"),
+            method=spec.method.upper() if spec.method else None,
+            remaining=spec.count,
+            status=spec.status,
+            retry_after=None if spec.retryAfter is None else str(spec.retryAfter),
+            delay=spec.delay,
+            drop=spec.drop,
+            body=spec.body,
+            content_type=spec.contentType,
+            headers=spec.headers,
         )
 
     def matches(self, method: str, path: str) -> bool:
@@ -590,63 +586,56 @@ def _admin_health(app: SandboxApp, p: Params) -> object:
 
 
 def _admin_add_page(app: SandboxApp, p: Params) -> object:
-    version = p.get("version", 1)
-    if isinstance(version, bool) or not isinstance(version, int):
-        raise InvalidRequestError("version must be a whole number")
+    new = _read(_NewPage, p)
     page = app.state.add_page(
-        _text(p, "spaceId"),
-        _page_id(p, "id"),
-        title=_optional_text(p, "title"),
-        version=version,
-        workflow=_optional_text(p, "workflow"),
+        new.spaceId, new.id, title=new.title, version=new.version, workflow=new.workflow
     )
     return _ok(page=page)
 
 
 def _admin_put_workflow(app: SandboxApp, p: Params) -> object:
-    active = p.get("active")
-    if active is not None and not isinstance(active, bool):
-        raise InvalidRequestError("active must be true or false")
-    workflow = app.state.put_workflow(
-        _text(p, "spaceId"), _text(p, "id"), name=_optional_text(p, "name"), active=active
-    )
+    spec = _read(_WorkflowSpec, p)
+    workflow = app.state.put_workflow(spec.spaceId, spec.id, name=spec.name, active=spec.active)
     return _ok(workflow=workflow)
 
 
 def _admin_assign(app: SandboxApp, p: Params) -> object:
-    if "workflowId" not in p:
-        raise InvalidRequestError("workflowId is required (null removes the assignment)")
-    page = app.state.assign_workflow(_page_id(p), _optional_text(p, "workflowId"))
-    return _ok(page=page)
+    assignment = _read(_Assignment, p)
+    return _ok(page=app.state.assign_workflow(assignment.pageId, assignment.workflowId))
 
 
 def _admin_approve(app: SandboxApp, p: Params) -> object:
-    return _ok(approval=app.state.decide(_page_id(p), rules.APPROVED))
+    return _ok(approval=app.state.decide(_read(_PageCall, p).pageId, rules.APPROVED))
 
 
 def _admin_reject(app: SandboxApp, p: Params) -> object:
-    return _ok(approval=app.state.decide(_page_id(p), rules.REJECTED))
+    return _ok(approval=app.state.decide(_read(_PageCall, p).pageId, rules.REJECTED))
 
 
 def _admin_edit_page(app: SandboxApp, p: Params) -> object:
-    return _ok(page=app.state.edit_page(_page_id(p)))
+    return _ok(page=app.state.edit_page(_read(_PageCall, p).pageId))
+
+
+def _switch(p: Params, name: Literal["active", "enabled", "approve"]) -> bool:
+    value = getattr(_read(_Switch, p), name)
+    if value is None:
+        raise InvalidRequestError(f"{name}: Field required")
+    return bool(value)
 
 
 def _admin_licence(app: SandboxApp, p: Params) -> object:
-    app.state.set_licence(_bool(p, "active"))
+    app.state.set_licence(_switch(p, "active"))
     return _ok(licence=app.state.licence_active)
 
 
 def _admin_rest_api(app: SandboxApp, p: Params) -> object:
-    app.state.set_rest_api(_bool(p, "enabled"))
+    app.state.set_rest_api(_switch(p, "enabled"))
     return _ok(restApi=app.state.rest_api_enabled)
 
 
 def _admin_token(app: SandboxApp, p: Params) -> object:
-    scopes = p.get("scopes")
-    if not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes):
-        raise InvalidRequestError("scopes must be a list of strings")
-    app.state.put_token(_text(p, "token"), scopes)
+    token = _read(TokenModel, p)
+    app.state.put_token(token.token, token.scopes)
     return _ok()
 
 
@@ -675,21 +664,21 @@ def _admin_clear_faults(app: SandboxApp, p: Params) -> object:
 
 
 def _admin_latency(app: SandboxApp, p: Params) -> object:
-    app.latency = _number(p, "seconds", 0.0)
+    app.latency = _read(_Seconds, p).seconds
     return _ok(seconds=app.latency)
 
 
 def _admin_clock(app: SandboxApp, p: Params) -> object:
-    if "advance" in p:
-        app.clock.advance(_number(p, "advance", 0.0))
+    advance = _read(_Seconds, p).advance
+    if advance is not None:
+        app.clock.advance(advance)
     return _ok(now=rules.iso_time(app.clock()), offsetSeconds=app.clock.offset.total_seconds())
 
 
 def _admin_oauth_client(app: SandboxApp, p: Params) -> object:
-    scopes = _strings(p, "scopes")
-    callbacks = _strings(p, "callbackUrls") if "callbackUrls" in p else []
+    spec = _read(OAuthClientModel, p)
     client = oauth.OAuthClient(
-        _text(p, "clientId"), _text(p, "clientSecret"), frozenset(scopes), tuple(callbacks)
+        spec.clientId, spec.clientSecret, frozenset(spec.scopes), tuple(spec.callbackUrls)
     )
     app.state.oauth.register(client)
     app.state.revision += 1
@@ -697,23 +686,16 @@ def _admin_oauth_client(app: SandboxApp, p: Params) -> object:
 
 
 def _admin_oauth_revoke(app: SandboxApp, p: Params) -> object:
-    if not app.state.oauth.revoke(_text(p, "refreshToken")):
+    if not app.state.oauth.revoke(_read(_Revoke, p).refreshToken):
         raise InvalidRequestError("Unknown refresh token (or it was already dropped as dead)")
     app.state.revision += 1
     return _ok()
 
 
 def _admin_oauth_consent(app: SandboxApp, p: Params) -> object:
-    app.state.oauth.auto_consent = _bool(p, "approve")
+    app.state.oauth.auto_consent = _switch(p, "approve")
     app.state.revision += 1
     return _ok(approve=app.state.oauth.auto_consent)
-
-
-def _strings(p: Params, name: str) -> list[str]:
-    value = p.get(name)
-    if not isinstance(value, list) or not all(isinstance(s, str) for s in value):
-        raise InvalidRequestError(f"{name} must be a list of strings")
-    return value
 
 
 ADMIN: dict[str, dict[str, AdminRoute]] = {

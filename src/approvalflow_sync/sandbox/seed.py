@@ -186,12 +186,16 @@ class _Space(Checked):
         return self
 
 
-class _Token(Checked):
+class TokenModel(Checked):
+    """An access token and its scopes (seed files and ``/_sandbox/tokens``)."""
+
     token: Text
     scopes: list[Text]
 
 
-class _OAuthClient(Checked):
+class OAuthClientModel(Checked):
+    """An OAuth app (seed files and ``/_sandbox/oauth/clients``)."""
+
     clientId: Text
     clientSecret: Text
     scopes: list[Text]
@@ -200,10 +204,10 @@ class _OAuthClient(Checked):
 
 class _Seed(Checked):
     spaces: list[_Space]
-    tokens: list[_Token] = []
+    tokens: list[TokenModel] = []
     licence: bool = True
     restApi: bool = True
-    oauthClients: list[_OAuthClient] = []
+    oauthClients: list[OAuthClientModel] = []
 
     @model_validator(mode="after")
     def _ids_are_unique(self) -> _Seed:
