@@ -142,7 +142,7 @@ def test_a_yaml_seed_file_is_served(tmp_path: Path, http: httpx.Client) -> None:
 def test_a_json_seed_file_is_served(tmp_path: Path, http: httpx.Client) -> None:
     seed = {"spaces": [{"id": "7", "workflows": [{"id": "w"}], "pages": [{"id": "70"}]}]}
     loaded = load_seed(_write(tmp_path, "seed.json", json.dumps(seed)))
-    assert loaded["spaces"][0]["key"] == "SPACE7"
+    assert loaded.spaces[0].key == "SPACE7"
     with SandboxServer(seed=loaded, answers="rich") as server:
         page = Sandbox(server, http).ok("POST", "/pages/preflight", {"pageId": "70"})
         assert page["workflowId"] == "w"

@@ -31,10 +31,10 @@ from approvalflow_sync.sandbox import state as rules
 from approvalflow_sync.sandbox.oauth import CLOUD_ID
 from approvalflow_sync.sandbox.seed import (
     Checked,
-    OAuthClientModel,
+    OAuthClientSeed,
     Seed,
     Text,
-    TokenModel,
+    TokenSeed,
     first_problem,
     only_digits,
     validate_seed,
@@ -634,7 +634,7 @@ def _admin_rest_api(app: SandboxApp, p: Params) -> object:
 
 
 def _admin_token(app: SandboxApp, p: Params) -> object:
-    token = _read(TokenModel, p)
+    token = _read(TokenSeed, p)
     app.state.put_token(token.token, token.scopes)
     return _ok()
 
@@ -676,7 +676,7 @@ def _admin_clock(app: SandboxApp, p: Params) -> object:
 
 
 def _admin_oauth_client(app: SandboxApp, p: Params) -> object:
-    spec = _read(OAuthClientModel, p)
+    spec = _read(OAuthClientSeed, p)
     client = oauth.OAuthClient(
         spec.clientId, spec.clientSecret, frozenset(spec.scopes), tuple(spec.callbackUrls)
     )

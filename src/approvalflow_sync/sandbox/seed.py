@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, TypedDict, cast
+from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,
@@ -24,62 +24,6 @@ from pydantic import (
 )
 
 from approvalflow_sync.errors import ConfigError
-
-
-class WorkflowSeed(TypedDict):
-    """A workflow of a space; only active ones are picked for pages without an assignment."""
-
-    id: str
-    name: str
-    active: bool
-
-
-class PageSeed(TypedDict):
-    """A Confluence page; ``workflow`` is its assigned workflow, or None."""
-
-    id: str
-    title: str
-    version: int
-    workflow: str | None
-
-
-class SpaceSeed(TypedDict):
-    """A Confluence space with its workflows and pages."""
-
-    id: str
-    key: str
-    name: str
-    workflows: list[WorkflowSeed]
-    pages: list[PageSeed]
-
-
-class TokenSeed(TypedDict):
-    """An access token and the scopes it was granted."""
-
-    token: str
-    scopes: list[str]
-
-
-class OAuthClientSeed(TypedDict):
-    """An OAuth 2.0 (3LO) app: its credentials, the scopes it may be granted, its callbacks.
-
-    An empty ``callbackUrls`` accepts any redirect URI (handy for ``auth init --port 0``).
-    """
-
-    clientId: str
-    clientSecret: str
-    scopes: list[str]
-    callbackUrls: list[str]
-
-
-class Seed(TypedDict):
-    """A whole validated seed; ``tokens`` and ``oauthClients`` come on top of the defaults."""
-
-    spaces: list[SpaceSeed]
-    tokens: list[TokenSeed]
-    licence: bool
-    restApi: bool
-    oauthClients: list[OAuthClientSeed]
 
 
 def _page(page_id: int, title: str, version: int) -> dict[str, Any]:
@@ -155,28 +99,46 @@ class Checked(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
-class _Workflow(Checked):
+class WorkflowSeed(Checked):
+    """A workflow of a space; only active ones are picked for pages without an assignment."""
+
     id: Text
-    name: Text | None = None
+    name: Text = ""
     active: bool = True
 
+    @model_validator(mode="after")
+    def _named(self) -> WorkflowSeed:
+        self.name = self.name or self.id
+        return self
 
-class _Page(Checked):
+
+class PageSeed(Checked):
+    """A Confluence page; ``workflow`` is its assigned workflow, or None."""
+
     id: Digits
-    title: Text | None = None
+    title: Text = ""
     version: int = Field(default=1, ge=1)
     workflow: Text | None = None
 
+    @model_validator(mode="after")
+    def _titled(self) -> PageSeed:
+        self.title = self.title or f"Page {self.id}"
+        return self
 
-class _Space(Checked):
+
+class SpaceSeed(Checked):
+    """A Confluence space with its workflows and pages."""
+
     id: Digits
-    key: Text | None = None
-    name: Text | None = None
-    workflows: list[_Workflow] = []
-    pages: list[_Page] = []
+    key: Text = ""
+    name: Text = ""
+    workflows: list[WorkflowSeed] = []
+    pages: list[PageSeed] = []
 
     @model_validator(mode="after")
-    def _pages_use_its_workflows(self) -> _Space:
+    def _named_and_consistent(self) -> SpaceSeed:
+        self.key = self.key or f"SPACE{self.id}"
+        self.name = self.name or self.key
         known = {workflow.id for workflow in self.workflows}
         for page in self.pages:
             if page.workflow is not None and page.workflow not in known:
@@ -186,15 +148,18 @@ class _Space(Checked):
         return self
 
 
-class TokenModel(Checked):
+class TokenSeed(Checked):
     """An access token and its scopes (seed files and ``/_sandbox/tokens``)."""
 
     token: Text
     scopes: list[Text]
 
 
-class OAuthClientModel(Checked):
-    """An OAuth app (seed files and ``/_sandbox/oauth/clients``)."""
+class OAuthClientSeed(Checked):
+    """An OAuth 2.0 (3LO) app: its credentials, the scopes it may be granted, its callbacks.
+
+    An empty ``callbackUrls`` accepts any redirect URI (handy for ``auth init --port 0``).
+    """
 
     clientId: Text
     clientSecret: Text
@@ -202,15 +167,17 @@ class OAuthClientModel(Checked):
     callbackUrls: list[Text] = []
 
 
-class _Seed(Checked):
-    spaces: list[_Space]
-    tokens: list[TokenModel] = []
+class Seed(Checked):
+    """A whole validated seed; ``tokens`` and ``oauthClients`` come on top of the defaults."""
+
+    spaces: list[SpaceSeed]
+    tokens: list[TokenSeed] = []
     licence: bool = True
     restApi: bool = True
-    oauthClients: list[OAuthClientModel] = []
+    oauthClients: list[OAuthClientSeed] = []
 
     @model_validator(mode="after")
-    def _ids_are_unique(self) -> _Seed:
+    def _ids_are_unique(self) -> Seed:
         _unique("space id", [s.id for s in self.spaces])
         _unique("workflow id", [w.id for s in self.spaces for w in s.workflows])
         _unique("page id", [p.id for s in self.spaces for p in s.pages])
@@ -261,37 +228,15 @@ def _reason(exc: BaseException) -> str:
 
 def validate_seed(data: object, source: str = "seed") -> Seed:
     """Check a seed and fill its defaults; raise ConfigError naming ``source`` and the field."""
+    if isinstance(data, Seed):
+        return data
     if not isinstance(data, Mapping):
         kind = "nothing" if data is None else type(data).__name__
         raise ConfigError(f"{source}: must be a mapping (the seed), got {kind}")
     try:
-        seed = _Seed.model_validate(data)
+        return Seed.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(f"{source}: {first_problem(exc)}") from None
-    spaces = [_space_dict(space) for space in seed.spaces]
-    return cast("Seed", {**seed.model_dump(exclude={"spaces"}), "spaces": spaces})
-
-
-def _space_dict(space: _Space) -> dict[str, Any]:
-    """A space with every default filled in: key, names and titles from the ids."""
-    key = space.key or f"SPACE{space.id}"
-    return {
-        "id": space.id,
-        "key": key,
-        "name": space.name or key,
-        "workflows": [
-            {"id": w.id, "name": w.name or w.id, "active": w.active} for w in space.workflows
-        ],
-        "pages": [
-            {
-                "id": p.id,
-                "title": p.title or f"Page {p.id}",
-                "version": p.version,
-                "workflow": p.workflow,
-            }
-            for p in space.pages
-        ],
-    }
 
 
 def first_problem(error: ValidationError) -> str:

@@ -34,7 +34,7 @@ from approvalflow_sync.sandbox.app import (
     Saver,
     api_error,
 )
-from approvalflow_sync.sandbox.seed import DEFAULT_SEED, validate_seed
+from approvalflow_sync.sandbox.seed import DEFAULT_SEED, Seed, validate_seed
 from approvalflow_sync.sandbox.state import SandboxState
 
 log = logging.getLogger("approvalflow_sync.sandbox")
@@ -50,7 +50,7 @@ class SandboxServer:
         self,
         host: str = "127.0.0.1",
         port: int = 0,
-        seed: Mapping[str, Any] | None = None,
+        seed: Mapping[str, Any] | Seed | None = None,
         state_file: Path | None = None,
         latency: float = 0.0,
         *,

@@ -215,23 +215,21 @@ class SandboxState:
         """A fresh state from a validated seed; the default token is always there."""
         state = cls(
             clock=clock,
-            licence_active=seed["licence"],
-            rest_api_enabled=seed["restApi"],
-            oauth=OAuthState.from_seed(seed["oauthClients"], ALL_SCOPES),
+            licence_active=seed.licence,
+            rest_api_enabled=seed.restApi,
+            oauth=OAuthState.from_seed(seed.oauthClients, ALL_SCOPES),
         )
         state.tokens[DEFAULT_TOKEN] = frozenset(ALL_SCOPES)
-        for space in seed["spaces"]:
-            state.spaces[space["id"]] = Space(space["id"], space["key"], space["name"])
-            for wf in space["workflows"]:
-                state.workflows[wf["id"]] = Workflow(
-                    wf["id"], space["id"], wf["name"], wf["active"]
+        for space in seed.spaces:
+            state.spaces[space.id] = Space(space.id, space.key, space.name)
+            for wf in space.workflows:
+                state.workflows[wf.id] = Workflow(wf.id, space.id, wf.name, wf.active)
+            for page in space.pages:
+                state.pages[page.id] = Page(
+                    page.id, space.id, page.title, page.version, page.workflow
                 )
-            for page in space["pages"]:
-                state.pages[page["id"]] = Page(
-                    page["id"], space["id"], page["title"], page["version"], page["workflow"]
-                )
-        for token in seed["tokens"]:
-            state.tokens[token["token"]] = frozenset(token["scopes"])
+        for token in seed.tokens:
+            state.tokens[token.token] = frozenset(token.scopes)
         return state
 
     def to_dict(self) -> dict[str, Any]:
