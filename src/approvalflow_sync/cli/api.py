@@ -17,7 +17,6 @@ from approvalflow_sync.cli.settings import PARTS, Connection, connection_from
 from approvalflow_sync.errors import (
     EXIT_FAILURE,
     APIConnectionError,
-    APIResponseError,
     ApprovalFlowSyncError,
     ConfigError,
 )
@@ -65,26 +64,23 @@ def _create(client: ApprovalFlowClient, args: argparse.Namespace) -> tuple[objec
                 maybe_applied=True,
             ) from error
         raise
-    cs = client.get_change_set(getattr(answer, "id", None) or _created_id(client, args))
+    cs_id = answer.id if answer is not None else _created_id(client, args)
+    if cs_id is None:
+        listing = f"`approvalflow-sync change-sets list --space {args.space}`"
+        return {"success": True}, f"Created; the answer does not name it: {listing} shows it."
+    cs = client.get_change_set(cs_id)  # the documented read, as show prints it
     return cs, f"Created {terminal.clean(cs.id)}.\n\n{terminal.change_set(cs)}"
 
 
-def _created_id(client: ApprovalFlowClient, args: argparse.Namespace) -> str:
-    """The id of the change set just made, from the space's list: the write's answer may hold
-    none (the reference does not document it). The newest with its title and link wins."""
+def _created_id(client: ApprovalFlowClient, args: argparse.Namespace) -> str | None:
+    """The new change set's id from the space's list, when the write's answer names none (the
+    reference does not document it): the newest with its title and link."""
     made = [
         cs
         for cs in client.list_change_sets(args.space)
         if (cs.title, cs.referenceUrl) == (args.title, args.reference_url)
     ]
-    if not made:
-        raise APIResponseError(
-            "created, but the change set is not in the space's list yet; see it with "
-            f"`approvalflow-sync change-sets list --space {args.space}`",
-            method="GET",
-            path="/changeSets",
-        )
-    return max(made, key=lambda cs: (cs.createdAt or "", cs.id)).id
+    return max(made, key=lambda cs: (cs.createdAt or "", cs.id)).id if made else None
 
 
 def _update(client: ApprovalFlowClient, args: argparse.Namespace) -> tuple[object, str]:
@@ -105,7 +101,7 @@ def _update(client: ApprovalFlowClient, args: argparse.Namespace) -> tuple[objec
 
 
 def _archive(client: ApprovalFlowClient, args: argparse.Namespace) -> tuple[object, str]:
-    cs = client.archive_change_set(args.id)
+    cs = client.archive_change_set(args.id) or client.get_change_set(args.id)
     return cs, f"Archived {terminal.clean(cs.id)}."
 
 
@@ -180,7 +176,5 @@ def run(args: argparse.Namespace, env: Mapping[str, str], out: TextIO) -> int:
     with ApprovalFlowClient(connection.base_url, connection.token) as client:
         value, text = call(client, args)
     print(as_json(value) if args.json else text, file=out)
-    nothing_submitted = isinstance(value, SubmitAnswer) and not any(
-        result.success for result in value.results
-    )
+    nothing_submitted = isinstance(value, SubmitAnswer) and not terminal.submitted_count(value)
     return EXIT_FAILURE if nothing_submitted else 0
