@@ -330,9 +330,8 @@ def _add_plan_command(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
         help="ask the sandbox at URL (default $APPROVALFLOW_SANDBOX), or without URL start the "
         "built-in one here",
     )
-    _json_flag(plan)
     _connection_flags(plan)
-    plan.add_argument("--json", action="store_true", help="print the plan as JSON")
+    _json_flag(plan)
     plan.set_defaults(handler=_run_plan)
 
 
