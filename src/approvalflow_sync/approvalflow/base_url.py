@@ -15,6 +15,10 @@ from urllib.parse import urlsplit
 
 from approvalflow_sync.errors import ConfigError
 
+DEFAULT_TOKEN_URL = "https://auth.atlassian.com/oauth/token"  # noqa: S105 - a URL, no secret
+"""Atlassian's OAuth token endpoint (here, beside the API's URL forms, so the action's inputs
+name it without loading the OAuth module)."""
+
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*$")
 _SITE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*(\.[A-Za-z0-9-]+)+$")
 LOOPBACK_NAMES = ("localhost",)
