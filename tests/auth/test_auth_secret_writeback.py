@@ -119,6 +119,12 @@ def test_no_error_carries_the_value_or_the_token(github: FakeGitHub) -> None:
         ("org:bad org/NAME", None, "not an organisation login"),
         (NAME, None, "needs the repository"),
         (NAME, "just-a-name", "expected OWNER/REPO"),
+        ("env:../NAME", REPO, "not an environment name"),
+        ("env:./NAME", REPO, "not an environment name"),
+        (NAME, "Codertocat/..", "expected OWNER/REPO"),
+        (NAME, "../Hello-World", "expected OWNER/REPO"),
+        (NAME, "./Hello-World", "expected OWNER/REPO"),
+        ("org:octo-org\n/NAME", None, "not an organisation login"),
     ],
 )
 def test_bad_targets_are_config_errors_that_show_the_forms(

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from approvalflow_sync import __version__
 from approvalflow_sync.approvalflow.scopes import scope_help
 from approvalflow_sync.errors import ApprovalFlowSyncError
+from approvalflow_sync.safe_text import scrub
 
 PROG = "approvalflow-sync"
 Handler = Callable[[argparse.Namespace], int]
@@ -433,7 +434,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ApprovalFlowSyncError as error:
         if args.debug:
             raise
-        print(f"{PROG}: error: {error}", file=sys.stderr)
+        print(f"{PROG}: error: {scrub(str(error))}", file=sys.stderr)  # server text inside
         return error.exit_code
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)

@@ -36,9 +36,10 @@ NOT_ACCESSIBLE_BY_PAT = "Resource not accessible by personal access token"
 NEW_ORG_SECRET_VISIBILITY = "private"  # noqa: S105 - a visibility, not a secret
 """Which repositories may read a new organisation secret: GitHub's own default in its web UI."""
 
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_OWNER_REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
-_ORG = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_OWNER_REPO = re.compile(r"(?!\.\.?/)[A-Za-z0-9_.-]+/(?!\.\.?\Z)[A-Za-z0-9_.-]+")
+"""Matched whole (``fullmatch``); ``.`` and ``..`` would climb out of the REST path."""
+_ORG = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?")
 TARGET_FORMS = "NAME (a secret of this repository), env:ENVIRONMENT/NAME or org:ORG/NAME"
 
 Kind = Literal["repository", "environment", "organization"]
@@ -120,9 +121,11 @@ def parse_secret_target(target: str, repo: str | None) -> SecretTarget:
             f"{'ENVIRONMENT' if prefix == 'env' else 'ORG'}/NAME; use {TARGET_FORMS}"
         )
     if prefix == "org":
-        if not _ORG.match(where):
+        if not _ORG.fullmatch(where):
             raise ConfigError(f"secret target {target!r}: {where!r} is not an organisation login")
         return SecretTarget("organization", _secret_name(name, target), org=where)
+    if where.strip() in (".", ".."):
+        raise ConfigError(f"secret target {target!r}: {where!r} is not an environment name")
     return SecretTarget(
         "environment",
         _secret_name(name, target),
@@ -132,7 +135,7 @@ def parse_secret_target(target: str, repo: str | None) -> SecretTarget:
 
 
 def _secret_name(name: str, target: str) -> str:
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):
         raise ConfigError(
             f"secret target {target!r}: {name!r} is not a secret name (letters, digits and "
             "underscores, not starting with a digit)"
@@ -150,7 +153,7 @@ def _repo(repo: str | None, target: str) -> str:
             f"secret target {target!r}: needs the repository (OWNER/REPO; in a workflow, "
             "GITHUB_REPOSITORY); an organisation secret is written org:ORG/NAME"
         )
-    if not _OWNER_REPO.match(repo.strip()):
+    if not _OWNER_REPO.fullmatch(repo.strip()):
         raise ConfigError(f"repository {repo!r}: expected OWNER/REPO")
     return repo.strip()
 
