@@ -14,6 +14,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import NoReturn
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -562,3 +563,90 @@ def test_auth_init_prints_the_token_when_the_secret_cannot_be_written(
     assert "Here it is instead, shown once" in out.getvalue()
     refresh_token = printed_refresh_token(out.getvalue())
     exchange_refresh_token(http, token_url(sandbox), CLIENT_ID, CLIENT_SECRET, refresh_token)
+
+
+# -- a rotated refresh token is never lost -----------------------------------------------------
+
+
+class ClosedAfterFirstLine(io.StringIO):
+    """A stdout whose reader went away after one line, as with ``| head -1``."""
+
+    def write(self, text: str) -> int:
+        if "\n" in self.getvalue():
+            raise BrokenPipeError(32, "Broken pipe")
+        return super().write(text)
+
+
+def test_auth_check_hands_the_new_token_to_stderr_when_stdout_is_closed(
+    sandbox: SandboxServer, http: httpx.Client, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stored = first_grant(sandbox, http).refresh_token
+    assert stored is not None
+    env = {"ATLASSIAN_CLIENT_SECRET": CLIENT_SECRET, "APPROVALFLOW_REFRESH_TOKEN": stored}
+    args = build_parser().parse_args(check_args(sandbox, "--client-id", CLIENT_ID, "--yes"))
+    out = ClosedAfterFirstLine()
+    assert auth_commands.run_check(args, env, out) == 0
+    assert out.getvalue().startswith("Refreshing rotates the refresh token")
+    err = capsys.readouterr().err
+    assert "store this one now" in err
+    exchange_refresh_token(
+        http, token_url(sandbox), CLIENT_ID, CLIENT_SECRET, printed_refresh_token(err)
+    )
+
+
+@pytest.mark.parametrize("command", ["init", "check"])
+def test_whatever_fails_while_storing_the_new_token_it_is_printed_with_the_steps(
+    sandbox: SandboxServer, http: httpx.Client, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    def broken(*args: object, **kwargs: object) -> NoReturn:
+        raise RuntimeError("an answer nobody expected")
+
+    monkeypatch.setattr(auth_commands, "write_secret", broken)
+    env = {"ATLASSIAN_CLIENT_SECRET": CLIENT_SECRET, "GH_TOKEN": APP_TOKEN}
+    out = io.StringIO()
+    target = ("--github-repo", REPO, "--github-api-url", "http://127.0.0.1:9")
+
+    def run() -> None:
+        if command == "init":
+            argv = init_args(sandbox, *target)
+            argv.remove("--no-browser")
+            with browser() as visit:
+                args = build_parser().parse_args(argv)
+                auth_commands.run_init(args, env, out, open_browser=visit)
+        else:
+            env["APPROVALFLOW_REFRESH_TOKEN"] = first_grant(sandbox, http).refresh_token or ""
+            argv = check_args(sandbox, "--client-id", CLIENT_ID, "--yes", *target)
+            auth_commands.run_check(build_parser().parse_args(argv), env, out)
+
+    with pytest.raises(SecretWriteError, match="unexpected RuntimeError"):
+        run()
+    assert "Here it is instead, shown once: store it yourself now" in out.getvalue()
+    assert "stops working 10 minutes later" in out.getvalue()
+    new = printed_refresh_token(out.getvalue())
+    exchange_refresh_token(http, token_url(sandbox), CLIENT_ID, CLIENT_SECRET, new)
+
+
+def test_a_secret_target_with_a_newline_is_refused_before_anything_is_spent(
+    sandbox: SandboxServer, http: httpx.Client
+) -> None:
+    stored = first_grant(sandbox, http).refresh_token or ""
+    admin(sandbox, "calls", method="DELETE")
+    env = {
+        "ATLASSIAN_CLIENT_SECRET": CLIENT_SECRET,
+        "APPROVALFLOW_REFRESH_TOKEN": stored,
+        "GH_TOKEN": APP_TOKEN,
+    }
+    for name in ("org:octo-org\n/NAME", "env:../NAME"):
+        with pytest.raises(ConfigError):
+            run_check(
+                sandbox,
+                env,
+                "--client-id",
+                CLIENT_ID,
+                "--yes",
+                "--github-repo",
+                REPO,
+                "--secret-name",
+                name,
+            )
+    assert token_calls(sandbox) == []

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import html
 import http.server
+import io
 import logging
 import re
 import secrets
@@ -25,7 +26,7 @@ import sys
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TextIO
+from typing import TextIO, cast
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
@@ -67,6 +68,7 @@ from approvalflow_sync.errors import (
     ConfigError,
     OAuthError,
     PermissionDeniedError,
+    SecretWriteError,
 )
 from approvalflow_sync.github.secrets import (
     DEFAULT_API_URL,
@@ -100,6 +102,7 @@ def run_init(
     open_browser: OpenBrowser | None = None,
 ) -> int:
     """The consent in a browser, the code for tokens, the refresh token handed on."""
+    out = _robust(out)
     client_secret = _from_env(env, args.client_secret_env, "the OAuth app's client secret")
     urls = auth_urls(args, env)
     sink = _secret_sink(args, env)
@@ -256,26 +259,51 @@ def _hand_on(
 ) -> int:
     """Store the new refresh token in a secret, or print it once under ``heading``; 0.
 
-    It is never lost: when storing fails, it is printed, then the error is raised.
+    It is never lost: whatever fails while storing it (GitHub, an answer not as documented, a
+    bug), it is printed with what to do, and then the failure is raised as a one-line error.
     """
-    if sink is not None:
-        try:
-            write_secret(sink.api_url, sink.token, sink.target, refresh_token)
-        except ApprovalFlowSyncError:
-            print(
-                f"Could not store the refresh token in the {sink.target.describe()} (why "
-                "follows). Here it is instead, shown once: store it yourself now.\n\n"
-                f"{refresh_token}\n",
-                file=out,
-                flush=True,
-            )
-            raise
-        print(f"Stored the refresh token in the {sink.target.describe()}.", file=out)
-        print(_ROTATION_NOTE, file=out)
+    if sink is None:
+        print(f"{heading}\n\n{refresh_token}\n\n{_ROTATION_NOTE}", file=out)
         return 0
-    print(f"{heading}\n\n{refresh_token}\n", file=out)
-    print(_ROTATION_NOTE, file=out)
+    where = sink.target.describe()
+    try:
+        write_secret(sink.api_url, sink.token, sink.target, refresh_token)
+    except Exception as exc:  # whatever it is, the token must reach the user
+        print(
+            f"Could not store the refresh token in the {where} (why follows). Here it is "
+            f"instead, shown once: store it yourself now.\n\n{refresh_token}\n\n{_ROTATION_NOTE}",
+            file=out,
+        )
+        if isinstance(exc, ApprovalFlowSyncError):
+            raise
+        raise SecretWriteError(
+            f"write the {where}", f"unexpected {type(exc).__name__}", target=sink.target.spec
+        ) from exc
+    print(f"Stored the refresh token in the {where}.\n{_ROTATION_NOTE}", file=out)
     return 0
+
+
+class _OutOrStderr(io.TextIOBase):
+    """``out``, until writing to it fails (a pipe closed early, as ``| head -1`` does); then
+    stderr, so that a refresh token printed after that still reaches the user."""
+
+    def __init__(self, out: TextIO) -> None:
+        self._out = out
+
+    def write(self, text: str) -> int:
+        try:
+            written = self._out.write(text)
+            self._out.flush()
+        except (OSError, ValueError):  # a broken pipe; a closed file
+            if self._out is sys.stderr:
+                raise
+            self._out = sys.stderr
+            written = self._out.write(text)
+        return written
+
+
+def _robust(out: TextIO) -> TextIO:
+    return cast(TextIO, _OutOrStderr(out))
 
 
 _ROTATION_NOTE = (
@@ -496,6 +524,7 @@ def run_check(
     confirm: Confirm | None = None,
 ) -> int:
     """List the sites a token reaches and check each scope; 1 when a scope fails."""
+    out = _robust(out)
     urls = auth_urls(args, env)
     base_url = _base_url(args, env, urls.sandbox)
     with httpx.Client(timeout=30.0) as http:
