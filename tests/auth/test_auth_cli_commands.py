@@ -168,7 +168,7 @@ def test_auth_init_refuses_strangers_and_keeps_waiting_for_its_own_state(
     location = urlsplit(redirect)
     callback = f"{location.scheme}://{location.netloc}{location.path}"
     code = parse_qs(location.query)["code"][0]
-    strangers = ({"code": code, "state": "forged-state"}, {}, {"error": "access_denied"})
+    strangers: list[dict[str, str]] = [{"code": code, "state": "forged-state"}, {}, {"error": "x"}]
     for query in strangers:  # a forged redirect, a bare `curl`, an <img> with an error
         refused = http.get(callback, params=query)
         assert refused.status_code == 400
