@@ -54,14 +54,18 @@ def test_an_environment_secret_decrypts_to_the_value(github: FakeGitHub) -> None
     assert github.secret(REPO, NAME) is None
 
 
-def test_an_organisation_secret_decrypts_to_the_value_and_stays_private(
+def test_a_new_organisation_secret_is_shared_with_this_repository_only(
     github: FakeGitHub,
 ) -> None:
-    write_secret(github.api_url, APP_TOKEN, f"org:{ORG}/{NAME}", VALUE)
+    write_secret(github.api_url, APP_TOKEN, f"org:{ORG}/{NAME}", VALUE, repo=REPO)
     assert github.org_secret_value(ORG, NAME) == VALUE
     record = github.org_secret(ORG, NAME)
     assert record is not None
-    assert record["visibility"] == "private"
+    assert record["visibility"] == "selected"
+    assert record["selected_repository_ids"] == [github.repository(REPO)["id"]]
+    with pytest.raises(ConfigError, match="give the repository"):
+        write_secret(github.api_url, APP_TOKEN, f"org:{ORG}/OTHER", VALUE)
+    assert github.org_secret(ORG, "OTHER") is None
 
 
 def test_an_organisation_secret_keeps_its_visibility(github: FakeGitHub) -> None:
