@@ -182,7 +182,7 @@ def test_auth_init_refuses_strangers_and_keeps_waiting_for_its_own_state(
     assert len(token_calls(sandbox)) == 1
 
 
-def test_auth_init_times_out_after_strangers_and_says_so(sandbox: SandboxServer) -> None:
+def test_auth_init_waits_through_strangers_until_the_timeout(sandbox: SandboxServer) -> None:
     args = build_parser().parse_args(init_args(sandbox, "--timeout", "1.5"))
 
     def stranger(start_url: str) -> None:
@@ -190,7 +190,7 @@ def test_auth_init_times_out_after_strangers_and_says_so(sandbox: SandboxServer)
         httpx.get(f"http://127.0.0.1:{port}/callback?state=nope&code=x", trust_env=False)
 
     args.no_browser = False
-    with pytest.raises(OAuthError, match=r"within 1.5 s \(1 with another state refused\)"):
+    with pytest.raises(OAuthError, match=r"no redirect came back .* within 1.5 s"):
         auth_commands.run_init(
             args, {"ATLASSIAN_CLIENT_SECRET": CLIENT_SECRET}, io.StringIO(), open_browser=stranger
         )

@@ -351,8 +351,6 @@ class _Answer:
     """Where the one-shot start page sends the browser; None once it was opened."""
     query: dict[str, str] | None = None
     problem: str | None = None
-    strangers: int = 0
-    """Requests to the callback with another ``state``: refused, and the wait goes on."""
     ready: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -371,12 +369,9 @@ class _Answer:
 
     def take(self, query: dict[str, str]) -> bool:
         """Keep the first callback that carries our ``state``; False for any other."""
-        theirs = query.get("state", "").encode()
+        ours = secrets.compare_digest(query.get("state", "").encode(), self.state.encode())
         with self.lock:
-            if not secrets.compare_digest(theirs, self.state.encode()):
-                self.strangers += 1
-                return False
-            if self.ready.is_set():
+            if not ours or self.ready.is_set():
                 return False
             self.query = query
             return True
@@ -480,12 +475,9 @@ class LoopbackCallback:
         """The callback's query parameters; an OAuthError when none came within ``timeout``."""
         answer = self._answer
         if not answer.ready.wait(timeout):
-            refused = (
-                f" ({answer.strangers} with another state refused)" if answer.strangers else ""
-            )
             raise OAuthError(
-                f"no redirect came back to {self.redirect_uri} within {timeout:g} s{refused}; "
-                "run `approvalflow-sync auth init` again (--timeout gives more time)"
+                f"no redirect came back to {self.redirect_uri} within {timeout:g} s; run "
+                "`approvalflow-sync auth init` again (--timeout gives more time)"
             )
         if answer.problem is not None:
             raise OAuthError(answer.problem)
