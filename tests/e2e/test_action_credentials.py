@@ -298,3 +298,48 @@ def test_a_run_that_fails_later_still_warns_the_stored_token_is_spent(h: ActionH
     assert [c.name for c in run.commands].count("error") == 1
     warnings = [c.message for c in run.commands if c.name == "warning"]
     assert any("stops working in 10 minutes" in w for w in warnings), run.describe()
+
+
+@pytest.mark.parametrize(
+    ("route", "answer"),
+    [
+        (r"/repositories$", {"total_count": 1, "repositories": None}),
+        (r"/public-key$", []),
+    ],
+)
+def test_whatever_fails_in_the_write_back_the_user_gets_the_recovery_steps(
+    h: ActionHarness, route: str, answer: object
+) -> None:
+    refresh = consented(h)
+    h.github.add_organization("octo-org")
+    h.github.set_org_secret("octo-org", SECRET_NAME, refresh, visibility="selected")
+    h.github.inject("GET", rf"/orgs/octo-org/actions/secrets.*{route}", 200, answer, count=5)
+    event = opened(h)
+    target = f"org:octo-org/{SECRET_NAME}"
+    run = h.run(
+        event,
+        inputs=refresh_inputs(
+            h, refresh, **{"refresh-token-secret": target, "secrets-token": APP_TOKEN}
+        ),
+    )
+    assert run.returncode == 1
+    (error,) = [c for c in run.commands if c.name == "error"]
+    assert "re-run this job within 10 minutes" in error.message
+    assert "Traceback" not in run.stderr
+    assert run.outputs["refresh-token"] not in ("", refresh), "handed on first"
+    assert api_calls(h) == []
+    assert_no_leak(run, [refresh, run.outputs["refresh-token"], CLIENT_SECRET], h, event)
+
+
+def test_a_bad_write_back_target_fails_before_the_token_is_spent(h: ActionHarness) -> None:
+    refresh = consented(h)
+    for target in ("org:octo-org\n/NAME", "env:../NAME"):
+        run = h.run(
+            opened(h),
+            inputs=refresh_inputs(
+                h, refresh, **{"refresh-token-secret": target, "secrets-token": APP_TOKEN}
+            ),
+        )
+        assert run.returncode == 2, run.describe()
+        assert "Traceback" not in run.stderr
+    assert h.sandbox_calls() == [], "the refresh token was not spent"

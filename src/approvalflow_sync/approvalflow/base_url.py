@@ -65,7 +65,13 @@ def is_loopback(host: str) -> bool:
 
 def check_url(url: str, name: str) -> str:
     """``url`` without a trailing slash, if it is absolute and https (or http on loopback)."""
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+        parts.port  # noqa: B018 - raises ValueError for a port out of range or not a number
+    except ValueError:
+        raise ConfigError(
+            f"{name}: {url!r} is not a valid URL (check the brackets and port)"
+        ) from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(f"{name}: {url!r} is not an absolute URL; give it as https://host/path")
     if parts.scheme == "http" and not is_loopback(parts.hostname):

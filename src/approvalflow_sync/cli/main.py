@@ -15,6 +15,7 @@ from typing import NoReturn, cast
 from approvalflow_sync import __version__
 from approvalflow_sync.approvalflow.scopes import scope_help
 from approvalflow_sync.errors import ApprovalFlowSyncError, UsageError
+from approvalflow_sync.safe_text import scrub
 
 PROG = "approvalflow-sync"
 DEBUG = "--debug"
@@ -488,9 +489,9 @@ def _report(error: ApprovalFlowSyncError, *, as_json: bool) -> int:
         body = {"type": type(error).__name__, "message": str(error), "status": status}
         print(json.dumps({"error": body}), file=sys.stdout)
     elif isinstance(error, UsageError):
-        print(f"{error.usage.rstrip()}\n{error.prog}: error: {error}", file=sys.stderr)
-    else:
-        print(f"{PROG}: error: {error}", file=sys.stderr)
+        print(f"{error.usage.rstrip()}\n{error.prog}: error: {scrub(str(error))}", file=sys.stderr)
+    else:  # server text may be inside: scrubbed like everything we print
+        print(f"{PROG}: error: {scrub(str(error))}", file=sys.stderr)
     return error.exit_code
 
 
