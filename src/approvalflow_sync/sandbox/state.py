@@ -1,25 +1,36 @@
 """The sandbox's world and ApprovalFlow's rules, with no HTTP.
 
 :class:`SandboxState` holds spaces, workflows, pages, approvals, change sets, tokens, the two
-site switches and the OAuth side (:mod:`approvalflow_sync.sandbox.oauth`); its methods are the
-API's operations and answer the vendor's JSON shapes as plain dicts. A refused operation raises
-a :class:`RefusalError` whose kind the server turns into a status.
-One function, :meth:`SandboxState.eligibility`, decides whether a page can be submitted, so
-preflight and submit cannot disagree. The state is not thread-safe: the server holds one lock
-around every use.
+site switches and the OAuth side (:mod:`approvalflow_sync.sandbox.oauth`). Its methods are the
+API's operations: they take the checked request (the models below) and answer the vendor's JSON
+shapes; a refused operation raises :class:`RefusalError` with its status. One function,
+:meth:`SandboxState.eligibility`, decides whether a page can be submitted, so preflight and
+submit cannot disagree. Not thread-safe: the app holds one lock around every use.
 """
+
+# ruff: noqa: N815 - records and requests keep the camelCase keys of the state file and the API
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Annotated, Any, TypeVar
+
+from pydantic import AfterValidator, ConfigDict, Field, ValidationError
 
 from approvalflow_sync.errors import ConfigError
 from approvalflow_sync.sandbox.oauth import OAuthState
-from approvalflow_sync.sandbox.seed import Seed, validate_seed
+from approvalflow_sync.sandbox.seed import (
+    Checked,
+    PageSeed,
+    Seed,
+    Text,
+    WorkflowSeed,
+    first_problem,
+    only_digits,
+)
 
 PRODUCT_SCOPE = "read:forge-app:confluence"
 READ_CHANGE_SET = "read:change-set:custom"
@@ -59,99 +70,149 @@ ARCHIVED_STATUSES = {"reference": "retired-v2", "rich": "archived"}
 """The ``status`` of an archived change set per answer mode: the reference does not document it,
 so the reference mode carries a value no program can guess."""
 
+T = TypeVar("T")
+
 
 class RefusalError(Exception):
-    """Raised when the sandbox refuses an operation; ``message`` is the answer's error text."""
+    """Raised when the sandbox refuses a call; ``message`` and ``status`` make the answer."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, status: int = 400) -> None:
         super().__init__(message)
         self.message = message
+        self.status = status
 
 
-class InvalidRequestError(RefusalError):
-    """Raised when a parameter is missing or invalid, or the object does not allow it (400)."""
+# -- what the API and the admin surface accept --------------------------------------------------
+
+PageId = Annotated[str, AfterValidator(only_digits)]
 
 
-class UnauthorizedError(RefusalError):
-    """Raised when the access token is missing or unknown (401)."""
+class Call(Checked):
+    """A request's parameters: strict types, other fields ignored."""
+
+    model_config = ConfigDict(extra="ignore", strict=True)
 
 
-class ForbiddenError(RefusalError):
-    """Raised when the REST API is off, the licence inactive or a scope missing (403)."""
+class SpaceCall(Call):
+    spaceId: Text
 
 
-@dataclass
-class Space:
-    """A Confluence space."""
+class ChangeSetCall(Call):
+    changeSetId: Text
 
+
+class _PageCall(Call):
+    """A page id; also each item of ``pageRefs``, whose refusals name this class."""
+
+    pageId: PageId
+
+
+PageCall = _PageCall
+PageRefs = Annotated[list[_PageCall], Field(min_length=1)]
+
+
+class NewChangeSet(Call):
+    spaceId: Text
+    title: Text
+    pageRefs: PageRefs
+    summary: str | None = None
+    referenceUrl: str | None = None
+
+
+class ChangeSetUpdate(ChangeSetCall):
+    """A missing (or null) field stays as it is; ``pageRefs`` replaces the pages."""
+
+    title: Text | None = None
+    summary: str | None = None
+    referenceUrl: str | None = None
+    pageRefs: PageRefs | None = None
+
+
+class WorkflowSpec(Call):
+    """``POST /_sandbox/workflows``: a new workflow, or what changes in one."""
+
+    spaceId: Text
+    id: Text
+    name: Text | None = None
+    active: bool | None = None
+
+
+class Assignment(PageCall):
+    workflowId: Text | None
+    """Required; null removes the assignment."""
+
+
+# -- what the sandbox stores: the state file's records ------------------------------------------
+
+
+class Space(Checked):
     id: str
     key: str
     name: str
 
 
-@dataclass
-class Workflow:
+class Workflow(WorkflowSeed):
     """An approval workflow of one space; inactive ones are never used."""
 
-    id: str
-    space_id: str
-    name: str
-    active: bool
+    spaceId: str
 
 
-@dataclass
-class Page:
-    """A Confluence page; every edit raises its version by one."""
+class Page(PageSeed):
+    """A Confluence page (also the body of ``POST /_sandbox/pages``); edits raise its version."""
 
-    id: str
-    space_id: str
-    title: str
-    version: int
-    workflow: str | None = None
-    """The workflow assigned to the page, if any."""
+    spaceId: Text
 
 
-@dataclass
-class Approval:
+class Approval(Checked):
     """One submission of a page and what reviewers decided; the page's last one counts."""
 
-    page_id: str
+    pageId: str
     version: int
     """The page's version when submitted: the one that gets approved."""
-    workflow_id: str
-    change_set_id: str | None
+    workflowId: str
+    changeSetId: str | None
     status: str = PENDING
-    submitted_at: str = ""
-    decided_at: str | None = None
+    submittedAt: str
+    decidedAt: str | None = None
 
 
-@dataclass
-class ChangeSet:
+class ChangeSet(Checked):
     """A change set: pages reviewed together; archived ones are read-only."""
 
     id: str
-    space_id: str
+    spaceId: str
     title: str
-    page_ids: list[str]
     summary: str | None = None
-    reference_url: str | None = None
+    referenceUrl: str | None = None
     status: str = OPEN
-    created_at: str = ""
-    created_by: str = CREATED_BY
+    pageIds: list[str]
+    createdAt: str
+    createdBy: str = CREATED_BY
+
+
+class _Saved(Seed):
+    """A state file: the seed's shape (spaces, tokens, switches) plus what happened since."""
+
+    format: int
+    approvals: list[Approval] = Field(default_factory=list)
+    changeSets: list[ChangeSet] = Field(default_factory=list)
+    changeSetCounter: int | None = None
+    oauth: dict[str, Any] = Field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class Eligibility:
-    """Whether a page can be submitted now, with the workflow it would go to or why not."""
+    """Whether a page can be submitted now: the workflow it would go to, or why not."""
 
     page_id: str
     workflow_id: str | None = None
     reason: str | None = None
 
-    @property
-    def can_submit(self) -> bool:
-        """True when nothing blocks the page."""
-        return self.reason is None
+    def answer(self) -> dict[str, Any]:
+        """The page's preflight result."""
+        if self.workflow_id is None:
+            return {"pageId": self.page_id, "canSubmit": False, "reason": self.reason}
+        return {"pageId": self.page_id, "canSubmit": True, "workflowId": self.workflow_id}
 
 
 def utc_now() -> datetime:
@@ -160,10 +221,7 @@ def utc_now() -> datetime:
 
 
 class SandboxClock:
-    """The sandbox's clock: another clock (the real one by default) plus an offset tests move.
-
-    It only moves forward: access tokens expire, reuse windows close, nothing goes back.
-    """
+    """Another clock (the real one by default) plus an offset that tests move, only forward."""
 
     def __init__(self, base: Callable[[], datetime] = utc_now) -> None:
         self._base = base
@@ -173,7 +231,7 @@ class SandboxClock:
         return self._base() + self.offset
 
     def advance(self, seconds: float) -> None:
-        """Move the clock forward by ``seconds`` (0 or more)."""
+        """Move the clock forward: access tokens expire, reuse windows close, nothing goes back."""
         if seconds < 0:
             raise ValueError("the sandbox clock only moves forward")
         self.offset += timedelta(seconds=seconds)
@@ -205,8 +263,6 @@ class SandboxState:
     archived_status: str = ARCHIVED_STATUSES["reference"]
     """What ``status`` archiving sets (it depends on the answer mode)."""
     clock: Callable[[], datetime] = field(default=utc_now, repr=False, compare=False)
-    revision: int = field(default=0, compare=False)
-    """Raised by every change, so the server knows when to save."""
 
     # -- building and saving -------------------------------------------------------------------
 
@@ -218,76 +274,40 @@ class SandboxState:
             licence_active=seed.licence,
             rest_api_enabled=seed.restApi,
             oauth=OAuthState.from_seed(seed.oauthClients, ALL_SCOPES),
+            tokens={DEFAULT_TOKEN: frozenset(ALL_SCOPES)}
+            | {token.token: frozenset(token.scopes) for token in seed.tokens},
         )
-        state.tokens[DEFAULT_TOKEN] = frozenset(ALL_SCOPES)
         for space in seed.spaces:
-            state.spaces[space.id] = Space(space.id, space.key, space.name)
+            state.spaces[space.id] = Space(id=space.id, key=space.key, name=space.name)
             for wf in space.workflows:
-                state.workflows[wf.id] = Workflow(wf.id, space.id, wf.name, wf.active)
+                state.workflows[wf.id] = Workflow(**wf.model_dump(), spaceId=space.id)
             for page in space.pages:
-                state.pages[page.id] = Page(
-                    page.id, space.id, page.title, page.version, page.workflow
-                )
-        for token in seed.tokens:
-            state.tokens[token.token] = frozenset(token.scopes)
+                state.pages[page.id] = Page(**page.model_dump(), spaceId=space.id)
         return state
 
     def to_dict(self) -> dict[str, Any]:
         """The whole state as JSON-ready data: the seed's shape plus approvals and change sets."""
+
+        def of(space: Space, items: Iterable[Workflow | Page]) -> list[dict[str, Any]]:
+            return [it.model_dump(exclude={"spaceId"}) for it in items if it.spaceId == space.id]
+
         return {
             "format": STATE_FORMAT,
-            "spaces": [self._space_dict(space) for space in self.spaces.values()],
-            "tokens": [
-                {"token": token, "scopes": sorted(scopes)} for token, scopes in self.tokens.items()
+            "spaces": [
+                {
+                    **s.model_dump(),
+                    "workflows": of(s, self.workflows.values()),
+                    "pages": of(s, self.pages.values()),
+                }
+                for s in self.spaces.values()
             ],
+            "tokens": [{"token": t, "scopes": sorted(s)} for t, s in self.tokens.items()],
             "licence": self.licence_active,
             "restApi": self.rest_api_enabled,
-            "approvals": [
-                {
-                    "pageId": a.page_id,
-                    "version": a.version,
-                    "workflowId": a.workflow_id,
-                    "changeSetId": a.change_set_id,
-                    "status": a.status,
-                    "submittedAt": a.submitted_at,
-                    "decidedAt": a.decided_at,
-                }
-                for history in self.approvals.values()
-                for a in history
-            ],
-            "changeSets": [
-                {
-                    "id": cs.id,
-                    "spaceId": cs.space_id,
-                    "title": cs.title,
-                    "summary": cs.summary,
-                    "referenceUrl": cs.reference_url,
-                    "status": cs.status,
-                    "pageIds": list(cs.page_ids),
-                    "createdAt": cs.created_at,
-                    "createdBy": cs.created_by,
-                }
-                for cs in self.change_sets.values()
-            ],
+            "approvals": [a.model_dump() for history in self.approvals.values() for a in history],
+            "changeSets": [c.model_dump() for c in self.change_sets.values()],
             "changeSetCounter": self.change_set_counter,
             "oauth": self.oauth.to_dict(),
-        }
-
-    def _space_dict(self, space: Space) -> dict[str, Any]:
-        return {
-            "id": space.id,
-            "key": space.key,
-            "name": space.name,
-            "workflows": [
-                {"id": wf.id, "name": wf.name, "active": wf.active}
-                for wf in self.workflows.values()
-                if wf.space_id == space.id
-            ],
-            "pages": [
-                {"id": p.id, "title": p.title, "version": p.version, "workflow": p.workflow}
-                for p in self.pages.values()
-                if p.space_id == space.id
-            ],
         }
 
     @classmethod
@@ -295,46 +315,23 @@ class SandboxState:
         cls, data: object, source: str, clock: Callable[[], datetime] = utc_now
     ) -> SandboxState:
         """Rebuild a state saved by :meth:`to_dict`; ConfigError names ``source`` if it is bad."""
-        if not isinstance(data, Mapping) or data.get("format") != STATE_FORMAT:
-            raise ConfigError(f"{source}: not a sandbox state file (format {STATE_FORMAT})")
-        world = {
-            key: data[key] for key in ("spaces", "tokens", "licence", "restApi") if key in data
-        }
-        state = cls.from_seed(validate_seed(world, source), clock)
+        refusal = f"{source}: not a sandbox state file (format {STATE_FORMAT})"
         try:
-            for a in data.get("approvals", []):
-                approval = Approval(
-                    page_id=str(a["pageId"]),
-                    version=int(a["version"]),
-                    workflow_id=str(a["workflowId"]),
-                    change_set_id=a["changeSetId"],
-                    status=str(a["status"]),
-                    submitted_at=str(a["submittedAt"]),
-                    decided_at=a.get("decidedAt"),
-                )
-                state.approvals.setdefault(approval.page_id, []).append(approval)
-            for c in data.get("changeSets", []):
-                state.change_sets[str(c["id"])] = ChangeSet(
-                    id=str(c["id"]),
-                    space_id=str(c["spaceId"]),
-                    title=str(c["title"]),
-                    page_ids=[str(page_id) for page_id in c["pageIds"]],
-                    summary=c.get("summary"),
-                    reference_url=c.get("referenceUrl"),
-                    status=str(c["status"]),
-                    created_at=str(c["createdAt"]),
-                    created_by=str(c.get("createdBy", CREATED_BY)),
-                )
-            state.change_set_counter = int(data.get("changeSetCounter", len(state.change_sets)))
-            state.oauth.load(data.get("oauth", {}))
+            saved = _Saved.model_validate(data)
+        except ValidationError as exc:
+            raise ConfigError(f"{refusal}: {first_problem(exc)}") from None
+        if saved.format != STATE_FORMAT:
+            raise ConfigError(refusal)
+        state = cls.from_seed(saved, clock)
+        for approval in saved.approvals:
+            state.approvals.setdefault(approval.pageId, []).append(approval)
+        state.change_sets = {change_set.id: change_set for change_set in saved.changeSets}
+        state.change_set_counter = saved.changeSetCounter or len(saved.changeSets)
+        try:
+            state.oauth.load(saved.oauth)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise ConfigError(
-                f"{source}: not a sandbox state file ({exc.__class__.__name__}: {exc})"
-            ) from None
+            raise ConfigError(f"{refusal}: oauth: {exc.__class__.__name__}: {exc}") from None
         return state
-
-    def _changed(self) -> None:
-        self.revision += 1
 
     # -- access --------------------------------------------------------------------------------
 
@@ -349,14 +346,14 @@ class SandboxState:
         """Check a call like the platform does: token, REST API switch, licence, then scopes."""
         scopes = self.token_scopes(token)
         if scopes is None:
-            raise UnauthorizedError(UNAUTHORIZED)
+            raise RefusalError(UNAUTHORIZED, 401)
         if not self.rest_api_enabled:
-            raise ForbiddenError(REST_API_OFF)
+            raise RefusalError(REST_API_OFF, 403)
         if not self.licence_active:
-            raise ForbiddenError(LICENCE_INACTIVE)
+            raise RefusalError(LICENCE_INACTIVE, 403)
         for needed in (PRODUCT_SCOPE, scope):
             if needed not in scopes:
-                raise ForbiddenError(MISSING_SCOPE.format(scope=needed))
+                raise RefusalError(MISSING_SCOPE.format(scope=needed), 403)
 
     # -- the rules -----------------------------------------------------------------------------
 
@@ -368,11 +365,11 @@ class SandboxState:
         a change set instead takes the space's first active workflow by id.
         """
         page = self.pages.get(page_id)
+        latest = self._latest(page_id)
         if page is None:
             return Eligibility(page_id, reason=PAGE_NOT_FOUND)
-        if space_id is not None and page.space_id != space_id:
+        if space_id is not None and page.spaceId != space_id:
             return Eligibility(page_id, reason=OTHER_SPACE)
-        latest = self._latest(page_id)
         if latest is not None and latest.status == PENDING:
             return Eligibility(page_id, reason=PENDING_APPROVAL)
         if page.workflow is not None:
@@ -381,7 +378,7 @@ class SandboxState:
                 return Eligibility(page_id, reason=NO_WORKFLOW)
             return Eligibility(page_id, workflow_id=assigned.id)
         active = sorted(
-            wf.id for wf in self.workflows.values() if wf.space_id == page.space_id and wf.active
+            wf.id for wf in self.workflows.values() if wf.spaceId == page.spaceId and wf.active
         )
         if not active:
             return Eligibility(page_id, reason=NO_WORKFLOW)
@@ -391,7 +388,7 @@ class SandboxState:
 
     def rollup_state(self, change_set: ChangeSet) -> str:
         """The change set's state from each page's last approval (unknown pages have none)."""
-        latest = [self._latest(page_id) for page_id in change_set.page_ids]
+        latest = [self._latest(page_id) for page_id in change_set.pageIds]
         statuses = [a.status if a is not None else None for a in latest]
         if REJECTED in statuses:
             return "has_rejections"
@@ -410,267 +407,171 @@ class SandboxState:
         return history[-1] if history else None
 
     def _last_approved(self, page_id: str) -> Approval | None:
-        for approval in reversed(self.approvals.get(page_id, [])):
-            if approval.status == APPROVED:
-                return approval
-        return None
+        history = self.approvals.get(page_id, [])
+        return next((a for a in reversed(history) if a.status == APPROVED), None)
 
     def _is_stale(self, approval: Approval) -> bool:
-        page = self.pages.get(approval.page_id)
+        page = self.pages.get(approval.pageId)
         return page is not None and page.version > approval.version
 
     # -- change sets ---------------------------------------------------------------------------
 
-    def list_change_sets(self, space_id: str) -> list[dict[str, Any]]:
+    def list_change_sets(self, call: SpaceCall) -> dict[str, Any]:
         """Every change set of a space, archived ones included, oldest first."""
-        self._space(space_id)
-        return [self._view(cs) for cs in self.change_sets.values() if cs.space_id == space_id]
+        _found(self.spaces, call.spaceId, SPACE_NOT_FOUND)
+        listed = [cs for cs in self.change_sets.values() if cs.spaceId == call.spaceId]
+        return {"changeSets": [self._view(change_set) for change_set in listed]}
 
-    def change_set_detail(self, change_set_id: str) -> dict[str, Any]:
+    def change_set_detail(self, call: ChangeSetCall) -> dict[str, Any]:
         """One change set with each page's versions and staleness."""
-        change_set = self._change_set(change_set_id)
-        view = self._view(change_set)
-        view["pageRefs"] = [self._page_versions(page_id) for page_id in change_set.page_ids]
-        return view
+        change_set = self._change_set(call.changeSetId)
+        pages = [self._page_versions(page_id) for page_id in change_set.pageIds]
+        return {"changeSet": {**self._view(change_set), "pageRefs": pages}}
 
-    def create_change_set(
-        self,
-        space_id: str,
-        title: str,
-        page_ids: list[str],
-        summary: str | None = None,
-        reference_url: str | None = None,
-    ) -> dict[str, Any]:
+    def create_change_set(self, new: NewChangeSet) -> dict[str, Any]:
         """Create a change set; unknown pages are kept (preflight shows them blocked)."""
-        self._space(space_id)
+        _found(self.spaces, new.spaceId, SPACE_NOT_FOUND)
         change_set = ChangeSet(
             id=self._new_change_set_id(),
-            space_id=space_id,
-            title=title,
-            page_ids=_unique(page_ids),
-            summary=summary,
-            reference_url=reference_url,
-            created_at=iso_time(self.clock()),
+            spaceId=new.spaceId,
+            title=new.title,
+            summary=new.summary,
+            referenceUrl=new.referenceUrl,
+            pageIds=_page_ids(new.pageRefs),
+            createdAt=iso_time(self.clock()),
         )
         self.change_sets[change_set.id] = change_set
-        self._changed()
-        return self._view(change_set)
+        return {"changeSet": self._view(change_set)}
 
-    def update_change_set(
-        self,
-        change_set_id: str,
-        *,
-        title: str | None = None,
-        summary: str | None = None,
-        reference_url: str | None = None,
-        page_ids: list[str] | None = None,
-    ) -> dict[str, Any]:
-        """Change the given fields; ``page_ids`` replaces the list. None leaves a field alone."""
-        change_set = self._open_change_set(change_set_id)
-        if title is not None:
-            change_set.title = title
-        if summary is not None:
-            change_set.summary = summary
-        if reference_url is not None:
-            change_set.reference_url = reference_url
-        if page_ids is not None:
-            change_set.page_ids = _unique(page_ids)
-        self._changed()
-        return self._view(change_set)
+    def update_change_set(self, change: ChangeSetUpdate) -> dict[str, Any]:
+        """Change the fields the request gives."""
+        change_set = self._change_set(change.changeSetId, open_only=True)
+        updates = change.model_dump(include={"title", "summary", "referenceUrl"}, exclude_none=True)
+        if change.pageRefs is not None:
+            updates["pageIds"] = _page_ids(change.pageRefs)
+        updated = self.change_sets[change_set.id] = change_set.model_copy(update=updates)
+        return {"changeSet": self._view(updated)}
 
-    def archive_change_set(self, change_set_id: str) -> dict[str, Any]:
+    def archive_change_set(self, call: ChangeSetCall) -> dict[str, Any]:
         """Archive a change set; from then on it is read-only."""
-        change_set = self._open_change_set(change_set_id)
+        change_set = self._change_set(call.changeSetId, open_only=True)
         change_set.status = self.archived_status
-        self._changed()
-        return self._view(change_set)
+        return {"changeSet": self._view(change_set)}
 
-    def preflight_change_set(self, change_set_id: str) -> dict[str, Any]:
+    def preflight_change_set(self, call: ChangeSetCall) -> dict[str, Any]:
         """What submit would do, page by page; changes nothing (archived ones allowed)."""
-        change_set = self._change_set(change_set_id)
-        checks = [self._lenient(change_set, page_id) for page_id in change_set.page_ids]
-        submittable = sum(check.can_submit for check in checks)
-        return {
-            "summary": {
-                "total": len(checks),
-                "submittable": submittable,
-                "blocked": len(checks) - submittable,
-            },
-            "results": [_preflight_result(check) for check in checks],
-        }
+        results = [check.answer() for check in self._checks(self._change_set(call.changeSetId))]
+        submittable = sum(result["canSubmit"] for result in results)
+        total = len(results)
+        summary = {"total": total, "submittable": submittable, "blocked": total - submittable}
+        return {"summary": summary, "results": results}
 
-    def submit_change_set(self, change_set_id: str) -> dict[str, Any]:
+    def submit_change_set(self, call: ChangeSetCall) -> dict[str, Any]:
         """Submit every eligible page of an open change set; the others are skipped."""
-        change_set = self._open_change_set(change_set_id)
+        change_set = self._change_set(call.changeSetId, open_only=True)
         results: list[dict[str, Any]] = []
-        for page_id in change_set.page_ids:
-            check = self._lenient(change_set, page_id)
-            if check.workflow_id is not None and check.can_submit:
-                self._submit(page_id, check.workflow_id, change_set.id)
-                results.append(
-                    {"pageId": page_id, "success": True, "workflowId": check.workflow_id}
-                )
-            else:
-                results.append({"pageId": page_id, "success": False, "reason": check.reason})
-        submitted = sum(1 for result in results if result["success"])
-        return {
-            "submittedCount": submitted,
-            "skippedCount": len(results) - submitted,
-            "results": results,
-        }
+        for check in self._checks(change_set):
+            if check.workflow_id is None:
+                results.append({"pageId": check.page_id, "success": False, "reason": check.reason})
+                continue
+            self._submit(check.page_id, check.workflow_id, change_set.id)
+            results.append(
+                {"pageId": check.page_id, "success": True, "workflowId": check.workflow_id}
+            )
+        submitted = sum(result["success"] for result in results)
+        skipped = len(results) - submitted
+        return {"submittedCount": submitted, "skippedCount": skipped, "results": results}
 
-    def _lenient(self, change_set: ChangeSet, page_id: str) -> Eligibility:
-        return self.eligibility(page_id, space_id=change_set.space_id, strict=False)
+    def _checks(self, change_set: ChangeSet) -> Iterator[Eligibility]:
+        for page_id in change_set.pageIds:
+            yield self.eligibility(page_id, space_id=change_set.spaceId, strict=False)
 
     # -- single pages --------------------------------------------------------------------------
 
-    def preflight_page(self, page_id: str) -> dict[str, Any]:
+    def preflight_page(self, call: PageCall) -> dict[str, Any]:
         """Whether one page can be submitted on its own (the strict rule)."""
-        return _preflight_result(self.eligibility(page_id, space_id=None, strict=True))
+        return self.eligibility(call.pageId, space_id=None, strict=True).answer()
 
-    def submit_page(self, page_id: str) -> dict[str, Any]:
+    def submit_page(self, call: PageCall) -> dict[str, Any]:
         """Submit one page; a blocked page is refused with its reason."""
-        check = self.eligibility(page_id, space_id=None, strict=True)
-        if check.workflow_id is None or not check.can_submit:
-            raise InvalidRequestError(check.reason or NO_WORKFLOW)
-        self._submit(page_id, check.workflow_id, None)
-        return {"pageId": page_id, "workflowId": check.workflow_id}
+        check = self.eligibility(call.pageId, space_id=None, strict=True)
+        if check.workflow_id is None:
+            raise RefusalError(check.reason or NO_WORKFLOW)
+        self._submit(call.pageId, check.workflow_id, None)
+        return {"pageId": call.pageId, "workflowId": check.workflow_id}
 
     def _submit(self, page_id: str, workflow_id: str, change_set_id: str | None) -> None:
-        page = self.pages[page_id]
         approval = Approval(
-            page_id=page_id,
-            version=page.version,
-            workflow_id=workflow_id,
-            change_set_id=change_set_id,
-            submitted_at=iso_time(self.clock()),
+            pageId=page_id,
+            version=self.pages[page_id].version,
+            workflowId=workflow_id,
+            changeSetId=change_set_id,
+            submittedAt=iso_time(self.clock()),
         )
         self.approvals.setdefault(page_id, []).append(approval)
-        self._changed()
 
     # -- what people do in Confluence (the admin surface) --------------------------------------
 
-    def add_page(
-        self,
-        space_id: str,
-        page_id: str,
-        title: str | None = None,
-        version: int = 1,
-        workflow: str | None = None,
-    ) -> dict[str, Any]:
+    def add_page(self, page: Page) -> dict[str, Any]:
         """Create a page in a space, optionally with an assigned workflow."""
-        self._space(space_id)
-        if page_id in self.pages:
-            raise InvalidRequestError(f"Page {page_id} already exists")
-        if version < 1:
-            raise InvalidRequestError("version must be 1 or more")
-        if workflow is not None:
-            self._workflow_of(space_id, workflow)
-        page = Page(page_id, space_id, title or f"Page {page_id}", version, workflow)
-        self.pages[page_id] = page
-        self._changed()
-        return _page_dict(page)
+        _found(self.spaces, page.spaceId, SPACE_NOT_FOUND)
+        if page.id in self.pages:
+            raise RefusalError(f"Page {page.id} already exists")
+        if page.workflow is not None:
+            self._workflow_of(page.spaceId, page.workflow)
+        self.pages[page.id] = page
+        return page.model_dump()
 
-    def put_workflow(
-        self, space_id: str, workflow_id: str, name: str | None = None, active: bool | None = None
-    ) -> dict[str, Any]:
+    def put_workflow(self, spec: WorkflowSpec) -> dict[str, Any]:
         """Add a workflow to a space, or change the name or activity of one it has."""
-        self._space(space_id)
-        workflow = self.workflows.get(workflow_id)
+        _found(self.spaces, spec.spaceId, SPACE_NOT_FOUND)
+        workflow = self.workflows.get(spec.id)
         if workflow is None:
-            workflow = Workflow(workflow_id, space_id, name or workflow_id, active is not False)
-            self.workflows[workflow_id] = workflow
-        elif workflow.space_id != space_id:
-            raise InvalidRequestError(f"Workflow {workflow_id} belongs to another space")
-        else:
-            workflow.name = name or workflow.name
-            workflow.active = workflow.active if active is None else active
-        self._changed()
-        return {
-            "id": workflow.id,
-            "spaceId": space_id,
-            "name": workflow.name,
-            "active": workflow.active,
-        }
+            workflow = self.workflows[spec.id] = Workflow(id=spec.id, spaceId=spec.spaceId)
+        elif workflow.spaceId != spec.spaceId:
+            raise RefusalError(f"Workflow {spec.id} belongs to another space")
+        workflow.name = spec.name or workflow.name
+        workflow.active = workflow.active if spec.active is None else spec.active
+        return workflow.model_dump()
 
-    def assign_workflow(self, page_id: str, workflow_id: str | None) -> dict[str, Any]:
+    def assign_workflow(self, assignment: Assignment) -> dict[str, Any]:
         """Assign a workflow of the page's space to the page, or remove the assignment."""
-        page = self._page(page_id)
-        if workflow_id is not None:
-            self._workflow_of(page.space_id, workflow_id)
-        page.workflow = workflow_id
-        self._changed()
-        return _page_dict(page)
+        page = _found(self.pages, assignment.pageId, PAGE_NOT_FOUND)
+        if assignment.workflowId is not None:
+            self._workflow_of(page.spaceId, assignment.workflowId)
+        page.workflow = assignment.workflowId
+        return page.model_dump()
 
-    def decide(self, page_id: str, status: str) -> dict[str, Any]:
+    def decide(self, call: PageCall, status: str) -> dict[str, Any]:
         """Approve or reject the page's pending approval, at the version that was submitted."""
-        self._page(page_id)
-        latest = self._latest(page_id)
+        _found(self.pages, call.pageId, PAGE_NOT_FOUND)
+        latest = self._latest(call.pageId)
         if latest is None or latest.status != PENDING:
-            raise InvalidRequestError(f"Page {page_id} has no pending approval")
+            raise RefusalError(f"Page {call.pageId} has no pending approval")
         latest.status = status
-        latest.decided_at = iso_time(self.clock())
-        self._changed()
-        return {
-            "pageId": page_id,
-            "status": status,
-            "version": latest.version,
-            "workflowId": latest.workflow_id,
-            "changeSetId": latest.change_set_id,
-        }
+        latest.decidedAt = iso_time(self.clock())
+        return latest.model_dump(
+            include={"pageId", "status", "version", "workflowId", "changeSetId"}
+        )
 
-    def edit_page(self, page_id: str) -> dict[str, Any]:
+    def edit_page(self, call: PageCall) -> dict[str, Any]:
         """Someone edits the page: its version goes up by one."""
-        page = self._page(page_id)
+        page = _found(self.pages, call.pageId, PAGE_NOT_FOUND)
         page.version += 1
-        self._changed()
-        return _page_dict(page)
+        return page.model_dump()
 
-    def set_licence(self, active: bool) -> None:
-        """Activate or lapse ApprovalFlow's licence on the site."""
-        self.licence_active = active
-        self._changed()
-
-    def set_rest_api(self, enabled: bool) -> None:
-        """The site admin's "App REST APIs" switch."""
-        self.rest_api_enabled = enabled
-        self._changed()
-
-    def put_token(self, token: str, scopes: list[str]) -> None:
-        """Grant an access token these scopes (replacing what it had)."""
-        self.tokens[token] = frozenset(scopes)
-        self._changed()
-
-    # -- lookups -------------------------------------------------------------------------------
-
-    def _space(self, space_id: str) -> Space:
-        space = self.spaces.get(space_id)
-        if space is None:
-            raise InvalidRequestError(SPACE_NOT_FOUND)
-        return space
-
-    def _page(self, page_id: str) -> Page:
-        page = self.pages.get(page_id)
-        if page is None:
-            raise InvalidRequestError(PAGE_NOT_FOUND)
-        return page
+    # -- lookups and views ---------------------------------------------------------------------
 
     def _workflow_of(self, space_id: str, workflow_id: str) -> Workflow:
         workflow = self.workflows.get(workflow_id)
-        if workflow is None or workflow.space_id != space_id:
-            raise InvalidRequestError(f"Workflow {workflow_id} not found in space {space_id}")
+        if workflow is None or workflow.spaceId != space_id:
+            raise RefusalError(f"Workflow {workflow_id} not found in space {space_id}")
         return workflow
 
-    def _change_set(self, change_set_id: str) -> ChangeSet:
-        change_set = self.change_sets.get(change_set_id)
-        if change_set is None:
-            raise InvalidRequestError(CHANGE_SET_NOT_FOUND)
-        return change_set
-
-    def _open_change_set(self, change_set_id: str) -> ChangeSet:
-        change_set = self._change_set(change_set_id)
-        if change_set.status != OPEN:
-            raise InvalidRequestError(ARCHIVED)
+    def _change_set(self, change_set_id: str, *, open_only: bool = False) -> ChangeSet:
+        change_set = _found(self.change_sets, change_set_id, CHANGE_SET_NOT_FOUND)
+        if open_only and change_set.status != OPEN:
+            raise RefusalError(ARCHIVED)
         return change_set
 
     def _new_change_set_id(self) -> str:
@@ -682,20 +583,11 @@ class SandboxState:
             if candidate not in self.change_sets:
                 return candidate
 
-    # -- views ---------------------------------------------------------------------------------
-
     def _view(self, change_set: ChangeSet) -> dict[str, Any]:
         return {
-            "id": change_set.id,
-            "spaceId": change_set.space_id,
-            "title": change_set.title,
-            "summary": change_set.summary,
-            "referenceUrl": change_set.reference_url,
-            "status": change_set.status,
+            **change_set.model_dump(exclude={"pageIds"}),
             "rollupState": self.rollup_state(change_set),
-            "pageRefs": [{"pageId": page_id} for page_id in change_set.page_ids],
-            "createdAt": change_set.created_at,
-            "createdBy": change_set.created_by,
+            "pageRefs": [{"pageId": page_id} for page_id in change_set.pageIds],
         }
 
     def _page_versions(self, page_id: str) -> dict[str, Any]:
@@ -703,33 +595,24 @@ class SandboxState:
         approved = self._last_approved(page_id)
         current = page.version if page is not None else None
         at = approved.version if approved is not None else None
-        ref: dict[str, Any] = {"pageId": page_id}
-        if page is not None:
-            ref["title"] = page.title
-        ref.update(
-            currentPageVersion=current,
-            approvedAtVersion=at,
-            isStale=current is not None and at is not None and current > at,
-            versionDelta=current - at if current is not None and at is not None else None,
-        )
-        return ref
+        delta = current - at if current is not None and at is not None else None
+        return {
+            "pageId": page_id,
+            **({"title": page.title} if page is not None else {}),
+            "currentPageVersion": current,
+            "approvedAtVersion": at,
+            "isStale": delta is not None and delta > 0,
+            "versionDelta": delta,
+        }
 
 
-def _unique(page_ids: list[str]) -> list[str]:
-    return list(dict.fromkeys(page_ids))
+def _found(table: Mapping[str, T], key: str, missing: str) -> T:
+    """``table[key]``, or a refusal saying it is ``missing``."""
+    if key not in table:
+        raise RefusalError(missing)
+    return table[key]
 
 
-def _preflight_result(check: Eligibility) -> dict[str, Any]:
-    if check.can_submit:
-        return {"pageId": check.page_id, "canSubmit": True, "workflowId": check.workflow_id}
-    return {"pageId": check.page_id, "canSubmit": False, "reason": check.reason}
-
-
-def _page_dict(page: Page) -> dict[str, Any]:
-    return {
-        "id": page.id,
-        "spaceId": page.space_id,
-        "title": page.title,
-        "version": page.version,
-        "workflow": page.workflow,
-    }
+def _page_ids(refs: list[_PageCall]) -> list[str]:
+    """The pages' ids in order, each once."""
+    return list(dict.fromkeys(ref.pageId for ref in refs))
