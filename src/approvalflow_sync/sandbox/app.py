@@ -35,24 +35,17 @@ from approvalflow_sync.sandbox.seed import (
     validate_seed,
 )
 from approvalflow_sync.sandbox.state import (
+    API,
     APPROVED,
     ARCHIVED_STATUSES,
-    READ_APPROVAL,
-    READ_CHANGE_SET,
     REJECTED,
-    WRITE_APPROVAL,
-    WRITE_CHANGE_SET,
     Assignment,
     Call,
-    ChangeSetCall,
-    ChangeSetUpdate,
-    NewChangeSet,
-    Page,
+    NewPage,
     PageCall,
     RefusalError,
     SandboxClock,
     SandboxState,
-    SpaceCall,
     WorkflowSpec,
     iso_time,
     utc_now,
@@ -122,83 +115,6 @@ _REAL_PATHS = (
     re.compile(r"^/gateway/api/svc/confluence/apps/(?P<app>[^/]+)_(?P<env>[^/_]+)(?P<rest>/.*)?$"),
 )
 """The two documented base URL forms; the API also answers at the root, for short URLs."""
-
-Cut = Callable[[dict[str, Any]], dict[str, Any]]
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    """One API call: its scope, its parameters and where they are read, what it does.
-
-    ``run`` gives the rich answer; ``reference`` cuts it down to what the reference shows.
-    """
-
-    scope: str
-    model: type[BaseModel]
-    run: Callable[[SandboxState, Any], dict[str, Any]]
-    where: Literal["query", "body", "either"]
-    reference: Cut
-
-
-def _endpoint(
-    scope: str,
-    model: type[M],
-    run: Callable[[SandboxState, M], dict[str, Any]],
-    where: Literal["query", "body", "either"] = "body",
-    reference: Cut = lambda answer: answer,
-) -> Endpoint:
-    return Endpoint(scope, model, run, where, reference)
-
-
-def _nothing(answer: dict[str, Any]) -> dict[str, Any]:
-    return {}
-
-
-API: dict[str, dict[str, Endpoint]] = {
-    "/changeSets": {
-        "GET": _endpoint(READ_CHANGE_SET, SpaceCall, SandboxState.list_change_sets, "either"),
-        "POST": _endpoint(
-            WRITE_CHANGE_SET, NewChangeSet, SandboxState.create_change_set, reference=_nothing
-        ),
-    },
-    "/changeSets/detail": {
-        "GET": _endpoint(
-            READ_CHANGE_SET,
-            ChangeSetCall,
-            SandboxState.change_set_detail,
-            "query",
-            lambda a: a["changeSet"],
-        )
-    },
-    "/changeSets/update": {
-        "POST": _endpoint(
-            WRITE_CHANGE_SET, ChangeSetUpdate, SandboxState.update_change_set, reference=_nothing
-        )
-    },
-    "/changeSets/archive": {
-        "POST": _endpoint(
-            WRITE_CHANGE_SET, ChangeSetCall, SandboxState.archive_change_set, reference=_nothing
-        )
-    },
-    "/changeSets/submit": {
-        "POST": _endpoint(WRITE_CHANGE_SET, ChangeSetCall, SandboxState.submit_change_set)
-    },
-    "/changeSets/preflight": {
-        "POST": _endpoint(READ_CHANGE_SET, ChangeSetCall, SandboxState.preflight_change_set)
-    },
-    "/pages/submit": {
-        "POST": _endpoint(WRITE_APPROVAL, PageCall, SandboxState.submit_page, reference=_nothing)
-    },
-    "/pages/preflight": {
-        "POST": _endpoint(
-            READ_APPROVAL,
-            PageCall,
-            SandboxState.preflight_page,
-            reference=lambda answer: {k: v for k, v in answer.items() if k != "pageId"},
-        )
-    },
-}
-"""Path, then method, to endpoint: the nine calls of the vendor's reference."""
 
 
 # -- faults ------------------------------------------------------------------------------------
@@ -362,7 +278,7 @@ class SandboxApp:
         endpoint = methods.get(request.method)
         if endpoint is None:
             return api_error(405, "Method not allowed", (("Allow", ", ".join(methods)),))
-        with self._locked(endpoint.scope in (WRITE_CHANGE_SET, WRITE_APPROVAL)):
+        with self._locked(endpoint.changes):
             try:
                 self.state.authorize(request.token, endpoint.scope)
                 params = _params(request, endpoint.where, body, problem)
@@ -449,18 +365,17 @@ def _reset(app: SandboxApp, seed: Seed | None = None) -> object:
 
 
 def _licence(app: SandboxApp, p: Params) -> object:
-    app.state.licence_active = _read(_Licence, p).active
-    return _ok(licence=app.state.licence_active)
+    app.state.licence = _read(_Licence, p).active
+    return _ok(licence=app.state.licence)
 
 
 def _rest_api(app: SandboxApp, p: Params) -> object:
-    app.state.rest_api_enabled = _read(_RestApi, p).enabled
-    return _ok(restApi=app.state.rest_api_enabled)
+    app.state.restApi = _read(_RestApi, p).enabled
+    return _ok(restApi=app.state.restApi)
 
 
 def _put_token(app: SandboxApp, p: Params) -> object:
-    token = _read(TokenSeed, p)
-    app.state.tokens[token.token] = frozenset(token.scopes)
+    app.state.put_token(_read(TokenSeed, p))
     return _ok()
 
 
@@ -510,7 +425,7 @@ ADMIN: dict[str, dict[str, AdminRoute]] = {
     "/reset": {"POST": lambda app, p: _reset(app)},
     "/seed": {"POST": lambda app, p: _reset(app, validate_seed(p, "seed"))},
     "/state": {"GET": lambda app, p: app.state.to_dict()},
-    "/pages": {"POST": lambda app, p: _ok(page=app.state.add_page(_read(Page, p)))},
+    "/pages": {"POST": lambda app, p: _ok(page=app.state.add_page(_read(NewPage, p)))},
     "/workflows": {
         "POST": lambda app, p: _ok(workflow=app.state.put_workflow(_read(WorkflowSpec, p)))
     },

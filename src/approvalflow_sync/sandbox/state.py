@@ -1,32 +1,44 @@
 """The sandbox's world and ApprovalFlow's rules, with no HTTP.
 
-:class:`SandboxState` holds spaces, workflows, pages, approvals, change sets, tokens, the two
-site switches and the OAuth side (:mod:`approvalflow_sync.sandbox.oauth`). Its methods are the
-API's operations: they take the checked request (the models below) and answer the vendor's JSON
-shapes; a refused operation raises :class:`RefusalError` with its status. One function,
-:meth:`SandboxState.eligibility`, decides whether a page can be submitted, so preflight and
-submit cannot disagree. Not thread-safe: the app holds one lock around every use.
+:class:`SandboxState` is the state file's shape: the seed's world (spaces with their workflows
+and pages, tokens, the two site switches) plus approvals, change sets and the OAuth side
+(:mod:`approvalflow_sync.sandbox.oauth`). Its methods are the API's operations: they take the
+checked request (the models below) and answer the vendor's JSON shapes; a refused operation
+raises :class:`RefusalError` with its status. One function, :meth:`SandboxState.eligibility`,
+decides whether a page can be submitted, so preflight and submit cannot disagree. Not
+thread-safe: the app holds one lock around every use.
 """
 
-# ruff: noqa: N815 - records and requests keep the camelCase keys of the state file and the API
+# ruff: noqa: N815 - requests and records keep the camelCase keys of the API and the state file
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import AfterValidator, ConfigDict, Field, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_serializer,
+    field_validator,
+)
 
 from approvalflow_sync.errors import ConfigError
 from approvalflow_sync.sandbox.oauth import OAuthState
 from approvalflow_sync.sandbox.seed import (
     Checked,
+    OAuthClientSeed,
     PageSeed,
     Seed,
+    SpaceSeed,
     Text,
+    TokenSeed,
     WorkflowSeed,
     first_problem,
     only_digits,
@@ -128,8 +140,12 @@ class ChangeSetUpdate(ChangeSetCall):
     pageRefs: PageRefs | None = None
 
 
+class NewPage(PageSeed):
+    spaceId: Text
+
+
 class WorkflowSpec(Call):
-    """``POST /_sandbox/workflows``: a new workflow, or what changes in one."""
+    """A new workflow, or what changes in one."""
 
     spaceId: Text
     id: Text
@@ -142,25 +158,7 @@ class Assignment(PageCall):
     """Required; null removes the assignment."""
 
 
-# -- what the sandbox stores: the state file's records ------------------------------------------
-
-
-class Space(Checked):
-    id: str
-    key: str
-    name: str
-
-
-class Workflow(WorkflowSeed):
-    """An approval workflow of one space; inactive ones are never used."""
-
-    spaceId: str
-
-
-class Page(PageSeed):
-    """A Confluence page (also the body of ``POST /_sandbox/pages``); edits raise its version."""
-
-    spaceId: Text
+# -- what the sandbox stores besides the seed's world --------------------------------------------
 
 
 class Approval(Checked):
@@ -190,16 +188,6 @@ class ChangeSet(Checked):
     createdBy: str = CREATED_BY
 
 
-class _Saved(Seed):
-    """A state file: the seed's shape (spaces, tokens, switches) plus what happened since."""
-
-    format: int
-    approvals: list[Approval] = Field(default_factory=list)
-    changeSets: list[ChangeSet] = Field(default_factory=list)
-    changeSetCounter: int | None = None
-    oauth: dict[str, Any] = Field(default_factory=dict)
-
-
 @dataclass(frozen=True)
 class Eligibility:
     """Whether a page can be submitted now: the workflow it would go to, or why not."""
@@ -213,6 +201,65 @@ class Eligibility:
         if self.workflow_id is None:
             return {"pageId": self.page_id, "canSubmit": False, "reason": self.reason}
         return {"pageId": self.page_id, "canSubmit": True, "workflowId": self.workflow_id}
+
+
+Answer = dict[str, Any]
+Cut = Callable[[Answer], Answer]
+M = TypeVar("M", bound=BaseModel)
+Run = Callable[["SandboxState", M], Answer]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One API call: its scope, its parameters and where they are read, what it does.
+
+    ``run`` gives the rich answer; ``reference`` cuts it down to what the reference shows.
+    """
+
+    scope: str
+    model: type[BaseModel]
+    run: Callable[[SandboxState, Any], Answer]
+    where: Literal["query", "body", "either"]
+    reference: Cut
+
+    @property
+    def changes(self) -> bool:
+        """Whether a call may change the state (and the state file)."""
+        return self.scope in (WRITE_CHANGE_SET, WRITE_APPROVAL)
+
+
+API: dict[str, dict[str, Endpoint]] = {}
+"""Path, then method, to endpoint: the nine calls of the vendor's reference."""
+
+
+def endpoint(
+    method: str,
+    path: str,
+    scope: str,
+    model: type[M],
+    *,
+    where: Literal["query", "body", "either"] = "body",
+    reference: Cut = lambda answer: answer,
+) -> Callable[[Run[M]], Run[M]]:
+    """Register an operation of :class:`SandboxState` as the API's ``method`` on ``path``."""
+
+    def register(run: Run[M]) -> Run[M]:
+        API.setdefault(path, {})[method] = Endpoint(scope, model, run, where, reference)
+        return run
+
+    return register
+
+
+def _nothing(answer: Answer) -> Answer:
+    return {}
+
+
+def _flat(answer: Answer) -> Answer:
+    return dict(answer["changeSet"])
+
+
+def _no_page_id(answer: Answer) -> Answer:
+    return {key: value for key, value in answer.items() if key != "pageId"}
 
 
 def utc_now() -> datetime:
@@ -243,72 +290,56 @@ def iso_time(moment: datetime) -> str:
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
 
 
-@dataclass
-class SandboxState:
+def _new_oauth(clients: list[OAuthClientSeed]) -> OAuthState:
+    return OAuthState.from_seed(clients, ALL_SCOPES)
+
+
+class SandboxState(Seed):
     """Everything the sandbox knows; build one with :meth:`from_seed` or :meth:`from_dict`."""
 
-    spaces: dict[str, Space] = field(default_factory=dict)
-    workflows: dict[str, Workflow] = field(default_factory=dict)
-    pages: dict[str, Page] = field(default_factory=dict)
-    approvals: dict[str, list[Approval]] = field(default_factory=dict)
-    """Per page id, every submission in order; the last one is the page's approval state."""
-    change_sets: dict[str, ChangeSet] = field(default_factory=dict)
-    tokens: dict[str, frozenset[str]] = field(default_factory=dict)
-    """Fixed access tokens (the default one, the seed's, the admin's); they never expire."""
-    oauth: OAuthState = field(default_factory=OAuthState, repr=False)
-    """The authorization server: OAuth apps, grants, codes and the tokens it issued."""
-    licence_active: bool = True
-    rest_api_enabled: bool = True
-    change_set_counter: int = 0
-    archived_status: str = ARCHIVED_STATUSES["reference"]
-    """What ``status`` archiving sets (it depends on the answer mode)."""
-    clock: Callable[[], datetime] = field(default=utc_now, repr=False, compare=False)
+    model_config = ConfigDict(arbitrary_types_allowed=True)
 
-    # -- building and saving -------------------------------------------------------------------
+    format: int
+    approvals: list[Approval] = Field(default_factory=list)
+    """Every submission in order; a page's last one is its approval state."""
+    changeSets: list[ChangeSet] = Field(default_factory=list)
+    changeSetCounter: int = 0
+    oauth: OAuthState = Field(default_factory=lambda: _new_oauth([]))
+    """The authorization server: OAuth apps, grants, codes and the tokens it issued."""
+    oauthClients: list[OAuthClientSeed] = Field(default_factory=list, exclude=True)
+    """The seed's OAuth apps: the state keeps them in ``oauth``."""
+    archived_status: str = Field(default=ARCHIVED_STATUSES["reference"], exclude=True)
+    """What ``status`` archiving sets (it depends on the answer mode)."""
+    clock: Callable[[], datetime] = Field(default=utc_now, exclude=True)
+
+    @field_validator("oauth", mode="before")
+    @classmethod
+    def _load_oauth(cls, saved: object) -> object:
+        if not isinstance(saved, Mapping):
+            return saved
+        oauth = _new_oauth([])
+        try:
+            oauth.load(saved)
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ValueError(f"{exc.__class__.__name__}: {exc}") from None
+        return oauth
+
+    @field_serializer("oauth")
+    def _save_oauth(self, oauth: OAuthState) -> dict[str, Any]:
+        return oauth.to_dict()
 
     @classmethod
     def from_seed(cls, seed: Seed, clock: Callable[[], datetime] = utc_now) -> SandboxState:
         """A fresh state from a validated seed; the default token is always there."""
-        state = cls(
-            clock=clock,
-            licence_active=seed.licence,
-            rest_api_enabled=seed.restApi,
-            oauth=OAuthState.from_seed(seed.oauthClients, ALL_SCOPES),
-            tokens={DEFAULT_TOKEN: frozenset(ALL_SCOPES)}
-            | {token.token: frozenset(token.scopes) for token in seed.tokens},
-        )
-        for space in seed.spaces:
-            state.spaces[space.id] = Space(id=space.id, key=space.key, name=space.name)
-            for wf in space.workflows:
-                state.workflows[wf.id] = Workflow(**wf.model_dump(), spaceId=space.id)
-            for page in space.pages:
-                state.pages[page.id] = Page(**page.model_dump(), spaceId=space.id)
-        return state
+        world = seed.model_dump()
+        default = {"token": DEFAULT_TOKEN, "scopes": list(ALL_SCOPES)}
+        tokens = {token["token"]: token for token in (default, *world["tokens"])}
+        world |= {"tokens": list(tokens.values()), "oauth": _new_oauth(seed.oauthClients)}
+        return cls.model_validate({**world, "format": STATE_FORMAT, "clock": clock})
 
     def to_dict(self) -> dict[str, Any]:
-        """The whole state as JSON-ready data: the seed's shape plus approvals and change sets."""
-
-        def of(space: Space, items: Iterable[Workflow | Page]) -> list[dict[str, Any]]:
-            return [it.model_dump(exclude={"spaceId"}) for it in items if it.spaceId == space.id]
-
-        return {
-            "format": STATE_FORMAT,
-            "spaces": [
-                {
-                    **s.model_dump(),
-                    "workflows": of(s, self.workflows.values()),
-                    "pages": of(s, self.pages.values()),
-                }
-                for s in self.spaces.values()
-            ],
-            "tokens": [{"token": t, "scopes": sorted(s)} for t, s in self.tokens.items()],
-            "licence": self.licence_active,
-            "restApi": self.rest_api_enabled,
-            "approvals": [a.model_dump() for history in self.approvals.values() for a in history],
-            "changeSets": [c.model_dump() for c in self.change_sets.values()],
-            "changeSetCounter": self.change_set_counter,
-            "oauth": self.oauth.to_dict(),
-        }
+        """The whole state as JSON-ready data."""
+        return self.model_dump()
 
     @classmethod
     def from_dict(
@@ -317,20 +348,12 @@ class SandboxState:
         """Rebuild a state saved by :meth:`to_dict`; ConfigError names ``source`` if it is bad."""
         refusal = f"{source}: not a sandbox state file (format {STATE_FORMAT})"
         try:
-            saved = _Saved.model_validate(data)
+            state = cls.model_validate(data)
         except ValidationError as exc:
             raise ConfigError(f"{refusal}: {first_problem(exc)}") from None
-        if saved.format != STATE_FORMAT:
+        if state.format != STATE_FORMAT:
             raise ConfigError(refusal)
-        state = cls.from_seed(saved, clock)
-        for approval in saved.approvals:
-            state.approvals.setdefault(approval.pageId, []).append(approval)
-        state.change_sets = {change_set.id: change_set for change_set in saved.changeSets}
-        state.change_set_counter = saved.changeSetCounter or len(saved.changeSets)
-        try:
-            state.oauth.load(saved.oauth)
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise ConfigError(f"{refusal}: oauth: {exc.__class__.__name__}: {exc}") from None
+        state.clock = clock
         return state
 
     # -- access --------------------------------------------------------------------------------
@@ -339,17 +362,17 @@ class SandboxState:
         """The scopes of an access token the API accepts now; None when unknown or expired."""
         if not token:
             return None
-        scopes = self.tokens.get(token)
-        return scopes if scopes is not None else self.oauth.access_scopes(token, self.clock())
+        fixed = [frozenset(known.scopes) for known in self.tokens if known.token == token]
+        return fixed[0] if fixed else self.oauth.access_scopes(token, self.clock())
 
     def authorize(self, token: str | None, scope: str) -> None:
         """Check a call like the platform does: token, REST API switch, licence, then scopes."""
         scopes = self.token_scopes(token)
         if scopes is None:
             raise RefusalError(UNAUTHORIZED, 401)
-        if not self.rest_api_enabled:
+        if not self.restApi:
             raise RefusalError(REST_API_OFF, 403)
-        if not self.licence_active:
+        if not self.licence:
             raise RefusalError(LICENCE_INACTIVE, 403)
         for needed in (PRODUCT_SCOPE, scope):
             if needed not in scopes:
@@ -364,22 +387,20 @@ class SandboxState:
         single-page rule: with several active workflows and none assigned, the page is blocked;
         a change set instead takes the space's first active workflow by id.
         """
-        page = self.pages.get(page_id)
+        found = self._find_page(page_id)
         latest = self._latest(page_id)
-        if page is None:
+        if found is None:
             return Eligibility(page_id, reason=PAGE_NOT_FOUND)
-        if space_id is not None and page.spaceId != space_id:
+        space, page = found
+        if space_id is not None and space.id != space_id:
             return Eligibility(page_id, reason=OTHER_SPACE)
         if latest is not None and latest.status == PENDING:
             return Eligibility(page_id, reason=PENDING_APPROVAL)
+        active = sorted(wf.id for wf in space.workflows if wf.active)
         if page.workflow is not None:
-            assigned = self.workflows.get(page.workflow)
-            if assigned is None or not assigned.active:
+            if page.workflow not in active:
                 return Eligibility(page_id, reason=NO_WORKFLOW)
-            return Eligibility(page_id, workflow_id=assigned.id)
-        active = sorted(
-            wf.id for wf in self.workflows.values() if wf.spaceId == page.spaceId and wf.active
-        )
+            return Eligibility(page_id, workflow_id=page.workflow)
         if not active:
             return Eligibility(page_id, reason=NO_WORKFLOW)
         if len(active) > 1 and strict:
@@ -402,35 +423,37 @@ class SandboxState:
             return "in_review"
         return "open"
 
-    def _latest(self, page_id: str) -> Approval | None:
-        history = self.approvals.get(page_id)
-        return history[-1] if history else None
-
-    def _last_approved(self, page_id: str) -> Approval | None:
-        history = self.approvals.get(page_id, [])
-        return next((a for a in reversed(history) if a.status == APPROVED), None)
+    def _latest(self, page_id: str, status: str | None = None) -> Approval | None:
+        """The page's last approval (of this status if given)."""
+        found = (a for a in reversed(self.approvals) if a.pageId == page_id)
+        return next((a for a in found if status in (None, a.status)), None)
 
     def _is_stale(self, approval: Approval) -> bool:
-        page = self.pages.get(approval.pageId)
-        return page is not None and page.version > approval.version
+        found = self._find_page(approval.pageId)
+        return found is not None and found[1].version > approval.version
 
     # -- change sets ---------------------------------------------------------------------------
 
+    @endpoint("GET", "/changeSets", READ_CHANGE_SET, SpaceCall, where="either")
     def list_change_sets(self, call: SpaceCall) -> dict[str, Any]:
         """Every change set of a space, archived ones included, oldest first."""
-        _found(self.spaces, call.spaceId, SPACE_NOT_FOUND)
-        listed = [cs for cs in self.change_sets.values() if cs.spaceId == call.spaceId]
+        self._space(call.spaceId)
+        listed = [cs for cs in self.changeSets if cs.spaceId == call.spaceId]
         return {"changeSets": [self._view(change_set) for change_set in listed]}
 
+    @endpoint(
+        "GET", "/changeSets/detail", READ_CHANGE_SET, ChangeSetCall, where="query", reference=_flat
+    )
     def change_set_detail(self, call: ChangeSetCall) -> dict[str, Any]:
         """One change set with each page's versions and staleness."""
         change_set = self._change_set(call.changeSetId)
         pages = [self._page_versions(page_id) for page_id in change_set.pageIds]
         return {"changeSet": {**self._view(change_set), "pageRefs": pages}}
 
+    @endpoint("POST", "/changeSets", WRITE_CHANGE_SET, NewChangeSet, reference=_nothing)
     def create_change_set(self, new: NewChangeSet) -> dict[str, Any]:
         """Create a change set; unknown pages are kept (preflight shows them blocked)."""
-        _found(self.spaces, new.spaceId, SPACE_NOT_FOUND)
+        self._space(new.spaceId)
         change_set = ChangeSet(
             id=self._new_change_set_id(),
             spaceId=new.spaceId,
@@ -440,24 +463,28 @@ class SandboxState:
             pageIds=_page_ids(new.pageRefs),
             createdAt=iso_time(self.clock()),
         )
-        self.change_sets[change_set.id] = change_set
+        self.changeSets.append(change_set)
         return {"changeSet": self._view(change_set)}
 
+    @endpoint("POST", "/changeSets/update", WRITE_CHANGE_SET, ChangeSetUpdate, reference=_nothing)
     def update_change_set(self, change: ChangeSetUpdate) -> dict[str, Any]:
         """Change the fields the request gives."""
         change_set = self._change_set(change.changeSetId, open_only=True)
         updates = change.model_dump(include={"title", "summary", "referenceUrl"}, exclude_none=True)
         if change.pageRefs is not None:
             updates["pageIds"] = _page_ids(change.pageRefs)
-        updated = self.change_sets[change_set.id] = change_set.model_copy(update=updates)
-        return {"changeSet": self._view(updated)}
+        for name, value in updates.items():
+            setattr(change_set, name, value)
+        return {"changeSet": self._view(change_set)}
 
+    @endpoint("POST", "/changeSets/archive", WRITE_CHANGE_SET, ChangeSetCall, reference=_nothing)
     def archive_change_set(self, call: ChangeSetCall) -> dict[str, Any]:
         """Archive a change set; from then on it is read-only."""
         change_set = self._change_set(call.changeSetId, open_only=True)
         change_set.status = self.archived_status
         return {"changeSet": self._view(change_set)}
 
+    @endpoint("POST", "/changeSets/preflight", READ_CHANGE_SET, ChangeSetCall)
     def preflight_change_set(self, call: ChangeSetCall) -> dict[str, Any]:
         """What submit would do, page by page; changes nothing (archived ones allowed)."""
         results = [check.answer() for check in self._checks(self._change_set(call.changeSetId))]
@@ -466,6 +493,7 @@ class SandboxState:
         summary = {"total": total, "submittable": submittable, "blocked": total - submittable}
         return {"summary": summary, "results": results}
 
+    @endpoint("POST", "/changeSets/submit", WRITE_CHANGE_SET, ChangeSetCall)
     def submit_change_set(self, call: ChangeSetCall) -> dict[str, Any]:
         """Submit every eligible page of an open change set; the others are skipped."""
         change_set = self._change_set(call.changeSetId, open_only=True)
@@ -488,10 +516,12 @@ class SandboxState:
 
     # -- single pages --------------------------------------------------------------------------
 
+    @endpoint("POST", "/pages/preflight", READ_APPROVAL, PageCall, reference=_no_page_id)
     def preflight_page(self, call: PageCall) -> dict[str, Any]:
         """Whether one page can be submitted on its own (the strict rule)."""
         return self.eligibility(call.pageId, space_id=None, strict=True).answer()
 
+    @endpoint("POST", "/pages/submit", WRITE_APPROVAL, PageCall, reference=_nothing)
     def submit_page(self, call: PageCall) -> dict[str, Any]:
         """Submit one page; a blocked page is refused with its reason."""
         check = self.eligibility(call.pageId, space_id=None, strict=True)
@@ -501,50 +531,54 @@ class SandboxState:
         return {"pageId": call.pageId, "workflowId": check.workflow_id}
 
     def _submit(self, page_id: str, workflow_id: str, change_set_id: str | None) -> None:
-        approval = Approval(
-            pageId=page_id,
-            version=self.pages[page_id].version,
-            workflowId=workflow_id,
-            changeSetId=change_set_id,
-            submittedAt=iso_time(self.clock()),
+        _, page = self._page(page_id)
+        self.approvals.append(
+            Approval(
+                pageId=page_id,
+                version=page.version,
+                workflowId=workflow_id,
+                changeSetId=change_set_id,
+                submittedAt=iso_time(self.clock()),
+            )
         )
-        self.approvals.setdefault(page_id, []).append(approval)
 
     # -- what people do in Confluence (the admin surface) --------------------------------------
 
-    def add_page(self, page: Page) -> dict[str, Any]:
+    def add_page(self, new: NewPage) -> dict[str, Any]:
         """Create a page in a space, optionally with an assigned workflow."""
-        _found(self.spaces, page.spaceId, SPACE_NOT_FOUND)
-        if page.id in self.pages:
-            raise RefusalError(f"Page {page.id} already exists")
-        if page.workflow is not None:
-            self._workflow_of(page.spaceId, page.workflow)
-        self.pages[page.id] = page
-        return page.model_dump()
+        space = self._space(new.spaceId)
+        if self._find_page(new.id) is not None:
+            raise RefusalError(f"Page {new.id} already exists")
+        if new.workflow is not None:
+            _workflow_of(space, new.workflow)
+        space.pages.append(PageSeed.model_validate(new.model_dump(exclude={"spaceId"})))
+        return new.model_dump()
 
     def put_workflow(self, spec: WorkflowSpec) -> dict[str, Any]:
         """Add a workflow to a space, or change the name or activity of one it has."""
-        _found(self.spaces, spec.spaceId, SPACE_NOT_FOUND)
-        workflow = self.workflows.get(spec.id)
-        if workflow is None:
-            workflow = self.workflows[spec.id] = Workflow(id=spec.id, spaceId=spec.spaceId)
-        elif workflow.spaceId != spec.spaceId:
+        space = self._space(spec.spaceId)
+        others = [wf for other in self.spaces if other is not space for wf in other.workflows]
+        if any(wf.id == spec.id for wf in others):
             raise RefusalError(f"Workflow {spec.id} belongs to another space")
+        workflow = next((wf for wf in space.workflows if wf.id == spec.id), None)
+        if workflow is None:
+            workflow = WorkflowSeed(id=spec.id)
+            space.workflows.append(workflow)
         workflow.name = spec.name or workflow.name
         workflow.active = workflow.active if spec.active is None else spec.active
-        return workflow.model_dump()
+        return {**workflow.model_dump(), "spaceId": space.id}
 
     def assign_workflow(self, assignment: Assignment) -> dict[str, Any]:
         """Assign a workflow of the page's space to the page, or remove the assignment."""
-        page = _found(self.pages, assignment.pageId, PAGE_NOT_FOUND)
+        space, page = self._page(assignment.pageId)
         if assignment.workflowId is not None:
-            self._workflow_of(page.spaceId, assignment.workflowId)
+            _workflow_of(space, assignment.workflowId)
         page.workflow = assignment.workflowId
-        return page.model_dump()
+        return {**page.model_dump(), "spaceId": space.id}
 
     def decide(self, call: PageCall, status: str) -> dict[str, Any]:
         """Approve or reject the page's pending approval, at the version that was submitted."""
-        _found(self.pages, call.pageId, PAGE_NOT_FOUND)
+        self._page(call.pageId)
         latest = self._latest(call.pageId)
         if latest is None or latest.status != PENDING:
             raise RefusalError(f"Page {call.pageId} has no pending approval")
@@ -556,31 +590,44 @@ class SandboxState:
 
     def edit_page(self, call: PageCall) -> dict[str, Any]:
         """Someone edits the page: its version goes up by one."""
-        page = _found(self.pages, call.pageId, PAGE_NOT_FOUND)
+        space, page = self._page(call.pageId)
         page.version += 1
-        return page.model_dump()
+        return {**page.model_dump(), "spaceId": space.id}
+
+    def put_token(self, token: TokenSeed) -> None:
+        """Grant an access token its scopes (replacing what it had)."""
+        self.tokens = [known for known in self.tokens if known.token != token.token] + [token]
 
     # -- lookups and views ---------------------------------------------------------------------
 
-    def _workflow_of(self, space_id: str, workflow_id: str) -> Workflow:
-        workflow = self.workflows.get(workflow_id)
-        if workflow is None or workflow.spaceId != space_id:
-            raise RefusalError(f"Workflow {workflow_id} not found in space {space_id}")
-        return workflow
+    def _space(self, space_id: str) -> SpaceSeed:
+        return _only([space for space in self.spaces if space.id == space_id], SPACE_NOT_FOUND)
+
+    def _find_page(self, page_id: str) -> tuple[SpaceSeed, PageSeed] | None:
+        pages = ((space, page) for space in self.spaces for page in space.pages)
+        return next(((space, page) for space, page in pages if page.id == page_id), None)
+
+    def _page(self, page_id: str) -> tuple[SpaceSeed, PageSeed]:
+        found = self._find_page(page_id)
+        if found is None:
+            raise RefusalError(PAGE_NOT_FOUND)
+        return found
 
     def _change_set(self, change_set_id: str, *, open_only: bool = False) -> ChangeSet:
-        change_set = _found(self.change_sets, change_set_id, CHANGE_SET_NOT_FOUND)
+        found = [cs for cs in self.changeSets if cs.id == change_set_id]
+        change_set = _only(found, CHANGE_SET_NOT_FOUND)
         if open_only and change_set.status != OPEN:
             raise RefusalError(ARCHIVED)
         return change_set
 
     def _new_change_set_id(self) -> str:
         """Opaque-looking but deterministic ids, so runs and saved states repeat exactly."""
+        taken = {change_set.id for change_set in self.changeSets}
         while True:
-            self.change_set_counter += 1
-            digest = hashlib.sha256(f"change-set:{self.change_set_counter}".encode())
+            self.changeSetCounter += 1
+            digest = hashlib.sha256(f"change-set:{self.changeSetCounter}".encode())
             candidate = "cs-" + digest.hexdigest()[:12]
-            if candidate not in self.change_sets:
+            if candidate not in taken:
                 return candidate
 
     def _view(self, change_set: ChangeSet) -> dict[str, Any]:
@@ -591,14 +638,14 @@ class SandboxState:
         }
 
     def _page_versions(self, page_id: str) -> dict[str, Any]:
-        page = self.pages.get(page_id)
-        approved = self._last_approved(page_id)
-        current = page.version if page is not None else None
+        found = self._find_page(page_id)
+        approved = self._latest(page_id, APPROVED)
+        current = found[1].version if found is not None else None
         at = approved.version if approved is not None else None
         delta = current - at if current is not None and at is not None else None
         return {
             "pageId": page_id,
-            **({"title": page.title} if page is not None else {}),
+            **({"title": found[1].title} if found is not None else {}),
             "currentPageVersion": current,
             "approvedAtVersion": at,
             "isStale": delta is not None and delta > 0,
@@ -606,11 +653,16 @@ class SandboxState:
         }
 
 
-def _found(table: Mapping[str, T], key: str, missing: str) -> T:
-    """``table[key]``, or a refusal saying it is ``missing``."""
-    if key not in table:
+def _only(found: list[T], missing: str) -> T:
+    """The first item found, or a refusal saying it is ``missing``."""
+    if not found:
         raise RefusalError(missing)
-    return table[key]
+    return found[0]
+
+
+def _workflow_of(space: SpaceSeed, workflow_id: str) -> WorkflowSeed:
+    found = [workflow for workflow in space.workflows if workflow.id == workflow_id]
+    return _only(found, f"Workflow {workflow_id} not found in space {space.id}")
 
 
 def _page_ids(refs: list[_PageCall]) -> list[str]:
