@@ -29,11 +29,13 @@ import re
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO, TypedDict
 
 from approvalflow_sync.core import markdown
 from approvalflow_sync.safe_text import scrub
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 ANNOTATIONS_SHOWN = 10
 """GitHub shows at most this many annotations of one kind (error, warning, notice) per step."""
@@ -175,6 +177,15 @@ def plain_lines(text: str, redact: Callable[[str], str] = _same) -> str:
     return "\n".join(_plain_line(line, redact) for line in _LINE_BREAK.split(redact(text)))
 
 
+class Where(TypedDict, total=False):
+    """Where an annotation points; every key may be left out."""
+
+    title: str | None
+    file: str | None
+    line: int | None
+    col: int | None
+
+
 @dataclass(frozen=True)
 class _Annotation:
     message: str
@@ -229,12 +240,7 @@ class Runner:
     def __enter__(self) -> Runner:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
     @property
@@ -303,62 +309,30 @@ class Runner:
     def _print_annotation(self, kind: str, annotation: _Annotation) -> None:
         self._print(_command(kind, annotation.message, annotation.properties(), self.redact))
 
-    def _notify(
-        self,
-        kind: str,
-        message: str,
-        *,
-        title: str | None,
-        file: str | None,
-        line: int | None,
-        col: int | None,
-    ) -> None:
+    def _notify(self, kind: str, message: str, **where: Unpack[Where]) -> None:
+        title, file = where.get("title"), where.get("file")
         self._annotate(
             kind,
             _Annotation(
                 message=self._clean(message),
                 title=None if title is None else self._clean(title),
                 file=None if file is None else self._clean(file),
-                line=line,
-                col=col,
+                line=where.get("line"),
+                col=where.get("col"),
             ),
         )
 
-    def notice(
-        self,
-        message: str,
-        *,
-        title: str | None = None,
-        file: str | None = None,
-        line: int | None = None,
-        col: int | None = None,
-    ) -> None:
+    def notice(self, message: str, **where: Unpack[Where]) -> None:
         """A notice annotation; message and properties may be untrusted (escaped, redacted)."""
-        self._notify("notice", message, title=title, file=file, line=line, col=col)
+        self._notify("notice", message, **where)
 
-    def warning(
-        self,
-        message: str,
-        *,
-        title: str | None = None,
-        file: str | None = None,
-        line: int | None = None,
-        col: int | None = None,
-    ) -> None:
+    def warning(self, message: str, **where: Unpack[Where]) -> None:
         """A warning annotation; past the 9th in a step they are held back and folded."""
-        self._notify("warning", message, title=title, file=file, line=line, col=col)
+        self._notify("warning", message, **where)
 
-    def error(
-        self,
-        message: str,
-        *,
-        title: str | None = None,
-        file: str | None = None,
-        line: int | None = None,
-        col: int | None = None,
-    ) -> None:
+    def error(self, message: str, **where: Unpack[Where]) -> None:
         """An error annotation; past the 9th in a step they are held back and folded."""
-        self._notify("error", message, title=title, file=file, line=line, col=col)
+        self._notify("error", message, **where)
 
     def close(self) -> None:
         """Print the annotations held back: one as itself, several folded into one.

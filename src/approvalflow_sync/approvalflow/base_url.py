@@ -16,12 +16,11 @@ from approvalflow_sync.errors import ConfigError
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*$")
 _SITE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*(\.[A-Za-z0-9-]+)+$")
-LOOPBACK_NAMES = ("localhost",)
 
 
 def is_loopback(host: str) -> bool:
     """Whether ``host`` names this machine (plain http is allowed only there)."""
-    if host in LOOPBACK_NAMES:
+    if host == "localhost":
         return True
     try:
         return ipaddress.ip_address(host).is_loopback
@@ -29,18 +28,33 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def check_url(url: str, name: str) -> str:
-    """``url`` without a trailing slash, if it is absolute and https (or http on loopback)."""
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"{name}: {url!r} is not an absolute URL; give it as https://host/path")
+def url_problem(url: str, name: str) -> str | None:
+    """What is wrong with ``url`` (absolute, https, or http on loopback only), or ``None``.
+
+    The mapping loader uses it too: this module imports nothing heavy, so ``validate`` stays
+    light. A URL ``urlsplit`` refuses (an unclosed ``[`` around an IPv6 host) is not absolute.
+    """
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"{name}: {url!r} is not an absolute URL; give it as https://host/path"
     if parts.scheme == "http" and not is_loopback(parts.hostname):
-        raise ConfigError(
+        return (
             f"{name}: {url!r} uses plain http; use https (http is allowed only for "
             "127.0.0.1 or localhost, such as the sandbox)"
         )
     if parts.query or parts.fragment:
-        raise ConfigError(f"{name}: {url!r} has a query or fragment; give the base URL only")
+        return f"{name}: {url!r} has a query or fragment; give the base URL only"
+    return None
+
+
+def check_url(url: str, name: str) -> str:
+    """``url`` without a trailing slash, if it is absolute and https (or http on loopback)."""
+    problem = url_problem(url, name)
+    if problem is not None:
+        raise ConfigError(problem)
     return url.strip().rstrip("/")
 
 

@@ -4,23 +4,11 @@ Pull-request titles, branch names and file names are written by whoever opened t
 request. Everything here turns such text into markdown that GitHub renders *literally*: no
 formatting, no HTML, no links, no notifications.
 
-The building blocks and what each one promises:
-
-* :func:`text` -- one line of inline text, safe in a paragraph, a list item, a table cell or a
-  link label. ASCII punctuation that markdown reacts to is backslash-escaped, ``& < >`` become
-  HTML entities, and a zero-width space (``&#8203;``) is put after ``@`` before a name, after
-  ``#`` before a number, between ``GH`` and ``-123``, after the ``:`` of ``://`` and before the
-  ``.`` of ``www.``: the text *looks* the same but GitHub makes no @mention (nobody is
-  notified), no ``#123`` cross-reference (nothing is added to that issue's timeline) and no
-  autolink. This is the trick Dependabot uses in the release notes it quotes.
-* :func:`code` -- an inline code span that holds any text, whatever backticks it contains.
-* :func:`link` -- a link only for ``http``/``https`` URLs; anything else is shown as text.
-* :func:`table` -- a table of cells that are already rendered (with :func:`text`, :func:`code`,
-  :func:`link`); pipes inside cells never split a cell.
-* :func:`details` -- a collapsed section with a plain-text summary.
-* :func:`truncate` -- fit a document under GitHub's limits, cutting at a line boundary.
-* :func:`comment_marker`, :func:`has_marker`, :func:`embed_json`, :func:`extract_json` -- hidden
-  HTML comments that let the program find its own comment and keep state in it.
+A zero-width space (``&#8203;``) after ``@`` before a name, after ``#`` before a number and
+the like keeps the text looking the same while GitHub makes no @mention, no cross-reference and
+no autolink (Dependabot's trick in the release notes it quotes). Hidden HTML comments
+(:func:`comment_marker`, :func:`embed_json`) let the program find its own comment and keep state
+in it.
 
 Emoji shortcodes such as ``:tada:`` are left alone: GitHub turns them into emoji, which is
 harmless. Commit SHAs are left alone too: GitHub links them to this repository only.
@@ -28,7 +16,6 @@ harmless. Commit SHAs are left alone too: GitHub links them to this repository o
 
 from __future__ import annotations
 
-import html
 import json
 import re
 from collections.abc import Callable, Sequence
@@ -66,8 +53,6 @@ _HTTP_URL = re.compile(r"https?://[^\s/?#]", re.IGNORECASE)
 _URL_SAFE = "!#$%&'*+,/:;=?@[]~"
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
 _FENCE = re.compile(r" {0,3}(`{3,}|~{3,})(.*)")
-_DETAILS_OPEN = re.compile(r"<details(?=[\s>]|$)", re.IGNORECASE)
-_DETAILS_CLOSE = re.compile(r"</details\s*>", re.IGNORECASE)
 
 
 def _one_line(s: str) -> str:
@@ -160,37 +145,14 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _html_text(s: str) -> str:
-    """``s`` as HTML text on one line, with the same zero-width spaces as :func:`text`."""
-    return _with_breaks(_one_line(s), lambda piece: html.escape(piece, quote=True))
-
-
-def details(summary: str, body: str) -> str:
-    """A collapsed section: ``summary`` is plain text, ``body`` is rendered markdown.
-
-    The ``<summary>`` line is raw HTML to GitHub (markdown is not parsed there), so
-    ``summary`` is HTML-escaped here rather than markdown-escaped, with the same zero-width
-    spaces as :func:`text`. ``body`` is set between blank lines so that it is parsed as
-    markdown. The section ends with a newline.
-    """
-    return (
-        f"<details>\n<summary>{_html_text(summary)}</summary>\n\n"
-        f"{body.strip(chr(10))}\n\n</details>\n"
-    )
-
-
 def utf8_size(s: str) -> int:
     """The size of ``s`` in UTF-8 bytes, the unit of :data:`SUMMARY_LIMIT`."""
     return len(s.encode("utf-8", "surrogatepass"))
 
 
-def _tail(fence: str | None, open_details: int, note: str, *, newline_first: bool) -> str:
-    parts = ["\n" if newline_first else ""]
-    if fence is not None:
-        parts.append(fence + "\n")
-    parts.extend("\n</details>\n" for _ in range(open_details))
-    parts.append(f"\n{note}\n")
-    return "".join(parts)
+def _tail(fence: str | None, note: str, *, newline_first: bool) -> str:
+    closing = "" if fence is None else fence + "\n"
+    return ("\n" if newline_first else "") + closing + f"\n{note}\n"
 
 
 def _fence_after(line: str, fence: str | None) -> str | None:
@@ -206,21 +168,12 @@ def _fence_after(line: str, fence: str | None) -> str | None:
     return fence
 
 
-def _details_after(line: str, depth: int) -> int:
-    stripped = line.strip()
-    if not stripped.lower().startswith(("<details", "</details")):
-        return depth
-    opened = len(_DETAILS_OPEN.findall(stripped))
-    closed = len(_DETAILS_CLOSE.findall(stripped))
-    return max(depth + opened - closed, 0)
-
-
 def truncate(markdown: str, limit: int, note: str, *, size: Callable[[str], int] = len) -> str:
     """``markdown`` itself if it fits in ``limit``, else its longest fitting head plus ``note``.
 
-    The cut falls at a line boundary. A code fence left open by the cut is closed, and so is
-    each ``<details>`` section, so that ``note`` (markdown, e.g. "The rest was cut: …")
-    renders as its own paragraph after a blank line. A first line longer than the limit is
+    The cut falls at a line boundary. A code fence left open by the cut is closed, so that
+    ``note`` (markdown, e.g. "The rest was cut: …") renders as its own paragraph after a blank
+    line. A first line longer than the limit is
     dropped whole, leaving only the note.
 
     ``size`` measures text and must be additive: :func:`len` (characters, for
@@ -231,21 +184,18 @@ def truncate(markdown: str, limit: int, note: str, *, size: Callable[[str], int]
         return markdown
     note = note.strip("\n")
     lines = _LINE.findall(markdown)
-    best = _tail(None, 0, note, newline_first=False)
+    best = _tail(None, note, newline_first=False)
     if size(best) > limit:
         raise ValueError(f"the note alone is longer than the limit of {limit}")
     best_kept = 0
     used = 0
     fence: str | None = None
-    depth = 0
     for kept, line in enumerate(lines, start=1):
         used += size(line)
         if used > limit:
             break
-        if fence is None:
-            depth = _details_after(line, depth)
         fence = _fence_after(line, fence)
-        tail = _tail(fence, depth, note, newline_first=not line.endswith(("\n", "\r")))
+        tail = _tail(fence, note, newline_first=not line.endswith(("\n", "\r")))
         if used + size(tail) <= limit:
             best_kept, best = kept, tail
     return "".join(lines[:best_kept]) + best
@@ -311,8 +261,8 @@ def extract_json(body: str, kind: str) -> object | None:
     """The data :func:`embed_json` stored for ``kind`` in ``body``, or None.
 
     The stored line must be a whole line of ``body``, at the start of the line and outside
-    fenced code blocks; none of :func:`text`, :func:`code`, :func:`link`, :func:`table` or
-    :func:`details` can produce such a line from untrusted text. A look-alike inside a fence
+    fenced code blocks; none of :func:`text`, :func:`code`, :func:`link` or :func:`table` can
+    produce such a line from untrusted text. A look-alike inside a fence
     (say, a quoted log) is ignored, and when two lines qualify the body is taken as tampered
     with: None. None also when the JSON cannot be decoded, or when the stored value was
     ``null``. Put the line right after the :func:`comment_marker` line, so that

@@ -14,6 +14,7 @@ import re
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from approvalflow_sync.approvalflow.base_url import url_problem
 from approvalflow_sync.core.mapping.model import (
     DEFAULT_TITLE_TEMPLATE,
     MAX_ENTRIES,
@@ -25,7 +26,7 @@ from approvalflow_sync.core.mapping.model import (
 )
 from approvalflow_sync.core.mapping.patterns import pattern_problem
 from approvalflow_sync.core.mapping.schema import rule_keys, top_level_keys
-from approvalflow_sync.core.mapping.values import PAGE_HINT, template_problem, url_problem
+from approvalflow_sync.core.title_template import template_problem
 
 _LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 """libyaml's parser when present (three times faster on 10,000 rules), else PyYAML's.
@@ -39,6 +40,7 @@ _NULL = _TAG + "null"
 _DIGITS = re.compile(r"[0-9]+", re.ASCII)
 _LINE_BREAK = re.compile("\r\n|[\n\r\x85\u2028\u2029]")
 _TAB_MESSAGE = "tabs are not allowed for indentation in YAML; use spaces"
+PAGE_HINT = 'such as "67890" (the number in the page\'s URL, …/pages/67890/…)'
 _EXAMPLE = 'space: "12345" and pages: [{path: "docs/**", page: "67890"}]'
 
 
