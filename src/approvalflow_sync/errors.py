@@ -27,7 +27,11 @@ class ConfigError(ApprovalFlowSyncError):
 
 
 class APIError(ApprovalFlowSyncError):
-    """Raised when a call to the ApprovalFlow API fails, whatever the reason."""
+    """Raised when a call to the ApprovalFlow API fails, whatever the reason.
+
+    ``retry_after`` is the server's ``Retry-After`` advice in seconds, when it gave one (429 and
+    503 do).
+    """
 
     def __init__(
         self,
@@ -37,7 +41,9 @@ class APIError(ApprovalFlowSyncError):
         path: str,
         status: int | None = None,
         error: str | None = None,
+        retry_after: float | None = None,
     ) -> None:
+        self.retry_after = retry_after
         self.method = method
         self.path = path
         self.status = status
@@ -74,24 +80,7 @@ class APIResponseError(APIError):
 
 
 class APIStatusError(APIError):
-    """Raised when ApprovalFlow answers with an error status.
-
-    ``retry_after`` is the server's ``Retry-After`` advice in seconds, when it gave one (429 and
-    503 do).
-    """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        method: str,
-        path: str,
-        status: int | None = None,
-        error: str | None = None,
-        retry_after: float | None = None,
-    ) -> None:
-        self.retry_after = retry_after
-        super().__init__(message, method=method, path=path, status=status, error=error)
+    """Raised when ApprovalFlow answers with an error status."""
 
 
 class BadRequestError(APIStatusError):
@@ -176,10 +165,14 @@ class OAuthError(ApprovalFlowSyncError):
         status: int | None = None,
         error: str | None = None,
         description: str | None = None,
+        maybe_applied: bool = True,
+        retry_after: float | None = None,
     ) -> None:
         self.status = status
         self.error = error
         self.description = description
+        self.maybe_applied = maybe_applied
+        self.retry_after = retry_after
         super().__init__(message)
 
 
@@ -191,20 +184,6 @@ class OAuthConnectionError(OAuthError):
     authorization code is single-use, so its exchange is repeated only when ``maybe_applied`` is
     false (the request never left). ``retry_after`` is the server's advice, in seconds.
     """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        status: int | None = None,
-        error: str | None = None,
-        description: str | None = None,
-        maybe_applied: bool = True,
-        retry_after: float | None = None,
-    ) -> None:
-        self.maybe_applied = maybe_applied
-        self.retry_after = retry_after
-        super().__init__(message, status=status, error=error, description=description)
 
 
 class InvalidGrantError(OAuthError):

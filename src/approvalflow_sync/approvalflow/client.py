@@ -194,52 +194,34 @@ class ApprovalFlowClient:
 
     def submit_change_set(self, change_set_id: str) -> models.SubmitAnswer:
         """Submit every eligible page; the others are skipped with a reason."""
-        return self._call(
-            "POST",
-            "/changeSets/submit",
-            models.SubmitAnswer,
-            WRITE_CHANGE_SET,
-            json_body=models.ChangeSetCall(changeSetId=change_set_id).body(),
-        )
+        sent = models.ChangeSetCall(changeSetId=change_set_id)
+        return self._post("/changeSets/submit", sent, models.SubmitAnswer, WRITE_CHANGE_SET)
 
     def preflight_change_set(self, change_set_id: str) -> models.PreflightAnswer:
         """Dry run of submit: who could be submitted, who is blocked and why."""
-        return self._call(
-            "POST",
-            "/changeSets/preflight",
-            models.PreflightAnswer,
-            READ_CHANGE_SET,
-            json_body=models.ChangeSetCall(changeSetId=change_set_id).body(),
-            idempotent=True,
-        )
+        sent = models.ChangeSetCall(changeSetId=change_set_id)
+        return self._post("/changeSets/preflight", sent, models.PreflightAnswer, READ_CHANGE_SET)
 
     def submit_page(self, page_id: str) -> models.PageSubmitAnswer:
         """Submit one page (strict: a blocked page is refused with 400)."""
-        answer = self._call(
-            "POST",
-            "/pages/submit",
-            models.PageSubmitAnswer,
-            WRITE_APPROVAL,
-            json_body=models.PageCall(pageId=page_id).body(),
-        )
+        sent = models.PageCall(pageId=page_id)
+        answer = self._post("/pages/submit", sent, models.PageSubmitAnswer, WRITE_APPROVAL)
         return answer if answer.pageId else answer.model_copy(update={"pageId": page_id})
 
     def preflight_page(self, page_id: str) -> models.PagePreflightAnswer:
         """Eligibility of one page."""
-        answer = self._call(
-            "POST",
-            "/pages/preflight",
-            models.PagePreflightAnswer,
-            READ_APPROVAL,
-            json_body=models.PageCall(pageId=page_id).body(),
-            idempotent=True,
-        )
+        sent = models.PageCall(pageId=page_id)
+        answer = self._post("/pages/preflight", sent, models.PagePreflightAnswer, READ_APPROVAL)
         return answer if answer.pageId else answer.model_copy(update={"pageId": page_id})
 
     def _write(self, path: str, sent: models.Sent) -> models.ChangeSet | None:
         """A change-set write: done on any 2xx not saying ``success: false``, whatever the body."""
-        answer = self._call("POST", path, models.Envelope, WRITE_CHANGE_SET, json_body=sent.body())
-        return models.change_set_in(answer)
+        return models.change_set_in(self._post(path, sent, models.Envelope, WRITE_CHANGE_SET))
+
+    def _post(self, path: str, sent: models.Sent, answer: type[Answer], scope: str) -> Answer:
+        """A POST; the preflights (scope read) change nothing, so they are retried like a GET."""
+        idempotent = scope in (READ_CHANGE_SET, READ_APPROVAL)
+        return self._call("POST", path, answer, scope, json_body=sent.body(), idempotent=idempotent)
 
     # -- transport ---------------------------------------------------------------------------
 
@@ -277,8 +259,9 @@ class ApprovalFlowClient:
         if 300 <= response.status_code < 400:
             location = response.headers.get("Location", "")[:200]
             raise APIResponseError(
-                f"answered with a redirect to {location!r}, not followed: the token goes to "
-                f"{self.base_url} only; check the base URL",
+                f"answered {response.status_code} instead of a 2xx answer: a redirect to "
+                f"{location!r}, not followed, the token goes to {self.base_url} only; check "
+                "the base URL (a login page answers like this)",
                 method=method,
                 path=path,
                 status=response.status_code,
@@ -301,40 +284,35 @@ class ApprovalFlowClient:
             return send_within(self._http, request, deadline, self._retry.clock)
 
 
+_TRANSPORT_ERRORS: tuple[tuple[type[Exception], type[APIConnectionError], str, bool], ...] = (
+    (httpx.ConnectTimeout, APITimeoutError, "timed out connecting ({exc})", False),
+    (httpx.TimeoutException, APITimeoutError, "timed out waiting for the answer ({exc})", True),
+    (httpx.ConnectError, APIConnectionError, "could not connect ({name})", False),
+    (
+        httpx.TransportError,
+        APIConnectionError,
+        "the connection broke before an answer ({name})",
+        True,
+    ),
+)
+"""httpx's transport errors as ours, each saying whether a write may have happened."""
+
+
 @contextmanager
 def _transport_errors(method: str, path: str) -> Iterator[None]:
-    """Turn httpx's transport errors into ours, telling whether a write may have happened."""
     try:
         yield
-    except httpx.ConnectTimeout as exc:
-        raise APITimeoutError(
-            f"timed out connecting ({exc}); check the base URL and the network",
-            method=method,
-            path=path,
-            maybe_applied=False,
-        ) from exc
-    except httpx.TimeoutException as exc:
-        raise APITimeoutError(
-            f"timed out waiting for the answer ({exc}); the request may have taken effect",
-            method=method,
-            path=path,
-            maybe_applied=True,
-        ) from exc
-    except httpx.ConnectError as exc:
-        raise APIConnectionError(
-            f"could not connect ({exc.__class__.__name__}); check the base URL and the network",
-            method=method,
-            path=path,
-            maybe_applied=False,
-        ) from exc
     except httpx.TransportError as exc:
-        raise APIConnectionError(
-            f"the connection broke before an answer ({exc.__class__.__name__}); "
-            "the request may have taken effect",
-            method=method,
-            path=path,
-            maybe_applied=True,
-        ) from exc
+        for caught, ours, text, maybe_applied in _TRANSPORT_ERRORS:
+            if isinstance(exc, caught):
+                advice = (
+                    "the request may have taken effect"
+                    if maybe_applied
+                    else "check the base URL and the network"
+                )
+                message = f"{text.format(exc=exc, name=type(exc).__name__)}; {advice}"
+                raise ours(message, method=method, path=path, maybe_applied=maybe_applied) from exc
+        raise  # pragma: no cover - the last row catches every transport error
 
 
 def _read_answer(response: httpx.Response, method: str, path: str, scope: str) -> dict[str, Any]:
@@ -351,33 +329,22 @@ def _read_answer(response: httpx.Response, method: str, path: str, scope: str) -
             retry_after=parse_retry_after(response.headers.get("Retry-After")),
             non_json=f"answered with {describe_body(response)}" if body is None else None,
         )
-    if not 200 <= response.status_code < 300:
-        raise APIResponseError(
-            f"answered {response.status_code} instead of a 2xx answer; check the base URL "
-            "(a redirect to a login page answers like this)",
-            method=method,
-            path=path,
-            status=response.status_code,
+
+    def refused(message: str, error: str | None = None) -> APIResponseError:
+        return APIResponseError(
+            message, method=method, path=path, status=response.status_code, error=error
         )
+
     if body is None and not response.content.strip():
         return {}  # an empty 2xx answer: a write that says nothing more than that it was done
     if body is None:
-        raise APIResponseError(
+        raise refused(
             f"answered with {describe_body(response)} instead of a JSON object; "
-            "check the base URL (a proxy or login page answers like this)",
-            method=method,
-            path=path,
-            status=response.status_code,
+            "check the base URL (a proxy or login page answers like this)"
         )
     if body.get("success") is False:
         error = _server_text(body, response)
-        raise APIResponseError(
-            f"refused with success false: {error or 'no error text'}",
-            method=method,
-            path=path,
-            status=response.status_code,
-            error=error,
-        )
+        raise refused(f"refused with success false: {error or 'no error text'}", error)
     return body
 
 
