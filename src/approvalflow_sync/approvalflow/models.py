@@ -34,20 +34,8 @@ from pydantic import (
 OPEN = "open"
 """The one ``status`` the reference documents; every other value is "not open, read-only"."""
 
-ROLLUP_STATES = (
-    "open",
-    "in_review",
-    "partially_approved",
-    "all_approved",
-    "has_rejections",
-    "stale",
-)
-"""The ``rollupState`` values the vendor announced; others may appear and are shown as they are."""
-
 VERSION_FIELDS = ("currentPageVersion", "approvedAtVersion", "isStale", "versionDelta")
 """Detail's per-page version fields; where exactly they sit is not documented."""
-
-ENVELOPE_FIELDS = ("success", "error")
 
 
 # -- what we send --------------------------------------------------------------------------------
@@ -59,7 +47,6 @@ class Sent(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     def body(self) -> dict[str, Any]:
-        """The JSON body: fields given, ``None`` ones left out."""
         return self.model_dump(exclude_none=True)
 
 
@@ -132,13 +119,10 @@ class PageRef(Received):
 
     pageId: str
     currentPageVersion: MaybeInt = None
-    """The page's version now (detail only)."""
     approvedAtVersion: MaybeInt = None
-    """The version that was approved; ``None`` when never approved or not given."""
+    """``None`` when never approved or not given."""
     isStale: MaybeBool = None
-    """True when the page was edited after its approval (detail only)."""
     versionDelta: MaybeInt = None
-    """Versions between the approved one and the current one (detail only)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -166,7 +150,6 @@ class ChangeSet(Received):
     summary: str | None = None
     referenceUrl: str | None = None
     status: str = OPEN
-    """``open``, or any other value: not open, read-only. Absent is read as ``open``."""
     rollupState: str | None = None
     pageRefs: list[PageRef] = Field(default_factory=list)
     createdAt: str | None = None
@@ -174,12 +157,11 @@ class ChangeSet(Received):
 
     @property
     def page_ids(self) -> list[str]:
-        """The page ids in the server's order."""
         return [ref.pageId for ref in self.pageRefs]
 
     @property
     def is_open(self) -> bool:
-        """Whether the change set may be reused, updated or archived (status ``open`` only)."""
+        """Only an open change set may be reused, updated or archived."""
         return self.status == OPEN
 
 
@@ -217,7 +199,6 @@ class ChangeSetList(Envelope):
 
     @property
     def next_cursor(self) -> str | None:
-        """The cursor of the next page, if the answer names one."""
         return self.next or self.cursor
 
 
@@ -243,7 +224,6 @@ class PagePreflight(Received):
 
     pageId: str
     canSubmit: MaybeBool = None
-    """None when the answer does not say."""
     workflowId: str | None = None
     reason: str | None = None
 

@@ -13,13 +13,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from approvalflow_sync.core.title_template import (
+    DEFAULT_TITLE_TEMPLATE as DEFAULT_TITLE_TEMPLATE,  # noqa: PLC0414 - re-exported
+)
 from approvalflow_sync.github.event import ChangedFile, PullRequest
 
 if TYPE_CHECKING:  # annotations only: planning offline (``plan``) loads no pydantic
     from approvalflow_sync.approvalflow.models import ChangeSet
 
-DEFAULT_TITLE_TEMPLATE = "PR-{number} {title}"
-TITLE_FIELDS = ("number", "title", "branch", "base", "repo")
 MAX_TITLE = 255
 MAX_SUMMARY = 1000
 _HTML_COMMENT = re.compile(r"<!--.*?(-->|$)", re.DOTALL)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import string
 
+DEFAULT_TITLE_TEMPLATE = "PR-{number} {title}"
 TITLE_FIELDS = ("number", "title", "branch", "base", "repo")
 """The fields a ``title-template`` may use; :func:`plan.render_title` fills exactly these."""
 

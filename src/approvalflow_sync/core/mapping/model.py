@@ -15,13 +15,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
+from approvalflow_sync.core.title_template import DEFAULT_TITLE_TEMPLATE
 from approvalflow_sync.errors import ConfigError
 
 DEFAULT_MAPPING_FILE = ".github/approvalflow.yml"
 """Where the action looks for the mapping unless the ``mapping-file`` input says otherwise."""
-
-DEFAULT_TITLE_TEMPLATE = "PR-{number} {title}"
-"""The change set title when the file gives none (the same default as :mod:`plan`)."""
 
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
@@ -125,13 +123,10 @@ class Rule:
     patterns: tuple[str, ...]
     """Gitignore-style patterns as written; those starting with ``!`` exclude."""
     pages: tuple[str, ...]
-    """Page ids, digits only, without repeats."""
     space: str
-    """The pages' space: the rule's own ``space`` or the file's default."""
+    """The rule's own ``space`` or the file's default."""
     line: int
-    """Where the rule starts in the file (1-based), for messages and annotations."""
     column: int = 1
-    """The rule's column (1-based)."""
 
     def __post_init__(self) -> None:
         patterns = _strings(self.patterns, "patterns")
@@ -149,7 +144,6 @@ class Rule:
 
     @property
     def page_keys(self) -> tuple[PageKey, ...]:
-        """The rule's pages with their space."""
         return tuple(PageKey(self.space, page) for page in self.pages)
 
 
@@ -165,11 +159,8 @@ class Mapping:
     confluence_url: str | None = None
     """The site's wiki URL without a trailing slash, to link pages in comments."""
     title_template: str = DEFAULT_TITLE_TEMPLATE
-    """The change set title, with fields from :data:`TITLE_FIELDS`."""
     rules: tuple[Rule, ...]
-    """The rules in file order (required)."""
     source: str = DEFAULT_MAPPING_FILE
-    """The file the mapping came from, for messages about it."""
 
     def __post_init__(self) -> None:
         rules = self.rules

@@ -12,8 +12,8 @@ import copy
 import json
 from typing import Any
 
-from approvalflow_sync.core.mapping.model import DEFAULT_TITLE_TEMPLATE, MAX_RULES
-from approvalflow_sync.core.title_template import TITLE_FIELDS
+from approvalflow_sync.core.mapping.model import MAX_RULES
+from approvalflow_sync.core.title_template import DEFAULT_TITLE_TEMPLATE, TITLE_FIELDS
 
 SCHEMA_ID = "urn:approvalflow-sync:mapping-file:v1"
 """A stable name; editors find the schema through the file path or a ``$schema`` comment."""

@@ -16,7 +16,6 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from approvalflow_sync.approvalflow.base_url import url_problem
 from approvalflow_sync.core.mapping.model import (
-    DEFAULT_TITLE_TEMPLATE,
     MAX_ENTRIES,
     MAX_RULES,
     Mapping,
@@ -26,7 +25,7 @@ from approvalflow_sync.core.mapping.model import (
 )
 from approvalflow_sync.core.mapping.patterns import pattern_problem
 from approvalflow_sync.core.mapping.schema import rule_keys, top_level_keys
-from approvalflow_sync.core.title_template import template_problem
+from approvalflow_sync.core.title_template import DEFAULT_TITLE_TEMPLATE, template_problem
 
 _LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 """libyaml's parser when present (three times faster on 10,000 rules), else PyYAML's.
