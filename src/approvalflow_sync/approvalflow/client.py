@@ -1,8 +1,6 @@
 """A typed client for the ApprovalFlow REST API: one method per endpoint.
 
-The client takes an ``httpx.Client`` (tests pass one with ``httpx.MockTransport``) and a token
-source; it reads no environment. The token goes into the ``Authorization`` header and nowhere
-else: not in errors, logs or ``repr``.
+It reads no environment; the token goes into the ``Authorization`` header and nowhere else.
 """
 
 from __future__ import annotations
@@ -49,15 +47,10 @@ Answer = TypeVar("Answer", bound=BaseModel)
 
 
 class TokenSource(Protocol):
-    """Where the client gets its bearer token; ``refresh`` is tried once after a 401."""
+    """Where the client gets its bearer token; ``refresh`` (false: cannot) is tried after a 401."""
 
-    def current(self) -> str:
-        """The access token to send now."""
-        ...
-
-    def refresh(self) -> bool:
-        """Get a new access token; false when this source cannot refresh."""
-        ...
+    def current(self) -> str: ...
+    def refresh(self) -> bool: ...
 
 
 class StaticToken:
@@ -67,11 +60,9 @@ class StaticToken:
         self._token = token
 
     def current(self) -> str:
-        """The token given at construction."""
         return self._token
 
     def refresh(self) -> bool:
-        """A fixed token has nothing to refresh to."""
         return False
 
     def __repr__(self) -> str:
@@ -99,7 +90,6 @@ class ApprovalFlowClient:
         return f"ApprovalFlowClient(base_url={self.base_url!r})"
 
     def close(self) -> None:
-        """Close the underlying HTTP connection pool."""
         self._http.close()
 
     def __enter__(self) -> ApprovalFlowClient:
@@ -108,13 +98,8 @@ class ApprovalFlowClient:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    # -- endpoints ---------------------------------------------------------------------------
-
     def list_change_sets(self, space_id: str) -> list[models.ChangeSet]:
-        """Every change set of a space, archived ones included; follows a cursor if given.
-
-        Each change set is listed once, even if a server ignoring the cursor repeats a page.
-        """
+        """Every change set of a space, archived ones included, each once; follows a cursor."""
         found: dict[str, models.ChangeSet] = {}
         params: dict[str, str] = {"spaceId": space_id}
         seen_cursors: set[str] = set()
@@ -131,11 +116,7 @@ class ApprovalFlowClient:
             params = {"spaceId": space_id, "cursor": cursor}
 
     def get_change_set(self, change_set_id: str) -> models.ChangeSet:
-        """One change set, each page with what the answer says of its versions.
-
-        The change set may come wrapped in ``changeSet`` or flat; without an ``id`` it is the
-        one asked for.
-        """
+        """One change set, wrapped in ``changeSet`` or flat; without ``id``, the one asked for."""
         path = "/changeSets/detail"
         answer = self._call(
             "GET", path, models.Envelope, READ_CHANGE_SET, params={"changeSetId": change_set_id}
@@ -152,11 +133,8 @@ class ApprovalFlowClient:
         summary: str | None = None,
         reference_url: str | None = None,
     ) -> models.ChangeSet | None:
-        """Create a change set: the new one if the answer carries it, else None.
-
-        Without it (and after an ambiguous failure) the caller finds it in the space's list by
-        its link.
-        """
+        """Create a change set: the new one if the answer carries it, else None (the caller
+        finds it in the space's list by its link)."""
         sent = models.NewChangeSet(
             spaceId=space_id,
             title=title,
@@ -175,10 +153,7 @@ class ApprovalFlowClient:
         reference_url: str | None = None,
         page_ids: list[str] | None = None,
     ) -> models.ChangeSet | None:
-        """Change the given fields only; ``page_ids`` replaces the whole page list.
-
-        The change set if the answer carries it, else None (detail shows it).
-        """
+        """Change the given fields only; ``page_ids`` replaces the whole page list."""
         sent = models.ChangeSetUpdate(
             changeSetId=change_set_id,
             title=title,
@@ -189,7 +164,7 @@ class ApprovalFlowClient:
         return self._write("/changeSets/update", sent)
 
     def archive_change_set(self, change_set_id: str) -> models.ChangeSet | None:
-        """Archive a change set; it is read-only from then on. The answer's change set, if any."""
+        """Archive a change set; it is read-only from then on."""
         return self._write("/changeSets/archive", models.ChangeSetCall(changeSetId=change_set_id))
 
     def submit_change_set(self, change_set_id: str) -> models.SubmitAnswer:
@@ -223,8 +198,6 @@ class ApprovalFlowClient:
         idempotent = scope in (READ_CHANGE_SET, READ_APPROVAL)
         return self._call("POST", path, answer, scope, json_body=sent.body(), idempotent=idempotent)
 
-    # -- transport ---------------------------------------------------------------------------
-
     def _call(
         self,
         method: str,
@@ -253,9 +226,19 @@ class ApprovalFlowClient:
         *,
         deadline: float,
     ) -> dict[str, Any]:
-        response = self._request(method, path, params, json_body, deadline)
+
+        def request() -> httpx.Response:
+            headers = {"Authorization": f"Bearer {self._token.current()}"}
+            headers["Accept"] = "application/json"
+            with _transport_errors(method, path):
+                built = self._http.build_request(
+                    method, self.base_url + path, params=params, json=json_body, headers=headers
+                )
+                return send_within(self._http, built, deadline, self._retry.clock)
+
+        response = request()
         if response.status_code == 401 and self._token.refresh():
-            response = self._request(method, path, params, json_body, deadline)
+            response = request()
         if 300 <= response.status_code < 400:
             location = response.headers.get("Location", "")[:200]
             raise APIResponseError(
@@ -267,21 +250,6 @@ class ApprovalFlowClient:
                 status=response.status_code,
             )
         return _read_answer(response, method, path, scope)
-
-    def _request(
-        self,
-        method: str,
-        path: str,
-        params: dict[str, str] | None,
-        json_body: dict[str, Any] | None,
-        deadline: float,
-    ) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {self._token.current()}", "Accept": "application/json"}
-        with _transport_errors(method, path):
-            request = self._http.build_request(
-                method, self.base_url + path, params=params, json=json_body, headers=headers
-            )
-            return send_within(self._http, request, deadline, self._retry.clock)
 
 
 _TRANSPORT_ERRORS: tuple[tuple[type[Exception], type[APIConnectionError], str, bool], ...] = (
