@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Callable
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -28,9 +29,7 @@ from approvalflow_sync.core.mapping.schema import rule_keys, top_level_keys
 from approvalflow_sync.core.title_template import DEFAULT_TITLE_TEMPLATE, template_problem
 
 _LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-"""libyaml's parser when present (three times faster on 10,000 rules), else PyYAML's.
-
-Either composes the node tree, whose nodes keep their line and column, in C or in Python."""
+"""libyaml's parser when present (three times faster on 10,000 rules), else PyYAML's."""
 
 _TAG = "tag:yaml.org,2002:"
 _STR = _TAG + "str"
@@ -61,29 +60,18 @@ def load_yaml(text: str, source: str) -> Mapping:
     return mapping
 
 
-def _lines(text: str) -> list[str]:
-    """The lines as YAML counts them."""
-    return _LINE_BREAK.split(text)
-
-
 def _syntax_problems(text: str, source: str, error: yaml.MarkedYAMLError) -> list[Problem]:
     """The parser's complaint with its position, or one problem per tab-indented line."""
     mark = error.problem_mark or error.context_mark
     line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
-    lines = _lines(text)
+    lines = _LINE_BREAK.split(text)
     tabs = _tab_indents(lines)
     problem = str(error.problem or error.context or "invalid YAML")
     if tabs and ("tab" in problem or "\t" in problem or any(t[0] == line for t in tabs)):
         return [Problem(source, t_line, t_column, _TAB_MESSAGE) for t_line, t_column in tabs]
     if "another document" in problem:
-        return [
-            Problem(
-                source,
-                line,
-                column,
-                "the file holds more than one YAML document ('---'); keep a single document",
-            )
-        ]
+        message = "the file holds more than one YAML document ('---'); keep a single document"
+        return [Problem(source, line, column, message)]
     message = f"invalid YAML: {problem}"
     context = error.context_mark
     if error.context and context is not None and context is not mark:
@@ -116,7 +104,7 @@ def _reader_problem(text: str, source: str, error: yaml.YAMLError) -> Problem:
     if not isinstance(position, int):
         return Problem(source, 1, 1, f"invalid YAML: {error}")
     head = text[:position]
-    lines = _lines(head)
+    lines = _LINE_BREAK.split(head)
     character = text[position] if position < len(text) else ""
     return Problem(
         source,
@@ -212,12 +200,23 @@ class _Walker:
             return None
         found = self.keys(root, top_level_keys(), "the top level")
         space = self.identifier(found["space"][1], "space") if "space" in found else None
-        url = self.url(found["confluence-url"][1]) if "confluence-url" in found else None
-        template = (
-            self.template(found["title-template"][1])
-            if "title-template" in found
-            else DEFAULT_TITLE_TEMPLATE
-        )
+        url = template = None
+        if "confluence-url" in found:
+            url = self.checked(
+                found["confluence-url"][1],
+                "confluence-url",
+                "https://acme.atlassian.net/wiki",
+                lambda text: url_problem(text, "confluence-url"),
+            )
+        if "title-template" in found:
+            template = self.checked(
+                found["title-template"][1],
+                "title-template",
+                f'"{DEFAULT_TITLE_TEMPLATE}"',
+                template_problem,
+            )
+        else:
+            template = DEFAULT_TITLE_TEMPLATE
         if "pages" not in found:
             self.problem(root, f"the mapping file has no 'pages' list; add one, such as {_EXAMPLE}")
             return None
@@ -227,7 +226,7 @@ class _Walker:
             return None
         return Mapping(
             space=space,
-            confluence_url=url,
+            confluence_url=url and url.strip().rstrip("/"),
             title_template=template,
             rules=rules,
             source=self.source,
@@ -269,21 +268,12 @@ class _Walker:
             )
         return None
 
-    def url(self, node: Node) -> str | None:
-        text = self.scalar_text(node, "confluence-url", "https://acme.atlassian.net/wiki")
-        if text is None:
-            return None
-        problem = url_problem(text, "confluence-url")
-        if problem is not None:
-            self.problem(node, problem)
-            return None
-        return text.strip().rstrip("/")
-
-    def template(self, node: Node) -> str | None:
-        text = self.scalar_text(node, "title-template", '"PR-{number} {title}"')
-        if text is None:
-            return None
-        problem = template_problem(text)
+    def checked(
+        self, node: Node, what: str, example: str, problem_of: Callable[[str], str | None]
+    ) -> str | None:
+        """A string value that ``problem_of`` finds nothing wrong with."""
+        text = self.scalar_text(node, what, example)
+        problem = None if text is None else problem_of(text)
         if problem is not None:
             self.problem(node, problem)
             return None
