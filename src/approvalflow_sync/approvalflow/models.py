@@ -1,19 +1,10 @@
-"""Wire models: what we send to ApprovalFlow, and what we accept back.
+"""Wire models: what we send to ApprovalFlow (strict: documented fields only), and what we
+accept back (tolerant readers: defaults, unknown fields kept, numbers read as text).
 
-Two kinds, kept apart. Models we send (:class:`Sent`) hold exactly the fields the vendor's
-reference documents and refuse any other. Models we receive (:class:`Received`) are tolerant
-readers: every field the program does not strictly need has a default, unknown fields are kept
-(``extra="allow"``), numbers are accepted where text is expected, and a per-page version field
-that is not a number or a boolean reads as unknown instead of failing the answer.
-
-What the reference leaves open, and how it is read here:
-
-- ``success`` may be absent on any 2xx answer; only ``false`` is an error (the client checks it).
-- Create, update, archive and single-page submit may answer ``{"success": true}`` alone, an
-  empty body, the change set flat, or wrapped in ``changeSet``: :func:`carried_change_set`.
-- ``status``: only ``open`` is documented; any other value means "not open, read-only".
-- ``pageRefs`` items may be objects with ``pageId`` or bare ids; detail's version fields may be
-  missing, flat in the item, or wrapped one level down in it.
+What the reference leaves open is read leniently: ``success`` may be absent; a write may answer
+``{"success": true}``, nothing, or the change set flat or wrapped in ``changeSet``; a ``status``
+other than ``open`` means read-only; ``pageRefs`` may be bare ids, and detail's version fields
+may be missing, flat or one level down.
 """
 
 from __future__ import annotations
