@@ -488,17 +488,15 @@ def _submitted_rows(
     space: SpaceOutcome, pages: Sequence[str], match: MatchResult, answer: models.SubmitAnswer
 ) -> list[PageRow]:
     results = {r.pageId: r for r in answer.results}
-    rows = []
-    for page in pages:
-        result = results.get(page)
-        rows.append(
-            PageRow(
-                space=space.space,
-                page=page,
-                files=match.files_by_page.get(PageKey(space.space, page), ()),
-                submitted=result.success is True if result else False,
-                reason=(result.reason if result else "not in the submit answer"),
-                workflow=result.workflowId if result else None,
-            )
+    missing = models.PageSubmitResult(pageId="", reason="not in the submit answer")
+    return [
+        PageRow(
+            space.space,
+            page,
+            match.files_by_page.get(PageKey(space.space, page), ()),
+            submitted=(result := results.get(page, missing)).success is True,
+            reason=result.reason,
+            workflow=result.workflowId,
         )
-    return rows
+        for page in pages
+    ]

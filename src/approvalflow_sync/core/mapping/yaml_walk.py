@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -43,7 +44,6 @@ _EXAMPLE = 'space: "12345" and pages: [{path: "docs/**", page: "67890"}]'
 
 
 def load_yaml(text: str, source: str) -> Mapping:
-    """The mapping in ``text`` read through YAML's node tree, or every problem in it."""
     try:
         root = yaml.compose(text, Loader=_LOADER)
     except yaml.MarkedYAMLError as error:
@@ -61,7 +61,6 @@ def load_yaml(text: str, source: str) -> Mapping:
 
 
 def _syntax_problems(text: str, source: str, error: yaml.MarkedYAMLError) -> list[Problem]:
-    """The parser's complaint with its position, or one problem per tab-indented line."""
     mark = error.problem_mark or error.context_mark
     line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
     lines = _LINE_BREAK.split(text)
@@ -88,7 +87,6 @@ def _syntax_problems(text: str, source: str, error: yaml.MarkedYAMLError) -> lis
 
 
 def _tab_indents(lines: list[str]) -> list[tuple[int, int]]:
-    """Line and column of the first tab in each line's indentation (blank lines aside)."""
     found = []
     for number, line in enumerate(lines, start=1):
         content = line.lstrip(" \t")
@@ -131,7 +129,6 @@ def _describe(node: Node) -> str:
 
 
 def _suggest(key: str, known: tuple[str, ...]) -> str:
-    """A hint naming the closest known key, or all of them."""
     normalized = key.strip().lower().replace("_", "-").replace(" ", "-")
     close = difflib.get_close_matches(normalized, known, n=1, cutoff=0.6)
     if close:
@@ -139,22 +136,20 @@ def _suggest(key: str, known: tuple[str, ...]) -> str:
     return "the keys are " + ", ".join(known)
 
 
+@dataclass(slots=True)
 class _RawRule:
     """A rule as far as it could be read, before spaces are resolved."""
 
-    __slots__ = ("node", "ok", "pages", "patterns", "space", "space_given")
-
-    def __init__(self, node: Node, *, ok: bool = True) -> None:
-        self.node = node
-        self.patterns: tuple[str, ...] | None = None
-        self.pages: list[tuple[str, Node]] = []
-        self.space: str | None = None
-        self.space_given = False
-        self.ok = ok
+    node: Node
+    ok: bool = True
+    patterns: tuple[str, ...] | None = None
+    pages: list[tuple[str, Node]] = field(default_factory=list)
+    space: str | None = None
+    space_given: bool = False
 
 
 class _Walker:
-    """Collects problems while turning the node tree into a :class:`Mapping`."""
+    """Collects every problem while turning the node tree into a :class:`Mapping`."""
 
     def __init__(self, source: str) -> None:
         self.source = source
@@ -190,7 +185,6 @@ class _Walker:
         return found
 
     def mapping(self, root: Node) -> Mapping | None:
-        """The whole file."""
         if not isinstance(root, MappingNode):
             self.problem(
                 root,
