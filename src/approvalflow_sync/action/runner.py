@@ -254,13 +254,17 @@ class Runner:
         """Print ``message`` as one plain log line, redacted."""
         self._print(_plain_line(self.redact(message), self.redact))
 
-    def _annotate(self, kind: str, annotation: _Annotation) -> None:
+    def _annotate(self, kind: str, message: str, **where: Unpack[Where]) -> None:
+        """An annotation of untrusted text (scrubbed, escaped, redacted); past the ninth of a
+        kind they are held back, to be folded into one by :meth:`close`."""
+        title, file = where.get("title"), where.get("file")
+        line, col = where.get("line"), where.get("col")
+        title, file = (None if t is None else self._clean(t) for t in (title, file))
+        annotation = _Annotation(self._clean(message), title, file, line, col)
         self._counts[kind] += 1
         if not self._in_actions:
-            where = ":".join(
-                str(p) for p in (annotation.file, annotation.line, annotation.col) if p is not None
-            )
-            head = f"{kind.capitalize()}: " + (f"{where}: " if where else "")
+            place = ":".join(str(p) for p in (file, line, col) if p is not None)
+            head = f"{kind.capitalize()}: " + (f"{place}: " if place else "")
             head += f"{annotation.title}: " if annotation.title else ""
             self.info(head + annotation.message)
         elif self._counts[kind] < ANNOTATIONS_SHOWN:
@@ -271,30 +275,14 @@ class Runner:
     def _print_annotation(self, kind: str, annotation: _Annotation) -> None:
         self._print(_command(kind, annotation.message, annotation.properties(), self.redact))
 
-    def _notify(self, kind: str, message: str, **where: Unpack[Where]) -> None:
-        title, file = where.get("title"), where.get("file")
-        self._annotate(
-            kind,
-            _Annotation(
-                message=self._clean(message),
-                title=None if title is None else self._clean(title),
-                file=None if file is None else self._clean(file),
-                line=where.get("line"),
-                col=where.get("col"),
-            ),
-        )
-
     def notice(self, message: str, **where: Unpack[Where]) -> None:
-        """A notice annotation; message and properties may be untrusted (escaped, redacted)."""
-        self._notify("notice", message, **where)
+        self._annotate("notice", message, **where)
 
     def warning(self, message: str, **where: Unpack[Where]) -> None:
-        """A warning annotation; past the 9th in a step they are held back and folded."""
-        self._notify("warning", message, **where)
+        self._annotate("warning", message, **where)
 
     def error(self, message: str, **where: Unpack[Where]) -> None:
-        """An error annotation; past the 9th in a step they are held back and folded."""
-        self._notify("error", message, **where)
+        self._annotate("error", message, **where)
 
     def close(self) -> None:
         """Print the annotations held back past the ninth: one as itself, more folded into one."""
