@@ -81,42 +81,37 @@ def build_base_url(
 
     ``name_prefix`` is put before setting names in messages (``--`` for flags, for instance).
     """
+    p = name_prefix
     parts = {"cloud-id": cloud_id, "site": site, "app-id": app_id, "environment-id": environment_id}
-    given = {key: value for key, value in parts.items() if value}
+    given = [f"{p}{key}" for key, value in parts.items() if value]
+    if base_url and given:
+        raise ConfigError(
+            f"{p}base-url: given together with {', '.join(given)}; give the whole base URL or "
+            "its parts, not both"
+        )
     if base_url:
-        if given:
-            names = ", ".join(f"{name_prefix}{key}" for key in given)
-            raise ConfigError(
-                f"{name_prefix}base-url: given together with {names}; give the whole base URL "
-                "or its parts, not both"
-            )
-        return check_url(base_url, f"{name_prefix}base-url")
+        return check_url(base_url, f"{p}base-url")
     if not given:
         raise ConfigError(
-            f"{name_prefix}base-url: not set; give the ApprovalFlow base URL, or "
-            f"{name_prefix}cloud-id (or {name_prefix}site), {name_prefix}app-id and "
-            f"{name_prefix}environment-id"
+            f"{p}base-url: not set; give the ApprovalFlow base URL, or {p}cloud-id (or {p}site), "
+            f"{p}app-id and {p}environment-id"
         )
     if cloud_id and site:
-        raise ConfigError(
-            f"{name_prefix}cloud-id and {name_prefix}site: both given; give one of them"
-        )
-    missing = [key for key in ("app-id", "environment-id") if not parts[key]]
+        raise ConfigError(f"{p}cloud-id and {p}site: both given; give one of them")
+    missing = [f"{p}{key}" for key in ("app-id", "environment-id") if not parts[key]]
     if not (cloud_id or site):
-        missing.insert(0, "cloud-id")
+        missing.insert(0, f"{p}cloud-id")
     if missing:
-        names = ", ".join(f"{name_prefix}{key}" for key in missing)
         raise ConfigError(
-            f"{names}: missing to build the base URL; give them, or the whole {name_prefix}base-url"
+            f"{', '.join(missing)}: missing to build the base URL; give them, or the whole "
+            f"{p}base-url"
         )
-    app = _check_id(app_id or "", f"{name_prefix}app-id")
-    env = _check_id(environment_id or "", f"{name_prefix}environment-id")
+    app = _check_id(app_id or "", f"{p}app-id")
+    env = _check_id(environment_id or "", f"{p}environment-id")
     if cloud_id:
-        cloud = _check_id(cloud_id, f"{name_prefix}cloud-id")
+        cloud = _check_id(cloud_id, f"{p}cloud-id")
         return f"https://api.atlassian.com/svc/confluence/{cloud}/apps/{app}_{env}"
     host = (site or "").strip().removeprefix("https://").rstrip("/")
     if not _SITE.match(host):
-        raise ConfigError(
-            f"{name_prefix}site: {site!r} is not a host name; give it as acme.atlassian.net"
-        )
+        raise ConfigError(f"{p}site: {site!r} is not a host name; give it as acme.atlassian.net")
     return f"https://{host}/gateway/api/svc/confluence/apps/{app}_{env}"
