@@ -345,6 +345,15 @@ class _Where(TypedDict):
     path: str
     status: int
     error: str | None
+    retry_after: float | None
+
+
+_ADVICE: dict[int, tuple[type[APIStatusError], str]] = {
+    400: (BadRequestError, ""),
+    401: (AuthenticationError, " (the access token is missing, expired or revoked: get a new one)"),
+    404: (NotFoundError, " (check the base URL: app id, environment id and cloud id)"),
+    429: (RateLimitError, " (rate limited; retry later)"),
+}
 
 
 def error_for_status(
@@ -359,52 +368,31 @@ def error_for_status(
 ) -> APIError:
     """The error class and message for an error status: the one place statuses map to classes."""
     text = error or non_json or "no error text"
-    where: _Where = {"method": method, "path": path, "status": status, "error": error}
-    if status == 400:
-        return BadRequestError(text, **where)
-    if status == 401:
-        return AuthenticationError(
-            f"{text} (the access token is missing, expired or revoked: get a new one)", **where
-        )
+    kind, advice = _ADVICE.get(status, (APIStatusError, ""))
+    if status >= 500:
+        kind, advice = ServerError, " (a failure on ApprovalFlow's side: try again later)"
+    advised = retry_after if kind in (RateLimitError, ServerError) else None
+    where: _Where = {
+        "method": method,
+        "path": path,
+        "status": status,
+        "error": error,
+        "retry_after": advised,
+    }
     if status == 403:
         return _permission_error(text, scope, where)
-    if status == 404:
-        return NotFoundError(
-            f"{text} (check the base URL: app id, environment id and cloud id)", **where
-        )
-    if status == 429:
-        return RateLimitError(
-            f"{text} (rate limited; retry later)", retry_after=retry_after, **where
-        )
-    if status >= 500:
-        return ServerError(
-            f"{text} (a failure on ApprovalFlow's side: try again later)",
-            retry_after=retry_after,
-            **where,
-        )
-    return APIStatusError(text, **where)
+    return kind(text + advice, **where)
 
 
 def _permission_error(text: str, scope: str, where: _Where) -> PermissionDeniedError:
     lowered = text.lower()
-    if "licen" in lowered:
-        return PermissionDeniedError(
-            f"{text} (ApprovalFlow's licence is not active on this site: "
-            "a site admin must activate it under Manage apps)",
-            reason="licence",
-            **where,
-        )
-    if "scope" in lowered:
-        return PermissionDeniedError(
-            f"{text} (this call needs the scope {scope}: add it to the OAuth app "
-            "and consent again)",
-            reason="scope",
-            **where,
-        )
-    return PermissionDeniedError(
-        f"{text} (check that the token has the scopes {PRODUCT_SCOPE} and {scope}, that "
-        "ApprovalFlow's licence is active, and that a site admin enabled "
-        "'App REST APIs' for ApprovalFlow under Connected apps)",
-        reason="unknown",
-        **where,
-    )
+    reason = "licence" if "licen" in lowered else "scope" if "scope" in lowered else "unknown"
+    advice = {
+        "licence": "ApprovalFlow's licence is not active on this site: a site admin must "
+        "activate it under Manage apps",
+        "scope": f"this call needs the scope {scope}: add it to the OAuth app and consent again",
+        "unknown": f"check that the token has the scopes {PRODUCT_SCOPE} and {scope}, that "
+        "ApprovalFlow's licence is active, and that a site admin enabled 'App REST APIs' for "
+        "ApprovalFlow under Connected apps",
+    }[reason]
+    return PermissionDeniedError(f"{text} ({advice})", reason=reason, **where)
