@@ -188,16 +188,12 @@ class Run:
             )
         keep, *extra = mine
         for duplicate in extra:
-            if self._archive(plan.space, duplicate.id, "archived duplicate"):
-                self.reporter.warning(
-                    f"Archived duplicate change set {duplicate.id} of space {plan.space} "
-                    f"(another run created it at the same time); kept {keep.id}."
-                )
-            else:
-                self.reporter.warning(
-                    f"Duplicate change set {duplicate.id} of space {plan.space} (another run "
-                    f"created it at the same time) was archived by that run; kept {keep.id}."
-                )
+            archived = self._archive(plan.space, duplicate.id, "archived duplicate")
+            self.reporter.warning(
+                f"{'Archived duplicate' if archived else 'Duplicate'} change set {duplicate.id} "
+                f"of space {plan.space} (another run created it at the same time)"
+                f"{'' if archived else ' was archived by that run'}; kept {keep.id}."
+            )
         return keep
 
     def _archive(self, space: str, change_set_id: str, action: str = "archived") -> bool:
@@ -418,15 +414,11 @@ class Run:
             return []
         with ThreadPoolExecutor(min(len(plans), SPACE_WORKERS), "space") as spaces:
             futures = [spaces.submit(work, plan) for plan in plans]
-        failed = [
-            (plan.space, error)
-            for plan, future in zip(plans, futures, strict=True)
-            if (error := future.exception()) is not None
-        ]
+        errors = [(p.space, f.exception()) for p, f in zip(plans, futures, strict=True)]
+        failed = [(space, error) for space, error in errors if error is not None]
         if failed:
-            self.reporter.append_summary(
-                report.stopped(list(self.done), [(space, str(error)) for space, error in failed])
-            )
+            said = [(space, str(error)) for space, error in failed]
+            self.reporter.append_summary(report.stopped(list(self.done), said))
             raise failed[0][1]
         return [future.result() for future in futures]
 
@@ -434,8 +426,7 @@ class Run:
         """Closed without merge: archive the pull request's change sets, or keep them."""
         gathered = self.gather(files=False)
         plans = planning.plan_archive(gathered.change_sets, self.pr.html_url)
-        keep = not self.options.archive_on_close
-        if keep:
+        if not self.options.archive_on_close:
             note = "Change sets kept open (archive-on-close is false)."
             outcome = Outcome(kind=Kind.ARCHIVE, pr=self.pr, notes=(note,))
         else:

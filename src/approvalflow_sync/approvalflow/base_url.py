@@ -31,8 +31,7 @@ def is_loopback(host: str) -> bool:
 def url_problem(url: str, name: str) -> str | None:
     """What is wrong with ``url`` (absolute, https, or http on loopback only), or ``None``.
 
-    The mapping loader uses it too: this module imports nothing heavy, so ``validate`` stays
-    light. A URL ``urlsplit`` refuses (an unclosed ``[`` around an IPv6 host) is not absolute.
+    The mapping loader uses it too: this module imports nothing heavy.
     """
     try:
         parts = urlsplit(url.strip())

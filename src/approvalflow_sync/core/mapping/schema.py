@@ -16,10 +16,7 @@ from approvalflow_sync.core.mapping.model import MAX_RULES
 from approvalflow_sync.core.title_template import DEFAULT_TITLE_TEMPLATE, TITLE_FIELDS
 
 SCHEMA_ID = "urn:approvalflow-sync:mapping-file:v1"
-"""A stable name; editors find the schema through the file path or a ``$schema`` comment."""
-
 DIGITS = "^[0-9]+$"
-
 TITLE_PATTERN = r"^(?:[^{}]|\{\{|\}\}|\{(?:" + "|".join(TITLE_FIELDS) + r")\})*$"
 """Literal text, doubled braces, or a known field in braces: what the loader accepts."""
 

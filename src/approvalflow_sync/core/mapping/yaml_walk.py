@@ -40,6 +40,14 @@ _DIGITS = re.compile(r"[0-9]+", re.ASCII)
 _LINE_BREAK = re.compile("\r\n|[\n\r\x85\u2028\u2029]")
 _TAB_MESSAGE = "tabs are not allowed for indentation in YAML; use spaces"
 PAGE_HINT = 'such as "67890" (the number in the page\'s URL, …/pages/67890/…)'
+_CHECKS: dict[str, tuple[str, Callable[[str], str | None]]] = {
+    "confluence-url": (
+        "https://acme.atlassian.net/wiki",
+        lambda text: url_problem(text, "confluence-url"),
+    ),
+    "title-template": (f'"{DEFAULT_TITLE_TEMPLATE}"', template_problem),
+}
+"""Example and check of each string setting."""
 _EXAMPLE = 'space: "12345" and pages: [{path: "docs/**", page: "67890"}]'
 
 
@@ -194,23 +202,8 @@ class _Walker:
             return None
         found = self.keys(root, top_level_keys(), "the top level")
         space = self.identifier(found["space"][1], "space") if "space" in found else None
-        url = template = None
-        if "confluence-url" in found:
-            url = self.checked(
-                found["confluence-url"][1],
-                "confluence-url",
-                "https://acme.atlassian.net/wiki",
-                lambda text: url_problem(text, "confluence-url"),
-            )
-        if "title-template" in found:
-            template = self.checked(
-                found["title-template"][1],
-                "title-template",
-                f'"{DEFAULT_TITLE_TEMPLATE}"',
-                template_problem,
-            )
-        else:
-            template = DEFAULT_TITLE_TEMPLATE
+        url = self.checked(found, "confluence-url")
+        template = self.checked(found, "title-template", default=DEFAULT_TITLE_TEMPLATE)
         if "pages" not in found:
             self.problem(root, f"the mapping file has no 'pages' list; add one, such as {_EXAMPLE}")
             return None
@@ -263,10 +256,14 @@ class _Walker:
         return None
 
     def checked(
-        self, node: Node, what: str, example: str, problem_of: Callable[[str], str | None]
+        self, found: dict[str, tuple[Node, Node]], key: str, default: str | None = None
     ) -> str | None:
-        """A string value that ``problem_of`` finds nothing wrong with."""
-        text = self.scalar_text(node, what, example)
+        """The string value of ``key``, if given and :data:`_CHECKS` finds nothing wrong."""
+        if key not in found:
+            return default
+        node = found[key][1]
+        example, problem_of = _CHECKS[key]
+        text = self.scalar_text(node, key, example)
         problem = None if text is None else problem_of(text)
         if problem is not None:
             self.problem(node, problem)
