@@ -112,12 +112,8 @@ def _reader_problem(text: str, source: str, error: yaml.YAMLError) -> Problem:
     head = text[:position]
     lines = _LINE_BREAK.split(head)
     character = text[position] if position < len(text) else ""
-    return Problem(
-        source,
-        len(lines),
-        len(lines[-1]) + 1,
-        f"the character {character!r} is not allowed in YAML; remove it",
-    )
+    message = f"the character {character!r} is not allowed in YAML; remove it"
+    return Problem(source, len(lines), len(lines[-1]) + 1, message)
 
 
 def _where(node: Node) -> tuple[int, int]:
@@ -139,9 +135,7 @@ def _describe(node: Node) -> str:
 def _suggest(key: str, known: tuple[str, ...]) -> str:
     normalized = key.strip().lower().replace("_", "-").replace(" ", "-")
     close = difflib.get_close_matches(normalized, known, n=1, cutoff=0.6)
-    if close:
-        return f"did you mean {close[0]!r}?"
-    return "the keys are " + ", ".join(known)
+    return f"did you mean {close[0]!r}?" if close else "the keys are " + ", ".join(known)
 
 
 @dataclass(slots=True)
@@ -328,16 +322,15 @@ class _Walker:
                 node, "this rule has no 'path'; add the files it covers, like path: docs/**"
             )
         if "page" in found:
+            given = found["page"][1]
             pages: dict[str, Node] = {}
-            for item in self.items(found["page"][1]):
+            for item in self.items(given):
                 page = self.identifier(item, "page")
                 if page is not None:
                     pages.setdefault(page, item)
             raw.pages = list(pages.items())
-            if isinstance(found["page"][1], SequenceNode) and not found["page"][1].value:
-                self.problem(
-                    found["page"][1], f"page: the list is empty; give a page id, {PAGE_HINT}"
-                )
+            if isinstance(given, SequenceNode) and not given.value:
+                self.problem(given, f"page: the list is empty; give a page id, {PAGE_HINT}")
         else:
             self.problem(node, f"this rule has no 'page'; add the page id, {PAGE_HINT}")
         if "space" in found:
