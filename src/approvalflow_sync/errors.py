@@ -1,11 +1,11 @@
-"""The one exception tree of approvalflow-sync.
+"""The one exception tree: the command line prints ``str(error)`` and exits ``error.exit_code``.
 
-Only the command line catches :class:`ApprovalFlowSyncError`; it prints ``str(error)`` as one
-line and exits with ``error.exit_code``. Messages never contain a token: the client builds them
-from the method, the path, the status and the server's own ``error`` text only.
+Messages never hold a token: they are built from the method, path, status and server's text.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 EXIT_FAILURE = 1
 EXIT_CONFIG = 2
@@ -18,10 +18,7 @@ class ApprovalFlowSyncError(Exception):
 
 
 class ConfigError(ApprovalFlowSyncError):
-    """Raised when a setting, flag, input or file given by the user is invalid.
-
-    The message names the setting, says what is wrong and how to fix it.
-    """
+    """Raised when a setting, flag, input or file given by the user is invalid."""
 
     exit_code = EXIT_CONFIG
 
@@ -39,54 +36,7 @@ class UsageError(ConfigError):
 
 
 class APIError(ApprovalFlowSyncError):
-    """Raised when a call to the ApprovalFlow API fails, whatever the reason."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        method: str,
-        path: str,
-        status: int | None = None,
-        error: str | None = None,
-    ) -> None:
-        self.method = method
-        self.path = path
-        self.status = status
-        self.error = error
-        self.detail = message
-        where = f"{method} {path}"
-        if status is not None:
-            where += f" answered {status}"
-        super().__init__(f"ApprovalFlow {where}: {message}")
-
-
-class APIConnectionError(APIError):
-    """Raised when no answer came back: refused, dropped or broken connection.
-
-    ``maybe_applied`` is true when the request may have reached the server (the connection
-    broke after it was sent), so a write may have taken effect.
-    """
-
-    def __init__(self, message: str, *, method: str, path: str, maybe_applied: bool) -> None:
-        self.maybe_applied = maybe_applied
-        super().__init__(message, method=method, path=path)
-
-
-class APITimeoutError(APIConnectionError):
-    """Raised when the server did not answer within the timeout."""
-
-
-class APIResponseError(APIError):
-    """Raised when an answer has a success status but cannot be used.
-
-    For example an HTML page from a proxy, an empty body, ``"success": false`` under 200, or a
-    field the program needs is missing.
-    """
-
-
-class APIStatusError(APIError):
-    """Raised when ApprovalFlow answers with an error status.
+    """Raised when a call to the ApprovalFlow API fails, whatever the reason.
 
     ``retry_after`` is the server's ``Retry-After`` advice in seconds, when it gave one (429 and
     503 do).
@@ -103,7 +53,35 @@ class APIStatusError(APIError):
         retry_after: float | None = None,
     ) -> None:
         self.retry_after = retry_after
-        super().__init__(message, method=method, path=path, status=status, error=error)
+        self.method = method
+        self.path = path
+        self.status = status
+        self.error = error
+        self.detail = message
+        where = f"{method} {path}"
+        if status is not None:
+            where += f" answered {status}"
+        super().__init__(f"ApprovalFlow {where}: {message}")
+
+
+class APIConnectionError(APIError):
+    """Raised when no answer came back; ``maybe_applied`` when a write may have taken effect."""
+
+    def __init__(self, message: str, *, method: str, path: str, maybe_applied: bool) -> None:
+        self.maybe_applied = maybe_applied
+        super().__init__(message, method=method, path=path)
+
+
+class APITimeoutError(APIConnectionError):
+    """Raised when the server did not answer within the timeout."""
+
+
+class APIResponseError(APIError):
+    """Raised when an answer cannot be used: a proxy's HTML page, ``success: false``, a redirect."""
+
+
+class APIStatusError(APIError):
+    """Raised when ApprovalFlow answers with an error status."""
 
 
 class BadRequestError(APIStatusError):
@@ -115,23 +93,11 @@ class AuthenticationError(APIStatusError):
 
 
 class PermissionDeniedError(APIStatusError):
-    """Raised on 403: the licence is not active, a scope is missing, or the app's REST API is off.
+    """Raised on 403; ``reason`` is ``licence``, ``scope`` or ``unknown`` (the text won't tell)."""
 
-    ``reason`` is ``"licence"``, ``"scope"`` or ``"unknown"`` (the text did not tell).
-    """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        method: str,
-        path: str,
-        status: int | None = None,
-        error: str | None = None,
-        reason: str = "unknown",
-    ) -> None:
+    def __init__(self, message: str, *, reason: str = "unknown", **where: Any) -> None:
         self.reason = reason
-        super().__init__(message, method=method, path=path, status=status, error=error)
+        super().__init__(message, **where)
 
 
 class NotFoundError(APIStatusError):
@@ -147,11 +113,7 @@ class ServerError(APIStatusError):
 
 
 class GitHubError(ApprovalFlowSyncError):
-    """Raised when a call to the GitHub REST API fails.
-
-    The message names the operation, GitHub's answer, and for a refused write the ``permissions:``
-    line the workflow needs.
-    """
+    """Raised when a call to the GitHub REST API fails."""
 
     def __init__(self, operation: str, message: str, *, status: int | None = None) -> None:
         self.operation = operation
@@ -161,10 +123,7 @@ class GitHubError(ApprovalFlowSyncError):
 
 
 class SecretWriteError(GitHubError):
-    """Raised when an Actions secret cannot be written (public key read or the write refused).
-
-    ``target`` names the secret as written: ``NAME``, ``env:ENVIRONMENT/NAME`` or ``org:ORG/NAME``.
-    """
+    """Raised when an Actions secret cannot be written; ``target``: ``NAME``, ``env:E/NAME``…"""
 
     def __init__(
         self, operation: str, message: str, *, target: str, status: int | None = None
@@ -176,32 +135,8 @@ class SecretWriteError(GitHubError):
 class OAuthError(ApprovalFlowSyncError):
     """Raised when Atlassian's token endpoint refuses a request or answers something unusable.
 
-    ``status`` is the HTTP status (None when no answer came), ``error`` the OAuth error code
-    (``invalid_grant``, ``access_denied`` ...) and ``description`` the server's text. No token,
-    code or client secret is ever part of the message.
-    """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        status: int | None = None,
-        error: str | None = None,
-        description: str | None = None,
-    ) -> None:
-        self.status = status
-        self.error = error
-        self.description = description
-        super().__init__(message)
-
-
-class OAuthConnectionError(OAuthError):
-    """Raised when the token endpoint could not be reached, or answered 429 or 5xx.
-
-    These are worth another attempt; a refresh may be repeated safely, because the refresh token
-    used stays valid for the 10-minute reuse window even if the server did rotate it. An
-    authorization code is single-use, so its exchange is repeated only when ``maybe_applied`` is
-    false (the request never left). ``retry_after`` is the server's advice, in seconds.
+    ``error`` is the OAuth error code, ``description`` the server's text; no secret is ever in
+    the message.
     """
 
     def __init__(
@@ -214,16 +149,26 @@ class OAuthConnectionError(OAuthError):
         maybe_applied: bool = True,
         retry_after: float | None = None,
     ) -> None:
+        self.status = status
+        self.error = error
+        self.description = description
         self.maybe_applied = maybe_applied
         self.retry_after = retry_after
-        super().__init__(message, status=status, error=error, description=description)
+        super().__init__(message)
+
+
+class OAuthConnectionError(OAuthError):
+    """Raised when the token endpoint could not be reached, or answered 429 or 5xx.
+
+    These are worth another attempt; a refresh may be repeated safely, because the refresh token
+    used stays valid for the 10-minute reuse window even if the server did rotate it. An
+    authorization code is single-use, so its exchange is repeated only when ``maybe_applied`` is
+    false (the request never left). ``retry_after`` is the server's advice, in seconds.
+    """
 
 
 class InvalidGrantError(OAuthError):
-    """Raised on ``invalid_grant``: the refresh token (or code) is spent, expired or revoked.
-
-    The only cure is a new consent in a browser (``approvalflow-sync auth init``).
-    """
+    """Raised on ``invalid_grant``: the refresh token (or code) is spent; consent again."""
 
 
 class ClientCredentialsError(OAuthError):
@@ -237,8 +182,7 @@ class OfflineAccessMissingError(OAuthError):
 class TransientAnswer(Exception):  # noqa: N818 - a signal to the retry engine, never shown
     """Raised inside a retried call when an answer is worth another attempt; never escapes it.
 
-    ``kind`` is one of the retry policy's kinds (``approvalflow/retry.py``), ``retry_after`` the
-    server's advice, and ``answer`` what the call hands on when no attempt is left.
+    ``kind`` is a kind of :mod:`retry`; ``answer`` is what the call hands on when none is left.
     """
 
     def __init__(

@@ -1,16 +1,10 @@
-"""How every HTTP call is made: when and how long to retry, the deadline, reading the answer.
+"""The one retry engine (ApprovalFlow, the token endpoint, GitHub), deadlines, reading answers.
 
-This is the one retry engine of ApprovalFlow, the OAuth token endpoint and GitHub.
-
-The rules follow Atlassian's and GitHub's advice (retry safe calls, honour ``Retry-After``, back
-off exponentially with jitter, cap the attempts) and one of our own: a write is repeated only when
-it surely did not take effect (the request never left, or a rate limit refused it), because
-repeating a create that did take effect would make a second change set or comment.
-
-Every call also has a total deadline: its attempts, its waits and each attempt's reads end by
-``total_seconds`` after it started, and by the run's own deadline (``run_ends``) if one is set.
-httpx's own timeouts bound each read, not the call: a server sending a byte a second would hold
-it as long as it liked, so :func:`send_within` reads the answer against the clock.
+Atlassian's and GitHub's advice (retry safe calls, honour ``Retry-After``, jittered exponential
+backoff, few attempts) plus one rule of ours: a write is repeated only when it surely did not
+take effect, as a repeated create would make a second change set or comment. Each call has a
+total deadline too: httpx bounds each read, not the call, so a server sending a byte a second
+could hold it forever; :func:`send_within` reads against the clock.
 """
 
 from __future__ import annotations
@@ -50,13 +44,12 @@ class RetryPolicy:
     """How many times and how long to retry; ``no_backoff()`` is the switch for fast tests."""
 
     attempts: int = 5
-    """Attempts in all, the first one included."""
     total_seconds: float = 60.0
     """A call's deadline: its attempts, waits and reads all end this long after it starts."""
     initial_backoff: float = 0.5
     max_backoff: float = 8.0
     max_retry_after: float = 30.0
-    """A server's ``Retry-After`` is honoured up to this many seconds, then the call fails."""
+    """A longer ``Retry-After`` fails the call instead."""
     run_ends: float | None = None
     """The run's deadline on ``clock``: no call continues past it."""
     sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
@@ -74,15 +67,12 @@ class RetryPolicy:
         )
 
     def deadline(self) -> float:
-        """The deadline, on ``clock``, of a call starting now."""
         ends = self.clock() + self.total_seconds
         return ends if self.run_ends is None else min(ends, self.run_ends)
 
 
 @dataclass(frozen=True)
 class Verdict:
-    """What kind of transient failure an error is, and the server's advice on when to retry."""
-
     kind: Kind
     retry_after: float | None = None
 
@@ -136,7 +126,6 @@ def verdict_of(error: BaseException) -> Verdict | None:
 
 
 def should_retry(error: BaseException, *, idempotent: bool) -> bool:
-    """Whether ``error`` is worth another attempt of a call."""
     verdict = verdict_of(error)
     return verdict is not None and (idempotent or verdict.kind in WRITES_RETRIED_AFTER)
 
@@ -199,24 +188,17 @@ def send_within(
     deadline: float,
     clock: Callable[[], float] = time.monotonic,
 ) -> httpx.Response:
-    """Send ``request`` and read its whole answer by ``deadline``; redirects are not followed.
-
-    Each phase's timeout is cut to the time left, and the body is read chunk by chunk with the
-    clock checked in between. Raises httpx's ``ConnectTimeout`` or ``ReadTimeout`` (saying that
-    the deadline passed) when it runs out.
-    """
+    """Send ``request`` and read its whole answer by ``deadline`` (httpx's ``ConnectTimeout`` or
+    ``ReadTimeout`` after it); redirects are not followed."""
     left = deadline - clock()
     if left <= 0:
         raise httpx.ConnectTimeout(
             "the deadline passed before the request was sent", request=request
         )
-    timeout = http.timeout
-    request.extensions["timeout"] = httpx.Timeout(
-        connect=_cap(timeout.connect, left),
-        read=_cap(timeout.read, left),
-        write=_cap(timeout.write, left),
-        pool=_cap(timeout.pool, left),
-    ).as_dict()
+    request.extensions["timeout"] = {
+        phase: left if seconds is None else min(seconds, left)
+        for phase, seconds in http.timeout.as_dict().items()
+    }
     response = http.send(request, stream=True, follow_redirects=False)
     try:
         chunks = []
@@ -232,10 +214,6 @@ def send_within(
     return httpx.Response(
         response.status_code, headers=decoded, content=b"".join(chunks), request=request
     )
-
-
-def _cap(seconds: float | None, left: float) -> float:
-    return left if seconds is None else min(seconds, left)
 
 
 def json_of(response: httpx.Response) -> object:
@@ -264,12 +242,5 @@ def describe_body(response: httpx.Response) -> str:
     return f"a JSON {_JSON_KINDS.get(type(data), 'value')}"
 
 
-_JSON_KINDS: dict[type, str] = {
-    dict: "object",
-    list: "array",
-    str: "string",
-    int: "number",
-    float: "number",
-    bool: "boolean",
-    type(None): "null",
-}
+_JSON_KINDS: dict[type, str] = {dict: "object", list: "array", str: "string", int: "number"}
+_JSON_KINDS |= {float: "number", bool: "boolean", type(None): "null"}

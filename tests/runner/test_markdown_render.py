@@ -1,4 +1,4 @@
-"""Markdown helpers: escaping, code spans, links, tables, details, limits, markers, JSON."""
+"""Markdown helpers: escaping, code spans, links, tables, limits, markers, JSON."""
 
 from __future__ import annotations
 
@@ -145,17 +145,6 @@ def test_table_refuses_ragged_rows_and_no_columns() -> None:
         md.table([], [])
 
 
-# -- details -------------------------------------------------------------------------------
-
-
-def test_details_escapes_the_summary_as_html_and_keeps_the_body_as_markdown() -> None:
-    rendered = md.details("@octocat <b>bold</b> & more", "* item\n")
-    assert rendered == (
-        f"<details>\n<summary>@{ZWSP}octocat &lt;b&gt;bold&lt;/b&gt; &amp; more</summary>\n\n"
-        "* item\n\n</details>\n"
-    )
-
-
 # -- truncate ------------------------------------------------------------------------------
 
 NOTE = "**Cut here.** The rest is in the job summary."
@@ -184,10 +173,10 @@ def test_truncate_measures_bytes_when_asked() -> None:
     assert len(cut) < 500
 
 
-def test_truncate_closes_an_open_code_fence_and_details_before_the_note() -> None:
-    body = md.details("Files", "````text\n" + "line\n" * 100 + "````") + "after\n"
+def test_truncate_closes_an_open_code_fence_before_the_note() -> None:
+    body = "````text\n" + "line\n" * 100 + "````\nafter\n"
     cut = md.truncate(body, 200, NOTE)
-    assert cut.endswith("line\n````\n\n</details>\n\n" + NOTE + "\n")
+    assert cut.endswith("line\n````\n\n" + NOTE + "\n")
     assert len(cut) <= 200
 
 

@@ -28,7 +28,7 @@ from approvalflow_sync.action.inputs import (
 )
 from approvalflow_sync.action.runner import PlainLineFormatter, Runner
 from approvalflow_sync.core import markdown as md
-from approvalflow_sync.core.plan import DEFAULT_TITLE_TEMPLATE
+from approvalflow_sync.core.title_template import DEFAULT_TITLE_TEMPLATE
 from approvalflow_sync.errors import EXIT_CONFIG, ApprovalFlowSyncError, ConfigError
 from approvalflow_sync.github.event import SYNC_ACTIONS, Event, PullRequest, parse_event, read_event
 

@@ -6,19 +6,11 @@ and obeys the workflow commands in it. Two forms are live (actions/runner, ``Act
 * ``::name k=v,k=v::data`` when the line starts with ``::`` after leading whitespace;
 * the legacy ``##[name k=v;]data`` *anywhere* in a line.
 
-Untrusted text (PR titles, branch and file names) therefore never reaches the log raw. In an
-annotation it is the escaped data or property of a command we wrote; in any other line it goes
-through :func:`plain_line`, which keeps it on one line and defuses both forms. Secrets pass
-through :meth:`Runner.mask` the moment they exist, and :meth:`Runner.redact` is applied to
-everything else the runner prints or writes, as a last guard behind GitHub's own masking. The
-runner reads stderr too: tracebacks and log records go there through :meth:`Runner.plain` and
-:class:`PlainLineFormatter`, with the same defusing and redaction.
-
-Outside GitHub Actions (``GITHUB_ACTIONS`` is not ``true``) nothing is printed as a command:
-annotations become plain lines, masks are recorded but not printed (printing
-``::add-mask::secret`` at a terminal would show the secret), and annotations are not folded.
-Outputs and the summary go to their files whenever ``GITHUB_OUTPUT`` and
-``GITHUB_STEP_SUMMARY`` are set.
+Untrusted text (PR titles, branch and file names) therefore never reaches the log raw: it is
+the escaped data of a command we wrote, or goes through :func:`plain_line`, on stdout and stderr
+alike. Secrets are masked the moment they exist and redacted from everything written, a last
+guard behind GitHub's own masking. Outside Actions nothing is printed as a command (printing
+``::add-mask::secret`` at a terminal would show the secret).
 """
 
 from __future__ import annotations
@@ -29,29 +21,26 @@ import re
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO, TypedDict
 
 from approvalflow_sync.core import markdown
 from approvalflow_sync.safe_text import scrub
 
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
 ANNOTATIONS_SHOWN = 10
 """GitHub shows at most this many annotations of one kind (error, warning, notice) per step."""
-
 ANNOTATION_MESSAGE_LIMIT = 4096
 """The runner cuts an annotation's message to this many characters."""
-
 FOLD_MESSAGE = (
     "… and {count} more {kind}s not shown here (GitHub shows {shown} per step), "
     "see the job summary."
 )
-"""First line of the annotation that stands for the ones past the limit (``str.format``)."""
-
 SUMMARY_CUT_NOTE = (
     "> [!WARNING]\n"
     "> The rest of this summary was cut: GitHub shows at most 1 MiB of summary per step."
 )
-"""Appended where the job summary is cut to fit :data:`markdown.SUMMARY_LIMIT`."""
 
 _KINDS = ("notice", "warning", "error")
 _FOLD_LISTED = 20
@@ -78,12 +67,10 @@ def _same(s: str) -> str:
 
 
 def escape_data(s: str) -> str:
-    """``s`` escaped as a command's data: ``%`` → ``%25``, CR → ``%0D``, LF → ``%0A``."""
     return s.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
 def escape_property(s: str) -> str:
-    """``s`` escaped as a command's property value: as data, plus ``:`` and ``,``."""
     return escape_data(s).replace(":", "%3A").replace(",", "%2C")
 
 
@@ -104,22 +91,15 @@ def _command(
 
 
 def command(name: str, message: str = "", /, **properties: object) -> str:
-    """The workflow command line ``::name k=v,…::message`` (without the newline).
-
-    ``message`` and the property values are escaped; properties that are None are left out.
-    Raises ValueError for a name that is not a command or property name.
-    """
+    """``::name k=v,…::message``, escaped; None properties left out. ValueError on a bad name."""
     return _command(name, message, properties, _same)
 
 
 def output_block(name: str, value: str, delimiter: str) -> str:
     """``name<<delimiter``, ``value`` and ``delimiter`` as lines, for the ``GITHUB_OUTPUT`` file.
 
-    The runner takes everything between the two delimiter lines, except the line break just
-    before the closing one, so any value, multi-line or not, comes back exactly. (On Windows
-    runners a trailing ``\\r`` in the value is lost: ``\\r\\n`` counts as one line break there.)
-    Raises ValueError when ``name`` is not an output name (a letter or ``_``, then letters,
-    digits, ``-``, ``_``), the delimiter is empty or holds a line break, or occurs in ``value``.
+    Any value comes back exactly (on Windows runners but for a trailing ``\\r``). Raises
+    ValueError for a bad name, a delimiter that is empty, holds a line break or is in ``value``.
     """
     if not _OUTPUT_NAME.fullmatch(name):
         raise ValueError(f"invalid output name {name!r}")
@@ -137,11 +117,8 @@ def _plain_line(s: str, finish: Callable[[str], str]) -> str:
 
 
 class PlainLineFormatter(logging.Formatter):
-    """Formats a log record as one plain line, its traceback as plain lines; all redacted.
-
-    The log goes to stderr, which the Actions runner scans for workflow commands too, and
-    records quote servers' texts (an error, a retry's reason): none may act as a command.
-    """
+    """A log record as one plain line, its traceback as plain lines, redacted: the runner
+    scans stderr for commands too, and records quote servers' texts."""
 
     def __init__(self, fmt: str, redact: Callable[[str], str] = _same) -> None:
         super().__init__(fmt)
@@ -160,12 +137,9 @@ class PlainLineFormatter(logging.Formatter):
 def plain_line(s: str) -> str:
     """``s`` as one log line that the runner reads as no workflow command.
 
-    ``%``, CR and LF are escaped as in :func:`escape_data` (so the line is one line and the
-    escaping is reversible); a ``:`` that would start ``::`` at the head of the line becomes
-    ``%3A`` and the ``[`` of every ``##[`` becomes ``%5B``; controls, U+2028/U+2029,
-    bidirectional overrides and lone surrogates become U+FFFD. Zero-width and other ignorable
-    characters are looked through when finding ``::`` and ``##[``, as .NET's culture-aware
-    matching may do.
+    Escaped as command data (one line, reversible); a leading ``::`` and every ``##[`` are
+    broken with ``%3A``/``%5B``, looking through the ignorable characters .NET's culture-aware
+    matching skips; controls, bidi overrides and lone surrogates become U+FFFD.
     """
     return _plain_line(s, _same)
 
@@ -173,6 +147,15 @@ def plain_line(s: str) -> str:
 def plain_lines(text: str, redact: Callable[[str], str] = _same) -> str:
     """``text`` redacted, then each of its lines as :func:`plain_line` (for tracebacks)."""
     return "\n".join(_plain_line(line, redact) for line in _LINE_BREAK.split(redact(text)))
+
+
+class Where(TypedDict, total=False):
+    """Where an annotation points; every key may be left out."""
+
+    title: str | None
+    file: str | None
+    line: int | None
+    col: int | None
 
 
 @dataclass(frozen=True)
@@ -197,11 +180,8 @@ class _Annotation:
 class Runner:
     """Prints workflow commands and writes the output and summary files of one step.
 
-    ``out`` is the log (normally ``sys.stdout``; every write is flushed, as the log interleaves
-    with subprocess output). ``env`` is read once here: ``GITHUB_ACTIONS``, ``GITHUB_OUTPUT``,
-    ``GITHUB_STEP_SUMMARY``. ``token_factory`` makes the random output delimiters. Use it as a
-    context manager, or call :meth:`close` at the end, so the annotations held back past the
-    per-step limit are folded into one.
+    Every write to ``out`` is flushed, as the log interleaves with subprocess output. Use it as
+    a context manager (or call :meth:`close`) so the annotations past the limit are folded.
     """
 
     def __init__(
@@ -229,25 +209,16 @@ class Runner:
     def __enter__(self) -> Runner:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
     @property
     def outputs(self) -> Mapping[str, str]:
-        """Every output set so far (redacted, the last value of each name), file or not."""
         return dict(self._outputs)
 
     @property
     def summary(self) -> str:
-        """The job summary appended so far (redacted and cut as written), file or not."""
         return "".join(self._summary)
-
-    # -- the log ---------------------------------------------------------------------------
 
     def _print(self, line: str) -> None:
         self._out.write(line + "\n")
@@ -257,11 +228,9 @@ class Runner:
         return scrub(self.redact(s))
 
     def mask(self, value: str) -> None:
-        """Have GitHub mask ``value`` in the log from now on, and :meth:`redact` hide it.
+        """Have GitHub mask ``value`` from now on, and :meth:`redact` hide it.
 
-        Each line of a multi-line value is masked on its own (the log is masked line by
-        line); blank lines are skipped, as GitHub refuses them. Each distinct line is printed
-        once as ``::add-mask::`` (only in Actions).
+        Line by line, as GitHub masks the log; blank lines are skipped, as GitHub refuses them.
         """
         for piece in _LINE_BREAK.split(value):
             if not piece.strip() or piece in self._masked:
@@ -273,7 +242,6 @@ class Runner:
         self._mask_pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
 
     def redact(self, text: str) -> str:
-        """``text`` with every masked value replaced by ``***``."""
         if self._mask_pattern is None:
             return text
         return self._mask_pattern.sub("***", text)
@@ -283,16 +251,20 @@ class Runner:
         return plain_lines(text, self.redact)
 
     def info(self, message: str) -> None:
-        """Print ``message`` as one plain log line (see :func:`plain_line`), redacted."""
+        """Print ``message`` as one plain log line, redacted."""
         self._print(_plain_line(self.redact(message), self.redact))
 
-    def _annotate(self, kind: str, annotation: _Annotation) -> None:
+    def _annotate(self, kind: str, message: str, **where: Unpack[Where]) -> None:
+        """An annotation of untrusted text (scrubbed, escaped, redacted); past the ninth of a
+        kind they are held back, to be folded into one by :meth:`close`."""
+        title, file = where.get("title"), where.get("file")
+        line, col = where.get("line"), where.get("col")
+        title, file = (None if t is None else self._clean(t) for t in (title, file))
+        annotation = _Annotation(self._clean(message), title, file, line, col)
         self._counts[kind] += 1
         if not self._in_actions:
-            where = ":".join(
-                str(p) for p in (annotation.file, annotation.line, annotation.col) if p is not None
-            )
-            head = f"{kind.capitalize()}: " + (f"{where}: " if where else "")
+            place = ":".join(str(p) for p in (file, line, col) if p is not None)
+            head = f"{kind.capitalize()}: " + (f"{place}: " if place else "")
             head += f"{annotation.title}: " if annotation.title else ""
             self.info(head + annotation.message)
         elif self._counts[kind] < ANNOTATIONS_SHOWN:
@@ -303,71 +275,17 @@ class Runner:
     def _print_annotation(self, kind: str, annotation: _Annotation) -> None:
         self._print(_command(kind, annotation.message, annotation.properties(), self.redact))
 
-    def _notify(
-        self,
-        kind: str,
-        message: str,
-        *,
-        title: str | None,
-        file: str | None,
-        line: int | None,
-        col: int | None,
-    ) -> None:
-        self._annotate(
-            kind,
-            _Annotation(
-                message=self._clean(message),
-                title=None if title is None else self._clean(title),
-                file=None if file is None else self._clean(file),
-                line=line,
-                col=col,
-            ),
-        )
+    def notice(self, message: str, **where: Unpack[Where]) -> None:
+        self._annotate("notice", message, **where)
 
-    def notice(
-        self,
-        message: str,
-        *,
-        title: str | None = None,
-        file: str | None = None,
-        line: int | None = None,
-        col: int | None = None,
-    ) -> None:
-        """A notice annotation; message and properties may be untrusted (escaped, redacted)."""
-        self._notify("notice", message, title=title, file=file, line=line, col=col)
+    def warning(self, message: str, **where: Unpack[Where]) -> None:
+        self._annotate("warning", message, **where)
 
-    def warning(
-        self,
-        message: str,
-        *,
-        title: str | None = None,
-        file: str | None = None,
-        line: int | None = None,
-        col: int | None = None,
-    ) -> None:
-        """A warning annotation; past the 9th in a step they are held back and folded."""
-        self._notify("warning", message, title=title, file=file, line=line, col=col)
-
-    def error(
-        self,
-        message: str,
-        *,
-        title: str | None = None,
-        file: str | None = None,
-        line: int | None = None,
-        col: int | None = None,
-    ) -> None:
-        """An error annotation; past the 9th in a step they are held back and folded."""
-        self._notify("error", message, title=title, file=file, line=line, col=col)
+    def error(self, message: str, **where: Unpack[Where]) -> None:
+        self._annotate("error", message, **where)
 
     def close(self) -> None:
-        """Print the annotations held back: one as itself, several folded into one.
-
-        GitHub shows :data:`ANNOTATIONS_SHOWN` of a kind per step, so the first nine are
-        printed at once; if exactly ten come, the tenth is printed here as it is; if more
-        come, one annotation of the same kind says how many more there are and lists the
-        first few. Safe to call more than once.
-        """
+        """Print the annotations held back past the ninth: one as itself, more folded into one."""
         for kind in _KINDS:
             held, self._held[kind] = self._held[kind], []
             if len(held) == 1:
@@ -384,15 +302,10 @@ class Runner:
         message = "\n".join(lines)[:ANNOTATION_MESSAGE_LIMIT]
         return _Annotation(message, f"{count} more {kind}s", None, None, None)
 
-    # -- files -------------------------------------------------------------------------------
-
     def set_output(self, name: str, value: str, *, secret: bool = False) -> None:
-        """Set the step output ``name`` to ``value`` (redacted), any text, multi-line or not.
+        """Set the step output ``name`` to ``value`` (redacted), with a fresh random delimiter.
 
-        Appended to the ``GITHUB_OUTPUT`` file as a ``name<<DELIMITER`` block with a fresh
-        random delimiter; without that file the value is only remembered in :attr:`outputs`.
-        ``secret=True`` hands on a secret on purpose (a rotated token): it must already be
-        masked, and it is written as is, since the runner masks it wherever it is shown.
+        ``secret=True`` hands on a masked secret on purpose (a rotated token), unredacted.
         Raises ValueError for an invalid name, or a secret that was not masked first.
         """
         if not _OUTPUT_NAME.fullmatch(name):
@@ -412,11 +325,10 @@ class Runner:
         self._outputs[name] = value
 
     def append_summary(self, text: str) -> None:
-        """Append markdown to the job summary (``GITHUB_STEP_SUMMARY``), redacted.
+        """Append markdown to the job summary, redacted.
 
-        GitHub drops the whole summary of a step over 1 MiB, so once the file would grow past
-        that, the text is cut at a line boundary with a note (:data:`SUMMARY_CUT_NOTE`) and
-        later appends are dropped. Without the file, the text is only kept in :attr:`summary`.
+        GitHub drops the whole summary of a step over 1 MiB, so past that the text is cut at a
+        line with :data:`SUMMARY_CUT_NOTE` and later appends are dropped.
         """
         if self._summary_cut:
             return

@@ -1,13 +1,9 @@
 """Gather, plan, apply, report: one pull request's run against ApprovalFlow and GitHub.
 
-Independent requests run at once in a thread pool: the reads of the first step together, each
-space's writes apart from the others, and the reports together. The gateways are passed in, so
-the logic here never builds an HTTP client or reads the environment.
-
-Two rules keep the threads honest. Every request started is waited for before an error leaves
-the run, so none is cut off half-way when the caller closes the HTTP clients. And the spaces run
-in a pool of their own: a space's task waits for its own reads in the shared pool, which would
-deadlock if the space tasks could fill that pool themselves.
+Independent requests run at once in a thread pool; the gateways are passed in. Every request
+started is waited for before an error leaves the run, so none is cut off when the caller closes
+the HTTP clients. The spaces run in a pool of their own: a space's task waits for its reads in
+the shared pool, which would deadlock if space tasks could fill it.
 """
 
 from __future__ import annotations
@@ -42,12 +38,9 @@ T = TypeVar("T")
 _COUNT = re.compile(r"[0-9]{1,9}")
 
 SPACE_WORKERS = 16
-"""Spaces worked on at once, in their own pool (see the module's docstring)."""
 
 
 class GitHub(Protocol):
-    """The GitHub calls a run needs (:class:`GitHubGateway` in production)."""
-
     def identity(self) -> Identity: ...
     def list_files(self, pr: PullRequest) -> list[ChangedFile]: ...
     def list_comments(self, pr: PullRequest) -> list[Comment]: ...
@@ -60,8 +53,6 @@ class GitHub(Protocol):
 
 
 class Report(Protocol):
-    """Where the run's summary, outputs and annotations go (the Actions runner)."""
-
     def info(self, message: str) -> None: ...
     def warning(
         self, message: str, *, file: str | None = None, title: str | None = None
@@ -72,8 +63,6 @@ class Report(Protocol):
 
 @dataclass(frozen=True)
 class Options:
-    """The settings that shape a run."""
-
     title_template: str
     status_context: str
     comment: bool
@@ -87,8 +76,6 @@ class Options:
 
 @dataclass(frozen=True)
 class Gathered:
-    """What the first, parallel round of reads found."""
-
     files: list[ChangedFile]
     comments: list[Comment]
     identity: Identity
@@ -104,8 +91,6 @@ class Gathered:
 
 
 class Run:
-    """One run for one pull request."""
-
     def __init__(
         self,
         pr: PullRequest,
@@ -127,23 +112,19 @@ class Run:
         self.spaces = sorted(set(spaces))
         self.match = match
         self.pool = pool
-        self.files_from_git = files_from_git
-        """Where to read the changed files when GitHub's list stops at 3,000."""
+        self.files_from_git = files_from_git  # when GitHub's list stops at 3,000
         self.github_failures: list[GitHubError] = []
-        self.done: list[Done] = []
-        """Every ApprovalFlow write made so far, for the summary of a run that stops part way."""
-
-    # -- gather ------------------------------------------------------------------------------
+        self.done: list[Done] = []  # every write so far, for the summary of a stopped run
 
     def gather(self, *, files: bool) -> Gathered:
         """The reads that depend on nothing: files, comments, identity, change sets, status."""
         pr = self.pr
-        file_list = self._submit(self.gh.list_files, pr) if files else None
-        comments = self._submit(self.gh.list_comments, pr)
-        identity = self._submit(self._identity)
-        change_sets = {s: self._submit(self.af.list_change_sets, s) for s in self.spaces}
+        file_list = self.pool.submit(self.gh.list_files, pr) if files else None
+        comments = self.pool.submit(self.gh.list_comments, pr)
+        identity = self.pool.submit(self._identity)
+        change_sets = {s: self.pool.submit(self.af.list_change_sets, s) for s in self.spaces}
         context = self.options.status_context
-        status = self._submit(self.gh.latest_status, pr, context) if context else None
+        status = self.pool.submit(self.gh.latest_status, pr, context) if context else None
         pending: list[Future[Any] | None] = [file_list, comments, identity, status]
         wait([future for future in [*pending, *change_sets.values()] if future is not None])
         return Gathered(
@@ -173,13 +154,7 @@ class Run:
         )
         return self.files_from_git(self.pr)
 
-    def _submit(self, fn: Callable[..., T], *args: object) -> Future[T]:
-        return self.pool.submit(fn, *args)
-
-    # -- apply -------------------------------------------------------------------------------
-
     def _create(self, plan: SpacePlan, fields: planning.Fields) -> models.ChangeSet:
-        """Create the change set; its id comes from the space's list, or else from the answer."""
         created = None
         try:
             created = self.af.create_change_set(
@@ -199,12 +174,8 @@ class Run:
     def _settle_duplicates(
         self, plan: SpacePlan, fields: planning.Fields, created: models.ChangeSet | None
     ) -> models.ChangeSet:
-        """After a create, make sure exactly one open change set links to the pull request.
-
-        The list (a documented read) is the source; the create's answer only stands in when the
-        list does not show the new change set yet. Two runs racing can each create one; both
-        then keep the oldest and archive the rest.
-        """
+        """After a create, exactly one open change set links to the pull request: the listed
+        oldest (the answer only while the list lags); racing runs both archive the rest."""
         mine = planning.linked_open(self.af.list_change_sets(plan.space), fields.reference_url)
         if not mine and created is not None and created.is_open:
             mine = [created]
@@ -217,24 +188,16 @@ class Run:
             )
         keep, *extra = mine
         for duplicate in extra:
-            if self._archive(plan.space, duplicate.id, "archived duplicate"):
-                self.reporter.warning(
-                    f"Archived duplicate change set {duplicate.id} of space {plan.space} "
-                    f"(another run created it at the same time); kept {keep.id}."
-                )
-            else:
-                self.reporter.warning(
-                    f"Duplicate change set {duplicate.id} of space {plan.space} (another run "
-                    f"created it at the same time) was archived by that run; kept {keep.id}."
-                )
+            archived = self._archive(plan.space, duplicate.id, "archived duplicate")
+            self.reporter.warning(
+                f"{'Archived duplicate' if archived else 'Duplicate'} change set {duplicate.id} "
+                f"of space {plan.space} (another run created it at the same time)"
+                f"{'' if archived else ' was archived by that run'}; kept {keep.id}."
+            )
         return keep
 
     def _archive(self, space: str, change_set_id: str, action: str = "archived") -> bool:
-        """Archive a change set; false when another run archived it first (that is no error).
-
-        Two runs settling the same duplicates both archive them; the second is refused with 400
-        because an archived change set is read-only.
-        """
+        """Archive a change set; false when another run archived it first (400: read-only)."""
         try:
             self.af.archive_change_set(change_set_id)
         except BadRequestError:
@@ -269,16 +232,15 @@ class Run:
     def rows(self, space: SpaceOutcome, pages: Sequence[str], match: MatchResult) -> list[PageRow]:
         """The page rows of a space with preflight and detail, read at the same time.
 
-        Before the change set exists (a dry run) nothing can be known of the pages: the change
-        set's preflight is lenient where the single-page one is strict, so asking page by page
-        would report pages blocked that the change set will submit.
+        Before the change set exists (a dry run) nothing is known: the single-page preflight is
+        stricter than the change set's and would report pages blocked that it will submit.
         """
         files = match.files_by_page
         base = [PageRow(space.space, p, files.get(PageKey(space.space, p), ())) for p in pages]
         if space.change_set_id is None:
             return [replace(row, reason=report.NOT_KNOWN_YET) for row in base]
-        preflight = self._submit(self.af.preflight_change_set, space.change_set_id)
-        detail = self._submit(self.af.get_change_set, space.change_set_id)
+        preflight = self.pool.submit(self.af.preflight_change_set, space.change_set_id)
+        detail = self.pool.submit(self.af.get_change_set, space.change_set_id)
         both: list[Future[Any]] = [preflight, detail]
         wait(both)
         checks = {r.pageId: r for r in preflight.result().results}
@@ -289,18 +251,18 @@ class Run:
             for row in base
         ]
 
-    # -- report ------------------------------------------------------------------------------
-
     def publish(self, outcome: Outcome, gathered: Gathered, *, sticky_needed: bool) -> None:
         """Status, sticky comment, summary, annotations and outputs, written together."""
         jobs: list[Future[None]] = []
         wants_status = outcome.kind is not Kind.ARCHIVE and bool(self.options.status_context)
         if wants_status and not self.options.dry_run:
-            jobs.append(self._submit(self._write_status, outcome, gathered.status))
+            jobs.append(self.pool.submit(self._write_status, outcome, gathered.status))
         if self.options.comment and not self.options.dry_run:
             existing = gathered.own(report.STICKY)
             if existing is not None or sticky_needed:
-                jobs.append(self._submit(self._write_sticky, outcome, existing, gathered.identity))
+                jobs.append(
+                    self.pool.submit(self._write_sticky, outcome, existing, gathered.identity)
+                )
         confluence = self.options.confluence_url
         self.reporter.append_summary(report.summary(outcome, confluence))
         for path, message in report.file_warnings(outcome):
@@ -312,7 +274,7 @@ class Run:
             self._note_github_failure(job)
 
     def _note_github_failure(self, job: Future[None]) -> None:
-        """A failed comment or status never undoes the ApprovalFlow work; it fails the run later."""
+        # A failed comment or status never undoes the ApprovalFlow work; it fails the run later.
         error = job.exception()
         if isinstance(error, GitHubError):
             self.github_failures.append(error)
@@ -332,11 +294,7 @@ class Run:
         )
 
     def _write_sticky(self, outcome: Outcome, existing: Comment | None, me: Identity) -> None:
-        """Create the sticky comment, or edit it only when its text changed.
-
-        A comment deleted since it was listed (GitHub answers 404 to the edit) is posted anew;
-        one posted under another login than ``me`` would not be found again, which is said.
-        """
+        """Create the sticky comment, or edit it when its text changed (repost it if deleted)."""
         text = report.sticky_comment(outcome, self.options.confluence_url)
         if existing is not None and existing.body.strip() == text.strip():
             return
@@ -355,10 +313,7 @@ class Run:
                 f"comment-author to {posted.author} so that later runs find and update it."
             )
 
-    # -- the three flows ---------------------------------------------------------------------
-
     def sync(self) -> Outcome:
-        """Create or update the change sets, preflight them, report."""
         gathered = self.gather(files=True)
         outcome = self._sync_pages(gathered, Kind.SYNC)
         self.publish(outcome, gathered, sticky_needed=bool(outcome.rows))
@@ -386,10 +341,10 @@ class Run:
         return replace(space, pages=tuple(rows))
 
     def submit(self) -> Outcome:
-        """Bring the pages up to date with the merged pull request, submit, post the result.
+        """Update and submit the merged pull request's pages; post the result.
 
-        A rerun of the merge submits nothing when ApprovalFlow shows the submit happened: never
-        on a comment's say-so, since other apps can write any comment.
+        A rerun submits nothing when ApprovalFlow (never a comment: anyone can write one) shows
+        the submit happened.
         """
         gathered = self.gather(files=True)
         if self._submitted_before(gathered):
@@ -408,20 +363,19 @@ class Run:
     def _submitted_before(self, gathered: Gathered) -> bool:
         """Whether ApprovalFlow shows an earlier submit of the pull request's change sets.
 
-        A submit moves a change set out of the ``open`` rollup state once any page is in
-        review; one left ``open`` counts as done when preflight finds nothing to submit (every
-        page skipped). At least one must have moved: pages nobody can submit are no submit.
+        A submit moves a change set's rollup state off ``open``; one left ``open`` counts when
+        preflight finds nothing to submit. At least one must have moved.
         """
         mine = self._own_change_sets(gathered)
         moved = [cs.rollupState not in (None, "open") for cs in mine]
         if not any(moved):
             return False
         waiting = [cs.id for cs, done in zip(mine, moved, strict=True) if not done]
-        checks = _settled([self._submit(self.af.preflight_change_set, id_) for id_ in waiting])
-        return all(check.summary.submittable == 0 for check in checks)
+        checks = [self.pool.submit(self.af.preflight_change_set, id_) for id_ in waiting]
+        wait(checks)
+        return all(check.result().summary.submittable == 0 for check in checks)
 
     def _own_change_sets(self, gathered: Gathered) -> list[models.ChangeSet]:
-        """The pull request's open change sets in every space."""
         return [
             cs
             for found in gathered.change_sets.values()
@@ -429,11 +383,7 @@ class Run:
         ]
 
     def _already_submitted(self, gathered: Gathered) -> Outcome:
-        """A rerun of the merge: submit nothing, say so; counts from our own result comment.
-
-        Only the count outputs are read back from the comment, and only when its author is
-        this action's identity and each value is a number.
-        """
+        """A rerun of the merge: submit nothing, say so; counts from our own result comment."""
         ids = [cs.id for cs in self._own_change_sets(gathered)]
         self.reporter.info("Already submitted (ApprovalFlow shows it); nothing submitted again.")
         posted = gathered.own(report.RESULT)
@@ -458,24 +408,17 @@ class Run:
     def _each_space(
         self, work: Callable[[SpacePlan], SpaceOutcome], plans: Sequence[SpacePlan]
     ) -> list[SpaceOutcome]:
-        """``work`` for every space at once, in the spaces' own pool; waits for all of them.
-
-        If any space fails, the job summary says what was written and what was not, then the
-        first error is raised: one space's failure never hides another space's writes.
-        """
+        """``work`` for every space at once; on failure the summary says what was and was not
+        written before the first error is raised."""
         if not plans:
             return []
         with ThreadPoolExecutor(min(len(plans), SPACE_WORKERS), "space") as spaces:
             futures = [spaces.submit(work, plan) for plan in plans]
-        failed = [
-            (plan.space, error)
-            for plan, future in zip(plans, futures, strict=True)
-            if (error := future.exception()) is not None
-        ]
+        errors = [(p.space, f.exception()) for p, f in zip(plans, futures, strict=True)]
+        failed = [(space, error) for space, error in errors if error is not None]
         if failed:
-            self.reporter.append_summary(
-                report.stopped(list(self.done), [(space, str(error)) for space, error in failed])
-            )
+            said = [(space, str(error)) for space, error in failed]
+            self.reporter.append_summary(report.stopped(list(self.done), said))
             raise failed[0][1]
         return [future.result() for future in futures]
 
@@ -483,8 +426,7 @@ class Run:
         """Closed without merge: archive the pull request's change sets, or keep them."""
         gathered = self.gather(files=False)
         plans = planning.plan_archive(gathered.change_sets, self.pr.html_url)
-        keep = not self.options.archive_on_close
-        if keep:
+        if not self.options.archive_on_close:
             note = "Change sets kept open (archive-on-close is false)."
             outcome = Outcome(kind=Kind.ARCHIVE, pr=self.pr, notes=(note,))
         else:
@@ -495,12 +437,6 @@ class Run:
             )
         self.publish(outcome, gathered, sticky_needed=False)
         return outcome
-
-
-def _settled(futures: Sequence[Future[T]]) -> list[T]:
-    """The results in order, once every future is done; the first error after all ended."""
-    wait(futures)
-    return [future.result() for future in futures]
 
 
 def _stored_counts(body: str) -> dict[str, str]:
@@ -543,17 +479,15 @@ def _submitted_rows(
     space: SpaceOutcome, pages: Sequence[str], match: MatchResult, answer: models.SubmitAnswer
 ) -> list[PageRow]:
     results = {r.pageId: r for r in answer.results}
-    rows = []
-    for page in pages:
-        result = results.get(page)
-        rows.append(
-            PageRow(
-                space=space.space,
-                page=page,
-                files=match.files_by_page.get(PageKey(space.space, page), ()),
-                submitted=result.success is True if result else False,
-                reason=(result.reason if result else "not in the submit answer"),
-                workflow=result.workflowId if result else None,
-            )
+    missing = models.PageSubmitResult(pageId="", reason="not in the submit answer")
+    return [
+        PageRow(
+            space.space,
+            page,
+            match.files_by_page.get(PageKey(space.space, page), ()),
+            submitted=(result := results.get(page, missing)).success is True,
+            reason=result.reason,
+            workflow=result.workflowId,
         )
-    return rows
+        for page in pages
+    ]

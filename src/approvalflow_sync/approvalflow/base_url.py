@@ -55,7 +55,7 @@ def url_parts(base_url: str) -> BaseURLParts:
 
 def is_loopback(host: str) -> bool:
     """Whether ``host`` names this machine (plain http is allowed only there)."""
-    if host in LOOPBACK_NAMES:
+    if host == "localhost":
         return True
     try:
         return ipaddress.ip_address(host).is_loopback
@@ -63,24 +63,33 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def check_url(url: str, name: str) -> str:
-    """``url`` without a trailing slash, if it is absolute and https (or http on loopback)."""
+def url_problem(url: str, name: str) -> str | None:
+    """What is wrong with ``url`` (absolute, https, or http on loopback only), or ``None``.
+
+    The mapping loader uses it too: this module imports nothing heavy.
+    """
     try:
         parts = urlsplit(url.strip())
         parts.port  # noqa: B018 - raises ValueError for a port out of range or not a number
     except ValueError:
-        raise ConfigError(
-            f"{name}: {url!r} is not a valid URL (check the brackets and port)"
-        ) from None
+        return f"{name}: {url!r} is not a valid URL (check the brackets and port)"
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"{name}: {url!r} is not an absolute URL; give it as https://host/path")
+        return f"{name}: {url!r} is not an absolute URL; give it as https://host/path"
     if parts.scheme == "http" and not is_loopback(parts.hostname):
-        raise ConfigError(
+        return (
             f"{name}: {url!r} uses plain http; use https (http is allowed only for "
             "127.0.0.1 or localhost, such as the sandbox)"
         )
     if parts.query or parts.fragment:
-        raise ConfigError(f"{name}: {url!r} has a query or fragment; give the base URL only")
+        return f"{name}: {url!r} has a query or fragment; give the base URL only"
+    return None
+
+
+def check_url(url: str, name: str) -> str:
+    """``url`` without a trailing slash, if it is absolute and https (or http on loopback)."""
+    problem = url_problem(url, name)
+    if problem is not None:
+        raise ConfigError(problem)
     return url.strip().rstrip("/")
 
 
@@ -107,42 +116,37 @@ def build_base_url(
 
     ``name_prefix`` is put before setting names in messages (``--`` for flags, for instance).
     """
+    p = name_prefix
     parts = {"cloud-id": cloud_id, "site": site, "app-id": app_id, "environment-id": environment_id}
-    given = {key: value for key, value in parts.items() if value}
+    given = [f"{p}{key}" for key, value in parts.items() if value]
+    if base_url and given:
+        raise ConfigError(
+            f"{p}base-url: given together with {', '.join(given)}; give the whole base URL or "
+            "its parts, not both"
+        )
     if base_url:
-        if given:
-            names = ", ".join(f"{name_prefix}{key}" for key in given)
-            raise ConfigError(
-                f"{name_prefix}base-url: given together with {names}; give the whole base URL "
-                "or its parts, not both"
-            )
-        return check_url(base_url, f"{name_prefix}base-url")
+        return check_url(base_url, f"{p}base-url")
     if not given:
         raise ConfigError(
-            f"{name_prefix}base-url: not set; give the ApprovalFlow base URL, or "
-            f"{name_prefix}cloud-id (or {name_prefix}site), {name_prefix}app-id and "
-            f"{name_prefix}environment-id"
+            f"{p}base-url: not set; give the ApprovalFlow base URL, or {p}cloud-id (or {p}site), "
+            f"{p}app-id and {p}environment-id"
         )
     if cloud_id and site:
-        raise ConfigError(
-            f"{name_prefix}cloud-id and {name_prefix}site: both given; give one of them"
-        )
-    missing = [key for key in ("app-id", "environment-id") if not parts[key]]
+        raise ConfigError(f"{p}cloud-id and {p}site: both given; give one of them")
+    missing = [f"{p}{key}" for key in ("app-id", "environment-id") if not parts[key]]
     if not (cloud_id or site):
-        missing.insert(0, "cloud-id")
+        missing.insert(0, f"{p}cloud-id")
     if missing:
-        names = ", ".join(f"{name_prefix}{key}" for key in missing)
         raise ConfigError(
-            f"{names}: missing to build the base URL; give them, or the whole {name_prefix}base-url"
+            f"{', '.join(missing)}: missing to build the base URL; give them, or the whole "
+            f"{p}base-url"
         )
-    app = _check_id(app_id or "", f"{name_prefix}app-id")
-    env = _check_id(environment_id or "", f"{name_prefix}environment-id")
+    app = _check_id(app_id or "", f"{p}app-id")
+    env = _check_id(environment_id or "", f"{p}environment-id")
     if cloud_id:
-        cloud = _check_id(cloud_id, f"{name_prefix}cloud-id")
+        cloud = _check_id(cloud_id, f"{p}cloud-id")
         return f"https://api.atlassian.com/svc/confluence/{cloud}/apps/{app}_{env}"
     host = (site or "").strip().removeprefix("https://").rstrip("/")
     if not _SITE.match(host):
-        raise ConfigError(
-            f"{name_prefix}site: {site!r} is not a host name; give it as acme.atlassian.net"
-        )
+        raise ConfigError(f"{p}site: {site!r} is not a host name; give it as acme.atlassian.net")
     return f"https://{host}/gateway/api/svc/confluence/apps/{app}_{env}"

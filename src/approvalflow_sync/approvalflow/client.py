@@ -1,8 +1,6 @@
 """A typed client for the ApprovalFlow REST API: one method per endpoint.
 
-The client takes an ``httpx.Client`` (tests pass one with ``httpx.MockTransport``) and a token
-source; it reads no environment. The token goes into the ``Authorization`` header and nowhere
-else: not in errors, logs or ``repr``.
+It reads no environment; the token goes into the ``Authorization`` header and nowhere else.
 """
 
 from __future__ import annotations
@@ -49,15 +47,10 @@ Answer = TypeVar("Answer", bound=BaseModel)
 
 
 class TokenSource(Protocol):
-    """Where the client gets its bearer token; ``refresh`` is tried once after a 401."""
+    """Where the client gets its bearer token; ``refresh`` (false: cannot) is tried after a 401."""
 
-    def current(self) -> str:
-        """The access token to send now."""
-        ...
-
-    def refresh(self) -> bool:
-        """Get a new access token; false when this source cannot refresh."""
-        ...
+    def current(self) -> str: ...
+    def refresh(self) -> bool: ...
 
 
 class StaticToken:
@@ -67,11 +60,9 @@ class StaticToken:
         self._token = token
 
     def current(self) -> str:
-        """The token given at construction."""
         return self._token
 
     def refresh(self) -> bool:
-        """A fixed token has nothing to refresh to."""
         return False
 
     def __repr__(self) -> str:
@@ -99,7 +90,6 @@ class ApprovalFlowClient:
         return f"ApprovalFlowClient(base_url={self.base_url!r})"
 
     def close(self) -> None:
-        """Close the underlying HTTP connection pool."""
         self._http.close()
 
     def __enter__(self) -> ApprovalFlowClient:
@@ -108,13 +98,8 @@ class ApprovalFlowClient:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    # -- endpoints ---------------------------------------------------------------------------
-
     def list_change_sets(self, space_id: str) -> list[models.ChangeSet]:
-        """Every change set of a space, archived ones included; follows a cursor if given.
-
-        Each change set is listed once, even if a server ignoring the cursor repeats a page.
-        """
+        """Every change set of a space, archived ones included, each once; follows a cursor."""
         found: dict[str, models.ChangeSet] = {}
         params: dict[str, str] = {"spaceId": space_id}
         seen_cursors: set[str] = set()
@@ -131,11 +116,7 @@ class ApprovalFlowClient:
             params = {"spaceId": space_id, "cursor": cursor}
 
     def get_change_set(self, change_set_id: str) -> models.ChangeSet:
-        """One change set, each page with what the answer says of its versions.
-
-        The change set may come wrapped in ``changeSet`` or flat; without an ``id`` it is the
-        one asked for.
-        """
+        """One change set, wrapped in ``changeSet`` or flat; without ``id``, the one asked for."""
         path = "/changeSets/detail"
         answer = self._call(
             "GET", path, models.Envelope, READ_CHANGE_SET, params={"changeSetId": change_set_id}
@@ -152,11 +133,8 @@ class ApprovalFlowClient:
         summary: str | None = None,
         reference_url: str | None = None,
     ) -> models.ChangeSet | None:
-        """Create a change set: the new one if the answer carries it, else None.
-
-        Without it (and after an ambiguous failure) the caller finds it in the space's list by
-        its link.
-        """
+        """Create a change set: the new one if the answer carries it, else None (the caller
+        finds it in the space's list by its link)."""
         sent = models.NewChangeSet(
             spaceId=space_id,
             title=title,
@@ -175,10 +153,7 @@ class ApprovalFlowClient:
         reference_url: str | None = None,
         page_ids: list[str] | None = None,
     ) -> models.ChangeSet | None:
-        """Change the given fields only; ``page_ids`` replaces the whole page list.
-
-        The change set if the answer carries it, else None (detail shows it).
-        """
+        """Change the given fields only; ``page_ids`` replaces the whole page list."""
         sent = models.ChangeSetUpdate(
             changeSetId=change_set_id,
             title=title,
@@ -189,59 +164,39 @@ class ApprovalFlowClient:
         return self._write("/changeSets/update", sent)
 
     def archive_change_set(self, change_set_id: str) -> models.ChangeSet | None:
-        """Archive a change set; it is read-only from then on. The answer's change set, if any."""
+        """Archive a change set; it is read-only from then on."""
         return self._write("/changeSets/archive", models.ChangeSetCall(changeSetId=change_set_id))
 
     def submit_change_set(self, change_set_id: str) -> models.SubmitAnswer:
         """Submit every eligible page; the others are skipped with a reason."""
-        return self._call(
-            "POST",
-            "/changeSets/submit",
-            models.SubmitAnswer,
-            WRITE_CHANGE_SET,
-            json_body=models.ChangeSetCall(changeSetId=change_set_id).body(),
-        )
+        sent = models.ChangeSetCall(changeSetId=change_set_id)
+        return self._post("/changeSets/submit", sent, models.SubmitAnswer, WRITE_CHANGE_SET)
 
     def preflight_change_set(self, change_set_id: str) -> models.PreflightAnswer:
         """Dry run of submit: who could be submitted, who is blocked and why."""
-        return self._call(
-            "POST",
-            "/changeSets/preflight",
-            models.PreflightAnswer,
-            READ_CHANGE_SET,
-            json_body=models.ChangeSetCall(changeSetId=change_set_id).body(),
-            idempotent=True,
-        )
+        sent = models.ChangeSetCall(changeSetId=change_set_id)
+        return self._post("/changeSets/preflight", sent, models.PreflightAnswer, READ_CHANGE_SET)
 
     def submit_page(self, page_id: str) -> models.PageSubmitAnswer:
         """Submit one page (strict: a blocked page is refused with 400)."""
-        answer = self._call(
-            "POST",
-            "/pages/submit",
-            models.PageSubmitAnswer,
-            WRITE_APPROVAL,
-            json_body=models.PageCall(pageId=page_id).body(),
-        )
+        sent = models.PageCall(pageId=page_id)
+        answer = self._post("/pages/submit", sent, models.PageSubmitAnswer, WRITE_APPROVAL)
         return answer if answer.pageId else answer.model_copy(update={"pageId": page_id})
 
     def preflight_page(self, page_id: str) -> models.PagePreflightAnswer:
         """Eligibility of one page."""
-        answer = self._call(
-            "POST",
-            "/pages/preflight",
-            models.PagePreflightAnswer,
-            READ_APPROVAL,
-            json_body=models.PageCall(pageId=page_id).body(),
-            idempotent=True,
-        )
+        sent = models.PageCall(pageId=page_id)
+        answer = self._post("/pages/preflight", sent, models.PagePreflightAnswer, READ_APPROVAL)
         return answer if answer.pageId else answer.model_copy(update={"pageId": page_id})
 
     def _write(self, path: str, sent: models.Sent) -> models.ChangeSet | None:
         """A change-set write: done on any 2xx not saying ``success: false``, whatever the body."""
-        answer = self._call("POST", path, models.Envelope, WRITE_CHANGE_SET, json_body=sent.body())
-        return models.change_set_in(answer)
+        return models.change_set_in(self._post(path, sent, models.Envelope, WRITE_CHANGE_SET))
 
-    # -- transport ---------------------------------------------------------------------------
+    def _post(self, path: str, sent: models.Sent, answer: type[Answer], scope: str) -> Answer:
+        """A POST; the preflights (scope read) change nothing, so they are retried like a GET."""
+        idempotent = scope in (READ_CHANGE_SET, READ_APPROVAL)
+        return self._call("POST", path, answer, scope, json_body=sent.body(), idempotent=idempotent)
 
     def _call(
         self,
@@ -271,70 +226,61 @@ class ApprovalFlowClient:
         *,
         deadline: float,
     ) -> dict[str, Any]:
-        response = self._request(method, path, params, json_body, deadline)
+
+        def request() -> httpx.Response:
+            headers = {"Authorization": f"Bearer {self._token.current()}"}
+            headers["Accept"] = "application/json"
+            with _transport_errors(method, path):
+                built = self._http.build_request(
+                    method, self.base_url + path, params=params, json=json_body, headers=headers
+                )
+                return send_within(self._http, built, deadline, self._retry.clock)
+
+        response = request()
         if response.status_code == 401 and self._token.refresh():
-            response = self._request(method, path, params, json_body, deadline)
+            response = request()
         if 300 <= response.status_code < 400:
             location = response.headers.get("Location", "")[:200]
             raise APIResponseError(
-                f"answered with a redirect to {location!r}, not followed: the token goes to "
-                f"{self.base_url} only; check the base URL",
+                f"answered {response.status_code} instead of a 2xx answer: a redirect to "
+                f"{location!r}, not followed, the token goes to {self.base_url} only; check "
+                "the base URL (a login page answers like this)",
                 method=method,
                 path=path,
                 status=response.status_code,
             )
         return _read_answer(response, method, path, scope)
 
-    def _request(
-        self,
-        method: str,
-        path: str,
-        params: dict[str, str] | None,
-        json_body: dict[str, Any] | None,
-        deadline: float,
-    ) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {self._token.current()}", "Accept": "application/json"}
-        with _transport_errors(method, path):
-            request = self._http.build_request(
-                method, self.base_url + path, params=params, json=json_body, headers=headers
-            )
-            return send_within(self._http, request, deadline, self._retry.clock)
+
+_TRANSPORT_ERRORS: tuple[tuple[type[Exception], type[APIConnectionError], str, bool], ...] = (
+    (httpx.ConnectTimeout, APITimeoutError, "timed out connecting ({exc})", False),
+    (httpx.TimeoutException, APITimeoutError, "timed out waiting for the answer ({exc})", True),
+    (httpx.ConnectError, APIConnectionError, "could not connect ({name})", False),
+    (
+        httpx.TransportError,
+        APIConnectionError,
+        "the connection broke before an answer ({name})",
+        True,
+    ),
+)
+"""httpx's transport errors as ours, each saying whether a write may have happened."""
 
 
 @contextmanager
 def _transport_errors(method: str, path: str) -> Iterator[None]:
-    """Turn httpx's transport errors into ours, telling whether a write may have happened."""
     try:
         yield
-    except httpx.ConnectTimeout as exc:
-        raise APITimeoutError(
-            f"timed out connecting ({exc}); check the base URL and the network",
-            method=method,
-            path=path,
-            maybe_applied=False,
-        ) from exc
-    except httpx.TimeoutException as exc:
-        raise APITimeoutError(
-            f"timed out waiting for the answer ({exc}); the request may have taken effect",
-            method=method,
-            path=path,
-            maybe_applied=True,
-        ) from exc
-    except httpx.ConnectError as exc:
-        raise APIConnectionError(
-            f"could not connect ({exc.__class__.__name__}); check the base URL and the network",
-            method=method,
-            path=path,
-            maybe_applied=False,
-        ) from exc
     except httpx.TransportError as exc:
-        raise APIConnectionError(
-            f"the connection broke before an answer ({exc.__class__.__name__}); "
-            "the request may have taken effect",
-            method=method,
-            path=path,
-            maybe_applied=True,
-        ) from exc
+        for caught, ours, text, maybe_applied in _TRANSPORT_ERRORS:
+            if isinstance(exc, caught):
+                advice = (
+                    "the request may have taken effect"
+                    if maybe_applied
+                    else "check the base URL and the network"
+                )
+                message = f"{text.format(exc=exc, name=type(exc).__name__)}; {advice}"
+                raise ours(message, method=method, path=path, maybe_applied=maybe_applied) from exc
+        raise  # pragma: no cover - the last row catches every transport error
 
 
 def _read_answer(response: httpx.Response, method: str, path: str, scope: str) -> dict[str, Any]:
@@ -351,33 +297,22 @@ def _read_answer(response: httpx.Response, method: str, path: str, scope: str) -
             retry_after=parse_retry_after(response.headers.get("Retry-After")),
             non_json=f"answered with {describe_body(response)}" if body is None else None,
         )
-    if not 200 <= response.status_code < 300:
-        raise APIResponseError(
-            f"answered {response.status_code} instead of a 2xx answer; check the base URL "
-            "(a redirect to a login page answers like this)",
-            method=method,
-            path=path,
-            status=response.status_code,
+
+    def refused(message: str, error: str | None = None) -> APIResponseError:
+        return APIResponseError(
+            message, method=method, path=path, status=response.status_code, error=error
         )
+
     if body is None and not response.content.strip():
         return {}  # an empty 2xx answer: a write that says nothing more than that it was done
     if body is None:
-        raise APIResponseError(
+        raise refused(
             f"answered with {describe_body(response)} instead of a JSON object; "
-            "check the base URL (a proxy or login page answers like this)",
-            method=method,
-            path=path,
-            status=response.status_code,
+            "check the base URL (a proxy or login page answers like this)"
         )
     if body.get("success") is False:
         error = _server_text(body, response)
-        raise APIResponseError(
-            f"refused with success false: {error or 'no error text'}",
-            method=method,
-            path=path,
-            status=response.status_code,
-            error=error,
-        )
+        raise refused(f"refused with success false: {error or 'no error text'}", error)
     return body
 
 
@@ -410,6 +345,15 @@ class _Where(TypedDict):
     path: str
     status: int
     error: str | None
+    retry_after: float | None
+
+
+_ADVICE: dict[int, tuple[type[APIStatusError], str]] = {
+    400: (BadRequestError, ""),
+    401: (AuthenticationError, " (the access token is missing, expired or revoked: get a new one)"),
+    404: (NotFoundError, " (check the base URL: app id, environment id and cloud id)"),
+    429: (RateLimitError, " (rate limited; retry later)"),
+}
 
 
 def error_for_status(
@@ -424,52 +368,31 @@ def error_for_status(
 ) -> APIError:
     """The error class and message for an error status: the one place statuses map to classes."""
     text = error or non_json or "no error text"
-    where: _Where = {"method": method, "path": path, "status": status, "error": error}
-    if status == 400:
-        return BadRequestError(text, **where)
-    if status == 401:
-        return AuthenticationError(
-            f"{text} (the access token is missing, expired or revoked: get a new one)", **where
-        )
+    kind, advice = _ADVICE.get(status, (APIStatusError, ""))
+    if status >= 500:
+        kind, advice = ServerError, " (a failure on ApprovalFlow's side: try again later)"
+    advised = retry_after if kind in (RateLimitError, ServerError) else None
+    where: _Where = {
+        "method": method,
+        "path": path,
+        "status": status,
+        "error": error,
+        "retry_after": advised,
+    }
     if status == 403:
         return _permission_error(text, scope, where)
-    if status == 404:
-        return NotFoundError(
-            f"{text} (check the base URL: app id, environment id and cloud id)", **where
-        )
-    if status == 429:
-        return RateLimitError(
-            f"{text} (rate limited; retry later)", retry_after=retry_after, **where
-        )
-    if status >= 500:
-        return ServerError(
-            f"{text} (a failure on ApprovalFlow's side: try again later)",
-            retry_after=retry_after,
-            **where,
-        )
-    return APIStatusError(text, **where)
+    return kind(text + advice, **where)
 
 
 def _permission_error(text: str, scope: str, where: _Where) -> PermissionDeniedError:
     lowered = text.lower()
-    if "licen" in lowered:
-        return PermissionDeniedError(
-            f"{text} (ApprovalFlow's licence is not active on this site: "
-            "a site admin must activate it under Manage apps)",
-            reason="licence",
-            **where,
-        )
-    if "scope" in lowered:
-        return PermissionDeniedError(
-            f"{text} (this call needs the scope {scope}: add it to the OAuth app "
-            "and consent again)",
-            reason="scope",
-            **where,
-        )
-    return PermissionDeniedError(
-        f"{text} (check that the token has the scopes {PRODUCT_SCOPE} and {scope}, that "
-        "ApprovalFlow's licence is active, and that a site admin enabled "
-        "'App REST APIs' for ApprovalFlow under Connected apps)",
-        reason="unknown",
-        **where,
-    )
+    reason = "licence" if "licen" in lowered else "scope" if "scope" in lowered else "unknown"
+    advice = {
+        "licence": "ApprovalFlow's licence is not active on this site: a site admin must "
+        "activate it under Manage apps",
+        "scope": f"this call needs the scope {scope}: add it to the OAuth app and consent again",
+        "unknown": f"check that the token has the scopes {PRODUCT_SCOPE} and {scope}, that "
+        "ApprovalFlow's licence is active, and that a site admin enabled 'App REST APIs' for "
+        "ApprovalFlow under Connected apps",
+    }[reason]
+    return PermissionDeniedError(f"{text} ({advice})", reason=reason, **where)

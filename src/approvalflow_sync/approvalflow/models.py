@@ -1,19 +1,10 @@
-"""Wire models: what we send to ApprovalFlow, and what we accept back.
+"""Wire models: what we send to ApprovalFlow (strict: documented fields only), and what we
+accept back (tolerant readers: defaults, unknown fields kept, numbers read as text).
 
-Two kinds, kept apart. Models we send (:class:`Sent`) hold exactly the fields the vendor's
-reference documents and refuse any other. Models we receive (:class:`Received`) are tolerant
-readers: every field the program does not strictly need has a default, unknown fields are kept
-(``extra="allow"``), numbers are accepted where text is expected, and a per-page version field
-that is not a number or a boolean reads as unknown instead of failing the answer.
-
-What the reference leaves open, and how it is read here:
-
-- ``success`` may be absent on any 2xx answer; only ``false`` is an error (the client checks it).
-- Create, update, archive and single-page submit may answer ``{"success": true}`` alone, an
-  empty body, the change set flat, or wrapped in ``changeSet``: :func:`carried_change_set`.
-- ``status``: only ``open`` is documented; any other value means "not open, read-only".
-- ``pageRefs`` items may be objects with ``pageId`` or bare ids; detail's version fields may be
-  missing, flat in the item, or wrapped one level down in it.
+What the reference leaves open is read leniently: ``success`` may be absent; a write may answer
+``{"success": true}``, nothing, or the change set flat or wrapped in ``changeSet``; a ``status``
+other than ``open`` means read-only; ``pageRefs`` may be bare ids, and detail's version fields
+may be missing, flat or one level down.
 """
 
 from __future__ import annotations
@@ -34,20 +25,8 @@ from pydantic import (
 OPEN = "open"
 """The one ``status`` the reference documents; every other value is "not open, read-only"."""
 
-ROLLUP_STATES = (
-    "open",
-    "in_review",
-    "partially_approved",
-    "all_approved",
-    "has_rejections",
-    "stale",
-)
-"""The ``rollupState`` values the vendor announced; others may appear and are shown as they are."""
-
 VERSION_FIELDS = ("currentPageVersion", "approvedAtVersion", "isStale", "versionDelta")
 """Detail's per-page version fields; where exactly they sit is not documented."""
-
-ENVELOPE_FIELDS = ("success", "error")
 
 
 # -- what we send --------------------------------------------------------------------------------
@@ -59,7 +38,6 @@ class Sent(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     def body(self) -> dict[str, Any]:
-        """The JSON body: fields given, ``None`` ones left out."""
         return self.model_dump(exclude_none=True)
 
 
@@ -132,13 +110,10 @@ class PageRef(Received):
 
     pageId: str
     currentPageVersion: MaybeInt = None
-    """The page's version now (detail only)."""
     approvedAtVersion: MaybeInt = None
-    """The version that was approved; ``None`` when never approved or not given."""
+    """``None`` when never approved or not given."""
     isStale: MaybeBool = None
-    """True when the page was edited after its approval (detail only)."""
     versionDelta: MaybeInt = None
-    """Versions between the approved one and the current one (detail only)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -166,7 +141,6 @@ class ChangeSet(Received):
     summary: str | None = None
     referenceUrl: str | None = None
     status: str = OPEN
-    """``open``, or any other value: not open, read-only. Absent is read as ``open``."""
     rollupState: str | None = None
     pageRefs: list[PageRef] = Field(default_factory=list)
     createdAt: str | None = None
@@ -174,12 +148,11 @@ class ChangeSet(Received):
 
     @property
     def page_ids(self) -> list[str]:
-        """The page ids in the server's order."""
         return [ref.pageId for ref in self.pageRefs]
 
     @property
     def is_open(self) -> bool:
-        """Whether the change set may be reused, updated or archived (status ``open`` only)."""
+        """Only an open change set may be reused, updated or archived."""
         return self.status == OPEN
 
 
@@ -217,7 +190,6 @@ class ChangeSetList(Envelope):
 
     @property
     def next_cursor(self) -> str | None:
-        """The cursor of the next page, if the answer names one."""
         return self.next or self.cursor
 
 
@@ -243,7 +215,6 @@ class PagePreflight(Received):
 
     pageId: str
     canSubmit: MaybeBool = None
-    """None when the answer does not say."""
     workflowId: str | None = None
     reason: str | None = None
 

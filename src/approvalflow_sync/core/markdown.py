@@ -4,23 +4,11 @@ Pull-request titles, branch names and file names are written by whoever opened t
 request. Everything here turns such text into markdown that GitHub renders *literally*: no
 formatting, no HTML, no links, no notifications.
 
-The building blocks and what each one promises:
-
-* :func:`text` -- one line of inline text, safe in a paragraph, a list item, a table cell or a
-  link label. ASCII punctuation that markdown reacts to is backslash-escaped, ``& < >`` become
-  HTML entities, and a zero-width space (``&#8203;``) is put after ``@`` before a name, after
-  ``#`` before a number, between ``GH`` and ``-123``, after the ``:`` of ``://`` and before the
-  ``.`` of ``www.``: the text *looks* the same but GitHub makes no @mention (nobody is
-  notified), no ``#123`` cross-reference (nothing is added to that issue's timeline) and no
-  autolink. This is the trick Dependabot uses in the release notes it quotes.
-* :func:`code` -- an inline code span that holds any text, whatever backticks it contains.
-* :func:`link` -- a link only for ``http``/``https`` URLs; anything else is shown as text.
-* :func:`table` -- a table of cells that are already rendered (with :func:`text`, :func:`code`,
-  :func:`link`); pipes inside cells never split a cell.
-* :func:`details` -- a collapsed section with a plain-text summary.
-* :func:`truncate` -- fit a document under GitHub's limits, cutting at a line boundary.
-* :func:`comment_marker`, :func:`has_marker`, :func:`embed_json`, :func:`extract_json` -- hidden
-  HTML comments that let the program find its own comment and keep state in it.
+A zero-width space (``&#8203;``) after ``@`` before a name, after ``#`` before a number and
+the like keeps the text looking the same while GitHub makes no @mention, no cross-reference and
+no autolink (Dependabot's trick in the release notes it quotes). Hidden HTML comments
+(:func:`comment_marker`, :func:`embed_json`) let the program find its own comment and keep state
+in it.
 
 Emoji shortcodes such as ``:tada:`` are left alone: GitHub turns them into emoji, which is
 harmless. Commit SHAs are left alone too: GitHub links them to this repository only.
@@ -28,7 +16,6 @@ harmless. Commit SHAs are left alone too: GitHub links them to this repository o
 
 from __future__ import annotations
 
-import html
 import json
 import re
 from collections.abc import Callable, Sequence
@@ -38,15 +25,10 @@ from approvalflow_sync.safe_text import scrub
 
 COMMENT_LIMIT = 65_536
 """The most characters GitHub accepts in an issue or pull-request comment body."""
-
 SUMMARY_LIMIT = 1024 * 1024
 """The most bytes (UTF-8) of job summary GitHub accepts from one step."""
-
 ZERO_WIDTH_SPACE = "&#8203;"
-"""Put between ``@`` and a name (and the like) so GitHub shows the text but does not act on it."""
-
 MARKER_APP = "approvalflow-sync"
-"""The name inside every hidden marker this program writes."""
 
 _KIND = re.compile(r"[a-z0-9][a-z0-9_-]*")
 _NEWLINE = re.compile(r"\r\n|\r|\n")
@@ -66,15 +48,10 @@ _HTTP_URL = re.compile(r"https?://[^\s/?#]", re.IGNORECASE)
 _URL_SAFE = "!#$%&'*+,/:;=?@[]~"
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
 _FENCE = re.compile(r" {0,3}(`{3,}|~{3,})(.*)")
-_DETAILS_OPEN = re.compile(r"<details(?=[\s>]|$)", re.IGNORECASE)
-_DETAILS_CLOSE = re.compile(r"</details\s*>", re.IGNORECASE)
 
 
 def _one_line(s: str) -> str:
-    """``s`` on one line, scrubbed (:func:`scrub`); whitespace runs become one space.
-
-    HTML collapses whitespace anyway, so this changes nothing that renders.
-    """
+    """``s`` scrubbed, on one line: whitespace runs become one space, as HTML renders them."""
     return _SPACES.sub(" ", scrub(s)).strip()
 
 
@@ -92,9 +69,8 @@ def _with_breaks(s: str, escape: Callable[[str], str]) -> str:
 def text(s: str) -> str:
     """``s`` as inline markdown that renders literally, on one line.
 
-    Safe in a paragraph, a list item, a table cell (pipes are escaped) and a link label. The
-    result never contains ``<``, ``>``, a line break or an unescaped markdown character, and
-    never starts with ``:``. Whitespace runs become one space and the ends are stripped.
+    Safe in a paragraph, a list item, a table cell and a link label: no ``<``, ``>``, line
+    break or unescaped markdown character, and no leading ``:``.
     """
     return _with_breaks(_one_line(s), lambda piece: piece.translate(_MARKDOWN_ESCAPES))
 
@@ -102,10 +78,8 @@ def text(s: str) -> str:
 def code(s: str) -> str:
     """``s`` as an inline code span that shows exactly ``s`` (line breaks become spaces).
 
-    Per CommonMark the fence is one backtick longer than the longest run of backticks in
-    ``s``, and one space is added on each side when ``s`` starts or ends with a backtick or
-    both starts and ends with a space (the renderer strips exactly that one space again). An
-    empty ``s`` gives ``""``: CommonMark has no empty code span.
+    The fence outruns every backtick run in ``s``; the padding spaces are the ones CommonMark
+    strips again. An empty ``s`` gives ``""``: CommonMark has no empty code span.
     """
     s = scrub(_NEWLINE.sub(" ", s))
     if not s:
@@ -117,13 +91,9 @@ def code(s: str) -> str:
 
 
 def link(label: str, url: str) -> str:
-    """A link showing ``label`` (rendered with :func:`text`) to ``url``.
-
-    Only ``http://`` and ``https://`` URLs with a host become links; for anything else
-    (``javascript:``, ``data:``, relative paths, leading spaces) the label alone is returned.
-    In the URL, spaces, parentheses, ``<``, ``>``, backslashes, controls and non-ASCII
-    characters are percent-encoded, and ``&`` is written ``&amp;`` so that no entity in the
-    URL is decoded; existing ``%XX`` escapes are kept. An empty label shows the URL.
+    """A link showing ``label`` (as :func:`text`) to ``url``; the label alone unless ``url`` is
+    http(s) with a host. The URL is percent-encoded and ``&`` written ``&amp;``, so no entity in
+    it is decoded. An empty label shows the URL.
     """
     shown = text(label) or text(url)
     if not _HTTP_URL.match(url):
@@ -137,15 +107,11 @@ def _cell(rendered: str) -> str:
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """A GitHub table; ``headers`` and each row hold cells already rendered as inline markdown.
+    """A GitHub table of cells already rendered as inline markdown.
 
-    Every ``|`` in a cell is written ``\\|``: GitHub's table parser treats a pipe after a
-    backslash as part of the cell and then drops that one backslash, so a cell renders exactly
-    as it would outside a table (a ``\\|`` made by :func:`text` stays an escaped pipe, a pipe
-    inside a :func:`code` span stays a pipe). Line breaks in cells become spaces. The table
-    ends with a newline; leave a blank line before it.
-
-    Raises ValueError when there are no headers or a row has another number of cells.
+    Every ``|`` in a cell is written ``\\|``: GitHub's table parser drops that one backslash
+    again, so a cell renders as it would outside a table, code spans included. Raises
+    ValueError when there are no headers or a row has another number of cells.
     """
     if not headers:
         raise ValueError("a table needs at least one column")
@@ -160,37 +126,14 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _html_text(s: str) -> str:
-    """``s`` as HTML text on one line, with the same zero-width spaces as :func:`text`."""
-    return _with_breaks(_one_line(s), lambda piece: html.escape(piece, quote=True))
-
-
-def details(summary: str, body: str) -> str:
-    """A collapsed section: ``summary`` is plain text, ``body`` is rendered markdown.
-
-    The ``<summary>`` line is raw HTML to GitHub (markdown is not parsed there), so
-    ``summary`` is HTML-escaped here rather than markdown-escaped, with the same zero-width
-    spaces as :func:`text`. ``body`` is set between blank lines so that it is parsed as
-    markdown. The section ends with a newline.
-    """
-    return (
-        f"<details>\n<summary>{_html_text(summary)}</summary>\n\n"
-        f"{body.strip(chr(10))}\n\n</details>\n"
-    )
-
-
 def utf8_size(s: str) -> int:
     """The size of ``s`` in UTF-8 bytes, the unit of :data:`SUMMARY_LIMIT`."""
     return len(s.encode("utf-8", "surrogatepass"))
 
 
-def _tail(fence: str | None, open_details: int, note: str, *, newline_first: bool) -> str:
-    parts = ["\n" if newline_first else ""]
-    if fence is not None:
-        parts.append(fence + "\n")
-    parts.extend("\n</details>\n" for _ in range(open_details))
-    parts.append(f"\n{note}\n")
-    return "".join(parts)
+def _tail(fence: str | None, note: str, *, newline_first: bool) -> str:
+    closing = "" if fence is None else fence + "\n"
+    return ("\n" if newline_first else "") + closing + f"\n{note}\n"
 
 
 def _fence_after(line: str, fence: str | None) -> str | None:
@@ -206,46 +149,28 @@ def _fence_after(line: str, fence: str | None) -> str | None:
     return fence
 
 
-def _details_after(line: str, depth: int) -> int:
-    stripped = line.strip()
-    if not stripped.lower().startswith(("<details", "</details")):
-        return depth
-    opened = len(_DETAILS_OPEN.findall(stripped))
-    closed = len(_DETAILS_CLOSE.findall(stripped))
-    return max(depth + opened - closed, 0)
-
-
 def truncate(markdown: str, limit: int, note: str, *, size: Callable[[str], int] = len) -> str:
-    """``markdown`` itself if it fits in ``limit``, else its longest fitting head plus ``note``.
+    """``markdown`` if it fits in ``limit``, else its longest fitting head (cut at a line, an
+    open code fence closed) plus ``note`` as its own paragraph.
 
-    The cut falls at a line boundary. A code fence left open by the cut is closed, and so is
-    each ``<details>`` section, so that ``note`` (markdown, e.g. "The rest was cut: …")
-    renders as its own paragraph after a blank line. A first line longer than the limit is
-    dropped whole, leaving only the note.
-
-    ``size`` measures text and must be additive: :func:`len` (characters, for
-    :data:`COMMENT_LIMIT`) or :func:`utf8_size` (bytes, for :data:`SUMMARY_LIMIT`).
-    Raises ValueError when even the note alone does not fit.
+    ``size`` is :func:`len` or :func:`utf8_size`. ValueError when the note alone does not fit.
     """
     if size(markdown) <= limit:
         return markdown
     note = note.strip("\n")
     lines = _LINE.findall(markdown)
-    best = _tail(None, 0, note, newline_first=False)
+    best = _tail(None, note, newline_first=False)
     if size(best) > limit:
         raise ValueError(f"the note alone is longer than the limit of {limit}")
     best_kept = 0
     used = 0
     fence: str | None = None
-    depth = 0
     for kept, line in enumerate(lines, start=1):
         used += size(line)
         if used > limit:
             break
-        if fence is None:
-            depth = _details_after(line, depth)
         fence = _fence_after(line, fence)
-        tail = _tail(fence, depth, note, newline_first=not line.endswith(("\n", "\r")))
+        tail = _tail(fence, note, newline_first=not line.endswith(("\n", "\r")))
         if used + size(tail) <= limit:
             best_kept, best = kept, tail
     return "".join(lines[:best_kept]) + best
@@ -260,10 +185,7 @@ def _check_kind(kind: str) -> None:
 
 
 def comment_marker(kind: str) -> str:
-    """The hidden first line of a comment of ``kind``: ``<!-- approvalflow-sync:KIND -->``.
-
-    ``kind`` is lower-case letters, digits, ``-`` and ``_`` (ValueError otherwise).
-    """
+    """The hidden first line of a comment of ``kind``: ``<!-- approvalflow-sync:KIND -->``."""
     _check_kind(kind)
     return f"<!-- {MARKER_APP}:{kind} -->"
 
@@ -273,13 +195,8 @@ def _first_line(body: str) -> str:
 
 
 def has_marker(body: str, kind: str) -> bool:
-    """Whether ``body`` starts with the exact :func:`comment_marker` line of ``kind``.
-
-    A marker anywhere else (quoted by someone, inside a code span) does not count. Anyone can
-    write a comment that starts with the marker, so also check that the author is the bot.
-    A trailing ``\\r`` on the line is accepted: GitHub stores bodies edited on the web with
-    CRLF line ends.
-    """
+    """Whether ``body``'s first line is the :func:`comment_marker` of ``kind`` (CRLF allowed:
+    the web editor writes it). Anyone can write the marker: check the author too."""
     return _first_line(body) == comment_marker(kind)
 
 
@@ -289,13 +206,10 @@ def _json_prefix(kind: str) -> str:
 
 
 def embed_json(kind: str, data: object) -> str:
-    """One line that keeps ``data`` as JSON in a hidden HTML comment, for :func:`extract_json`.
+    """One line keeping ``data`` as JSON in a hidden HTML comment, for :func:`extract_json`.
 
-    The JSON is ASCII-only and ``<``, ``>``, ``&`` are written ``\\u003c``, ``\\u003e``,
-    ``\\u0026`` and every ``--`` as ``-\\u002d`` (JSON string escapes, which only occur inside
-    strings), so the comment cannot be closed or nested early. ``data`` must be JSON data: dicts
-    with string keys, lists, strings, ints, finite floats, booleans and None (tuples come
-    back as lists). Place the line on its own: see :func:`extract_json`.
+    ``<``, ``>``, ``&`` and ``--`` are written as JSON string escapes (they only occur inside
+    strings), so the comment cannot be closed or nested early.
     """
     payload = json.dumps(data, ensure_ascii=True, separators=(",", ":"), allow_nan=False)
     payload = (
@@ -310,12 +224,8 @@ def embed_json(kind: str, data: object) -> str:
 def extract_json(body: str, kind: str) -> object | None:
     """The data :func:`embed_json` stored for ``kind`` in ``body``, or None.
 
-    The stored line must be a whole line of ``body``, at the start of the line and outside
-    fenced code blocks; none of :func:`text`, :func:`code`, :func:`link`, :func:`table` or
-    :func:`details` can produce such a line from untrusted text. A look-alike inside a fence
-    (say, a quoted log) is ignored, and when two lines qualify the body is taken as tampered
-    with: None. None also when the JSON cannot be decoded, or when the stored value was
-    ``null``. Put the line right after the :func:`comment_marker` line, so that
+    Only a whole line outside code fences counts, which no renderer here makes from untrusted
+    text; two such lines mean tampering: None. Put it right after the marker line, so that
     :func:`truncate` never cuts it off.
     """
     prefix = _json_prefix(kind)

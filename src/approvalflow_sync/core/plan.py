@@ -18,8 +18,6 @@ from approvalflow_sync.github.event import ChangedFile, PullRequest
 if TYPE_CHECKING:  # annotations only: planning offline (``plan``) loads no pydantic
     from approvalflow_sync.approvalflow.models import ChangeSet
 
-DEFAULT_TITLE_TEMPLATE = "PR-{number} {title}"
-TITLE_FIELDS = ("number", "title", "branch", "base", "repo")
 MAX_TITLE = 255
 MAX_SUMMARY = 1000
 _HTML_COMMENT = re.compile(r"<!--.*?(-->|$)", re.DOTALL)
@@ -28,8 +26,6 @@ _BLANK_LINES = re.compile(r"\n\s*\n(\s*\n)+")
 
 @dataclass(frozen=True)
 class Fields:
-    """The change set fields derived from the pull request."""
-
     title: str
     summary: str
     reference_url: str
@@ -41,20 +37,17 @@ class SpacePlan:
 
     space: str
     pages: tuple[str, ...]
-    """The pages the change set must hold, in ascending numeric order."""
     keep: ChangeSet | None = None
     """The change set kept for this pull request (the oldest when several exist)."""
     create: bool = False
     changes: Mapping[str, object] = field(default_factory=dict)
     """Keyword arguments for ``update_change_set``: only the fields that differ."""
     archive: tuple[str, ...] = ()
-    """Change sets to archive: duplicates, or all of them when no page maps any more."""
+    """Duplicates, or all of them when no page maps any more."""
     duplicates: tuple[str, ...] = ()
-    """The subset of ``archive`` that were duplicates of ``keep``."""
 
     @property
     def writes(self) -> int:
-        """How many ApprovalFlow writes this plan makes."""
         return int(self.create) + int(bool(self.changes)) + len(self.archive)
 
 
@@ -96,7 +89,6 @@ def summarise(body: str, limit: int = MAX_SUMMARY) -> str:
 
 
 def desired_fields(pr: PullRequest, title_template: str) -> Fields:
-    """Title, summary and link the change set must carry."""
     return Fields(
         title=render_title(title_template, pr),
         summary=summarise(pr.body),

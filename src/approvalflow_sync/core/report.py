@@ -1,8 +1,7 @@
 """What the run tells people: commit status, comments, job summary, annotations, outputs.
 
-Pure functions from an :class:`Outcome` to text. Every piece of text that came from the pull
-request or the server goes through :mod:`approvalflow_sync.core.markdown`, so a hostile title
-or file name renders literally. Comment bodies are deterministic (no times, no run links) so an
+Pure functions from an :class:`Outcome` to text; untrusted text goes through
+:mod:`~approvalflow_sync.core.markdown`. Comment bodies hold no times or run links, so an
 unchanged outcome gives the same body and the comment is not rewritten.
 """
 
@@ -21,18 +20,13 @@ RESULT = "result"
 RESULT_DATA = "result-data"
 MAX_FILES_SHOWN = 5
 MAX_STATUS_DESCRIPTION = 140
-SUBMITTED_PREFIX = "Submitted "
-"""How the commit status starts after a submit; a rerun of the merge reads it back."""
 CUT_NOTE = "The table is cut short; the job summary has it all."
 COUNT_OUTPUTS = ("pages", "submittable", "blocked", "submitted", "skipped")
 """The outputs a rerun of the merge may read back from the result comment."""
 NOT_KNOWN_YET = "not known before the change set holds the page"
-"""Why a dry run cannot say whether a page can be submitted: only the change set's preflight can."""
 
 
 class Kind(str, Enum):
-    """What the run did."""
-
     SYNC = "sync"
     SUBMIT = "submit"
     ARCHIVE = "archive"
@@ -46,7 +40,6 @@ class PageRow:
     page: str
     files: tuple[str, ...]
     can_submit: bool | None = None
-    """None when unknown (a dry run of a change set not created yet)."""
     reason: str | None = None
     workflow: str | None = None
     approved_at: int | None = None
@@ -58,8 +51,6 @@ class PageRow:
 
 @dataclass(frozen=True)
 class SpaceOutcome:
-    """The change set of one space and what happened to it."""
-
     space: str
     change_set_id: str | None
     title: str | None = None
@@ -72,8 +63,6 @@ class SpaceOutcome:
 
 @dataclass(frozen=True)
 class Outcome:
-    """Everything a run did, for the reports."""
-
     kind: Kind
     pr: PullRequest
     spaces: tuple[SpaceOutcome, ...] = ()
@@ -84,42 +73,34 @@ class Outcome:
 
     @property
     def rows(self) -> list[PageRow]:
-        """Every page of every space."""
         return [row for space in self.spaces for row in space.pages]
 
     @property
     def change_set_ids(self) -> list[str]:
-        """The ids of the change sets that hold the pull request's pages."""
         return [s.change_set_id for s in self.spaces if s.change_set_id]
 
     @property
     def submittable(self) -> int:
-        """Pages that preflight said can be submitted."""
         return sum(1 for row in self.rows if row.can_submit)
 
     @property
     def blocked(self) -> int:
-        """Pages that preflight said are blocked."""
         return sum(1 for row in self.rows if row.can_submit is False)
 
     @property
     def unknown(self) -> int:
-        """Pages whose eligibility is not known (a dry run before the change set holds them)."""
         return sum(1 for row in self.rows if row.can_submit is None and row.submitted is None)
 
     @property
     def submitted(self) -> int:
-        """Pages submitted for approval."""
         return sum(1 for row in self.rows if row.submitted)
 
     @property
     def skipped(self) -> int:
-        """Pages the submit skipped."""
         return sum(1 for row in self.rows if row.submitted is False)
 
 
 def plural(count: int, noun: str) -> str:
-    """``1 page``, ``2 pages``."""
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
@@ -127,7 +108,7 @@ def status(outcome: Outcome) -> tuple[str, str]:
     """The commit status state and description (at most 140 characters)."""
     if outcome.kind is Kind.SUBMIT:
         state = "success" if outcome.skipped == 0 else "failure"
-        text = f"{SUBMITTED_PREFIX}{plural(outcome.submitted, 'page')}, {outcome.skipped} skipped"
+        text = f"Submitted {plural(outcome.submitted, 'page')}, {outcome.skipped} skipped"
     elif not outcome.rows:
         state, text = "success", "No docs pages in this pull request"
     else:
@@ -193,11 +174,8 @@ def pages_table(rows: Sequence[PageRow], confluence_url: str | None) -> str:
 
 
 def _space_line(space: SpaceOutcome, dry_run: bool, *, this_run: bool) -> str:
-    """One space's change set; ``this_run`` adds what this run did to it (summary only).
-
-    The comment leaves the run's actions out, so that a rerun that changes nothing renders the
-    same comment and does not rewrite it.
-    """
+    """One space's change set; ``this_run`` adds what this run did (the summary only, so that
+    an unchanged rerun renders the same comment)."""
     would = "would be " if dry_run else ""
     if space.change_set_id is None and space.archived:
         return f"- Space {md.text(space.space)}: {would}archived {_ids(space.archived)}."
@@ -265,11 +243,8 @@ def result_data(outcome: Outcome) -> dict[str, object]:
 
 
 def result_comment(outcome: Outcome, confluence_url: str | None) -> str:
-    """The comment posted once after the merge's submit.
-
-    The data a rerun reads comes right after the marker, so cutting a long table short never
-    loses it.
-    """
+    """The comment posted once after the merge's submit; the data a rerun reads comes right
+    after the marker, so cutting the table short never loses it."""
     text = (
         f"{md.comment_marker(RESULT)}\n{md.embed_json(RESULT_DATA, result_data(outcome))}\n"
         f"{body(outcome, confluence_url)}\n"
@@ -288,16 +263,11 @@ class Done:
 
     space: str
     action: str
-    """``created``, ``updated``, ``archived``, ``archived duplicate`` or ``submitted``."""
     change_set_id: str
 
 
 def stopped(done: Sequence[Done], failed: Sequence[tuple[str, str]]) -> str:
-    """The job summary of a run that stopped part way: what was written, what was not.
-
-    ``failed`` holds (space, error message) pairs. Nothing is left out, so a run that fails
-    half-way never leaves a change set made or changed without saying so.
-    """
+    """The job summary of a run that stopped part way: every write made, every space failed."""
     parts = ["### ApprovalFlow: the run stopped part way"]
     if done:
         lines = [
@@ -330,26 +300,14 @@ def file_warnings(outcome: Outcome) -> list[tuple[str, str]]:
 
 def outputs(outcome: Outcome) -> dict[str, str]:
     """The step's outputs; ``result`` is one line of JSON with everything."""
-    values: dict[str, object] = {
-        "change-set-ids": outcome.change_set_ids,
-        "pages": len(outcome.rows),
-        "submittable": outcome.submittable,
-        "blocked": outcome.blocked,
-        "submitted": outcome.submitted,
-        "skipped": outcome.skipped,
-    }
-    result = {
-        "kind": outcome.kind.value,
-        "dryRun": outcome.dry_run,
-        "changeSetIds": outcome.change_set_ids,
-        "pages": len(outcome.rows),
-        "submittable": outcome.submittable,
-        "blocked": outcome.blocked,
-        "unknown": outcome.unknown,
-        "submitted": outcome.submitted,
-        "skipped": outcome.skipped,
-        "spaces": [_space_json(space) for space in outcome.spaces],
-    }
+    o = outcome
+    counts = {"pages": len(o.rows), "submittable": o.submittable, "blocked": o.blocked}
+    done = {"submitted": o.submitted, "skipped": o.skipped}
+    values: dict[str, object] = {"change-set-ids": o.change_set_ids, **counts, **done}
+    result: dict[str, object] = {"kind": o.kind.value, "dryRun": o.dry_run}
+    result["changeSetIds"] = o.change_set_ids
+    result |= {**counts, "unknown": o.unknown, **done}
+    result["spaces"] = [_space_json(space) for space in o.spaces]
     rendered = {key: json.dumps(value) for key, value in values.items()}
     rendered["result"] = json.dumps(result, separators=(",", ":"), ensure_ascii=True)
     return rendered

@@ -1,17 +1,14 @@
-"""The change set title's template: the fields it may use, and what is wrong with one.
-
-Checked wherever a template comes from (the ``title-template`` input, the mapping file) before
-:func:`plan.render_title` fills it: only the plain fields, no attribute or index access (which
-would reach Python's internals), no format spec (``{number:>50000000}`` would allocate 50 MB)
-and no conversion.
+"""The change set title's template, checked wherever it comes from before it is filled:
+plain fields only, no attribute or index access (Python's internals), no format spec
+(``{number:>50000000}`` would allocate 50 MB), no conversion.
 """
 
 from __future__ import annotations
 
 import string
 
+DEFAULT_TITLE_TEMPLATE = "PR-{number} {title}"
 TITLE_FIELDS = ("number", "title", "branch", "base", "repo")
-"""The fields a ``title-template`` may use; :func:`plan.render_title` fills exactly these."""
 
 
 def template_problem(text: str) -> str | None:

@@ -1,8 +1,4 @@
-"""The files of a checkout, to warn about patterns that match none of them.
-
-``git ls-files`` when the directory is a repository, else a walk of the directory. Used by
-``validate`` and by the action's unmatched-pattern warnings.
-"""
+"""The files of a checkout (``git ls-files``, else a walk), to warn of patterns matching none."""
 
 from __future__ import annotations
 
@@ -10,8 +6,8 @@ import os
 import subprocess
 from collections.abc import Iterator
 
-GIT = "git"
-"""Found on PATH, as when the user runs it."""
+from approvalflow_sync.github.git_files import GIT
+
 LS_FILES = ("ls-files", "-z", "--cached", "--others", "--exclude-standard")
 """Tracked files and untracked ones not ignored: what a commit of the checkout could hold."""
 SKIPPED_DIRS = frozenset({".git", ".venv", "node_modules", "__pycache__"})
@@ -33,17 +29,12 @@ def repository_root(start: str | os.PathLike[str]) -> str | None:
 
 
 def repository_files(root: str | os.PathLike[str]) -> list[str]:
-    """The repository's files relative to ``root``: ``git ls-files`` when it is a repository."""
     return Listing(root).files()
 
 
 class Listing:
-    """The repository's files, listed by a ``git ls-files`` started at once in the background.
-
-    ``validate`` starts it before loading the mapping: git walks the working tree on one core
-    while the mapping loads on the other. Outside a repository (or without git) the directory
-    is walked instead, when the files are asked for.
-    """
+    """The repository's files, from a ``git ls-files`` started at once: ``validate`` loads the
+    mapping meanwhile. Outside a repository (or without git) the directory is walked."""
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self._root = os.fspath(root)
@@ -70,7 +61,6 @@ class Listing:
         return list(_walk(self._root))
 
     def cancel(self) -> None:
-        """Stop git: its answer is not needed."""
         if self._process is not None and self._process.poll() is None:
             self._process.kill()
             self._process.wait()

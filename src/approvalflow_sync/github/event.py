@@ -1,8 +1,4 @@
-"""The event the Actions runner hands us: read the file, then parse it into a typed value.
-
-Every text field here comes from whoever opened the pull request; it is carried as data and never
-interpreted.
-"""
+"""The event the Actions runner hands us, parsed; its texts are carried as data, never obeyed."""
 
 from __future__ import annotations
 
@@ -19,8 +15,6 @@ SYNC_ACTIONS = ("opened", "reopened", "synchronize", "edited", "ready_for_review
 
 @dataclass(frozen=True)
 class ChangedFile:
-    """A file of the pull request as GitHub lists it; renames keep their old path."""
-
     path: str
     status: str = "modified"
     previous_path: str | None = None
@@ -28,8 +22,6 @@ class ChangedFile:
 
 @dataclass(frozen=True)
 class PullRequest:
-    """What the program needs to know of a pull request."""
-
     repo: str
     """``owner/name`` of the base repository."""
     number: int
@@ -46,21 +38,17 @@ class PullRequest:
 
     @property
     def is_fork(self) -> bool:
-        """Whether the head branch lives in another repository (a fork)."""
         return self.head_repo != self.repo
 
 
 @dataclass(frozen=True)
 class Event:
-    """The event's name, its action, and the pull request when it is about one."""
-
     name: str
     action: str
     pull_request: PullRequest | None
 
 
 def read_event(path: str | None) -> dict[str, Any]:
-    """The JSON object of the event file named by ``GITHUB_EVENT_PATH``."""
     if not path:
         raise ConfigError(
             "GITHUB_EVENT_PATH: not set; run inside GitHub Actions, or set it to a "
@@ -102,7 +90,6 @@ def _text(data: Any, path: str) -> str:
 
 
 def parse_pull_request(payload: dict[str, Any]) -> PullRequest:
-    """The pull request of a ``pull_request`` or ``pull_request_target`` payload."""
     pr = _field(payload, "pull_request")
     number = _field(pr, "number")
     if not isinstance(number, int) or isinstance(number, bool):

@@ -1,12 +1,8 @@
-"""The GitHub REST calls the action makes, through PyGithub; the only module that imports it.
+"""The GitHub REST calls the action makes, through PyGithub with a requester of ours.
 
-PyGithub's requester is ours in two ways. Its calls run under the program's one retry engine
-(``approvalflow/retry.py``): urllib3's retries are off, and a 5xx, a 429 or a secondary rate
-limit's 403 is retried by the same policy table and ``Retry-After`` rules as every other call.
-And no request carrying the token leaves the configured API host, whatever a ``Link`` header, an
-object's ``url`` or a redirect says: PyGithub's own check is an ``assert``, gone under
-``python -O``. PyGithub's throttle (0.25 s between requests, 1 s between writes) is off: one run
-makes a handful of calls, and the secondary limits it guards against are waited out instead.
+Its calls run under the program's one retry engine (urllib3's retries and PyGithub's throttle
+are off), and no request carrying the token leaves the configured API host whatever a ``Link``
+header, a ``url`` or a redirect says: PyGithub's own check is an ``assert``, gone under ``-O``.
 """
 
 from __future__ import annotations
@@ -19,7 +15,6 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
-import github
 import requests
 from github import Auth, GithubException
 from github.File import File
@@ -44,18 +39,14 @@ _pygithub_log.handlers.clear()
 _pygithub_log.setLevel(logging.NOTSET)
 
 PER_PAGE = 100
-FILES_CAP = 3000
 NOT_ACCESSIBLE = "Resource not accessible by integration"
 GITHUB_RETRY = RetryPolicy(attempts=5, total_seconds=120.0, max_retry_after=60.0)
 """GitHub asks to wait out a secondary rate limit, typically a minute at most."""
 READ_TIMEOUT = 15
-"""Seconds PyGithub waits on one read; the retry policy bounds the call."""
 
 
 @dataclass(frozen=True)
 class Comment:
-    """An issue comment on the pull request's conversation."""
-
     id: int
     body: str
     author: str
@@ -65,29 +56,22 @@ class Comment:
 
 @dataclass(frozen=True)
 class Status:
-    """The latest commit status of one context."""
-
     state: str
     description: str
     target_url: str | None
 
 
 ACTIONS_BOT = "github-actions[bot]"
-"""Who writes with the workflow's ``GITHUB_TOKEN``."""
 
 
 @dataclass(frozen=True)
 class Identity:
-    """The login the token writes comments as: a person's, or a bot's (``name[bot]``).
-
-    Logins are unique and no person's login can hold ``[bot]``, so a comment by another app
-    or person never counts as ours, whatever marker it carries.
-    """
+    """The login the token writes comments as; a comment by anyone else is never ours,
+    whatever marker it carries (no person's login can hold ``[bot]``)."""
 
     login: str
 
     def wrote(self, comment: Comment) -> bool:
-        """Whether ``comment`` was written by this identity."""
         return comment.author == self.login
 
 
@@ -159,7 +143,6 @@ class HostBoundRequester(Requester):
     def requestJsonAndCheck(  # noqa: N802 - PyGithub's name
         self, verb: str, url: str, *args: Any, **kwargs: Any
     ) -> tuple[dict[str, Any], Any]:
-        """PyGithub's call, once the URL is known to stay on the API host."""
         self._refuse_other_hosts(verb, url)
         return super().requestJsonAndCheck(verb, url, *args, **kwargs)
 
@@ -256,15 +239,13 @@ class GitHubGateway:
         return "GitHubGateway(<token hidden>)"
 
     def close(self) -> None:
-        """Close the connection pool."""
         self._requester.close()
 
     def identity(self) -> Identity:
-        """The token's user; for an integration token (no user: 403), ``github-actions[bot]``.
+        """The token's user; ``github-actions[bot]`` for an integration token (403).
 
-        A GitHub App's installation token has no user either and writes as ``<slug>[bot]``:
-        the ``comment-author`` input names it (see the README), as ``GET /app`` needs the app's
-        own key.
+        A GitHub App's token writes as ``<slug>[bot]``: the ``comment-author`` input names it,
+        as ``GET /app`` needs the app's own key.
         """
         try:
             _headers, data = self._requester.requestJsonAndCheck("GET", "/user")
@@ -276,52 +257,36 @@ class GitHubGateway:
 
     def list_files(self, pr: PullRequest) -> list[ChangedFile]:
         """Every file of the pull request, every page of them (GitHub stops at 3,000)."""
-        pages: PaginatedList[File] = PaginatedList(
-            github.File.File, self._requester, f"/repos/{pr.repo}/pulls/{pr.number}/files", None
-        )
+        url = f"/repos/{pr.repo}/pulls/{pr.number}/files"
+        pages: PaginatedList[File] = PaginatedList(File, self._requester, url, None)
         with _github_errors("list pull request files"):
-            return [
-                ChangedFile(
-                    path=f.filename, status=f.status, previous_path=f.previous_filename or None
-                )
-                for f in pages
-            ]
+            return [ChangedFile(f.filename, f.status, f.previous_filename or None) for f in pages]
 
     def list_comments(self, pr: PullRequest) -> list[Comment]:
         """Every comment of the pull request's conversation, oldest first."""
-        pages: PaginatedList[IssueComment] = PaginatedList(
-            github.IssueComment.IssueComment,
-            self._requester,
-            f"/repos/{pr.repo}/issues/{pr.number}/comments",
-            None,
-        )
+        url = f"/repos/{pr.repo}/issues/{pr.number}/comments"
+        pages: PaginatedList[IssueComment] = PaginatedList(IssueComment, self._requester, url, None)
         with _github_errors("list comments"):
             return [_comment(raw) for raw in pages]
 
     def create_comment(self, pr: PullRequest, body: str) -> Comment:
-        """Post a new comment on the pull request."""
-        with _github_errors("create comment"):
-            headers, data = self._requester.requestJsonAndCheck(
-                "POST", f"/repos/{pr.repo}/issues/{pr.number}/comments", input={"body": body}
-            )
-        return _comment(github.IssueComment.IssueComment(self._requester, headers, data))
+        url = f"/repos/{pr.repo}/issues/{pr.number}/comments"
+        return self._write_comment("create comment", "POST", url, body)
 
     def update_comment(self, pr: PullRequest, comment_id: int, body: str) -> Comment:
-        """Replace a comment's body."""
-        with _github_errors("update comment"):
-            headers, data = self._requester.requestJsonAndCheck(
-                "PATCH", f"/repos/{pr.repo}/issues/comments/{comment_id}", input={"body": body}
-            )
-        return _comment(github.IssueComment.IssueComment(self._requester, headers, data))
+        url = f"/repos/{pr.repo}/issues/comments/{comment_id}"
+        return self._write_comment("update comment", "PATCH", url, body)
+
+    def _write_comment(self, operation: str, verb: str, url: str, body: str) -> Comment:
+        with _github_errors(operation):
+            headers, data = self._requester.requestJsonAndCheck(verb, url, input={"body": body})
+        return _comment(IssueComment(self._requester, headers, data))
 
     def latest_status(self, pr: PullRequest, context: str) -> Status | None:
         """The newest status of ``context`` on the head commit, to skip rewriting it."""
+        url = f"/repos/{pr.repo}/commits/{pr.head_sha}/statuses"
         with _github_errors("read commit statuses"):
-            _headers, data = self._requester.requestJsonAndCheck(
-                "GET",
-                f"/repos/{pr.repo}/commits/{pr.head_sha}/statuses",
-                parameters={"per_page": PER_PAGE},
-            )
+            _, data = self._requester.requestJsonAndCheck("GET", url, {"per_page": PER_PAGE})
         for raw in data if isinstance(data, list) else []:
             if raw.get("context") == context:
                 return Status(

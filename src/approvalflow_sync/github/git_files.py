@@ -1,17 +1,9 @@
-"""A pull request's changed files from git, for the pull requests GitHub lists only in part.
+"""A pull request's changed files from git, past the 3,000 GitHub's API lists.
 
-GitHub's API lists at most :data:`FILES_CAP` files of a pull request, while the pull request's
-``changed_files`` counts them all; :func:`needs_git_fallback` compares the two. Past the cap the
-files come from the checked-out repository instead: :func:`changed_files_from_git` runs
-``git diff --name-status -z -M`` from the merge base to the head commit (what ``base...head``
-means, and what GitHub's "Files changed" shows), and :func:`parse_name_status` turns its output
-into :class:`~approvalflow_sync.github.event.ChangedFile` values with GitHub's status names.
-
-``-z`` separates fields with NUL bytes and quotes nothing, so every file name git can store
-(spaces, tabs, newlines, quotes, a leading dash, any Unicode) comes back exactly; bytes that are
-not UTF-8 are kept as surrogate escapes, as :func:`os.fsdecode` does. When the history is not
-there (no repository, a commit missing, a shallow clone without the merge base) the error says
-which ``actions/checkout`` settings bring it.
+``git diff --name-status -z -M`` from the merge base to the head (``base...head``, what GitHub's
+"Files changed" shows). ``-z`` quotes nothing, so every name git can store comes back exactly
+(bytes that are not UTF-8 as surrogate escapes). When the history is missing, the error names
+the ``actions/checkout`` settings that bring it.
 """
 
 from __future__ import annotations
@@ -26,43 +18,23 @@ from approvalflow_sync.github.event import ChangedFile
 
 FILES_CAP = 3000
 """The most files GitHub's API lists for one pull request."""
-
 GIT = "git"
-"""Found on PATH, as on GitHub's runners."""
-
-STATUSES = {
-    "A": "added",
-    "M": "modified",
-    "D": "removed",
-    "T": "changed",
-    "C": "copied",
-    "R": "renamed",
-}
-"""git's status letters and GitHub's names for them; C and R carry the old path."""
-
+STATUSES = {"A": "added", "M": "modified", "D": "removed", "T": "changed"}
+STATUSES |= {"C": "copied", "R": "renamed"}  # these two carry the old path too
 Runner = Callable[..., subprocess.CompletedProcess[bytes]]
-"""``subprocess.run``, or a stand-in with its signature."""
 
 _STATUS = re.compile(r"([AMDTCR])([0-9]{0,3})")
 _COMMIT = re.compile(r"[0-9a-fA-F]{4,64}")
 
 
 def needs_git_fallback(listed: int, changed_files: int | None) -> bool:
-    """Whether GitHub's list of files was cut short: :data:`FILES_CAP` listed, more changed.
-
-    ``listed`` is how many files the API returned and ``changed_files`` the pull request's own
-    count; ``None`` (unknown) means no fallback.
-    """
+    """Whether GitHub's list was cut short: :data:`FILES_CAP` listed, more changed."""
     return listed == FILES_CAP and changed_files is not None and changed_files > listed
 
 
 def parse_name_status(output: str) -> list[ChangedFile]:
-    """The files in the output of ``git diff --name-status -z`` (with or without ``-M``/``-C``).
-
-    Each record is ``STATUS NUL path NUL``, or ``R|C<score> NUL old NUL new NUL`` for a rename or
-    copy, which keeps the old path in ``previous_path``. Raises ``ValueError`` on output that git
-    does not print (an unknown status, a record cut short).
-    """
+    """The files in ``git diff --name-status -z`` output: ``STATUS NUL path NUL``, or
+    ``R|C<score> NUL old NUL new NUL``. ValueError on what git does not print."""
     if not output:
         return []
     if not output.endswith("\0"):
@@ -79,16 +51,8 @@ def parse_name_status(output: str) -> list[ChangedFile]:
         paths = 2 if letter in "RC" else 1
         if index + paths >= len(fields):
             raise ValueError(f"git diff output ends inside record {len(files) + 1} ({status})")
-        if paths == 2:
-            files.append(
-                ChangedFile(
-                    path=fields[index + 2],
-                    status=STATUSES[letter],
-                    previous_path=fields[index + 1],
-                )
-            )
-        else:
-            files.append(ChangedFile(path=fields[index + 1], status=STATUSES[letter]))
+        old = fields[index + 1] if paths == 2 else None
+        files.append(ChangedFile(fields[index + paths], STATUSES[letter], old))
         index += paths + 1
     return files
 
@@ -102,13 +66,8 @@ def changed_files_from_git(
 ) -> list[ChangedFile]:
     """The pull request's files as git sees them in ``workspace``: ``git diff base...head``.
 
-    Checks first that ``workspace`` is a repository holding both commits and their merge base,
-    and raises :class:`ConfigError` naming the ``actions/checkout`` settings that bring the
-    history when it does not. Renames are detected (``-M``, git's default similarity), so a
-    renamed file is one ``renamed`` entry with its old path, as GitHub lists it; copies show as
-    ``added``. Past git's rename limit (``diff.renameLimit``) only exact renames are found and
-    the others come as ``removed`` plus ``added``: the same paths either way.
-    ``runner`` stands in for :func:`subprocess.run` in tests.
+    A :class:`ConfigError` when the repository lacks a commit or the merge base. Renames come as
+    GitHub lists them (past ``diff.renameLimit`` as removed plus added: the same paths).
     """
     for name, sha in (("base", base_sha), ("head", head_sha)):
         if not _COMMIT.fullmatch(sha):
@@ -147,17 +106,8 @@ def changed_files_from_git(
             head_sha,
         )
     since = merge_base.stdout.decode("ascii").strip()
-    diff = git(
-        "diff",
-        "--name-status",
-        "-z",
-        "-M",
-        "--no-color",
-        "--no-ext-diff",
-        "--no-relative",
-        since,
-        head_sha,
-    )
+    options = ("--name-status", "-z", "-M", "--no-color", "--no-ext-diff", "--no-relative")
+    diff = git("diff", *options, since, head_sha)
     if diff.returncode != 0:
         raise ConfigError(
             f"git diff {base_sha}...{head_sha} failed in {workspace}: {_said(diff)}; the "
@@ -167,13 +117,11 @@ def changed_files_from_git(
 
 
 def _said(done: subprocess.CompletedProcess[bytes]) -> str:
-    """git's own complaint: the first line of its stderr."""
     lines: Sequence[str] = done.stderr.decode("utf-8", "replace").strip().splitlines()
     return lines[0] if lines else f"exit status {done.returncode}"
 
 
 def _shallow(git: Callable[..., subprocess.CompletedProcess[bytes]]) -> str:
-    """`` (a shallow clone)`` when the repository is one, else nothing."""
     answer = git("rev-parse", "--is-shallow-repository")
     return " (a shallow clone)" if answer.stdout.strip() == b"true" else ""
 

@@ -17,7 +17,6 @@ from approvalflow_sync.core.mapping.match import (
 )
 from approvalflow_sync.core.mapping.model import (
     DEFAULT_MAPPING_FILE,
-    DEFAULT_TITLE_TEMPLATE,
     Mapping,
     MappingError,
     PageKey,
@@ -25,7 +24,7 @@ from approvalflow_sync.core.mapping.model import (
     Rule,
 )
 from approvalflow_sync.core.mapping.schema import mapping_json_schema
-from approvalflow_sync.core.title_template import TITLE_FIELDS
+from approvalflow_sync.core.title_template import DEFAULT_TITLE_TEMPLATE, TITLE_FIELDS
 
 __all__ = [
     "DEFAULT_MAPPING_FILE",

@@ -24,8 +24,7 @@ def read_mapping(
 ) -> Mapping:
     """Read and load the mapping file; a missing, unreadable or non-UTF-8 file is a problem too.
 
-    ``source`` names the file in messages (the repository-relative path, so that annotations
-    land on the file); it defaults to ``path``.
+    ``source`` names the file in messages (repository-relative, for annotations).
     """
     name = os.fspath(path)
     source = source or name
@@ -60,10 +59,7 @@ def read_mapping(
 
 
 def load_mapping(text: str, source: str) -> Mapping:
-    """The validated mapping in ``text``, or :class:`MappingError` with every problem found.
-
-    ``source`` names the file in messages; nothing is read from disk.
-    """
+    """The validated mapping in ``text``, or :class:`MappingError` with every problem found."""
     size = len(text.encode("utf-8", "surrogatepass"))
     if size > MAX_FILE_BYTES:
         raise MappingError([Problem(source, 1, 1, too_big(size))])
@@ -73,11 +69,8 @@ def load_mapping(text: str, source: str) -> Mapping:
 
 @contextmanager
 def _collector_paused() -> Iterator[None]:
-    """No garbage collection while loading: it took three quarters of the time of 10,000 rules.
-
-    YAML's node tree and the rules are many small objects that form no reference cycle; the
-    collector would walk them again and again while they pile up and find nothing to free.
-    """
+    """No garbage collection while loading: it took three quarters of the time of 10,000 rules,
+    walking many small objects again and again that form no reference cycle."""
     enabled = gc.isenabled()
     gc.disable()
     try:

@@ -1,12 +1,9 @@
 """Which pages a pull request's files map to, and which patterns match no file of the repository.
 
-:func:`naive_match` is the definition: a file maps to a rule's pages when pathspec says one of
-the rule's patterns matches it and none of its ``!`` patterns does. :class:`Matcher` gives the
-same answer asking about each distinct pattern once: exact paths and directories are dictionary
-lookups (one per directory of the file), and the other patterns' expressions are matched
-together by RE2's ``FilteredRE2``, which tries only the expressions whose literal pieces occur
-in the path. RE2 runs in time linear in the path whatever the file name, so a fork's file names
-cannot make matching slow.
+:func:`naive_match` is the definition (pathspec, rule by rule). :class:`Matcher` gives the same
+answer asking about each distinct pattern once: exact paths and directories are dictionary
+lookups, the other expressions are matched together by RE2's ``FilteredRE2``. RE2 is linear in
+the path, so a fork's file names cannot make matching slow.
 """
 
 from __future__ import annotations
@@ -30,18 +27,13 @@ _FILTER_SIZE = 10_000
 
 
 def _page_order(key: PageKey) -> tuple[int, str, int, str]:
-    """Numeric order of digit ids, space first."""
     return len(key.space), key.space, len(key.page), key.page
 
 
 @dataclass(frozen=True)
 class MatchResult:
-    """The pages a set of files maps to, seen from both sides.
-
-    ``pages_by_file`` has the files that map to at least one page; ``files_by_page`` lists, per
-    page (in numeric order), the files mapping to it in the order they were given, which is what
-    a pull request comment shows; ``unmatched_files`` are the files that map to no page.
-    """
+    """The pages a set of files maps to, seen from both sides; pages in numeric order, files
+    in the order given (as a pull request comment shows them)."""
 
     pages_by_file: dict[str, frozenset[PageKey]]
     files_by_page: dict[PageKey, tuple[str, ...]]
@@ -49,12 +41,10 @@ class MatchResult:
 
     @property
     def pages(self) -> tuple[PageKey, ...]:
-        """Every page some file maps to, in numeric order."""
         return tuple(self.files_by_page)
 
     @property
     def pages_by_space(self) -> dict[str, tuple[str, ...]]:
-        """The page ids per space, as a change set per space needs them."""
         spaces: dict[str, list[str]] = {}
         for key in self.files_by_page:
             spaces.setdefault(key.space, []).append(key.page)
@@ -62,7 +52,6 @@ class MatchResult:
 
 
 def _result(paths: Iterable[str], pages_of: dict[str, frozenset[PageKey]]) -> MatchResult:
-    """Both views of the answer, from the pages of each (distinct) file."""
     by_page: dict[PageKey, list[str]] = {}
     unmatched: list[str] = []
     by_file: dict[str, frozenset[PageKey]] = {}
@@ -79,10 +68,7 @@ def _result(paths: Iterable[str], pages_of: dict[str, frozenset[PageKey]]) -> Ma
 
 
 def naive_match(mapping: Mapping, paths: Iterable[str]) -> MatchResult:
-    """The reference answer: every rule's pathspec (RE2 backend) asked about every file.
-
-    Slow (rules times files) but plainly right; :class:`Matcher` must agree with it exactly.
-    """
+    """The reference answer, slow but plainly right: every rule's pathspec asked of every file."""
     from pathspec import GitIgnoreSpec  # noqa: PLC0415 - the reference only, for tests and bench
 
     rules = []
@@ -107,12 +93,8 @@ _Expression = tuple[int, str, str, int]
 
 
 class _Patterns:
-    """Distinct pattern bodies, numbered, each answered once per path.
-
-    ``path`` patterns match their text and what is below it, ``directory`` patterns what is
-    below theirs (:func:`~approvalflow_sync.core.mapping.patterns.plain`); the rest are expressions.
-    A pattern pathspec or RE2 rejects is a :class:`MappingError` at the first rule using it.
-    """
+    """Distinct pattern bodies, numbered, each answered once per path; a pattern pathspec or
+    RE2 rejects is a :class:`MappingError` at the first rule using it."""
 
     def __init__(self, mapping: Mapping) -> None:
         self.ids: dict[str, int] = {}
@@ -164,7 +146,6 @@ class _Patterns:
         return [(regex_filter, [pid for pid, _, _, _ in expressions])]
 
     def matching(self, path: str) -> set[int]:
-        """Ids of the patterns matching a normalized path."""
         hits: set[int] = set()
         end = path.find("/")
         while end >= 0:
@@ -177,7 +158,7 @@ class _Patterns:
         return hits
 
     def found(self, paths: list[str]) -> set[int]:
-        """Ids of the patterns matching at least one of the normalized paths."""
+        """Ids of the patterns matching at least one of the paths."""
         directories = _directories(paths)
         hits: set[int] = set()
         for text in self._paths.keys() & (directories | set(paths)):
@@ -198,7 +179,6 @@ class _Patterns:
 
 
 def _directories(paths: list[str]) -> set[str]:
-    """Every directory some path is below (its text up to each ``/``)."""
     found: set[str] = set()
     for path in paths:
         directory, slash, _ = path.rpartition("/")
@@ -227,7 +207,6 @@ class Matcher:
             self._excluding.append(excluding)
 
     def pages_of(self, path: str) -> frozenset[PageKey]:
-        """The pages one file maps to."""
         hits = self._patterns.matching(normalize_file(path))
         rules = {rule for pid in hits for rule in self._rules_of[pid]}
         return frozenset(
@@ -238,15 +217,11 @@ class Matcher:
         )
 
     def match(self, paths: Iterable[str]) -> MatchResult:
-        """The pages each file maps to and the files each page is mapped from."""
         paths = list(paths)
         return _result(paths, {path: self.pages_of(path) for path in dict.fromkeys(paths)})
 
     def unmatched_patterns(self, repo_files: Iterable[str]) -> list[Problem]:
-        """A warning for each selecting pattern of each rule that matches no repository file.
-
-        The action warns and goes on: a pattern written before its files exist is not an error.
-        """
+        """A warning (not an error: files may come later) per selecting pattern matching none."""
         found = self._patterns.found([normalize_file(file) for file in repo_files])
         ids = self._patterns.ids
         return [
@@ -265,10 +240,8 @@ class Matcher:
 
 
 def compile_mapping(mapping: Mapping) -> Matcher:
-    """Index the mapping's patterns once, for :meth:`Matcher.match` on many files."""
     return Matcher(mapping)
 
 
 def unmatched_patterns(mapping: Mapping, repo_files: Iterable[str]) -> list[Problem]:
-    """Warnings for selecting patterns that match no file of the repository."""
     return Matcher(mapping).unmatched_patterns(repo_files)

@@ -1,11 +1,7 @@
 """What a mapping file becomes: one frozen :class:`Mapping`, or every :class:`Problem` found.
 
-The runtime model is not the file format: a rule's space is resolved (its own or the default),
-lists are always tuples and page ids always digit strings. The file format itself is described
-by :mod:`approvalflow_sync.core.mapping.schema`.
-
-Frozen dataclasses, not pydantic models: ``validate`` loads the mapping without pydantic's
-start-up.
+Spaces resolved, lists as tuples, ids as digit strings. Dataclasses, not pydantic models:
+``validate`` loads the mapping without pydantic's start-up.
 """
 
 from __future__ import annotations
@@ -15,13 +11,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
+from approvalflow_sync.core.title_template import DEFAULT_TITLE_TEMPLATE
 from approvalflow_sync.errors import ConfigError
 
 DEFAULT_MAPPING_FILE = ".github/approvalflow.yml"
 """Where the action looks for the mapping unless the ``mapping-file`` input says otherwise."""
-
-DEFAULT_TITLE_TEMPLATE = "PR-{number} {title}"
-"""The change set title when the file gives none (the same default as :mod:`plan`)."""
 
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
@@ -43,11 +37,7 @@ _DIGITS = re.compile(r"[0-9]+", re.ASCII)
 
 @dataclass(frozen=True)
 class Problem:
-    """One thing wrong in a mapping file, where it is, and how to fix it.
-
-    ``line`` and ``column`` are 1-based; 0 means the problem concerns the whole file (it is
-    missing or cannot be read), and the position is then left out of ``str()``.
-    """
+    """One thing wrong in a mapping file; line 0: the whole file (missing, unreadable)."""
 
     source: str
     line: int
@@ -62,11 +52,8 @@ class Problem:
 
 
 class MappingError(ConfigError):
-    """Raised when the mapping file is missing, unreadable or invalid.
-
-    ``problems`` holds every problem found in one pass, each with its position, so the action
-    can annotate them all; the message shows the first :data:`MAX_REPORTED`.
-    """
+    """Raised when the mapping file is missing, unreadable or invalid; ``problems`` has them
+    all (for annotations), the message the first :data:`MAX_REPORTED`."""
 
     def __init__(self, problems: Sequence[Problem]) -> None:
         if not problems:
@@ -89,7 +76,6 @@ class PageKey(NamedTuple):
 
 
 def _check_id(value: object, what: str) -> None:
-    """A page or space id is a string of ASCII digits."""
     if not isinstance(value, str):
         raise TypeError(f"a {what} id is a string, not {value!r}")
     if _DIGITS.fullmatch(value) is None:
@@ -97,7 +83,6 @@ def _check_id(value: object, what: str) -> None:
 
 
 def _strings(value: object, name: str) -> tuple[str, ...]:
-    """``value`` as a tuple of strings (a list is accepted); at least one."""
     if not isinstance(value, (tuple, list)) or not all(isinstance(v, str) for v in value):
         raise TypeError(f"{name} must be a tuple of strings, not {value!r}")
     if not value:
@@ -106,7 +91,6 @@ def _strings(value: object, name: str) -> tuple[str, ...]:
 
 
 def _check_position(value: object, name: str) -> None:
-    """A 1-based line or column number."""
     if not isinstance(value, int) or isinstance(value, bool):
         raise TypeError(f"{name} must be an int, not {value!r}")
     if value < 1:
@@ -117,21 +101,16 @@ def _check_position(value: object, name: str) -> None:
 class Rule:
     """One entry of ``pages``: files matching ``patterns`` map to every page of ``pages``.
 
-    Built by the loader, which has already reported every problem with its line; the checks
-    here (raising ``TypeError`` or ``ValueError``) keep a hand-built rule from being one the
-    loader would refuse. Lists are accepted and kept as tuples.
+    The checks keep a hand-built rule from being one the loader would refuse.
     """
 
     patterns: tuple[str, ...]
     """Gitignore-style patterns as written; those starting with ``!`` exclude."""
     pages: tuple[str, ...]
-    """Page ids, digits only, without repeats."""
     space: str
-    """The pages' space: the rule's own ``space`` or the file's default."""
+    """The rule's own ``space`` or the file's default."""
     line: int
-    """Where the rule starts in the file (1-based), for messages and annotations."""
     column: int = 1
-    """The rule's column (1-based)."""
 
     def __post_init__(self) -> None:
         patterns = _strings(self.patterns, "patterns")
@@ -149,27 +128,20 @@ class Rule:
 
     @property
     def page_keys(self) -> tuple[PageKey, ...]:
-        """The rule's pages with their space."""
         return tuple(PageKey(self.space, page) for page in self.pages)
 
 
 @dataclass(frozen=True, kw_only=True)
 class Mapping:
-    """The validated mapping file: a default space, presentation settings and the rules.
-
-    Like :class:`Rule`, it refuses what the loader refuses (``TypeError``, ``ValueError``).
-    """
+    """The validated mapping file; like :class:`Rule`, it refuses what the loader refuses."""
 
     space: str | None = None
     """The default space of rules without their own; ``None`` when every rule has one."""
     confluence_url: str | None = None
     """The site's wiki URL without a trailing slash, to link pages in comments."""
     title_template: str = DEFAULT_TITLE_TEMPLATE
-    """The change set title, with fields from :data:`TITLE_FIELDS`."""
     rules: tuple[Rule, ...]
-    """The rules in file order (required)."""
     source: str = DEFAULT_MAPPING_FILE
-    """The file the mapping came from, for messages about it."""
 
     def __post_init__(self) -> None:
         rules = self.rules

@@ -1,10 +1,7 @@
 """Gitignore-style patterns as pathspec reads them: what is wrong with one, and which are plain.
 
-pathspec is the definition: a pattern matches a path when its expression
-(``GitIgnoreSpecPattern.pattern_to_regex``) matches the normalized path under RE2, pathspec's
-linear-time backend. Most patterns of a mapping are exact paths or directories; their
-expressions are ``^path(?:/|$)`` and ``^dir/``, which :func:`plain` recognises without asking
-pathspec (a property test holds it to pathspec's answer).
+Most patterns are exact paths or directories (``^path(?:/|$)``, ``^dir/``), which :func:`plain`
+recognises without asking pathspec (a property test holds it to pathspec's answer).
 """
 
 from __future__ import annotations
@@ -27,12 +24,8 @@ _DIRECTORY = re.compile(rf"/?({_SEGMENT}(?:/{_SEGMENT})*)/(?:\*\*/?)?")
 
 @functools.cache  # asked by the loader's check, then by the matcher
 def plain(body: str) -> tuple[PlainKind, str] | None:
-    """``("path", p)`` for a pattern matching ``p`` and what is below it, ``("directory", d)``
-    for one matching only what is below ``d``; ``None`` for the others (globs, names).
-
-    Anchored patterns only: a pattern of one segment without a leading ``/`` (``README.md``,
-    ``docs/``) matches at any depth, and is a glob here.
-    """
+    """``("path", p)`` for a pattern matching ``p`` and below, ``("directory", d)`` for one
+    matching below ``d``; ``None`` for globs and unanchored names (which match at any depth)."""
     if body[:1] in "#!":
         return None
     match = _PATH.fullmatch(body)
@@ -46,11 +39,8 @@ def plain(body: str) -> tuple[PlainKind, str] | None:
 
 @functools.cache  # asked by the loader's check, then by the matcher
 def expression(body: str) -> str | None:
-    """pathspec's expression for a selecting pattern, or ``None`` if it can match nothing.
-
-    ``None`` is what pathspec makes of a comment (``#x``), a lone ``/`` or an invalid character
-    class. Raises ``ValueError`` or ``re.error`` when pathspec rejects the pattern.
-    """
+    """pathspec's expression for a selecting pattern, ``None`` if it can match nothing;
+    ``ValueError`` or ``re.error`` when pathspec rejects it."""
     with warnings.catch_warnings():
         # re warns of a "possible nested set" for a pattern like [[a]: the user learns nothing
         warnings.simplefilter("ignore", FutureWarning)

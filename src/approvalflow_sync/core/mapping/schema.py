@@ -12,23 +12,20 @@ import copy
 import json
 from typing import Any
 
-from approvalflow_sync.core.mapping.model import DEFAULT_TITLE_TEMPLATE, MAX_RULES
-from approvalflow_sync.core.title_template import TITLE_FIELDS
+from approvalflow_sync.core.mapping.model import MAX_RULES
+from approvalflow_sync.core.title_template import DEFAULT_TITLE_TEMPLATE, TITLE_FIELDS
 
 SCHEMA_ID = "urn:approvalflow-sync:mapping-file:v1"
-"""A stable name; editors find the schema through the file path or a ``$schema`` comment."""
-
 DIGITS = "^[0-9]+$"
-
 TITLE_PATTERN = r"^(?:[^{}]|\{\{|\}\}|\{(?:" + "|".join(TITLE_FIELDS) + r")\})*$"
 """Literal text, doubled braces, or a known field in braces: what the loader accepts."""
 
-_ID = {
-    "anyOf": [
-        {"type": "string", "pattern": DIGITS},
-        {"type": "integer", "minimum": 0},
-    ],
-}
+_ID = {"anyOf": [{"type": "string", "pattern": DIGITS}, {"type": "integer", "minimum": 0}]}
+
+
+def _one_or_list(ref: str) -> list[dict[str, Any]]:
+    return [{"$ref": ref}, {"type": "array", "minItems": 1, "items": {"$ref": ref}}]
+
 
 _SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -79,14 +76,8 @@ _SCHEMA: dict[str, Any] = {
         },
     },
     "$defs": {
-        "pageId": {
-            **_ID,
-            "description": "A Confluence page id: digits, quoted or not.",
-        },
-        "spaceId": {
-            **_ID,
-            "description": "A Confluence space id: digits, quoted or not.",
-        },
+        "pageId": {**_ID, "description": "A Confluence page id: digits, quoted or not."},
+        "spaceId": {**_ID, "description": "A Confluence space id: digits, quoted or not."},
         "pattern": {
             "type": "string",
             "minLength": 1,
@@ -104,25 +95,11 @@ _SCHEMA: dict[str, Any] = {
             "properties": {
                 "path": {
                     "description": "One pattern or a list of patterns.",
-                    "anyOf": [
-                        {"$ref": "#/$defs/pattern"},
-                        {
-                            "type": "array",
-                            "minItems": 1,
-                            "items": {"$ref": "#/$defs/pattern"},
-                        },
-                    ],
+                    "anyOf": _one_or_list("#/$defs/pattern"),
                 },
                 "page": {
                     "description": "One page id or a list of page ids.",
-                    "anyOf": [
-                        {"$ref": "#/$defs/pageId"},
-                        {
-                            "type": "array",
-                            "minItems": 1,
-                            "items": {"$ref": "#/$defs/pageId"},
-                        },
-                    ],
+                    "anyOf": _one_or_list("#/$defs/pageId"),
                 },
                 "space": {
                     "$ref": "#/$defs/spaceId",
@@ -145,10 +122,8 @@ def schema_text() -> str:
 
 
 def top_level_keys() -> tuple[str, ...]:
-    """The keys a mapping file may have at the top level."""
     return tuple(_SCHEMA["properties"])
 
 
 def rule_keys() -> tuple[str, ...]:
-    """The keys a rule may have."""
     return tuple(_SCHEMA["$defs"]["rule"]["properties"])

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from approvalflow_sync.approvalflow.base_url import url_problem
 from approvalflow_sync.core.mapping.model import (
-    DEFAULT_TITLE_TEMPLATE,
     MAX_ENTRIES,
     MAX_RULES,
     Mapping,
@@ -25,12 +27,10 @@ from approvalflow_sync.core.mapping.model import (
 )
 from approvalflow_sync.core.mapping.patterns import pattern_problem
 from approvalflow_sync.core.mapping.schema import rule_keys, top_level_keys
-from approvalflow_sync.core.mapping.values import PAGE_HINT, template_problem, url_problem
+from approvalflow_sync.core.title_template import DEFAULT_TITLE_TEMPLATE, template_problem
 
 _LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-"""libyaml's parser when present (three times faster on 10,000 rules), else PyYAML's.
-
-Either composes the node tree, whose nodes keep their line and column, in C or in Python."""
+"""libyaml's parser when present (three times faster on 10,000 rules), else PyYAML's."""
 
 _TAG = "tag:yaml.org,2002:"
 _STR = _TAG + "str"
@@ -39,11 +39,19 @@ _NULL = _TAG + "null"
 _DIGITS = re.compile(r"[0-9]+", re.ASCII)
 _LINE_BREAK = re.compile("\r\n|[\n\r\x85\u2028\u2029]")
 _TAB_MESSAGE = "tabs are not allowed for indentation in YAML; use spaces"
+PAGE_HINT = 'such as "67890" (the number in the page\'s URL, …/pages/67890/…)'
+_CHECKS: dict[str, tuple[str, Callable[[str], str | None]]] = {
+    "confluence-url": (
+        "https://acme.atlassian.net/wiki",
+        lambda text: url_problem(text, "confluence-url"),
+    ),
+    "title-template": (f'"{DEFAULT_TITLE_TEMPLATE}"', template_problem),
+}
+"""Example and check of each string setting."""
 _EXAMPLE = 'space: "12345" and pages: [{path: "docs/**", page: "67890"}]'
 
 
 def load_yaml(text: str, source: str) -> Mapping:
-    """The mapping in ``text`` read through YAML's node tree, or every problem in it."""
     try:
         root = yaml.compose(text, Loader=_LOADER)
     except yaml.MarkedYAMLError as error:
@@ -60,29 +68,17 @@ def load_yaml(text: str, source: str) -> Mapping:
     return mapping
 
 
-def _lines(text: str) -> list[str]:
-    """The lines as YAML counts them."""
-    return _LINE_BREAK.split(text)
-
-
 def _syntax_problems(text: str, source: str, error: yaml.MarkedYAMLError) -> list[Problem]:
-    """The parser's complaint with its position, or one problem per tab-indented line."""
     mark = error.problem_mark or error.context_mark
     line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
-    lines = _lines(text)
+    lines = _LINE_BREAK.split(text)
     tabs = _tab_indents(lines)
     problem = str(error.problem or error.context or "invalid YAML")
     if tabs and ("tab" in problem or "\t" in problem or any(t[0] == line for t in tabs)):
         return [Problem(source, t_line, t_column, _TAB_MESSAGE) for t_line, t_column in tabs]
     if "another document" in problem:
-        return [
-            Problem(
-                source,
-                line,
-                column,
-                "the file holds more than one YAML document ('---'); keep a single document",
-            )
-        ]
+        message = "the file holds more than one YAML document ('---'); keep a single document"
+        return [Problem(source, line, column, message)]
     message = f"invalid YAML: {problem}"
     context = error.context_mark
     if error.context and context is not None and context is not mark:
@@ -99,7 +95,6 @@ def _syntax_problems(text: str, source: str, error: yaml.MarkedYAMLError) -> lis
 
 
 def _tab_indents(lines: list[str]) -> list[tuple[int, int]]:
-    """Line and column of the first tab in each line's indentation (blank lines aside)."""
     found = []
     for number, line in enumerate(lines, start=1):
         content = line.lstrip(" \t")
@@ -115,14 +110,10 @@ def _reader_problem(text: str, source: str, error: yaml.YAMLError) -> Problem:
     if not isinstance(position, int):
         return Problem(source, 1, 1, f"invalid YAML: {error}")
     head = text[:position]
-    lines = _lines(head)
+    lines = _LINE_BREAK.split(head)
     character = text[position] if position < len(text) else ""
-    return Problem(
-        source,
-        len(lines),
-        len(lines[-1]) + 1,
-        f"the character {character!r} is not allowed in YAML; remove it",
-    )
+    message = f"the character {character!r} is not allowed in YAML; remove it"
+    return Problem(source, len(lines), len(lines[-1]) + 1, message)
 
 
 def _where(node: Node) -> tuple[int, int]:
@@ -152,30 +143,25 @@ def _hint(key: str, known: tuple[str, ...]) -> str:
 
 
 def _suggest(key: str, known: tuple[str, ...]) -> str:
-    """A hint naming the closest known key, or all of them."""
     normalized = key.strip().lower().replace("_", "-").replace(" ", "-")
     close = difflib.get_close_matches(normalized, known, n=1, cutoff=0.6)
-    if close:
-        return f"did you mean {close[0]!r}?"
-    return "the keys are " + ", ".join(known)
+    return f"did you mean {close[0]!r}?" if close else "the keys are " + ", ".join(known)
 
 
+@dataclass(slots=True)
 class _RawRule:
     """A rule as far as it could be read, before spaces are resolved."""
 
-    __slots__ = ("node", "ok", "pages", "patterns", "space", "space_given")
-
-    def __init__(self, node: Node, *, ok: bool = True) -> None:
-        self.node = node
-        self.patterns: tuple[str, ...] | None = None
-        self.pages: list[tuple[str, Node]] = []
-        self.space: str | None = None
-        self.space_given = False
-        self.ok = ok
+    node: Node
+    ok: bool = True
+    patterns: tuple[str, ...] | None = None
+    pages: list[tuple[str, Node]] = field(default_factory=list)
+    space: str | None = None
+    space_given: bool = False
 
 
 class _Walker:
-    """Collects problems while turning the node tree into a :class:`Mapping`."""
+    """Collects every problem while turning the node tree into a :class:`Mapping`."""
 
     def __init__(self, source: str) -> None:
         self.source = source
@@ -211,7 +197,6 @@ class _Walker:
         return found
 
     def mapping(self, root: Node) -> Mapping | None:
-        """The whole file."""
         if not isinstance(root, MappingNode):
             self.problem(
                 root,
@@ -221,12 +206,8 @@ class _Walker:
             return None
         found = self.keys(root, top_level_keys(), "the top level")
         space = self.identifier(found["space"][1], "space") if "space" in found else None
-        url = self.url(found["confluence-url"][1]) if "confluence-url" in found else None
-        template = (
-            self.template(found["title-template"][1])
-            if "title-template" in found
-            else DEFAULT_TITLE_TEMPLATE
-        )
+        url = self.checked(found, "confluence-url")
+        template = self.checked(found, "title-template", default=DEFAULT_TITLE_TEMPLATE)
         if "pages" not in found:
             self.problem(root, f"the mapping file has no 'pages' list; add one, such as {_EXAMPLE}")
             return None
@@ -236,7 +217,7 @@ class _Walker:
             return None
         return Mapping(
             space=space,
-            confluence_url=url,
+            confluence_url=url and url.strip().rstrip("/"),
             title_template=template,
             rules=rules,
             source=self.source,
@@ -278,21 +259,16 @@ class _Walker:
             )
         return None
 
-    def url(self, node: Node) -> str | None:
-        text = self.scalar_text(node, "confluence-url", "https://acme.atlassian.net/wiki")
-        if text is None:
-            return None
-        problem = url_problem(text, "confluence-url")
-        if problem is not None:
-            self.problem(node, problem)
-            return None
-        return text.strip().rstrip("/")
-
-    def template(self, node: Node) -> str | None:
-        text = self.scalar_text(node, "title-template", '"PR-{number} {title}"')
-        if text is None:
-            return None
-        problem = template_problem(text)
+    def checked(
+        self, found: dict[str, tuple[Node, Node]], key: str, default: str | None = None
+    ) -> str | None:
+        """The string value of ``key``, if given and :data:`_CHECKS` finds nothing wrong."""
+        if key not in found:
+            return default
+        node = found[key][1]
+        example, problem_of = _CHECKS[key]
+        text = self.scalar_text(node, key, example)
+        problem = None if text is None else problem_of(text)
         if problem is not None:
             self.problem(node, problem)
             return None
@@ -356,16 +332,15 @@ class _Walker:
                 node, "this rule has no 'path'; add the files it covers, like path: docs/**"
             )
         if "page" in found:
+            given = found["page"][1]
             pages: dict[str, Node] = {}
-            for item in self.items(found["page"][1]):
+            for item in self.items(given):
                 page = self.identifier(item, "page")
                 if page is not None:
                     pages.setdefault(page, item)
             raw.pages = list(pages.items())
-            if isinstance(found["page"][1], SequenceNode) and not found["page"][1].value:
-                self.problem(
-                    found["page"][1], f"page: the list is empty; give a page id, {PAGE_HINT}"
-                )
+            if isinstance(given, SequenceNode) and not given.value:
+                self.problem(given, f"page: the list is empty; give a page id, {PAGE_HINT}")
         else:
             self.problem(node, f"this rule has no 'page'; add the page id, {PAGE_HINT}")
         if "space" in found:
