@@ -5,7 +5,9 @@ Messages never hold a token: they are built from the method, path, status and se
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
 
 EXIT_FAILURE = 1
 EXIT_CONFIG = 2
@@ -192,3 +194,42 @@ class TransientAnswer(Exception):  # noqa: N818 - a signal to the retry engine, 
         self.kind = kind
         self.retry_after = retry_after
         self.answer = answer
+
+
+MAX_REPORTED = 20
+"""How many problems a :class:`MappingError`'s message shows; ``problems`` has them all."""
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong in a mapping file; line 0: the whole file (missing, unreadable)."""
+
+    source: str
+    line: int
+    column: int
+    message: str
+    severity: Severity = "error"
+
+    def __str__(self) -> str:
+        if self.line <= 0:
+            return f"{self.source}: {self.message}"
+        return f"{self.source}:{self.line}:{self.column}: {self.message}"
+
+
+class MappingError(ConfigError):
+    """Raised when the mapping file is missing, unreadable or invalid; ``problems`` has them
+    all (for annotations), the message the first :data:`MAX_REPORTED`."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        if not problems:
+            raise ValueError("a MappingError needs at least one problem")
+        self.problems: list[Problem] = list(problems)
+        lines = [str(problem) for problem in self.problems[:MAX_REPORTED]]
+        hidden = len(self.problems) - MAX_REPORTED
+        if hidden > 0:
+            lines.append(f"... and {hidden} more problems")
+        if len(self.problems) > 1:
+            lines.insert(0, f"{self.problems[0].source}: {len(self.problems)} problems")
+        super().__init__("\n".join(lines))

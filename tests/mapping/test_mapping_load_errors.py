@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from approvalflow_sync.core.mapping import MappingError, Problem, load_mapping, read_mapping
-from approvalflow_sync.core.mapping.model import MAX_FILE_BYTES, MAX_REPORTED, MAX_RULES
-from approvalflow_sync.errors import EXIT_CONFIG, ConfigError
+from approvalflow_sync.core.mapping.model import MAX_FILE_BYTES, MAX_RULES
+from approvalflow_sync.errors import EXIT_CONFIG, MAX_REPORTED, ConfigError
 
 SOURCE = ".github/approvalflow.yml"
 

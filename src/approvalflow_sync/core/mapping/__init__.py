@@ -15,16 +15,10 @@ from approvalflow_sync.core.mapping.match import (
     naive_match,
     unmatched_patterns,
 )
-from approvalflow_sync.core.mapping.model import (
-    DEFAULT_MAPPING_FILE,
-    Mapping,
-    MappingError,
-    PageKey,
-    Problem,
-    Rule,
-)
+from approvalflow_sync.core.mapping.model import DEFAULT_MAPPING_FILE, Mapping, PageKey, Rule
 from approvalflow_sync.core.mapping.schema import mapping_json_schema
 from approvalflow_sync.core.title_template import DEFAULT_TITLE_TEMPLATE, TITLE_FIELDS
+from approvalflow_sync.errors import MappingError, Problem
 
 __all__ = [
     "DEFAULT_MAPPING_FILE",

@@ -12,8 +12,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from approvalflow_sync.core.mapping.model import MAX_FILE_BYTES, Mapping, MappingError, Problem
+from approvalflow_sync.core.mapping.model import MAX_FILE_BYTES, Mapping
 from approvalflow_sync.core.mapping.yaml_walk import load_yaml
+from approvalflow_sync.errors import MappingError, Problem
 
 POINT_TO_INPUT = "set the mapping-file input to the mapping file's path"
 """How the action's user points at another file; ``validate`` says how its own user does."""

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 import re2
 from pathspec.util import normalize_file
 
-from approvalflow_sync.core.mapping.model import Mapping, MappingError, PageKey, Problem
+from approvalflow_sync.core.mapping.model import Mapping, PageKey
 from approvalflow_sync.core.mapping.patterns import expression, plain, split_patterns
+from approvalflow_sync.errors import MappingError, Problem
 
 _OPTIONS = re2.Options()
 _OPTIONS.never_capture = True  # pathspec's expressions name a group RE2 need not fill

@@ -7,12 +7,10 @@ Spaces resolved, lists as tuples, ids as digit strings. Dataclasses, not pydanti
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, NamedTuple
+from typing import NamedTuple
 
 from approvalflow_sync.core.title_template import DEFAULT_TITLE_TEMPLATE
-from approvalflow_sync.errors import ConfigError
 
 DEFAULT_MAPPING_FILE = ".github/approvalflow.yml"
 """Where the action looks for the mapping unless the ``mapping-file`` input says otherwise."""
@@ -27,45 +25,8 @@ MAX_RULES = 20_000
 MAX_ENTRIES = 400_000
 """Patterns plus page ids over all rules; bounds the work YAML aliases could multiply."""
 
-MAX_REPORTED = 20
-"""How many problems the error's message shows; :attr:`MappingError.problems` has them all."""
-
-Severity = Literal["error", "warning"]
 
 _DIGITS = re.compile(r"[0-9]+", re.ASCII)
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong in a mapping file; line 0: the whole file (missing, unreadable)."""
-
-    source: str
-    line: int
-    column: int
-    message: str
-    severity: Severity = "error"
-
-    def __str__(self) -> str:
-        if self.line <= 0:
-            return f"{self.source}: {self.message}"
-        return f"{self.source}:{self.line}:{self.column}: {self.message}"
-
-
-class MappingError(ConfigError):
-    """Raised when the mapping file is missing, unreadable or invalid; ``problems`` has them
-    all (for annotations), the message the first :data:`MAX_REPORTED`."""
-
-    def __init__(self, problems: Sequence[Problem]) -> None:
-        if not problems:
-            raise ValueError("a MappingError needs at least one problem")
-        self.problems: list[Problem] = list(problems)
-        lines = [str(problem) for problem in self.problems[:MAX_REPORTED]]
-        hidden = len(self.problems) - MAX_REPORTED
-        if hidden > 0:
-            lines.append(f"... and {hidden} more problems")
-        if len(self.problems) > 1:
-            lines.insert(0, f"{self.problems[0].source}: {len(self.problems)} problems")
-        super().__init__("\n".join(lines))
 
 
 class PageKey(NamedTuple):

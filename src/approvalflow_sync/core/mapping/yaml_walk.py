@@ -17,17 +17,11 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from approvalflow_sync.approvalflow.base_url import url_problem
-from approvalflow_sync.core.mapping.model import (
-    MAX_ENTRIES,
-    MAX_RULES,
-    Mapping,
-    MappingError,
-    Problem,
-    Rule,
-)
+from approvalflow_sync.core.mapping.model import MAX_ENTRIES, MAX_RULES, Mapping, Rule
 from approvalflow_sync.core.mapping.patterns import pattern_problem
 from approvalflow_sync.core.mapping.schema import rule_keys, top_level_keys
 from approvalflow_sync.core.title_template import DEFAULT_TITLE_TEMPLATE, template_problem
+from approvalflow_sync.errors import MappingError, Problem
 
 _LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 """libyaml's parser when present (three times faster on 10,000 rules), else PyYAML's."""
