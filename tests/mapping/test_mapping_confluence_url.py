@@ -59,5 +59,5 @@ def test_the_loader_and_the_client_agree_on_each_url(url: str) -> None:
 
 def test_a_url_urlsplit_refuses_is_a_problem_not_a_crash() -> None:
     assert loaded_url("https://[acme/wiki") == (
-        "confluence-url: 'https://[acme/wiki' is not an absolute URL; give it as https://host/path"
+        "confluence-url: 'https://[acme/wiki' is not a valid URL (check the brackets and port)"
     )
