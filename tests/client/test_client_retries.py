@@ -372,6 +372,7 @@ def test_401_on_a_write_is_retried_after_refresh() -> None:
 
     cs = make_client(server, token=token).create_change_set("1", "T", ["2"])
 
+    assert cs is not None
     assert cs.id == "cs-1"
     assert token.refreshes == 1
     assert auth_of(server) == ["Bearer old-token", "Bearer new-token"]

@@ -130,28 +130,18 @@ class ApprovalFlowClient:
             seen_cursors.add(cursor)
             params = {"spaceId": space_id, "cursor": cursor}
 
-    def find_change_sets(self, space_id: str, reference_url: str) -> list[models.ChangeSet]:
-        """The open change sets of a space linked to ``reference_url``, oldest first.
-
-        This is how a caller learns whether a create whose answer was lost took effect.
-        """
-        matches = [
-            cs
-            for cs in self.list_change_sets(space_id)
-            if cs.referenceUrl == reference_url and not cs.is_archived
-        ]
-        return sorted(matches, key=lambda cs: (cs.createdAt or "", cs.id))
-
     def get_change_set(self, change_set_id: str) -> models.ChangeSet:
-        """One change set, each page with its versions and staleness."""
+        """One change set, each page with what the answer says of its versions.
+
+        The change set may come wrapped in ``changeSet`` or flat; without an ``id`` it is the
+        one asked for.
+        """
+        path = "/changeSets/detail"
         answer = self._call(
-            "GET",
-            "/changeSets/detail",
-            models.ChangeSetAnswer,
-            READ_CHANGE_SET,
-            params={"changeSetId": change_set_id},
+            "GET", path, models.Envelope, READ_CHANGE_SET, params={"changeSetId": change_set_id}
         )
-        return answer.changeSet
+        fields = {"id": change_set_id, **models.carried_change_set(answer)}
+        return _parse(models.ChangeSet, fields, "GET", path)
 
     def create_change_set(
         self,
@@ -161,17 +151,20 @@ class ApprovalFlowClient:
         *,
         summary: str | None = None,
         reference_url: str | None = None,
-    ) -> models.ChangeSet:
-        """Create a change set; after an ambiguous failure, ask :meth:`find_change_sets`."""
-        body: dict[str, Any] = {"spaceId": space_id, "title": title, "pageRefs": _refs(page_ids)}
-        if summary is not None:
-            body["summary"] = summary
-        if reference_url is not None:
-            body["referenceUrl"] = reference_url
-        answer = self._call(
-            "POST", "/changeSets", models.ChangeSetAnswer, WRITE_CHANGE_SET, json_body=body
+    ) -> models.ChangeSet | None:
+        """Create a change set: the new one if the answer carries it, else None.
+
+        Without it (and after an ambiguous failure) the caller finds it in the space's list by
+        its link.
+        """
+        sent = models.NewChangeSet(
+            spaceId=space_id,
+            title=title,
+            pageRefs=models.page_refs(page_ids),
+            summary=summary,
+            referenceUrl=reference_url,
         )
-        return answer.changeSet
+        return self._write("/changeSets", sent)
 
     def update_change_set(
         self,
@@ -181,32 +174,23 @@ class ApprovalFlowClient:
         summary: str | None = None,
         reference_url: str | None = None,
         page_ids: list[str] | None = None,
-    ) -> models.ChangeSet:
-        """Change the given fields only; ``page_ids`` replaces the whole page list."""
-        body: dict[str, Any] = {"changeSetId": change_set_id}
-        if title is not None:
-            body["title"] = title
-        if summary is not None:
-            body["summary"] = summary
-        if reference_url is not None:
-            body["referenceUrl"] = reference_url
-        if page_ids is not None:
-            body["pageRefs"] = _refs(page_ids)
-        answer = self._call(
-            "POST", "/changeSets/update", models.ChangeSetAnswer, WRITE_CHANGE_SET, json_body=body
-        )
-        return answer.changeSet
+    ) -> models.ChangeSet | None:
+        """Change the given fields only; ``page_ids`` replaces the whole page list.
 
-    def archive_change_set(self, change_set_id: str) -> models.ChangeSet:
-        """Archive a change set; it is read-only from then on."""
-        answer = self._call(
-            "POST",
-            "/changeSets/archive",
-            models.ChangeSetAnswer,
-            WRITE_CHANGE_SET,
-            json_body={"changeSetId": change_set_id},
+        The change set if the answer carries it, else None (detail shows it).
+        """
+        sent = models.ChangeSetUpdate(
+            changeSetId=change_set_id,
+            title=title,
+            summary=summary,
+            referenceUrl=reference_url,
+            pageRefs=None if page_ids is None else models.page_refs(page_ids),
         )
-        return answer.changeSet
+        return self._write("/changeSets/update", sent)
+
+    def archive_change_set(self, change_set_id: str) -> models.ChangeSet | None:
+        """Archive a change set; it is read-only from then on. The answer's change set, if any."""
+        return self._write("/changeSets/archive", models.ChangeSetCall(changeSetId=change_set_id))
 
     def submit_change_set(self, change_set_id: str) -> models.SubmitAnswer:
         """Submit every eligible page; the others are skipped with a reason."""
@@ -215,7 +199,7 @@ class ApprovalFlowClient:
             "/changeSets/submit",
             models.SubmitAnswer,
             WRITE_CHANGE_SET,
-            json_body={"changeSetId": change_set_id},
+            json_body=models.ChangeSetCall(changeSetId=change_set_id).body(),
         )
 
     def preflight_change_set(self, change_set_id: str) -> models.PreflightAnswer:
@@ -225,30 +209,37 @@ class ApprovalFlowClient:
             "/changeSets/preflight",
             models.PreflightAnswer,
             READ_CHANGE_SET,
-            json_body={"changeSetId": change_set_id},
+            json_body=models.ChangeSetCall(changeSetId=change_set_id).body(),
             idempotent=True,
         )
 
     def submit_page(self, page_id: str) -> models.PageSubmitAnswer:
         """Submit one page (strict: a blocked page is refused with 400)."""
-        return self._call(
+        answer = self._call(
             "POST",
             "/pages/submit",
             models.PageSubmitAnswer,
             WRITE_APPROVAL,
-            json_body={"pageId": page_id},
+            json_body=models.PageCall(pageId=page_id).body(),
         )
+        return answer if answer.pageId else answer.model_copy(update={"pageId": page_id})
 
     def preflight_page(self, page_id: str) -> models.PagePreflightAnswer:
         """Eligibility of one page."""
-        return self._call(
+        answer = self._call(
             "POST",
             "/pages/preflight",
             models.PagePreflightAnswer,
             READ_APPROVAL,
-            json_body={"pageId": page_id},
+            json_body=models.PageCall(pageId=page_id).body(),
             idempotent=True,
         )
+        return answer if answer.pageId else answer.model_copy(update={"pageId": page_id})
+
+    def _write(self, path: str, sent: models.Sent) -> models.ChangeSet | None:
+        """A change-set write: done on any 2xx not saying ``success: false``, whatever the body."""
+        answer = self._call("POST", path, models.Envelope, WRITE_CHANGE_SET, json_body=sent.body())
+        return models.change_set_in(answer)
 
     # -- transport ---------------------------------------------------------------------------
 
@@ -310,10 +301,6 @@ class ApprovalFlowClient:
             return send_within(self._http, request, deadline, self._retry.clock)
 
 
-def _refs(page_ids: list[str]) -> list[dict[str, str]]:
-    return [{"pageId": page_id} for page_id in page_ids]
-
-
 @contextmanager
 def _transport_errors(method: str, path: str) -> Iterator[None]:
     """Turn httpx's transport errors into ours, telling whether a write may have happened."""
@@ -364,6 +351,16 @@ def _read_answer(response: httpx.Response, method: str, path: str, scope: str) -
             retry_after=parse_retry_after(response.headers.get("Retry-After")),
             non_json=f"answered with {describe_body(response)}" if body is None else None,
         )
+    if not 200 <= response.status_code < 300:
+        raise APIResponseError(
+            f"answered {response.status_code} instead of a 2xx answer; check the base URL "
+            "(a redirect to a login page answers like this)",
+            method=method,
+            path=path,
+            status=response.status_code,
+        )
+    if body is None and not response.content.strip():
+        return {}  # an empty 2xx answer: a write that says nothing more than that it was done
     if body is None:
         raise APIResponseError(
             f"answered with {describe_body(response)} instead of a JSON object; "

@@ -570,6 +570,8 @@ def _check_scopes(
 
 def _preflight_text(client: ApprovalFlowClient, page: str) -> str:
     answer = client.preflight_page(page)
+    if answer.canSubmit is None:
+        return "answered (without saying whether the page can be submitted)"
     if answer.canSubmit:
         return "answered: the page can be submitted"
     return f"answered: {terminal.clean(answer.reason or 'cannot be submitted')}"

@@ -182,7 +182,7 @@ def _picked(listed: list[models.ChangeSet], limit: int) -> list[str]:
 
 
 def _preflight_text(answer: models.PreflightAnswer) -> str:
-    can = sum(result.canSubmit for result in answer.results)
+    can = sum(result.canSubmit is True for result in answer.results)
     return f"{can} of {len(answer.results)} pages can be submitted"
 
 
