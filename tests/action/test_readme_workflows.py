@@ -33,6 +33,7 @@ from approvalflow_sync.approvalflow.oauth import exchange_code, exchange_refresh
 from approvalflow_sync.approvalflow.scopes import CONSENT_SCOPES
 from approvalflow_sync.core.mapping import load_mapping
 from approvalflow_sync.core.markdown import has_marker
+from approvalflow_sync.core.plan import linked_open
 from approvalflow_sync.core.report import STICKY
 from approvalflow_sync.sandbox import DEFAULT_TOKEN, SandboxServer
 from approvalflow_sync.sandbox.oauth import DEFAULT_CLIENT_ID as CLIENT_ID
@@ -407,7 +408,7 @@ def test_the_readme_workflow_runs_under_act_and_writes_the_new_refresh_token_bac
     # One change set per space, with the pages the README's mapping gives those files.
     with ApprovalFlowClient(sandbox.base_url, DEFAULT_TOKEN) as af:
         for space, pages in EXPECTED.items():
-            [change_set] = af.find_change_sets(space, pr["html_url"])
+            [change_set] = linked_open(af.list_change_sets(space), pr["html_url"])
             assert {ref.pageId for ref in change_set.pageRefs} == pages
 
     # The pull request shows it: a status on the head commit and one sticky comment.
