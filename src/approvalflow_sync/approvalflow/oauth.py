@@ -482,9 +482,10 @@ def _token_error(call: _TokenCall, response: httpx.Response, data: object) -> OA
             "every refresh answers a new one and the one used stops working "
             f"{REUSE_WINDOW_MINUTES} minutes later, so it is spent when an earlier run refreshed "
             "and the new one was not stored (no write-back, or the write-back failed), or when "
-            "another job refreshed with the same token (jobs sharing one refresh token must not "
-            "run in parallel). It also expires after 90 days unused, and dies when the user or "
-            "an admin revokes the app's access. The only cure is a new consent in a browser: run "
+            f"another job refreshed the same token more than {REUSE_WINDOW_MINUTES} minutes "
+            "before this one (then the secret may hold that job's newer token: run this job "
+            "again). It also expires after 90 days unused, and dies when the user or an admin "
+            "revokes the app's access. Otherwise the only cure is a new consent in a browser: run "
             f"`{call.consent_command} --client-id {client_id}` and store the refresh token it "
             "gives",
             **fields,

@@ -309,7 +309,8 @@ def _robust(out: TextIO) -> TextIO:
 _ROTATION_NOTE = (
     "It rotates: every refresh answers a new one and the one used stops working "
     f"{REUSE_WINDOW_MINUTES} minutes later, so the workflow must write the new one back "
-    "(refresh-token-secret and secrets-token), and jobs sharing it must not run in parallel."
+    "(refresh-token-secret and secrets-token), and no job may still hold it "
+    f"{REUSE_WINDOW_MINUTES} minutes after another job refreshed it."
 )
 
 
