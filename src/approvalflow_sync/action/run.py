@@ -176,7 +176,7 @@ def _withheld(settings: ActionSettings, pr: PullRequest) -> str | None:
         return (
             "this pull request comes from a fork, and GitHub gives fork pull requests no secrets "
             "under pull_request. To sync them, run on pull_request_target (the mapping is then "
-            "read from the base branch), or use a second workflow triggered by workflow_run"
+            "read from the base branch)"
         )
     if settings.actor == DEPENDABOT:
         return (
