@@ -14,8 +14,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from action_harness import ActionHarness, ActionRun, harness, load_payload
 
+from action_harness import ActionHarness, ActionRun, harness, load_payload
 from approvalflow_sync.approvalflow.oauth import exchange_code
 from approvalflow_sync.approvalflow.scopes import CONSENT_SCOPES
 from approvalflow_sync.sandbox import SandboxServer

@@ -20,6 +20,7 @@ from sandbox_helpers import DOCS, Sandbox, refs
 from approvalflow_sync.cli.sandbox import main_sandbox
 from approvalflow_sync.errors import ConfigError
 from approvalflow_sync.sandbox import DEFAULT_TOKEN, SandboxServer, load_seed
+from conftest import interruptible
 
 SEED_YAML = """\
 spaces:
@@ -303,6 +304,7 @@ def test_the_command_prints_its_address_serves_and_exits_0_on_ctrl_c(tmp_path: P
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=interruptible,  # noqa: PLW1509 - one signal() call before exec
     ) as process:
         assert process.stdout is not None
         line = process.stdout.readline()

@@ -29,7 +29,7 @@ from approvalflow_sync.sandbox import DEFAULT_TOKEN, SandboxServer
 from conftest import clean_env
 from fakes.github import ACTIONS_TOKEN, FakeGitHub
 
-PAYLOADS = Path(__file__).resolve().parents[1] / "data" / "github" / "payloads"
+PAYLOADS = Path(__file__).resolve().parent / "data" / "github" / "payloads"
 MAPPING_PATH = ".github/approvalflow.yml"
 MIN_SECRET = 8
 """Shorter test values ("r", "s") are not secrets worth searching for: they occur anywhere."""
