@@ -25,7 +25,14 @@ from typing import Any, TypeVar
 
 import httpx
 
-from approvalflow_sync.sandbox import DEFAULT_TOKEN, SandboxServer
+from approvalflow_sync.approvalflow.base_url import build_base_url
+from approvalflow_sync.sandbox import (
+    APP_ID,
+    CLOUD_ID,
+    DEFAULT_TOKEN,
+    ENVIRONMENT_ID,
+    SandboxServer,
+)
 from conftest import clean_env
 from fakes.github import ACTIONS_TOKEN, FakeGitHub
 
@@ -60,6 +67,13 @@ ACTION_DEFAULTS: dict[str, str] = {
     "dry-run": "false",
 }
 """The inputs of ``action.yml`` with their defaults: the composite step sets every one."""
+
+REAL_BASE_URLS = {
+    "reference": build_base_url(cloud_id=CLOUD_ID, app_id=APP_ID, environment_id=ENVIRONMENT_ID),
+    "rich": build_base_url(site="acme.atlassian.net", app_id=APP_ID, environment_id=ENVIRONMENT_ID),
+}
+"""The base URL a run is given, by the sandbox's answer mode: each documented path shape is used
+(on the sandbox's loopback address) by every end-to-end run of one mode."""
 
 
 def load_payload(name: str) -> dict[str, Any]:
@@ -243,7 +257,7 @@ class ActionHarness:
         summary_path.write_text("", encoding="utf-8")
         values = {
             **ACTION_DEFAULTS,
-            "base-url": self.sandbox.base_url,
+            "base-url": self.sandbox.url_for(REAL_BASE_URLS[self.sandbox.app.answers]),
             "access-token": DEFAULT_TOKEN,
             "github-token": token,
             **(inputs or {}),

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from approvalflow_sync.sandbox import DEFAULT_TOKEN, SandboxServer
+from approvalflow_sync.sandbox import DEFAULT_TOKEN, Answers, SandboxServer
 
 RunCli = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -22,10 +22,27 @@ def _loopback_only() -> None:
     os.environ["no_proxy"] = "127.0.0.1,localhost"
 
 
+BOTH_ANSWER_MODES = ("e2e", "reliability")
+"""Test folders whose ``sandbox`` runs in both answer modes: the reference's and the rich one."""
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run the end-to-end and reliability tests against both of the sandbox's answer modes."""
+    in_both = metafunc.definition.path.parent.name in BOTH_ANSWER_MODES
+    if in_both and "sandbox" in metafunc.fixturenames:
+        metafunc.parametrize("answers", ["reference", "rich"])
+
+
 @pytest.fixture
-def sandbox() -> Iterator[SandboxServer]:
+def answers() -> Answers:
+    """How the sandbox answers: as the vendor's reference shows (the default), or richer."""
+    return "reference"
+
+
+@pytest.fixture
+def sandbox(answers: Answers) -> Iterator[SandboxServer]:
     """A fresh ApprovalFlow sandbox with the built-in seed, on a free loopback port."""
-    with SandboxServer(host="127.0.0.1", port=0) as server:
+    with SandboxServer(host="127.0.0.1", port=0, answers=answers) as server:
         yield server
 
 

@@ -220,3 +220,19 @@ class ClientCredentialsError(OAuthError):
 
 class OfflineAccessMissingError(OAuthError):
     """Raised when a consent yields no refresh token: ``offline_access`` was not granted."""
+
+
+class TransientAnswer(Exception):  # noqa: N818 - a signal to the retry engine, never shown
+    """Raised inside a retried call when an answer is worth another attempt; never escapes it.
+
+    ``kind`` is one of the retry policy's kinds (``approvalflow/retry.py``), ``retry_after`` the
+    server's advice, and ``answer`` what the call hands on when no attempt is left.
+    """
+
+    def __init__(
+        self, description: str, kind: str, *, retry_after: float | None = None, answer: object
+    ) -> None:
+        super().__init__(description)
+        self.kind = kind
+        self.retry_after = retry_after
+        self.answer = answer

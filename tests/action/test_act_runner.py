@@ -9,6 +9,9 @@ private venv under ``RUNNER_TEMP`` (the only network the test needs); the progra
 the ApprovalFlow sandbox and a fake GitHub REST API, both on 127.0.0.1. ``GITHUB_API_URL`` and
 ``GITHUB_SERVER_URL`` reach the job through ``act --env`` (act lets them override its github.com
 defaults), exactly as a GitHub Enterprise Server runner would set them.
+
+The act run talks to the sandbox in its reference mode only (the answers a real site gives): it
+takes about 6-12 s, and the end-to-end tests run the same program against both answer modes.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import pytest
 
 from approvalflow_sync.approvalflow.client import ApprovalFlowClient
 from approvalflow_sync.core.markdown import has_marker
+from approvalflow_sync.core.plan import linked_open
 from approvalflow_sync.core.report import STICKY
 from approvalflow_sync.sandbox import DEFAULT_TOKEN, SandboxServer
 from conftest import clean_env
@@ -209,6 +213,7 @@ def test_act_runs_the_action_on_a_pull_request_and_reports_on_it(
     tmp_path: Path, sandbox: SandboxServer, fake_github: FakeGitHub
 ) -> None:
     act = act_binary()
+    assert sandbox.app.answers == "reference"
     payload: dict[str, Any] = json.loads(PAYLOAD.read_text(encoding="utf-8"))
     pr = fake_github.add_pull_request(payload, files=PR_FILES)
     event = tmp_path / "event.json"
@@ -272,7 +277,7 @@ def test_act_runs_the_action_on_a_pull_request_and_reports_on_it(
 
     # The change set in ApprovalFlow, linked back to the pull request.
     with ApprovalFlowClient(sandbox.base_url, DEFAULT_TOKEN) as af:
-        change_sets = af.find_change_sets(SPACE, pr["html_url"])
+        change_sets = linked_open(af.list_change_sets(SPACE), pr["html_url"])
     assert [cs.id for cs in change_sets] == ids
     assert {ref.pageId for ref in change_sets[0].pageRefs} == EXPECTED_PAGES
 

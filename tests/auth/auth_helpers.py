@@ -8,8 +8,8 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 
 from approvalflow_sync.approvalflow.oauth import TokenGrant, exchange_code
-from approvalflow_sync.approvalflow.retry import RetryPolicy
 from approvalflow_sync.approvalflow.scopes import API_SCOPES, OFFLINE_ACCESS
+from approvalflow_sync.retry import RetryPolicy
 from approvalflow_sync.sandbox import SandboxServer
 
 CLIENT_ID = "sandbox-client"

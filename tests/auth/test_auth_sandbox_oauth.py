@@ -270,7 +270,7 @@ def test_seeds_can_bring_oauth_clients_and_are_checked() -> None:
     seed = validate_seed(
         {"spaces": [], "oauthClients": [{"clientId": "a", "clientSecret": "b", "scopes": []}]}
     )
-    assert seed["oauthClients"] == [
+    assert [client.model_dump() for client in seed.oauthClients] == [
         {"clientId": "a", "clientSecret": "b", "scopes": [], "callbackUrls": []}
     ]
     with pytest.raises(ConfigError, match=r"oauthClients\[0\]\.clientSecret"):

@@ -7,15 +7,15 @@ would open on a runner.
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Iterator
 
 import pytest
-from nacl.public import PrivateKey, SealedBox
 
 from approvalflow_sync.errors import ConfigError, SecretWriteError
-from approvalflow_sync.github.secrets import parse_secret_target, seal, write_secret
+from approvalflow_sync.github.secrets import parse_secret_target, write_secret
+from approvalflow_sync.retry import RetryPolicy
 from fakes.github import ACTIONS_TOKEN, APP_TOKEN, FINE_GRAINED_TOKEN, PAT_TOKEN, FakeGitHub
+from fakes.schema import check_response
 
 REPO = "Codertocat/Hello-World"
 ORG = "octo-org"
@@ -30,6 +30,10 @@ def github() -> Iterator[FakeGitHub]:
         fake.add_environment(REPO, "production")
         fake.add_organization(ORG)
         yield fake
+        assert fake.errors == []
+        for call in fake.calls:  # every answer PyGithub got is one GitHub documents
+            if call.operation is not None and not call.injected:
+                check_response(call.operation, call.status, call.response)
 
 
 def test_a_repository_secret_decrypts_to_the_value(github: FakeGitHub) -> None:
@@ -58,6 +62,64 @@ def test_an_organisation_secret_decrypts_to_the_value_and_stays_private(
     record = github.org_secret(ORG, NAME)
     assert record is not None
     assert record["visibility"] == "private"
+
+
+def test_an_organisation_secret_keeps_its_visibility(github: FakeGitHub) -> None:
+    github.set_org_secret(ORG, NAME, "the-spent-one", visibility="all")
+    write_secret(github.api_url, APP_TOKEN, f"org:{ORG}/{NAME}", VALUE)
+    record = github.org_secret(ORG, NAME)
+    assert record is not None
+    assert (record["visibility"], record["selected_repository_ids"]) == ("all", [])
+    assert github.org_secret_value(ORG, NAME) == VALUE
+
+
+def test_a_selected_organisation_secret_keeps_every_repository(github: FakeGitHub) -> None:
+    ids = [github.add_repository(full_name=f"{ORG}/repo-{n}")["id"] for n in range(105)]
+    github.set_org_secret(
+        ORG, NAME, "the-spent-one", visibility="selected", selected_repository_ids=ids
+    )
+    write_secret(github.api_url, APP_TOKEN, f"org:{ORG}/{NAME}", VALUE)
+    record = github.org_secret(ORG, NAME)
+    assert record is not None
+    assert record["visibility"] == "selected"
+    assert sorted(record["selected_repository_ids"]) == sorted(ids), "every page was read"
+    assert github.org_secret_value(ORG, NAME) == VALUE
+
+
+def test_an_organisation_secret_that_cannot_be_read_is_not_rewritten(github: FakeGitHub) -> None:
+    github.set_org_secret(ORG, NAME, "the-spent-one", visibility="selected")
+    github.inject("GET", rf"/orgs/{ORG}/actions/secrets/{NAME}$", 502, count=10)
+    with pytest.raises(SecretWriteError) as failed:
+        write_secret(
+            github.api_url, APP_TOKEN, f"org:{ORG}/{NAME}", VALUE, retry=RetryPolicy.no_backoff(2)
+        )
+    assert failed.value.status == 502
+    assert github.calls_to("PUT", rf"/orgs/{ORG}/actions/secrets/{NAME}$") == []
+    assert github.org_secret_value(ORG, NAME) == "the-spent-one"
+
+
+@pytest.mark.parametrize(
+    ("route", "body"),
+    [
+        (r"/secrets/public-key$", {"key_id": "1", "key": "not a key"}),
+        (r"/secrets/[A-Z_]+/repositories$", {"total_count": 1, "repositories": None}),
+    ],
+)
+def test_an_answer_not_as_documented_is_a_write_error(
+    github: FakeGitHub, route: str, body: dict[str, object]
+) -> None:
+    github.set_org_secret(ORG, NAME, "the-spent-one", visibility="selected")
+    github.inject("GET", route, 200, body)
+    with pytest.raises(SecretWriteError, match="GitHub's answer could not be used"):
+        write_secret(github.api_url, APP_TOKEN, f"org:{ORG}/{NAME}", VALUE)
+    assert github.org_secret_value(ORG, NAME) == "the-spent-one"
+
+
+def test_a_5xx_on_the_write_is_retried(github: FakeGitHub) -> None:
+    github.inject("PUT", rf"/actions/secrets/{NAME}$", 502, count=1)
+    write_secret(github.api_url, APP_TOKEN, NAME, VALUE, repo=REPO, retry=RetryPolicy.no_backoff())
+    assert [c.status for c in github.calls_to("PUT", rf"/actions/secrets/{NAME}$")] == [502, 201]
+    assert github.secret_value(REPO, NAME) == VALUE
 
 
 def test_the_default_github_token_is_told_it_cannot_write_secrets(github: FakeGitHub) -> None:
@@ -133,14 +195,5 @@ def test_targets_parse_into_their_three_kinds() -> None:
     assert parse_secret_target("my_token", REPO).spec == "MY_TOKEN"
     env = parse_secret_target("env:Production EU/NAME", REPO)
     assert (env.kind, env.environment, env.repo) == ("environment", "Production EU", REPO)
-    assert env.base_path == f"/repos/{REPO}/environments/Production%20EU/secrets"
     org = parse_secret_target(f"org:{ORG}/NAME", None)
     assert (org.kind, org.org, org.spec) == ("organization", ORG, f"org:{ORG}/NAME")
-
-
-def test_a_sealed_box_opens_with_the_matching_private_key() -> None:
-    key = PrivateKey.generate()
-    sealed = seal(base64.b64encode(bytes(key.public_key)).decode(), VALUE)
-    assert SealedBox(key).decrypt(base64.b64decode(sealed)).decode() == VALUE
-    with pytest.raises(ValueError, match="not a base64"):
-        seal("not-base64!", VALUE)

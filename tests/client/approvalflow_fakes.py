@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 
 from approvalflow_sync.approvalflow.client import ApprovalFlowClient, TokenSource
-from approvalflow_sync.approvalflow.retry import RetryPolicy
+from approvalflow_sync.retry import RetryPolicy
 
 BASE_URL = "https://api.atlassian.com/svc/confluence/cloud-1/apps/app-1_env-1"
 BASE_PATH = "/svc/confluence/cloud-1/apps/app-1_env-1"

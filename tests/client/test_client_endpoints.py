@@ -19,6 +19,7 @@ from approvalflow_fakes import (
 
 from approvalflow_sync.approvalflow import models
 from approvalflow_sync.approvalflow.client import ApprovalFlowClient
+from approvalflow_sync.core.plan import linked_open
 
 
 def assert_request(
@@ -107,6 +108,7 @@ def test_create_change_set_sends_every_field() -> None:
             "referenceUrl": "https://github.com/org/repo/pull/184",
         },
     )
+    assert cs is not None
     assert cs.id == "cs-new"
 
 
@@ -141,6 +143,7 @@ def test_update_change_set_sends_every_given_field() -> None:
             "pageRefs": [{"pageId": "1"}, {"pageId": "2"}],
         },
     )
+    assert cs is not None
     assert cs.title == "New title"
 
 
@@ -166,7 +169,8 @@ def test_archive_change_set() -> None:
     cs = make_client(server).archive_change_set("cs-1")
 
     assert_request(server.last, "POST", "/changeSets/archive", body={"changeSetId": "cs-1"})
-    assert cs.is_archived
+    assert cs is not None
+    assert not cs.is_open
 
 
 def test_submit_change_set_returns_partial_success() -> None:
@@ -341,7 +345,7 @@ def test_find_change_sets_keeps_open_ones_linked_to_the_url_oldest_first() -> No
         )
     )
 
-    found = make_client(server).find_change_sets("12345", url)
+    found = linked_open(make_client(server).list_change_sets("12345"), url)
 
     assert [cs.id for cs in found] == ["cs-early", "cs-late", "cs-tie-b"]
     assert_request(server.last, "GET", "/changeSets", query={"spaceId": "12345"})
@@ -350,4 +354,6 @@ def test_find_change_sets_keeps_open_ones_linked_to_the_url_oldest_first() -> No
 def test_find_change_sets_finds_nothing_in_an_empty_space() -> None:
     server = FakeApprovalFlow(ok(changeSets=[]))
 
-    assert make_client(server).find_change_sets("12345", "https://x.example/pr/1") == []
+    assert (
+        linked_open(make_client(server).list_change_sets("12345"), "https://x.example/pr/1") == []
+    )

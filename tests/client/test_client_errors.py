@@ -10,7 +10,6 @@ import pytest
 from approvalflow_fakes import FakeApprovalFlow, change_set, fail, make_client, ok
 
 from approvalflow_sync.approvalflow.client import ApprovalFlowClient
-from approvalflow_sync.approvalflow.retry import RetryPolicy
 from approvalflow_sync.approvalflow.scopes import (
     PRODUCT_SCOPE,
     READ_APPROVAL,
@@ -29,6 +28,7 @@ from approvalflow_sync.errors import (
     RateLimitError,
     ServerError,
 )
+from approvalflow_sync.retry import RetryPolicy
 
 HTML = "<!DOCTYPE html><html><body><h1>Bad gateway</h1></body></html>"
 
@@ -222,11 +222,18 @@ def test_html_page_under_502_is_a_server_error() -> None:
     assert caught.value.error is None
 
 
-def test_empty_200_is_a_response_error() -> None:
+def test_empty_200_to_a_read_is_a_response_error_naming_what_is_missing() -> None:
     server = FakeApprovalFlow(httpx.Response(200, content=b""))
 
-    with pytest.raises(APIResponseError, match="empty body"):
-        make_client(server).submit_change_set("cs-1")
+    with pytest.raises(APIResponseError, match="changeSets: Field required"):
+        make_client(server).list_change_sets("1")
+
+
+def test_a_redirect_is_a_response_error_not_a_success() -> None:
+    server = FakeApprovalFlow(httpx.Response(302, headers={"Location": "https://login.example"}))
+
+    with pytest.raises(APIResponseError, match="answered 302 instead of a 2xx answer"):
+        make_client(server).archive_change_set("cs-1")
 
 
 def test_json_array_is_a_response_error_that_says_so() -> None:
@@ -282,21 +289,21 @@ def test_success_false_without_text_says_so() -> None:
 
 
 def test_answer_missing_a_needed_field_names_it() -> None:
-    server = FakeApprovalFlow(ok(submittedCount=1, results=[]))
+    server = FakeApprovalFlow(ok(results=[{"success": True}]))
 
     with pytest.raises(APIResponseError) as caught:
         make_client(server).submit_change_set("cs-1")
 
     message = str(caught.value)
     assert message.startswith("ApprovalFlow POST /changeSets/submit answered 200: ")
-    assert "not as documented: skippedCount: Field required" in message
+    assert "not as documented: results.0.pageId: Field required" in message
     assert caught.value.__cause__ is None
 
 
 def test_answer_with_a_wrong_nested_field_names_its_place() -> None:
-    server = FakeApprovalFlow(ok(changeSets=[{"id": "cs-1", "spaceId": "1"}]))
+    server = FakeApprovalFlow(ok(changeSets=[{"spaceId": "1"}]))
 
-    with pytest.raises(APIResponseError, match=r"changeSets\.0\.title: Field required"):
+    with pytest.raises(APIResponseError, match=r"changeSets\.0\.id: Field required"):
         make_client(server).list_change_sets("1")
 
 

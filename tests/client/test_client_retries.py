@@ -7,12 +7,10 @@ import logging
 import random
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
-from types import SimpleNamespace
 from typing import Any
 
 import httpx
 import pytest
-import tenacity
 from approvalflow_fakes import (
     BASE_URL,
     TOKEN,
@@ -26,7 +24,6 @@ from approvalflow_fakes import (
 
 from approvalflow_sync.approvalflow import models
 from approvalflow_sync.approvalflow.client import ApprovalFlowClient, StaticToken
-from approvalflow_sync.approvalflow.retry import RetryPolicy
 from approvalflow_sync.errors import (
     APIConnectionError,
     APIError,
@@ -35,6 +32,7 @@ from approvalflow_sync.errors import (
     RateLimitError,
     ServerError,
 )
+from approvalflow_sync.retry import RetryPolicy
 
 Call = Callable[[ApprovalFlowClient], object]
 
@@ -316,16 +314,15 @@ class Clock:
         self.now += seconds
 
 
-def test_total_time_counts_waits_and_slow_answers(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_total_time_counts_waits_and_slow_answers() -> None:
     clock = Clock()
-    monkeypatch.setattr(tenacity, "time", SimpleNamespace(monotonic=clock.monotonic))
 
     def slow_rate_limit(_request: httpx.Request) -> httpx.Response:
         clock.now += 2.0
         return fail(429, "slow down", **{"Retry-After": "3"})
 
     server = FakeApprovalFlow(slow_rate_limit)
-    policy = RetryPolicy(attempts=100, total_seconds=12.0, sleep=clock.sleep)
+    policy = RetryPolicy(attempts=100, total_seconds=12.0, sleep=clock.sleep, clock=clock.monotonic)
 
     with pytest.raises(RateLimitError):
         make_client(server, retry=policy).list_change_sets("1")
@@ -375,6 +372,7 @@ def test_401_on_a_write_is_retried_after_refresh() -> None:
 
     cs = make_client(server, token=token).create_change_set("1", "T", ["2"])
 
+    assert cs is not None
     assert cs.id == "cs-1"
     assert token.refreshes == 1
     assert auth_of(server) == ["Bearer old-token", "Bearer new-token"]

@@ -19,6 +19,7 @@ import pytest
 
 from approvalflow_sync.approvalflow.client import ApprovalFlowClient
 from approvalflow_sync.sandbox import DEFAULT_TOKEN, SandboxServer
+from change_sets import create_and_find
 from conftest import clean_env
 
 GIT_ENV = {
@@ -173,8 +174,8 @@ def test_with_its_pull_request_it_plans_the_update_of_the_change_set_and_its_pre
 ) -> None:
     git(repo, "remote", "add", "origin", "git@github.com:acme/docs.git")
     with ApprovalFlowClient(sandbox.base_url, DEFAULT_TOKEN) as client:
-        mine = client.create_change_set("12345", "PR-7", ["67890", "67897"], reference_url=PR_URL)
-        other = client.create_change_set("12345", "PR-8", ["67891"], reference_url=PR_URL + "8")
+        mine = create_and_find(client, "12345", "PR-7", ["67890", "67897"], reference_url=PR_URL)
+        other = create_and_find(client, "12345", "PR-8", ["67891"], reference_url=PR_URL + "8")
     httpx.delete(f"{sandbox.admin_url}/calls", trust_env=False)
     before = state(sandbox)
     data = plan_json(

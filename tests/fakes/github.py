@@ -364,6 +364,10 @@ class _Route:
     handler: str
 
 
+_NOT_MINIMAL = ("network_count", "subscribers_count", "custom_properties")
+"""Fields of a full repository that a minimal repository does not have."""
+
+
 def _route(method: str, pattern: str, operation: str, docs: str, handler: str) -> _Route:
     return _Route(method, re.compile(f"^{pattern}$"), operation, f"{DOCS_ROOT}/{docs}", handler)
 
@@ -492,6 +496,20 @@ _ROUTES = [
         "actions/get-org-public-key",
         "actions/secrets#get-an-organization-public-key",
         "org_public_key",
+    ),
+    _route(
+        "GET",
+        r"/orgs/(?P<org>[^/]+)/actions/secrets/(?P<name>[^/]+)",
+        "actions/get-org-secret",
+        "actions/secrets#get-an-organization-secret",
+        "org_secret_get",
+    ),
+    _route(
+        "GET",
+        r"/orgs/(?P<org>[^/]+)/actions/secrets/(?P<name>[^/]+)/repositories",
+        "actions/list-selected-repos-for-org-secret",
+        "actions/secrets#list-selected-repositories-for-an-organization-secret",
+        "org_secret_repos",
     ),
     _route(
         "PUT",
@@ -2083,11 +2101,7 @@ class FakeGitHub:
             for s in latest.values()
         ]
         chunk, headers = self._page(request, repo, simple, default_per_page=MAX_PER_PAGE)
-        minimal = {
-            key: value
-            for key, value in repo.data.items()
-            if key not in ("network_count", "subscribers_count", "custom_properties")
-        }
+        minimal = {key: value for key, value in repo.data.items() if key not in _NOT_MINIMAL}
         body: dict[str, Any] = {
             "state": combined,
             "statuses": chunk,
@@ -2154,6 +2168,38 @@ class FakeGitHub:
             raise _not_found(spec.docs)
         self._writer(request, spec, [("organization-secrets", "read")])
         raise _Reply(200, self._public_key_json(org.store))
+
+    def _org_secret_record(
+        self, request: _Request, params: dict[str, str], spec: _Route
+    ) -> tuple[str, dict[str, Any]]:
+        org = self._orgs.get(params["org"].lower())
+        if org is None:
+            raise _not_found(spec.docs)
+        self._writer(request, spec, [("organization-secrets", "read")])
+        record = org.store.secrets.get(unquote(params["name"]).upper())
+        if record is None:
+            raise _not_found(spec.docs)
+        return org.login, record
+
+    def _op_org_secret_get(self, request: _Request, params: dict[str, str], spec: _Route) -> None:
+        org, record = self._org_secret_record(request, params, spec)
+        body = {key: record[key] for key in ("name", "created_at", "updated_at", "visibility")}
+        if record["visibility"] == "selected":
+            body["selected_repositories_url"] = (
+                f"{self.api_url}/orgs/{org}/actions/secrets/{record['name']}/repositories"
+            )
+        raise _Reply(200, body)
+
+    def _op_org_secret_repos(self, request: _Request, params: dict[str, str], spec: _Route) -> None:
+        _org, record = self._org_secret_record(request, params, spec)
+        ids = set(record.get("selected_repository_ids") or [])
+        repos = [
+            {k: v for k, v in repo.data.items() if k not in _NOT_MINIMAL}
+            for repo in sorted(self._repos.values(), key=lambda r: r.id)
+            if repo.id in ids
+        ]
+        chunk, headers = self._page(request, None, repos)
+        raise _Reply(200, {"total_count": len(repos), "repositories": chunk}, headers)
 
     def _env_store(self, repo: _Repo, env: str, spec: _Route) -> _SecretStore:
         for name, store in repo.environments.items():

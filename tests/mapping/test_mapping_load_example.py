@@ -62,9 +62,9 @@ def test_the_mapping_is_frozen() -> None:
     mapping = load_mapping(EXAMPLE, SOURCE)
 
     with pytest.raises(AttributeError, match="cannot assign to field 'space'"):
-        mapping.space = "1"
+        mapping.space = "1"  # type: ignore[misc]
     with pytest.raises(AttributeError, match="cannot assign to field 'pages'"):
-        mapping.rules[0].pages = ("1",)
+        mapping.rules[0].pages = ("1",)  # type: ignore[misc]
     with pytest.raises(AttributeError, match="cannot delete field 'source'"):
         del mapping.source
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import AnyStr
+
 import pytest
+import re2
 
 from approvalflow_sync.core.mapping import (
     Mapping,
@@ -14,6 +17,7 @@ from approvalflow_sync.core.mapping import (
     naive_match,
     unmatched_patterns,
 )
+from approvalflow_sync.core.mapping import match as match_module
 
 SPACE = "1"
 
@@ -212,3 +216,57 @@ def test_matching_after_unmatched_patterns_is_unchanged() -> None:
 
     assert len(matcher.unmatched_patterns(["a.md"])) == 1
     assert matcher.match(["a.md", "b.txt"]) == before
+
+
+def test_globs_requiring_a_directory_match_exactly_what_pathspec_matches() -> None:
+    patterns = ["**/topic/*.md", "*/topic/**", "a*/topic/b?/x.md", "**/topic/**/deep/*.txt",
+                "**/[ab]/topic/*.md"]  # fmt: skip
+    paths = ["topic/a.md", "x/topic/a.md", "x/y/topic/a.md", "x/topic", "x/topic.md",
+             "x/topics/a.md", "x/topic/b/a.md", "abc/topic/b1/x.md", "q/topic/r/s/deep/f.txt",
+             "a/topic/z.md", "c/topic/z.md", "deep/topic/deep/g.txt"]  # fmt: skip
+    rules = mapping(*(((pattern,), (str(index + 1),)) for index, pattern in enumerate(patterns)))
+
+    assert compile_mapping(rules).match(paths) == naive_match(rules, paths)
+
+
+def test_names_in_upper_case_and_beyond_ascii_match_as_written() -> None:
+    """RE2's prefilter compares literal pieces in lower case; the answer keeps the case."""
+    rules = mapping((("**/README*.md",), ("1",)), (("Docs/*/ÉTÉ?.md",), ("2",)))
+    paths = ["docs/README-x.md", "a/Readme.md", "Docs/x/ÉTÉ1.md", "docs/x/été1.md"]
+
+    result = compile_mapping(rules).match(paths)
+
+    assert result == naive_match(rules, paths)
+    assert list(result.pages_by_file) == ["docs/README-x.md", "Docs/x/ÉTÉ1.md"]
+
+
+class _SmallFilter(re2.Filter):
+    """A FilteredRE2 that, like a real one past its memory bound, fails with over 3 expressions."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.count = 0
+
+    def Add(self, pattern: AnyStr, options: re2.Options | None = None) -> int:  # noqa: N802
+        self.count += 1
+        return super().Add(pattern, options)
+
+    def Compile(self) -> None:  # noqa: N802
+        if self.count > 3:
+            raise re2.error("failed to compile Filter")
+        super().Compile()
+
+
+def test_globs_beyond_what_one_filter_holds_are_split_and_match_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(re2, "Filter", _SmallFilter)
+    monkeypatch.setattr(match_module, "_FILTER_SIZE", 5)
+    globs = [f"**/t{n}/*.md" for n in range(12)]
+    rules = mapping(*(((glob, f"!**/t{n}/x*"), (str(n + 1),)) for n, glob in enumerate(globs)))
+    paths = [f"a/t{n}/{name}.md" for n in range(13) for name in ("p", "x")]
+
+    result = compile_mapping(rules).match(paths)
+
+    assert result == naive_match(rules, paths)
+    assert len(result.pages) == 12

@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from pathspec import GitIgnoreSpec
 from pathspec.util import normalize_file
 
 from approvalflow_sync.core.mapping import Mapping, Rule, compile_mapping, naive_match
-from approvalflow_sync.core.mapping.patterns import (
-    Simple,
-    classify,
-    compile_positive,
-    literal_prefix,
-    needs_regex,
-    normalize_path,
-)
+from approvalflow_sync.core.mapping.patterns import expression, pattern_problem, plain
 
 NAMES = ["docs", "a", "b", "auth", "README.md", "x.md", "api", "draft-1.md", ".hidden", "a b"]
 GLOBS = ["*", "**", "?", "*.md", "a*", "?.md", "d*s", "[ab]", "x ", " a"]
@@ -74,45 +68,35 @@ def test_matcher_equals_naive(mapping: Mapping, files: list[str]) -> None:
     assert compile_mapping(mapping).match(files) == naive_match(mapping, files)
 
 
-@settings(max_examples=600, deadline=None)
-@given(patterns(excluding=False), paths())
-def test_string_comparison_is_used_only_where_it_equals_the_regex(pattern: str, path: str) -> None:
-    normalized = normalize_path(path)
-    regex = compile_positive(pattern)
-    matches = regex is not None and regex.match_file(normalized) is not None
-    simple = classify(pattern)
-    if simple is not None and not needs_regex(normalized):
-        assert simple.matches(normalized) == matches
-    prefix = literal_prefix(pattern)
-    if prefix is not None and matches:
-        assert normalized.startswith(prefix + "/")
+PIECES = ["docs", "a", "/", "//", "*", "**", "?", "[a]", "[", "\\", ".", "..", "./", " ", "\t",
+          "#", "!", "\n", "\x85", "\u3000", "é", "a b", ".md"]  # fmt: skip
+pattern_like = st.lists(st.sampled_from(PIECES), min_size=1, max_size=7).map("".join)
 
 
-def test_the_vocabulary_reaches_every_kind_of_index() -> None:
-    kinds = {classify(p) for p in ["docs/a", "docs/a/", "README.md", "docs/", "**/api/**"]}
+@settings(max_examples=1500, deadline=None)
+@given(st.one_of(pattern_like, patterns(excluding=False), st.text(max_size=12)), paths())
+@example("docs/a.md", "docs/a.md/")
+@example("/docs", "docs\n")
+@example("docs/**/", "docs/x")
+@example("a b/c", "a b/c/d")
+@example("docs/a", "//docs/a")
+def test_plain_patterns_match_as_pathspec_does(body: str, path: str) -> None:
+    kind = plain(body)
+    if kind is None:
+        return
+    spec = GitIgnoreSpec.from_lines([body], backend="re2")
+    text = normalize_file(path)
+    below = text.startswith(kind[1] + "/")
 
-    assert {simple.kind for simple in kinds if simple is not None} == {
-        "path",
-        "under",
-        "name",
-        "dirname",
-    }
-    assert literal_prefix("docs/api/*.md") == "docs/api"
-    assert literal_prefix("*.md") is None
+    assert expression(body) is not None
+    assert pattern_problem(body) is None
+    assert bool(spec.match_file(path)) == (below or (kind[0] == "path" and text == kind[1]))
 
 
-@settings(max_examples=300, deadline=None)
-@given(st.one_of(paths(), st.text(alphabet="/.\\ab\n", max_size=8)))
-def test_normalize_path_is_pathspecs_normalize_file(path: str) -> None:
-    assert normalize_path(path) == normalize_file(path)
-
-
-def test_each_kind_of_simple_pattern_compares_as_documented() -> None:
-    assert Simple("path", "docs/a").matches("docs/a")
-    assert Simple("path", "docs/a").matches("docs/a/b.md")
-    assert not Simple("path", "docs/a").matches("docs/ab")
-    assert not Simple("under", "docs").matches("docs")
-    assert Simple("under", "docs").matches("docs/x")
-    assert Simple("name", "README.md").matches("a/README.md")
-    assert Simple("dirname", "build").matches("a/build/x")
-    assert not Simple("dirname", "build").matches("a/build")
+def test_the_common_patterns_are_plain() -> None:
+    assert plain("docs/s1/sub2/page-3.md") == ("path", "docs/s1/sub2/page-3.md")
+    assert plain("/README.md") == ("path", "README.md")
+    for body in ["guides/g1/**", "/guides/g1/", "guides/g1/", "docs/**/"]:
+        assert plain(body) == ("directory", body.strip("/").removesuffix("/**")), body
+    for body in ["README.md", "docs/", "**/topic/*.md", "docs/[ab].md", " docs/a", "docs/a "]:
+        assert plain(body) is None, body

@@ -12,8 +12,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 NEVER = (
     "pydantic",
     "httpx",
@@ -39,19 +37,6 @@ pages:
     page: 70001
     space: "54321"
 """
-
-PLAIN = """\
-space: "12345"
-confluence-url: https://acme.atlassian.net/wiki
-pages:
-  - path: [docs/auth/, "!docs/auth/old/"]
-    page: "67890"
-  - path: handbook/onboarding.md
-    page: 70001
-  - path: README.md
-    page: 70002
-"""
-"""Exact paths, directories and names only: string comparison answers them without pathspec."""
 
 _LINE = re.compile(r"^import time:\s+\d+ \|\s+\d+ \|\s*(\S+)$")
 
@@ -96,12 +81,9 @@ def test_version_imports_no_heavy_module(tmp_path: Path) -> None:
         assert not loaded(modules, package), f"--version imports {loaded(modules, package)}"
 
 
-@pytest.mark.parametrize("text", [GLOBS, PLAIN], ids=["globs", "plain"])
-def test_validate_imports_neither_pydantic_nor_http_nor_the_client(
-    tmp_path: Path, text: str
-) -> None:
+def test_validate_imports_neither_pydantic_nor_http_nor_the_client(tmp_path: Path) -> None:
     mapping_file = tmp_path / "approvalflow.yml"
-    mapping_file.write_text(text, encoding="utf-8")
+    mapping_file.write_text(GLOBS, encoding="utf-8")
 
     modules, done = imported(
         ["validate", str(mapping_file), "--repo", str(repository(tmp_path))], tmp_path
@@ -112,46 +94,6 @@ def test_validate_imports_neither_pydantic_nor_http_nor_the_client(
     for package in NEVER:
         assert not loaded(modules, package), f"validate imports {loaded(modules, package)}"
     assert "approvalflow_sync.core.mapping.load" in modules
-    assert not loaded(modules, "yaml"), "a file of the common shape is read without PyYAML"
-
-
-def test_validate_of_plain_patterns_does_not_import_pathspec(tmp_path: Path) -> None:
-    mapping_file = tmp_path / "approvalflow.yml"
-    mapping_file.write_text(PLAIN, encoding="utf-8")
-
-    modules, done = imported(
-        ["validate", str(mapping_file), "--repo", str(repository(tmp_path))], tmp_path
-    )
-
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert "pattern 'README.md' matches no file" in done.stderr
-    assert not loaded(modules, "pathspec")
-
-
-def test_validate_of_common_globs_does_not_import_pathspec_either(tmp_path: Path) -> None:
-    mapping_file = tmp_path / "approvalflow.yml"
-    mapping_file.write_text(GLOBS, encoding="utf-8")
-
-    modules, done = imported(
-        ["validate", str(mapping_file), "--repo", str(repository(tmp_path))], tmp_path
-    )
-
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert "[warning]" not in done.stderr
-    assert not loaded(modules, "pathspec")
-
-
-def test_validate_of_a_bracket_glob_imports_pathspec_to_match_it(tmp_path: Path) -> None:
-    mapping_file = tmp_path / "approvalflow.yml"
-    mapping_file.write_text(GLOBS.replace("docs/auth/**", "docs/[a]uth/*.md"), encoding="utf-8")
-
-    modules, done = imported(
-        ["validate", str(mapping_file), "--repo", str(repository(tmp_path))], tmp_path
-    )
-
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert "[warning]" not in done.stderr
-    assert loaded(modules, "pathspec")
 
 
 def test_an_invalid_mapping_is_reported_without_the_heavy_modules(tmp_path: Path) -> None:

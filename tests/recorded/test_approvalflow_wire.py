@@ -1,7 +1,8 @@
 """vcrpy cassettes pinning the wire format of each ApprovalFlow endpoint.
 
-The cassettes were recorded against the sandbox (``APPROVALFLOW_RECORD=1``) and are replayed with
-record mode ``none``, so CI never records and needs no server. Requests match on method, path,
+The cassettes were recorded against the sandbox in its reference mode (``APPROVALFLOW_RECORD=1``),
+which answers writes with ``{"success": true}`` only, and are replayed with record
+mode ``none``, so CI never records and needs no server. Requests match on method, path,
 query and body: if the client ever sends a different shape, replay fails.
 """
 
@@ -15,9 +16,10 @@ import httpx
 import pytest
 
 from approvalflow_sync.approvalflow.client import ApprovalFlowClient
-from approvalflow_sync.approvalflow.retry import RetryPolicy
 from approvalflow_sync.cli.record import recorder
+from approvalflow_sync.core.plan import linked_open
 from approvalflow_sync.errors import BadRequestError
+from approvalflow_sync.retry import RetryPolicy
 from approvalflow_sync.sandbox import DEFAULT_TOKEN, SandboxServer
 
 CASSETTES = Path(__file__).parent / "cassettes" / "approvalflow"
@@ -46,10 +48,14 @@ def _client(base_url: str, token: str) -> ApprovalFlowClient:
 
 
 def _new(client: ApprovalFlowClient, pages: list[str]) -> str:
-    created = client.create_change_set(
-        "12345", "PR-7 Wire", pages, summary="Pinned.", reference_url=REFERENCE
+    """Create a change set and learn its id from the list, as the reference answers nothing."""
+    assert (
+        client.create_change_set(
+            "12345", "PR-7 Wire", pages, summary="Pinned.", reference_url=REFERENCE
+        )
+        is None
     )
-    return created.id
+    return linked_open(client.list_change_sets("12345"), REFERENCE)[-1].id
 
 
 def test_create_and_list(client: ApprovalFlowClient) -> None:
@@ -77,7 +83,8 @@ def test_detail(client: ApprovalFlowClient) -> None:
 def test_update(client: ApprovalFlowClient) -> None:
     with cassettes.use_cassette("update.yaml"):
         cs_id = _new(client, ["67890"])
-        updated = client.update_change_set(cs_id, title="PR-7 Renamed", page_ids=["67892"])
+        assert client.update_change_set(cs_id, title="PR-7 Renamed", page_ids=["67892"]) is None
+        updated = client.get_change_set(cs_id)
     assert (updated.title, updated.page_ids, updated.summary) == (
         "PR-7 Renamed",
         ["67892"],
@@ -101,10 +108,12 @@ def test_preflight_and_submit(client: ApprovalFlowClient) -> None:
 def test_archive_then_update_refused(client: ApprovalFlowClient) -> None:
     with cassettes.use_cassette("archive.yaml"):
         cs_id = _new(client, ["67890"])
-        archived = client.archive_change_set(cs_id)
+        assert client.archive_change_set(cs_id) is None
+        archived = client.get_change_set(cs_id)
         with pytest.raises(BadRequestError) as refused:
             client.update_change_set(cs_id, title="late")
-    assert archived.status == "archived"
+    assert not archived.is_open
+    assert archived.status != "archived", "the sandbox's reference mode hides the value"
     assert refused.value.status == 400
     assert refused.value.error == "Change set is archived and read-only"
 
@@ -116,8 +125,8 @@ def test_page_preflight_and_submit(client: ApprovalFlowClient) -> None:
         with pytest.raises(BadRequestError) as again:
             client.submit_page("67894")
     assert (preflight.pageId, preflight.canSubmit) == ("67894", True)
-    assert submitted.pageId == "67894"
-    assert submitted.workflowId == preflight.workflowId
+    assert submitted.pageId == "67894", "filled in by the client: the answer does not name it"
+    assert submitted.workflowId is None
     assert again.value.error == "Page already has a pending approval"
 
 

@@ -27,6 +27,7 @@ import vcr
 from approvalflow_sync.errors import GitHubError
 from approvalflow_sync.github.event import PullRequest, parse_pull_request
 from approvalflow_sync.github.gateway import GitHubGateway, Identity
+from approvalflow_sync.retry import RetryPolicy
 from fakes.github import (
     ACTIONS_READONLY_TOKEN,
     ACTIONS_TOKEN,
@@ -125,7 +126,9 @@ class Wire:
 
     def gateway(self, token: str = ACTIONS_TOKEN) -> GitHubGateway:
         """A gateway with ``token`` while recording, with a dummy token on replay."""
-        made = GitHubGateway(self.api_url, token if RECORDING else REPLAY_TOKEN, retry_wait=0)
+        made = GitHubGateway(
+            self.api_url, token if RECORDING else REPLAY_TOKEN, retry=RetryPolicy.no_backoff()
+        )
         self.opened.append(made)
         return made
 

@@ -22,7 +22,6 @@ import pytest
 import yaml
 
 from approvalflow_sync.approvalflow.client import ApprovalFlowClient
-from approvalflow_sync.approvalflow.retry import RetryPolicy
 from approvalflow_sync.cli.main import main
 from approvalflow_sync.cli.record import (
     CASSETTE,
@@ -32,7 +31,9 @@ from approvalflow_sync.cli.record import (
     recorder,
 )
 from approvalflow_sync.errors import APIStatusError
+from approvalflow_sync.retry import RetryPolicy
 from approvalflow_sync.sandbox import DEFAULT_TOKEN, SandboxServer
+from change_sets import create_and_find
 
 READS = Path(__file__).parent / "cassettes" / "reads"
 RECORDING = os.environ.get("APPROVALFLOW_RECORD") == "1"
@@ -64,11 +65,16 @@ def recorded(
 ) -> Recorded:
     """Two change sets in the sandbox (one archived), then ``record`` on them."""
     with _client(sandbox.base_url, DEFAULT_TOKEN) as client:
-        kept = client.create_change_set(
-            "12345", TITLE, ["67890", "67891"], summary=SUMMARY, reference_url=REFERENCE
+        kept = create_and_find(
+            client, "12345", TITLE, ["67890", "67891"], summary=SUMMARY, reference_url=REFERENCE
         )
-        archived = client.create_change_set(
-            "12345", "PR-6 Old plan", ["88800"], summary="Old.", reference_url=REFERENCE + "6"
+        archived = create_and_find(
+            client,
+            "12345",
+            "PR-6 Old plan",
+            ["88800"],
+            summary="Old.",
+            reference_url=REFERENCE + "6",
         )
         client.archive_change_set(archived.id)
     httpx.delete(f"{sandbox.admin_url}/calls", trust_env=False)

@@ -293,7 +293,7 @@ UNUSABLE: dict[str, tuple[str, str, dict[str, Any], list[str]]] = {
         "GET",
         "/changeSets",
         {"status": 200, "body": "", "contentType": "application/json"},
-        ["answered with an empty body", "check the base URL"],
+        ["not as documented", "changeSets: Field required", "check that the base URL"],
     ),
     "html-page-under-200": (
         "GET",
@@ -312,10 +312,14 @@ UNUSABLE: dict[str, tuple[str, str, dict[str, Any], list[str]]] = {
         ["success false", "Space 12345 is not enabled"],
     ),
     "missing-field": (
-        "POST",
-        "/changeSets/preflight",
-        {"status": 200, "body": '{"success": true}', "contentType": "application/json"},
-        ["not as documented", "summary", "check that the base URL"],
+        "GET",
+        "/changeSets",
+        {
+            "status": 200,
+            "body": '{"changeSets": [{"title": "no id"}]}',
+            "contentType": "application/json",
+        },
+        ["not as documented", "changeSets.0.id: Field required", "check that the base URL"],
     ),
 }
 

@@ -31,6 +31,7 @@ from approvalflow_sync.sandbox import SandboxServer
 FILES = ["docs/auth/login.md", "handbook/onboarding.md"]
 NOT_ACCESSIBLE = {"message": "Resource not accessible by integration", "documentation_url": "x"}
 COMMENTS = rf"/issues/{NUMBER}/comments$"
+FILES_ROUTE = rf"/pulls/{NUMBER}/files$"
 COMMENT = r"/issues/comments/\d+$"
 STATUSES = r"/statuses/[0-9a-f]{40}$"
 
@@ -123,7 +124,7 @@ def test_a_secondary_rate_limit_is_waited_out_and_the_write_succeeds(h: Harness,
         assert "docs/errors.md" in sticky["body"]
 
 
-# -- 5xx on the comment --------------------------------------------------------------------------
+# -- 5xx: reads are retried, a write that may have applied is not ----------------------------------
 
 
 def test_a_comment_write_that_keeps_failing_is_reported_after_the_approvalflow_work(
@@ -138,7 +139,7 @@ def test_a_comment_write_that_keeps_failing_is_reported_after_the_approvalflow_w
     assert "GitHub create comment answered 500" in message
     assert "run the job again later" in message
     assert "the ApprovalFlow work was done" in message
-    assert len(h.github.calls_to("POST", COMMENTS)) == 5, "PyGithub retried, then gave up"
+    assert len(h.github.calls_to("POST", COMMENTS)) == 1, "a write that may have applied"
     # The ApprovalFlow work is kept, and everything else was still reported.
     assert len(open_sets(h)) == 2
     assert h.comments(event) == []
@@ -148,14 +149,16 @@ def test_a_comment_write_that_keeps_failing_is_reported_after_the_approvalflow_w
     assert len(table_lines(run.summary)) == 2 + 2
 
 
-def test_a_single_5xx_on_the_comment_is_retried(h: Harness) -> None:
+def test_a_single_5xx_on_a_read_is_retried(h: Harness) -> None:
     event = h.opened(FILES)
-    h.github.inject("POST", COMMENTS, 502, count=1)
+    h.github.inject("GET", FILES_ROUTE, 502, count=1)
 
     run = h.run(event)
 
     assert run.returncode == 0, run.describe()
-    assert [c.status for c in h.github.calls_to("POST", COMMENTS)] == [502, 201]
+    assert "retrying" in run.stderr
+    assert [c.status for c in h.github.calls_to("GET", FILES_ROUTE)] == [502, 200]
+    assert [c.status for c in h.github.calls_to("POST", COMMENTS)] == [201]
     assert len(h.ours(event)) == 1
 
 

@@ -24,7 +24,7 @@ def http() -> Iterator[httpx.Client]:
 
 @pytest.fixture
 def af(http: httpx.Client) -> Iterator[Sandbox]:
-    with SandboxServer() as server:
+    with SandboxServer(answers="rich") as server:
         yield Sandbox(server, http)
 
 
@@ -151,13 +151,17 @@ def test_extra_headers_can_be_injected(af: Sandbox) -> None:
 @pytest.mark.parametrize(
     ("fault", "error"),
     [
-        ({}, "path is required"),
-        ({"path": "/changeSets", "count": 0}, "count must be a whole number from 1"),
-        ({"path": "/changeSets", "status": 99}, "status must be an HTTP status from 100 to 599"),
-        ({"path": "/changeSets", "drop": "during"}, 'drop must be "before" or "after"'),
-        ({"path": "/changeSets", "delay": -1}, "delay must be a number of seconds, 0 or more"),
+        ({}, "path: Field required"),
+        ({"path": "/changeSets", "count": 0},
+         "count: Input should be greater than or equal to 1, got 0"),
+        ({"path": "/changeSets", "status": 99},
+         "status: Input should be greater than or equal to 100, got 99"),
+        ({"path": "/changeSets", "drop": "during"},
+         "drop: Input should be 'before' or 'after', got 'during'"),
+        ({"path": "/changeSets", "delay": -1},
+         "delay: Input should be greater than or equal to 0, got -1"),
     ],
-)
+)  # fmt: skip
 def test_a_bad_fault_is_refused(af: Sandbox, fault: dict[str, Any], error: str) -> None:
     assert admin_refused(af, "faults", fault) == error
 
@@ -174,7 +178,7 @@ def test_latency_slows_every_api_call_but_not_the_admin_surface(af: Sandbox) -> 
 
 
 def test_latency_from_the_constructor(http: httpx.Client) -> None:
-    with SandboxServer(latency=0.15) as server:
+    with SandboxServer(latency=0.15, answers="rich") as server:
         af = Sandbox(server, http)
         started = time.monotonic()
         af.ok("GET", "/changeSets", params={"spaceId": DOCS})
@@ -290,7 +294,7 @@ def test_an_assignment_can_be_removed(af: Sandbox) -> None:
     [
         ("pages", {"spaceId": "777", "id": "1"}, "Space not found"),
         ("pages", {"spaceId": DOCS, "id": "67890"}, "Page 67890 already exists"),
-        ("pages", {"spaceId": DOCS, "id": "x"}, "id must be a string of digits"),
+        ("pages", {"spaceId": DOCS, "id": "x"}, "id: must be a string of digits, got 'x'"),
         ("pages", {"spaceId": DOCS, "id": "1", "workflow": "wf-eng-review"},
          "Workflow wf-eng-review not found in space 12345"),
         ("workflows", {"spaceId": ENG, "id": "wf-docs-review"},
@@ -298,14 +302,16 @@ def test_an_assignment_can_be_removed(af: Sandbox) -> None:
         ("pages/assign", {"pageId": "67890", "workflowId": "wf-eng-review"},
          "Workflow wf-eng-review not found in space 12345"),
         ("pages/assign", {"pageId": "67890"},
-         "workflowId is required (null removes the assignment)"),
+         "workflowId: Field required"),
         ("approve", {"pageId": "67890"}, "Page 67890 has no pending approval"),
         ("reject", {"pageId": "67890"}, "Page 67890 has no pending approval"),
         ("edit-page", {"pageId": "999"}, "Page not found"),
-        ("licence", {"active": "no"}, "active must be true or false"),
-        ("rest-api", {}, "enabled must be true or false"),
-        ("tokens", {"token": "t", "scopes": "all"}, "scopes must be a list of strings"),
-        ("latency", {"seconds": "1"}, "seconds must be a number of seconds, 0 or more"),
+        ("licence", {"active": "no"}, "active: Input should be a valid boolean, got 'no'"),
+        ("rest-api", {}, "enabled: Field required"),
+        ("tokens", {"token": "t", "scopes": "all"},
+         "scopes: Input should be a valid list, got 'all'"),
+        ("latency", {"seconds": "1"},
+         "seconds: Input should be a valid number, got '1'"),
     ],
 )  # fmt: skip
 def test_admin_calls_refuse_bad_input(af: Sandbox, path: str, body: object, error: str) -> None:

@@ -35,7 +35,7 @@ def http() -> Iterator[httpx.Client]:
 
 @pytest.fixture
 def af(http: httpx.Client) -> Iterator[Sandbox]:
-    with SandboxServer() as server:
+    with SandboxServer(answers="rich") as server:
         yield Sandbox(server, http)
 
 
@@ -71,7 +71,7 @@ def test_list_takes_the_space_from_a_json_body_too(af: Sandbox) -> None:
 
 
 def test_list_refuses_a_missing_or_unknown_space(af: Sandbox) -> None:
-    assert af.refused(400, "GET", "/changeSets") == "spaceId is required"
+    assert af.refused(400, "GET", "/changeSets") == "spaceId: Field required"
     assert af.refused(400, "GET", "/changeSets", params={"spaceId": "777"}) == "Space not found"
 
 
@@ -91,23 +91,25 @@ def test_change_set_ids_are_distinct(af: Sandbox) -> None:
 @pytest.mark.parametrize(
     ("body", "error"),
     [
-        ({"title": "T", "pageRefs": refs(["67890"])}, "spaceId is required"),
-        ({"spaceId": DOCS, "pageRefs": refs(["67890"])}, "title is required"),
-        ({"spaceId": DOCS, "title": "  ", "pageRefs": refs(["67890"])}, "title is required"),
-        ({"spaceId": DOCS, "title": "T"}, "pageRefs must be a non-empty list"),
-        ({"spaceId": DOCS, "title": "T", "pageRefs": []}, "pageRefs must be a non-empty list"),
-        ({"spaceId": DOCS, "title": "T", "pageRefs": "67890"}, "pageRefs must be a non-empty list"),
-        ({"spaceId": DOCS, "title": "T", "pageRefs": [{}]},
-         "pageRefs[0] needs a pageId made of digits"),
+        ({"title": "T", "pageRefs": refs(["67890"])}, "spaceId: Field required"),
+        ({"spaceId": DOCS, "pageRefs": refs(["67890"])}, "title: Field required"),
+        ({"spaceId": DOCS, "title": "  ", "pageRefs": refs(["67890"])},
+         "title: must not be blank, got '  '"),
+        ({"spaceId": DOCS, "title": "T"}, "pageRefs: Field required"),
+        ({"spaceId": DOCS, "title": "T", "pageRefs": []},
+         "pageRefs: List should have at least 1 item after validation, not 0"),
+        ({"spaceId": DOCS, "title": "T", "pageRefs": "67890"},
+         "pageRefs: Input should be a valid list, got '67890'"),
+        ({"spaceId": DOCS, "title": "T", "pageRefs": [{}]}, "pageRefs[0].pageId: Field required"),
         ({"spaceId": DOCS, "title": "T", "pageRefs": [{"pageId": "1"}, {"pageId": "12a"}]},
-         "pageRefs[1] needs a pageId made of digits"),
+         "pageRefs[1].pageId: must be a string of digits, got '12a'"),
         ({"spaceId": DOCS, "title": "T", "pageRefs": [{"pageId": 67890}]},
-         "pageRefs[0] needs a pageId made of digits"),
+         "pageRefs[0].pageId: Input should be a valid string, got 67890"),
         ({"spaceId": DOCS, "title": "T", "pageRefs": ["67890"]},
-         "pageRefs[0] needs a pageId made of digits"),
+         "pageRefs[0]: Input should be a valid dictionary or instance of _PageCall, got '67890'"),
         ({"spaceId": "777", "title": "T", "pageRefs": refs(["67890"])}, "Space not found"),
         ({"spaceId": DOCS, "title": "T", "pageRefs": refs(["1"]), "summary": 3},
-         "summary must be a string"),
+         "summary: Input should be a valid string, got 3"),
     ],
 )  # fmt: skip
 def test_create_refuses_invalid_input_with_400(
@@ -152,10 +154,13 @@ def test_update_changes_only_the_given_fields_and_replaces_the_pages(af: Sandbox
 @pytest.mark.parametrize(
     ("body", "error"),
     [
-        ({}, "changeSetId is required"),
+        ({}, "changeSetId: Field required"),
         ({"changeSetId": "cs-nope"}, "Change set not found"),
-        ({"changeSetId": "<id>", "title": ""}, "title is required"),
-        ({"changeSetId": "<id>", "pageRefs": []}, "pageRefs must be a non-empty list"),
+        ({"changeSetId": "<id>", "title": ""}, "title: must not be blank, got ''"),
+        (
+            {"changeSetId": "<id>", "pageRefs": []},
+            "pageRefs: List should have at least 1 item after validation, not 0",
+        ),
     ],
 )
 def test_update_refuses_invalid_input(af: Sandbox, body: dict[str, Any], error: str) -> None:
@@ -304,9 +309,9 @@ def test_single_page_submit_and_preflight_answer_their_shapes(af: Sandbox) -> No
     unknown = af.ok("POST", "/pages/preflight", {"pageId": "999"})
     assert (unknown["canSubmit"], unknown["reason"]) == (False, "Page not found")
     assert af.refused(400, "POST", "/pages/submit", {"pageId": "999"}) == "Page not found"
-    assert af.refused(400, "POST", "/pages/submit", {}) == "pageId is required"
+    assert af.refused(400, "POST", "/pages/submit", {}) == "pageId: Field required"
     assert af.refused(400, "POST", "/pages/preflight", {"pageId": "x1"}) == (
-        "pageId must be a string of digits"
+        "pageId: must be a string of digits, got 'x1'"
     )
 
 

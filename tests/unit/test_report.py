@@ -112,3 +112,27 @@ def test_result_comment_carries_the_data_a_rerun_needs_before_the_table() -> Non
     assert data["outputs"]["submitted"] == "1"
     assert body.index("result-data") < body.index("| Page |")
     assert "skipped: Page already has a pending approval" in body
+
+
+def test_a_dry_run_before_the_change_set_exists_marks_its_pages_unknown() -> None:
+    unknown = PageRow("12345", "67890", ("docs/a.md",), reason=report.NOT_KNOWN_YET)
+    space = SpaceOutcome("12345", None, "PR-7 Auth docs", created=True, pages=(unknown,))
+    dry = Outcome(kind=Kind.SYNC, pr=PR, spaces=(space,), dry_run=True)
+
+    summary = report.summary(dry, None)
+    result = json.loads(report.outputs(dry)["result"])
+
+    assert "0 of 1 page can go to review, 1 not known yet" in summary
+    assert f"❔ {report.NOT_KNOWN_YET}" in summary
+    assert (result["unknown"], result["blocked"], result["submittable"]) == (1, 0, 0)
+    assert result["spaces"][0]["pages"][0]["canSubmit"] is None
+    assert report.file_warnings(dry) == []
+
+
+def test_approval_shows_what_is_known_of_the_versions() -> None:
+    def approval(row: PageRow) -> str:
+        return report.pages_table([row], None).splitlines()[-1].rsplit("|", 2)[-2].strip()
+
+    assert approval(replace(OK, approved_at=None)) == "—"
+    assert approval(replace(OK, approved_at=4)) == "approved v4"
+    assert approval(replace(OK, approved_at=4, stale=True)) == "⚠️ stale: approved v4, edited since"

@@ -7,7 +7,6 @@ from datetime import datetime, timezone
 
 import pytest
 
-from approvalflow_sync.approvalflow.retry import parse_retry_after, should_retry
 from approvalflow_sync.errors import (
     APIConnectionError,
     APIError,
@@ -17,9 +16,18 @@ from approvalflow_sync.errors import (
     AuthenticationError,
     BadRequestError,
     NotFoundError,
+    OAuthConnectionError,
+    OAuthError,
     PermissionDeniedError,
     RateLimitError,
     ServerError,
+)
+from approvalflow_sync.retry import (
+    Verdict,
+    parse_retry_after,
+    should_retry,
+    status_verdict,
+    verdict_of,
 )
 
 NOW = datetime(2015, 10, 21, 7, 27, 30, tzinfo=timezone.utc)
@@ -111,3 +119,50 @@ def test_should_retry_decision_table(
 
 def test_a_bug_in_our_code_is_never_retried() -> None:
     assert should_retry(ValueError("bug"), idempotent=True) is False
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "verdict"),
+    [
+        (429, {}, Verdict("rate limited")),
+        (429, {"retry-after": "7"}, Verdict("rate limited", 7.0)),
+        (403, {"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"}, Verdict("rate limited", 0.0)),
+        (403, {}, None),  # a refusal, not a limit
+        (403, {"x-ratelimit-remaining": "12"}, None),
+        (502, {}, Verdict("server error")),
+        (503, {"retry-after": "4"}, Verdict("server error", 4.0)),
+        (404, {"retry-after": "4"}, None),
+        (200, {}, None),
+    ],
+)
+def test_status_verdicts(status: int, headers: dict[str, str], verdict: Verdict | None) -> None:
+    assert status_verdict(status, headers) == verdict
+
+
+def test_an_exhausted_primary_rate_limit_waits_until_its_reset() -> None:
+    reset = str(int(datetime.now(timezone.utc).timestamp()) + 20)
+    verdict = status_verdict(403, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": reset})
+    assert verdict is not None
+    assert verdict.kind == "rate limited"
+    assert verdict.retry_after is not None
+    assert 15.0 < verdict.retry_after <= 20.0
+
+
+@pytest.mark.parametrize(
+    ("error", "retry_refresh", "retry_code"),
+    [
+        (OAuthConnectionError("busy", status=429, retry_after=3.0), True, True),
+        (OAuthConnectionError("failing", status=503), True, False),
+        (OAuthConnectionError("refused", maybe_applied=False), True, True),
+        (OAuthConnectionError("dropped"), True, False),
+        (OAuthError("invalid_grant", status=400), False, False),
+    ],
+)
+def test_token_requests_follow_the_same_table(
+    error: OAuthError, retry_refresh: bool, retry_code: bool
+) -> None:
+    """A refresh may be repeated (same token, same effect); a single-use code only if unsent."""
+    assert should_retry(error, idempotent=True) is retry_refresh
+    assert should_retry(error, idempotent=False) is retry_code
+    if error.status == 429:
+        assert verdict_of(error) == Verdict("rate limited", 3.0)

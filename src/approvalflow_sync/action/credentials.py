@@ -9,14 +9,14 @@ old token still has its ten minutes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import httpx
 
 from approvalflow_sync.action.inputs import ActionSettings
 from approvalflow_sync.action.runner import Runner
 from approvalflow_sync.approvalflow.client import TokenSource
-from approvalflow_sync.approvalflow.oauth import RefreshingToken
+from approvalflow_sync.approvalflow.oauth import TOKEN_RETRY, RefreshingToken
 from approvalflow_sync.errors import ApprovalFlowSyncError, GitHubError
 
 REFRESH_OUTPUT = "refresh-token"
@@ -34,6 +34,7 @@ class Handoff:
     runner: Runner
     source: RefreshingToken | None = None
     stored: list[str] = field(default_factory=list)
+    run_ends: float | None = None
 
     def __call__(self, new_refresh_token: str) -> None:
         self.runner.mask(new_refresh_token)
@@ -45,6 +46,7 @@ class Handoff:
             self._write_back(target, new_refresh_token)
 
     def _write_back(self, target: str, value: str) -> None:
+        from approvalflow_sync.github.gateway import GITHUB_RETRY  # noqa: PLC0415
         from approvalflow_sync.github.secrets import write_secret  # noqa: PLC0415
 
         credentials = self.settings.credentials
@@ -55,6 +57,7 @@ class Handoff:
                 target,
                 value,
                 repo=self.settings.repository,
+                retry=replace(GITHUB_RETRY, run_ends=self.run_ends),
             )
         except (GitHubError, ApprovalFlowSyncError) as error:
             raise WriteBackError(
@@ -70,13 +73,16 @@ class Handoff:
 
 
 def token_for(
-    settings: ActionSettings, runner: Runner, http: httpx.Client
+    settings: ActionSettings, runner: Runner, http: httpx.Client, *, run_ends: float | None = None
 ) -> tuple[str | TokenSource, Handoff | None]:
-    """The token the client sends; with a refresh token, exchanged now (rotation first)."""
+    """The token the client sends; with a refresh token, exchanged now (rotation first).
+
+    ``run_ends`` is the run's deadline: no token exchange or write-back goes on past it.
+    """
     credentials = settings.credentials
     if credentials.access_token:
         return credentials.access_token, None
-    handoff = Handoff(settings, runner)
+    handoff = Handoff(settings, runner, run_ends=run_ends)
     source = RefreshingToken(
         http,
         credentials.token_url,
@@ -84,6 +90,7 @@ def token_for(
         credentials.client_secret,
         credentials.refresh_token,
         on_rotate=handoff,
+        retry=replace(TOKEN_RETRY, run_ends=run_ends),
     )
     handoff.source = source
     grant = source.start()

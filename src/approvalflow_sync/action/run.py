@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import time
 import traceback
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -37,6 +38,8 @@ if TYPE_CHECKING:
     from approvalflow_sync.github.gateway import GitHubGateway
 
 MAX_WORKERS = 16
+RUN_SECONDS = 900.0
+"""The run's deadline: no HTTP call of the run goes on past it, whatever a server does."""
 DOCS = "https://github.com/approvalflow-sync/approvalflow-sync#troubleshooting"
 
 
@@ -238,13 +241,15 @@ def _run(
     from approvalflow_sync.core.mapping import compile_mapping  # noqa: PLC0415
     from approvalflow_sync.github.gateway import GitHubGateway  # noqa: PLC0415
     from approvalflow_sync.github.git_files import changed_files_from_git  # noqa: PLC0415
+    from approvalflow_sync.retry import RetryPolicy  # noqa: PLC0415
 
     if not settings.github_token:
         raise ConfigError(
             "input github-token: empty; leave it at its default (${{ github.token }}) "
             "or pass a token"
         )
-    gh = GitHubGateway(settings.api_url, settings.github_token)
+    run_ends = time.monotonic() + RUN_SECONDS
+    gh = GitHubGateway(settings.api_url, settings.github_token, run_ends=run_ends)
     mapping = _load_mapping(settings, event_name, pr, gh)
     matcher = compile_mapping(mapping)
     if event_name != "pull_request_target":  # there the workspace is not the pull request's
@@ -265,8 +270,10 @@ def _run(
         ThreadPoolExecutor(max_workers=MAX_WORKERS) as pool,
     ):
         # the exchange, and the write-back of a rotated refresh token, come before other work
-        token, handoff = token_for(settings, runner, oauth_http)
-        with ApprovalFlowClient(settings.base_url, token) as af:
+        token, handoff = token_for(settings, runner, oauth_http, run_ends=run_ends)
+        with ApprovalFlowClient(
+            settings.base_url, token, retry=RetryPolicy(run_ends=run_ends)
+        ) as af:
             run = Run(
                 pr,
                 approvalflow=af,
@@ -305,7 +312,7 @@ def _run(
 
 def _warn_unmatched(matcher: Matcher, settings: ActionSettings, runner: Runner) -> None:
     """A warning on each pattern that matches no file of the checkout: a typo, or files gone."""
-    from approvalflow_sync.cli.validate import repository_files  # noqa: PLC0415
+    from approvalflow_sync.github.checkout import repository_files  # noqa: PLC0415
 
     for problem in matcher.unmatched_patterns(repository_files(settings.workspace)):
         runner.warning(

@@ -179,9 +179,10 @@ class Run:
     # -- apply -------------------------------------------------------------------------------
 
     def _create(self, plan: SpacePlan, fields: planning.Fields) -> models.ChangeSet:
-        """Create the change set; if the answer was lost, find the one the server made."""
+        """Create the change set; its id comes from the space's list, or else from the answer."""
+        created = None
         try:
-            self.af.create_change_set(
+            created = self.af.create_change_set(
                 plan.space,
                 fields.title,
                 list(plan.pages),
@@ -191,22 +192,28 @@ class Run:
         except APIConnectionError as error:
             if not error.maybe_applied:
                 raise
-        keep = self._settle_duplicates(plan, fields)
+        keep = self._settle_duplicates(plan, fields, created)
         self.done.append(Done(plan.space, "created", keep.id))
         return keep
 
-    def _settle_duplicates(self, plan: SpacePlan, fields: planning.Fields) -> models.ChangeSet:
+    def _settle_duplicates(
+        self, plan: SpacePlan, fields: planning.Fields, created: models.ChangeSet | None
+    ) -> models.ChangeSet:
         """After a create, make sure exactly one open change set links to the pull request.
 
-        Two runs racing can each create one; both then keep the oldest and archive the rest.
+        The list (a documented read) is the source; the create's answer only stands in when the
+        list does not show the new change set yet. Two runs racing can each create one; both
+        then keep the oldest and archive the rest.
         """
-        mine = self.af.find_change_sets(plan.space, fields.reference_url)
+        mine = planning.linked_open(self.af.list_change_sets(plan.space), fields.reference_url)
+        if not mine and created is not None and created.is_open:
+            mine = [created]
         if not mine:
             raise ApprovalFlowSyncError(
-                f"ApprovalFlow POST /changeSets for space {plan.space}: the answer was lost and "
-                "no change set of this pull request is listed yet (the create may still take "
-                "effect); run the job again: it looks for the change set by its link before "
-                "creating one, so it never makes a second"
+                f"ApprovalFlow POST /changeSets for space {plan.space}: the change set is not "
+                "listed yet and the answer did not name it (the create may still take effect); "
+                "run the job again: it looks for the change set by its link before creating "
+                "one, so it never makes a second"
             )
         keep, *extra = mine
         for duplicate in extra:
@@ -231,7 +238,7 @@ class Run:
         try:
             self.af.archive_change_set(change_set_id)
         except BadRequestError:
-            if not self.af.get_change_set(change_set_id).is_archived:
+            if self.af.get_change_set(change_set_id).is_open:
                 raise
             return False
         self.done.append(Done(space, action, change_set_id))
@@ -244,7 +251,7 @@ class Run:
         if plan.create and not dry:
             current = self._create(plan, fields)
         elif plan.changes and current is not None and not dry:
-            current = self.af.update_change_set(current.id, **plan.changes)  # type: ignore[arg-type]
+            self.af.update_change_set(current.id, **plan.changes)  # type: ignore[arg-type]
             self.done.append(Done(plan.space, "updated", current.id))
         if not dry:
             for change_set_id in plan.archive:
@@ -252,7 +259,7 @@ class Run:
         return SpaceOutcome(
             space=plan.space,
             change_set_id=current.id if current else None,
-            title=current.title if current else fields.title if plan.pages else None,
+            title=fields.title if plan.pages else None,
             created=plan.create,
             updated=tuple(sorted(_field_names(plan.changes))),
             archived=plan.archive,
@@ -260,23 +267,27 @@ class Run:
         )
 
     def rows(self, space: SpaceOutcome, pages: Sequence[str], match: MatchResult) -> list[PageRow]:
-        """The page rows of a space with preflight and detail, read at the same time."""
+        """The page rows of a space with preflight and detail, read at the same time.
+
+        Before the change set exists (a dry run) nothing can be known of the pages: the change
+        set's preflight is lenient where the single-page one is strict, so asking page by page
+        would report pages blocked that the change set will submit.
+        """
         files = match.files_by_page
         base = [PageRow(space.space, p, files.get(PageKey(space.space, p), ())) for p in pages]
         if space.change_set_id is None:
-            return self._page_preflights(base)
+            return [replace(row, reason=report.NOT_KNOWN_YET) for row in base]
         preflight = self._submit(self.af.preflight_change_set, space.change_set_id)
         detail = self._submit(self.af.get_change_set, space.change_set_id)
         both: list[Future[Any]] = [preflight, detail]
         wait(both)
         checks = {r.pageId: r for r in preflight.result().results}
         versions = {ref.pageId: ref for ref in detail.result().pageRefs}
-        return [_with_checks(row, checks.get(row.page), versions.get(row.page)) for row in base]
-
-    def _page_preflights(self, rows: list[PageRow]) -> list[PageRow]:
-        """Dry run before the change set exists: ask page by page, all at once."""
-        checks = _settled([self._submit(self.af.preflight_page, row.page) for row in rows])
-        return [_with_checks(row, check, None) for row, check in zip(rows, checks, strict=True)]
+        unknown = report.NOT_KNOWN_YET if self.options.dry_run else None
+        return [
+            _with_checks(replace(row, reason=unknown), checks.get(row.page), versions.get(row.page))
+            for row in base
+        ]
 
     # -- report ------------------------------------------------------------------------------
 
@@ -414,7 +425,7 @@ class Run:
         return [
             cs
             for found in gathered.change_sets.values()
-            for cs in planning.prs_change_sets(found, self.pr.html_url)
+            for cs in planning.linked_open(found, self.pr.html_url)
         ]
 
     def _already_submitted(self, gathered: Gathered) -> Outcome:
@@ -520,12 +531,11 @@ def _with_checks(
             row, can_submit=check.canSubmit, reason=check.reason, workflow=check.workflowId
         )
     if version is not None:
-        row = replace(
-            row,
-            approved_at=version.approvedAtVersion,
-            current_version=version.currentPageVersion,
-            stale=bool(version.isStale),
-        )
+        current, approved = version.currentPageVersion, version.approvedAtVersion
+        stale = version.isStale
+        if stale is None and current is not None and approved is not None:
+            stale = current > approved
+        row = replace(row, approved_at=approved, current_version=current, stale=bool(stale))
     return row
 
 
@@ -541,7 +551,7 @@ def _submitted_rows(
                 space=space.space,
                 page=page,
                 files=match.files_by_page.get(PageKey(space.space, page), ()),
-                submitted=result.success if result else False,
+                submitted=result.success is True if result else False,
                 reason=(result.reason if result else "not in the submit answer"),
                 workflow=result.workflowId if result else None,
             )

@@ -7,7 +7,6 @@ else: not in errors, logs or ``repr``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Protocol, TypedDict, TypeVar
@@ -16,7 +15,6 @@ import httpx
 from pydantic import BaseModel, ValidationError
 
 from approvalflow_sync.approvalflow import models
-from approvalflow_sync.approvalflow.retry import RetryPolicy, parse_retry_after, retrying
 from approvalflow_sync.approvalflow.scopes import (
     PRODUCT_SCOPE,
     READ_APPROVAL,
@@ -36,6 +34,15 @@ from approvalflow_sync.errors import (
     PermissionDeniedError,
     RateLimitError,
     ServerError,
+)
+from approvalflow_sync.retry import (
+    IDEMPOTENT_METHODS,
+    RetryPolicy,
+    describe_body,
+    json_of,
+    parse_retry_after,
+    retrying,
+    send_within,
 )
 
 Answer = TypeVar("Answer", bound=BaseModel)
@@ -123,28 +130,18 @@ class ApprovalFlowClient:
             seen_cursors.add(cursor)
             params = {"spaceId": space_id, "cursor": cursor}
 
-    def find_change_sets(self, space_id: str, reference_url: str) -> list[models.ChangeSet]:
-        """The open change sets of a space linked to ``reference_url``, oldest first.
-
-        This is how a caller learns whether a create whose answer was lost took effect.
-        """
-        matches = [
-            cs
-            for cs in self.list_change_sets(space_id)
-            if cs.referenceUrl == reference_url and not cs.is_archived
-        ]
-        return sorted(matches, key=lambda cs: (cs.createdAt or "", cs.id))
-
     def get_change_set(self, change_set_id: str) -> models.ChangeSet:
-        """One change set, each page with its versions and staleness."""
+        """One change set, each page with what the answer says of its versions.
+
+        The change set may come wrapped in ``changeSet`` or flat; without an ``id`` it is the
+        one asked for.
+        """
+        path = "/changeSets/detail"
         answer = self._call(
-            "GET",
-            "/changeSets/detail",
-            models.ChangeSetAnswer,
-            READ_CHANGE_SET,
-            params={"changeSetId": change_set_id},
+            "GET", path, models.Envelope, READ_CHANGE_SET, params={"changeSetId": change_set_id}
         )
-        return answer.changeSet
+        fields = {"id": change_set_id, **models.carried_change_set(answer)}
+        return _parse(models.ChangeSet, fields, "GET", path)
 
     def create_change_set(
         self,
@@ -154,17 +151,20 @@ class ApprovalFlowClient:
         *,
         summary: str | None = None,
         reference_url: str | None = None,
-    ) -> models.ChangeSet:
-        """Create a change set; after an ambiguous failure, ask :meth:`find_change_sets`."""
-        body: dict[str, Any] = {"spaceId": space_id, "title": title, "pageRefs": _refs(page_ids)}
-        if summary is not None:
-            body["summary"] = summary
-        if reference_url is not None:
-            body["referenceUrl"] = reference_url
-        answer = self._call(
-            "POST", "/changeSets", models.ChangeSetAnswer, WRITE_CHANGE_SET, json_body=body
+    ) -> models.ChangeSet | None:
+        """Create a change set: the new one if the answer carries it, else None.
+
+        Without it (and after an ambiguous failure) the caller finds it in the space's list by
+        its link.
+        """
+        sent = models.NewChangeSet(
+            spaceId=space_id,
+            title=title,
+            pageRefs=models.page_refs(page_ids),
+            summary=summary,
+            referenceUrl=reference_url,
         )
-        return answer.changeSet
+        return self._write("/changeSets", sent)
 
     def update_change_set(
         self,
@@ -174,32 +174,23 @@ class ApprovalFlowClient:
         summary: str | None = None,
         reference_url: str | None = None,
         page_ids: list[str] | None = None,
-    ) -> models.ChangeSet:
-        """Change the given fields only; ``page_ids`` replaces the whole page list."""
-        body: dict[str, Any] = {"changeSetId": change_set_id}
-        if title is not None:
-            body["title"] = title
-        if summary is not None:
-            body["summary"] = summary
-        if reference_url is not None:
-            body["referenceUrl"] = reference_url
-        if page_ids is not None:
-            body["pageRefs"] = _refs(page_ids)
-        answer = self._call(
-            "POST", "/changeSets/update", models.ChangeSetAnswer, WRITE_CHANGE_SET, json_body=body
-        )
-        return answer.changeSet
+    ) -> models.ChangeSet | None:
+        """Change the given fields only; ``page_ids`` replaces the whole page list.
 
-    def archive_change_set(self, change_set_id: str) -> models.ChangeSet:
-        """Archive a change set; it is read-only from then on."""
-        answer = self._call(
-            "POST",
-            "/changeSets/archive",
-            models.ChangeSetAnswer,
-            WRITE_CHANGE_SET,
-            json_body={"changeSetId": change_set_id},
+        The change set if the answer carries it, else None (detail shows it).
+        """
+        sent = models.ChangeSetUpdate(
+            changeSetId=change_set_id,
+            title=title,
+            summary=summary,
+            referenceUrl=reference_url,
+            pageRefs=None if page_ids is None else models.page_refs(page_ids),
         )
-        return answer.changeSet
+        return self._write("/changeSets/update", sent)
+
+    def archive_change_set(self, change_set_id: str) -> models.ChangeSet | None:
+        """Archive a change set; it is read-only from then on. The answer's change set, if any."""
+        return self._write("/changeSets/archive", models.ChangeSetCall(changeSetId=change_set_id))
 
     def submit_change_set(self, change_set_id: str) -> models.SubmitAnswer:
         """Submit every eligible page; the others are skipped with a reason."""
@@ -208,7 +199,7 @@ class ApprovalFlowClient:
             "/changeSets/submit",
             models.SubmitAnswer,
             WRITE_CHANGE_SET,
-            json_body={"changeSetId": change_set_id},
+            json_body=models.ChangeSetCall(changeSetId=change_set_id).body(),
         )
 
     def preflight_change_set(self, change_set_id: str) -> models.PreflightAnswer:
@@ -218,30 +209,37 @@ class ApprovalFlowClient:
             "/changeSets/preflight",
             models.PreflightAnswer,
             READ_CHANGE_SET,
-            json_body={"changeSetId": change_set_id},
+            json_body=models.ChangeSetCall(changeSetId=change_set_id).body(),
             idempotent=True,
         )
 
     def submit_page(self, page_id: str) -> models.PageSubmitAnswer:
         """Submit one page (strict: a blocked page is refused with 400)."""
-        return self._call(
+        answer = self._call(
             "POST",
             "/pages/submit",
             models.PageSubmitAnswer,
             WRITE_APPROVAL,
-            json_body={"pageId": page_id},
+            json_body=models.PageCall(pageId=page_id).body(),
         )
+        return answer if answer.pageId else answer.model_copy(update={"pageId": page_id})
 
     def preflight_page(self, page_id: str) -> models.PagePreflightAnswer:
         """Eligibility of one page."""
-        return self._call(
+        answer = self._call(
             "POST",
             "/pages/preflight",
             models.PagePreflightAnswer,
             READ_APPROVAL,
-            json_body={"pageId": page_id},
+            json_body=models.PageCall(pageId=page_id).body(),
             idempotent=True,
         )
+        return answer if answer.pageId else answer.model_copy(update={"pageId": page_id})
+
+    def _write(self, path: str, sent: models.Sent) -> models.ChangeSet | None:
+        """A change-set write: done on any 2xx not saying ``success: false``, whatever the body."""
+        answer = self._call("POST", path, models.Envelope, WRITE_CHANGE_SET, json_body=sent.body())
+        return models.change_set_in(answer)
 
     # -- transport ---------------------------------------------------------------------------
 
@@ -256,10 +254,11 @@ class ApprovalFlowClient:
         json_body: dict[str, Any] | None = None,
         idempotent: bool | None = None,
     ) -> Answer:
-        safe = method == "GET" if idempotent is None else idempotent
-        for attempt in retrying(self._retry, idempotent=safe):
+        safe = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
+        deadline = self._retry.deadline()
+        for attempt in retrying(self._retry, idempotent=safe, deadline=deadline):
             with attempt:
-                body = self._send(method, path, scope, params, json_body)
+                body = self._send(method, path, scope, params, json_body, deadline=deadline)
         return _parse(answer_type, body, method, path)
 
     def _send(
@@ -269,10 +268,21 @@ class ApprovalFlowClient:
         scope: str,
         params: dict[str, str] | None,
         json_body: dict[str, Any] | None,
+        *,
+        deadline: float,
     ) -> dict[str, Any]:
-        response = self._request(method, path, params, json_body)
+        response = self._request(method, path, params, json_body, deadline)
         if response.status_code == 401 and self._token.refresh():
-            response = self._request(method, path, params, json_body)
+            response = self._request(method, path, params, json_body, deadline)
+        if 300 <= response.status_code < 400:
+            location = response.headers.get("Location", "")[:200]
+            raise APIResponseError(
+                f"answered with a redirect to {location!r}, not followed: the token goes to "
+                f"{self.base_url} only; check the base URL",
+                method=method,
+                path=path,
+                status=response.status_code,
+            )
         return _read_answer(response, method, path, scope)
 
     def _request(
@@ -281,16 +291,14 @@ class ApprovalFlowClient:
         path: str,
         params: dict[str, str] | None,
         json_body: dict[str, Any] | None,
+        deadline: float,
     ) -> httpx.Response:
         headers = {"Authorization": f"Bearer {self._token.current()}", "Accept": "application/json"}
         with _transport_errors(method, path):
-            return self._http.request(
+            request = self._http.build_request(
                 method, self.base_url + path, params=params, json=json_body, headers=headers
             )
-
-
-def _refs(page_ids: list[str]) -> list[dict[str, str]]:
-    return [{"pageId": page_id} for page_id in page_ids]
+            return send_within(self._http, request, deadline, self._retry.clock)
 
 
 @contextmanager
@@ -300,14 +308,14 @@ def _transport_errors(method: str, path: str) -> Iterator[None]:
         yield
     except httpx.ConnectTimeout as exc:
         raise APITimeoutError(
-            "timed out connecting; check the base URL and the network",
+            f"timed out connecting ({exc}); check the base URL and the network",
             method=method,
             path=path,
             maybe_applied=False,
         ) from exc
     except httpx.TimeoutException as exc:
         raise APITimeoutError(
-            "timed out waiting for the answer; the request may have taken effect",
+            f"timed out waiting for the answer ({exc}); the request may have taken effect",
             method=method,
             path=path,
             maybe_applied=True,
@@ -331,7 +339,8 @@ def _transport_errors(method: str, path: str) -> Iterator[None]:
 
 def _read_answer(response: httpx.Response, method: str, path: str, scope: str) -> dict[str, Any]:
     """The JSON object of an answer, or the error it stands for."""
-    body = _json_object(response)
+    data = json_of(response)
+    body = data if isinstance(data, dict) else None
     if response.status_code >= 400:
         raise error_for_status(
             response.status_code,
@@ -340,11 +349,21 @@ def _read_answer(response: httpx.Response, method: str, path: str, scope: str) -
             error=_server_text(body, response),
             scope=scope,
             retry_after=parse_retry_after(response.headers.get("Retry-After")),
-            non_json=_describe_non_json(response) if body is None else None,
+            non_json=f"answered with {describe_body(response)}" if body is None else None,
         )
+    if not 200 <= response.status_code < 300:
+        raise APIResponseError(
+            f"answered {response.status_code} instead of a 2xx answer; check the base URL "
+            "(a redirect to a login page answers like this)",
+            method=method,
+            path=path,
+            status=response.status_code,
+        )
+    if body is None and not response.content.strip():
+        return {}  # an empty 2xx answer: a write that says nothing more than that it was done
     if body is None:
         raise APIResponseError(
-            f"{_describe_non_json(response)} instead of a JSON object; "
+            f"answered with {describe_body(response)} instead of a JSON object; "
             "check the base URL (a proxy or login page answers like this)",
             method=method,
             path=path,
@@ -369,41 +388,6 @@ def _server_text(body: dict[str, Any] | None, response: httpx.Response) -> str |
         return None
     token = response.request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
     return error.replace(token, "<hidden>") if len(token) >= 8 else error
-
-
-def _json_object(response: httpx.Response) -> dict[str, Any] | None:
-    if not response.content.strip():
-        return None
-    try:
-        data = json.loads(response.content)
-    except (ValueError, UnicodeDecodeError, RecursionError):  # nested too deep for the parser
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def _describe_non_json(response: httpx.Response) -> str:
-    if not response.content.strip():
-        return "answered with an empty body"
-    kind = response.headers.get("Content-Type", "unknown type").split(";")[0].strip()
-    if "html" in kind:
-        return "answered with an HTML page"
-    try:
-        data = json.loads(response.content)
-    except RecursionError:
-        return "answered with JSON nested too deeply to read"
-    except (ValueError, UnicodeDecodeError):
-        return f"answered with {len(response.content)} bytes of {kind}"
-    return f"answered with a JSON {_JSON_KINDS.get(type(data), 'value')}"
-
-
-_JSON_KINDS: dict[type, str] = {
-    list: "array",
-    str: "string",
-    int: "number",
-    float: "number",
-    bool: "boolean",
-    type(None): "null",
-}
 
 
 def _parse(answer_type: type[Answer], body: dict[str, Any], method: str, path: str) -> Answer:

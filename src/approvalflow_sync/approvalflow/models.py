@@ -1,15 +1,38 @@
-"""Wire models: the JSON shapes of the ApprovalFlow REST API, as the vendor documents them.
+"""Wire models: what we send to ApprovalFlow, and what we accept back.
 
-Every model keeps unknown fields (``extra="allow"``) because the vendor adds fields without
-notice; only the fields the program reads are required. ``rollupState`` is plain text: the
-known values are listed in :data:`ROLLUP_STATES`, an unknown one passes through unchanged.
+Two kinds, kept apart. Models we send (:class:`Sent`) hold exactly the fields the vendor's
+reference documents and refuse any other. Models we receive (:class:`Received`) are tolerant
+readers: every field the program does not strictly need has a default, unknown fields are kept
+(``extra="allow"``), numbers are accepted where text is expected, and a per-page version field
+that is not a number or a boolean reads as unknown instead of failing the answer.
+
+What the reference leaves open, and how it is read here:
+
+- ``success`` may be absent on any 2xx answer; only ``false`` is an error (the client checks it).
+- Create, update, archive and single-page submit may answer ``{"success": true}`` alone, an
+  empty body, the change set flat, or wrapped in ``changeSet``: :func:`carried_change_set`.
+- ``status``: only ``open`` is documented; any other value means "not open, read-only".
+- ``pageRefs`` items may be objects with ``pageId`` or bare ids; detail's version fields may be
+  missing, flat in the item, or wrapped one level down in it.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+    model_validator,
+)
+
+OPEN = "open"
+"""The one ``status`` the reference documents; every other value is "not open, read-only"."""
 
 ROLLUP_STATES = (
     "open",
@@ -21,37 +44,129 @@ ROLLUP_STATES = (
 )
 """The ``rollupState`` values the vendor announced; others may appear and are shown as they are."""
 
+VERSION_FIELDS = ("currentPageVersion", "approvedAtVersion", "isStale", "versionDelta")
+"""Detail's per-page version fields; where exactly they sit is not documented."""
 
-class WireModel(BaseModel):
-    """Base of the wire models: unknown fields kept, field names as on the wire."""
-
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
+ENVELOPE_FIELDS = ("success", "error")
 
 
-class PageRef(WireModel):
-    """A page of a change set; the detail endpoint adds the version fields."""
+# -- what we send --------------------------------------------------------------------------------
+
+
+class Sent(BaseModel):
+    """Base of the request bodies: documented fields only, ``None`` ones left out when sent."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def body(self) -> dict[str, Any]:
+        """The JSON body: fields given, ``None`` ones left out."""
+        return self.model_dump(exclude_none=True)
+
+
+class PageRefSent(Sent):
+    """A page as sent in ``pageRefs``."""
 
     pageId: str
-    currentPageVersion: int | None = None
-    """The page's version now (detail only)."""
-    approvedAtVersion: int | None = None
-    """The version that was approved; ``None`` when never approved (detail only)."""
-    isStale: bool | None = None
-    """True when the page was edited after its approval (detail only)."""
-    versionDelta: int | None = None
-    """Versions between the approved one and the current one (detail only)."""
 
 
-class ChangeSet(WireModel):
-    """A change set as listed, created, updated or shown."""
+class NewChangeSet(Sent):
+    """Body of ``POST /changeSets``."""
 
-    id: str
     spaceId: str
     title: str
+    pageRefs: list[PageRefSent]
     summary: str | None = None
     referenceUrl: str | None = None
-    status: str = "open"
-    """``open`` or ``archived``; archived change sets are read-only."""
+
+
+class ChangeSetUpdate(Sent):
+    """Body of ``POST /changeSets/update``; ``pageRefs`` replaces the whole page list."""
+
+    changeSetId: str
+    title: str | None = None
+    summary: str | None = None
+    referenceUrl: str | None = None
+    pageRefs: list[PageRefSent] | None = None
+
+
+class ChangeSetCall(Sent):
+    """Body of archive, submit and preflight of a change set."""
+
+    changeSetId: str
+
+
+class PageCall(Sent):
+    """Body of the single-page submit and preflight."""
+
+    pageId: str
+
+
+def page_refs(page_ids: Iterable[str]) -> list[PageRefSent]:
+    """``pageRefs`` as sent: a list of objects with ``pageId``."""
+    return [PageRefSent(pageId=page_id) for page_id in page_ids]
+
+
+# -- what we receive -----------------------------------------------------------------------------
+
+
+def _unknown_if_invalid(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    """A value of the wrong type reads as unknown (None) instead of failing the answer."""
+    try:
+        return handler(value)
+    except ValidationError:
+        return None
+
+
+MaybeInt = Annotated[int | None, WrapValidator(_unknown_if_invalid)]
+MaybeBool = Annotated[bool | None, WrapValidator(_unknown_if_invalid)]
+
+
+class Received(BaseModel):
+    """Base of the answer models: unknown fields kept, numbers read as text where text is due."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True, coerce_numbers_to_str=True)
+
+
+class PageRef(Received):
+    """A page of a change set; detail adds the version fields (each may be missing)."""
+
+    pageId: str
+    currentPageVersion: MaybeInt = None
+    """The page's version now (detail only)."""
+    approvedAtVersion: MaybeInt = None
+    """The version that was approved; ``None`` when never approved or not given."""
+    isStale: MaybeBool = None
+    """True when the page was edited after its approval (detail only)."""
+    versionDelta: MaybeInt = None
+    """Versions between the approved one and the current one (detail only)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_or_wrapped(cls, data: Any) -> Any:
+        """A bare id becomes ``{"pageId": id}``; version fields one level down are lifted."""
+        if isinstance(data, (str, int)) and not isinstance(data, bool):
+            return {"pageId": str(data)}
+        if not isinstance(data, Mapping):
+            return data
+        lifted = dict(data)
+        for nested in data.values():
+            if isinstance(nested, Mapping):
+                for name in VERSION_FIELDS:
+                    if name in nested and lifted.get(name) is None:
+                        lifted[name] = nested[name]
+        return lifted
+
+
+class ChangeSet(Received):
+    """A change set as listed or shown; only ``id`` is required."""
+
+    id: str
+    spaceId: str | None = None
+    title: str = ""
+    summary: str | None = None
+    referenceUrl: str | None = None
+    status: str = OPEN
+    """``open``, or any other value: not open, read-only. Absent is read as ``open``."""
     rollupState: str | None = None
     pageRefs: list[PageRef] = Field(default_factory=list)
     createdAt: str | None = None
@@ -63,16 +178,34 @@ class ChangeSet(WireModel):
         return [ref.pageId for ref in self.pageRefs]
 
     @property
-    def is_archived(self) -> bool:
-        """Whether the change set is archived (read-only)."""
-        return self.status == "archived"
+    def is_open(self) -> bool:
+        """Whether the change set may be reused, updated or archived (status ``open`` only)."""
+        return self.status == OPEN
 
 
-class Envelope(WireModel):
-    """Every answer carries ``success``; failures carry ``error``."""
+class Envelope(Received):
+    """What every answer may carry: ``success`` (absent on some 2xx) and, on failure, ``error``."""
 
-    success: bool
+    success: bool | None = None
     error: str | None = None
+
+
+def carried_change_set(answer: Envelope) -> dict[str, Any]:
+    """The change-set fields of an answer: those under ``changeSet``, else the flat ones."""
+    rest = answer.model_extra or {}
+    wrapped = rest.get("changeSet")
+    return dict(wrapped) if isinstance(wrapped, Mapping) else dict(rest)
+
+
+def change_set_in(answer: Envelope) -> ChangeSet | None:
+    """The change set a write's answer carries, or None when it carries none (or a broken one)."""
+    fields = carried_change_set(answer)
+    if "id" not in fields:
+        return None
+    try:
+        return ChangeSet.model_validate(fields)
+    except ValidationError:
+        return None
 
 
 class ChangeSetList(Envelope):
@@ -88,29 +221,11 @@ class ChangeSetList(Envelope):
         return self.next or self.cursor
 
 
-class ChangeSetAnswer(Envelope):
-    """Answer carrying one change set: detail, create, update, archive.
-
-    The vendor does not document whether the change set is wrapped in ``changeSet`` or given
-    flat, so both are accepted.
-    """
-
-    changeSet: ChangeSet
-
-    @model_validator(mode="before")
-    @classmethod
-    def _unwrap_flat(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "changeSet" not in data and "id" in data:
-            inner = {k: v for k, v in data.items() if k not in ("success", "error")}
-            return {"success": data.get("success"), "changeSet": inner}
-        return data
-
-
-class PageSubmitResult(WireModel):
-    """One page's outcome in a submit."""
+class PageSubmitResult(Received):
+    """One page's outcome in a submit; only ``success: true`` counts as submitted."""
 
     pageId: str
-    success: bool
+    success: MaybeBool = None
     workflowId: str | None = None
     reason: str | None = None
 
@@ -118,41 +233,47 @@ class PageSubmitResult(WireModel):
 class SubmitAnswer(Envelope):
     """Answer of ``POST /changeSets/submit``: partial success is a normal result."""
 
-    submittedCount: int
-    skippedCount: int
-    results: list[PageSubmitResult]
+    submittedCount: MaybeInt = None
+    skippedCount: MaybeInt = None
+    results: list[PageSubmitResult] = Field(default_factory=list)
 
 
-class PagePreflight(WireModel):
+class PagePreflight(Received):
     """One page's eligibility: ``reason`` is the vendor's free text, shown verbatim."""
 
     pageId: str
-    canSubmit: bool
+    canSubmit: MaybeBool = None
+    """None when the answer does not say."""
     workflowId: str | None = None
     reason: str | None = None
 
 
-class PreflightSummary(WireModel):
+class PreflightSummary(Received):
     """Counts of a change-set preflight."""
 
-    total: int
-    submittable: int
-    blocked: int
+    total: MaybeInt = None
+    submittable: MaybeInt = None
+    blocked: MaybeInt = None
 
 
 class PreflightAnswer(Envelope):
     """Answer of ``POST /changeSets/preflight``: a dry run of submit."""
 
-    summary: PreflightSummary
-    results: list[PagePreflight]
+    summary: PreflightSummary = Field(default_factory=PreflightSummary)
+    results: list[PagePreflight] = Field(default_factory=list)
 
 
-class PagePreflightAnswer(Envelope, PagePreflight):
-    """Answer of ``POST /pages/preflight``: the per-page fields for one page."""
+class PagePreflightAnswer(Envelope):
+    """Answer of ``POST /pages/preflight``; the client fills ``pageId`` when it is absent."""
+
+    pageId: str | None = None
+    canSubmit: MaybeBool = None
+    workflowId: str | None = None
+    reason: str | None = None
 
 
 class PageSubmitAnswer(Envelope):
-    """Answer of ``POST /pages/submit``."""
+    """Answer of ``POST /pages/submit`` (undocumented); the client fills ``pageId`` if absent."""
 
-    pageId: str
+    pageId: str | None = None
     workflowId: str | None = None

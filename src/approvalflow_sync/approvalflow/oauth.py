@@ -12,9 +12,7 @@ Secrets (access and refresh tokens, codes, the client secret) go into request bo
 
 from __future__ import annotations
 
-import json
 import logging
-import random
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -25,7 +23,6 @@ from urllib.parse import quote, urlencode
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from approvalflow_sync.approvalflow.retry import RetryPolicy, parse_retry_after
 from approvalflow_sync.approvalflow.scopes import CONSENT_SCOPES
 from approvalflow_sync.errors import (
     ClientCredentialsError,
@@ -33,6 +30,14 @@ from approvalflow_sync.errors import (
     OAuthConnectionError,
     OAuthError,
     OfflineAccessMissingError,
+)
+from approvalflow_sync.retry import (
+    RetryPolicy,
+    describe_body,
+    json_of,
+    parse_retry_after,
+    retrying,
+    send_within,
 )
 
 log = logging.getLogger("approvalflow_sync.oauth")
@@ -50,8 +55,6 @@ CONSENT_COMMAND = "approvalflow-sync auth init"
 
 TOKEN_RETRY = RetryPolicy(attempts=3, total_seconds=30.0, initial_backoff=0.5, max_backoff=4.0)
 """Token requests are few: a short budget, so a dead endpoint fails the run quickly."""
-
-Sleep = Callable[[float], None]
 
 
 # -- wire shapes -------------------------------------------------------------------------------
@@ -199,32 +202,55 @@ def exchange_refresh_token(
     return _token_request(http, call, retry, repeatable=True)
 
 
-def accessible_resources(http: httpx.Client, resources_url: str, access_token: str) -> list[Site]:
+def accessible_resources(
+    http: httpx.Client, resources_url: str, access_token: str, *, retry: RetryPolicy = TOKEN_RETRY
+) -> list[Site]:
     """The sites (with cloud ids) an access token reaches."""
     where = f"GET {resources_url}"
-    try:
-        response = http.get(
-            resources_url,
-            headers={"Authorization": f"Bearer {access_token}", "Accept": "application/json"},
-        )
-    except httpx.HTTPError as exc:
-        raise OAuthConnectionError(
-            f"{where}: no answer ({exc.__class__.__name__}); check the URL and the network"
-        ) from None
-    data = _json(response)
+    headers = {"Authorization": f"Bearer {access_token}", "Accept": "application/json"}
+    deadline = retry.deadline()
+    for attempt in retrying(retry, idempotent=True, deadline=deadline):
+        with attempt:
+            request = http.build_request("GET", resources_url, headers=headers)
+            response = _send(http, request, retry, deadline)
+            if response.status_code == 429 or response.status_code >= 500:
+                raise OAuthConnectionError(
+                    f"{where} answered {response.status_code}; try again later",
+                    status=response.status_code,
+                    retry_after=parse_retry_after(response.headers.get("Retry-After")),
+                )
+    data = json_of(response)
     if response.status_code == 401:
         raise OAuthError(
             f"{where} answered 401: the access token is expired or revoked", status=401
         )
-    if response.status_code >= 400 or not isinstance(data, list):
+    if response.status_code >= 300 or not isinstance(data, list):
         raise OAuthError(
-            f"{where} answered {response.status_code} with {_describe(response, data)}",
+            f"{where} answered {response.status_code} with {describe_body(response)}",
             status=response.status_code,
         )
     try:
         return [Site.model_validate(item) for item in data]
     except ValidationError as exc:
         raise OAuthError(f"{where}: the answer is not as documented: {_first(exc)}") from None
+
+
+def _send(
+    http: httpx.Client, request: httpx.Request, retry: RetryPolicy, deadline: float
+) -> httpx.Response:
+    """One attempt by the call's deadline; a transport failure as :class:`OAuthConnectionError`."""
+    where = f"{request.method} {request.url.copy_with(query=None)}"
+    try:
+        return send_within(http, request, deadline, retry.clock)
+    except httpx.ConnectError as exc:
+        raise OAuthConnectionError(
+            f"{where}: could not connect ({exc.__class__.__name__}); check the URL and the network",
+            maybe_applied=False,
+        ) from None
+    except httpx.HTTPError as exc:
+        raise OAuthConnectionError(
+            f"{where}: no answer ({exc.__class__.__name__}: {exc}); the request may have reached it"
+        ) from None
 
 
 # -- the token source --------------------------------------------------------------------------
@@ -366,73 +392,30 @@ class _TokenCall:
         return [v for k, v in self.body.items() if k not in ("grant_type", "client_id")]
 
 
-def should_retry_token_request(error: OAuthError, *, repeatable: bool) -> bool:
-    """Whether a failed token request is worth another attempt.
-
-    Only when the endpoint could not be reached or answered 429/5xx; and for a single-use code,
-    only when the request surely never reached the server.
-    """
-    if not isinstance(error, OAuthConnectionError):
-        return False
-    return repeatable or not error.maybe_applied
-
-
 def _token_request(
     http: httpx.Client, call: _TokenCall, retry: RetryPolicy, *, repeatable: bool
 ) -> TokenGrant:
-    started = time.monotonic()
-    attempt = 1
-    while True:
-        try:
-            return _post_token(http, call)
-        except OAuthError as error:
-            wait = _backoff(error, attempt, retry)
-            elapsed = time.monotonic() - started
-            if (
-                not should_retry_token_request(error, repeatable=repeatable)
-                or attempt >= retry.attempts
-                or wait is None
-                or elapsed + wait > retry.total_seconds
-            ):
-                raise
-            log.warning(
-                "token endpoint: retrying in %.1fs (attempt %d): %s", wait, attempt + 1, error
-            )
-            retry.sleep(wait)
-            attempt += 1
+    deadline = retry.deadline()
+    post = retrying(retry, idempotent=repeatable, deadline=deadline)
+    return post(_post_token, http, call, deadline, retry)
 
 
-def _backoff(error: OAuthError, attempt: int, retry: RetryPolicy) -> float | None:
-    """Seconds before the next attempt; None when the server asks for too long a wait."""
-    advice = error.retry_after if isinstance(error, OAuthConnectionError) else None
-    if advice is not None:
-        return advice if advice <= retry.max_retry_after else None
-    cap = min(retry.max_backoff, retry.initial_backoff * 2 ** (attempt - 1))
-    return random.uniform(0, cap) if cap > 0 else 0.0  # noqa: S311 - jitter, not a secret
-
-
-def _post_token(http: httpx.Client, call: _TokenCall) -> TokenGrant:
+def _post_token(
+    http: httpx.Client, call: _TokenCall, deadline: float, retry: RetryPolicy
+) -> TokenGrant:
     where = call.where
     log.debug("%s (grant_type=%s, client_id=%s)", where, call.grant_type, call.client_id)
-    try:
-        response = http.post(call.token_url, json=call.body, headers={"Accept": "application/json"})
-    except httpx.ConnectError as exc:
-        raise OAuthConnectionError(
-            f"{where}: could not connect ({exc.__class__.__name__}); check --token-url and the "
-            "network",
-            maybe_applied=False,
-        ) from None
-    except httpx.HTTPError as exc:
-        raise OAuthConnectionError(
-            f"{where}: no answer ({exc.__class__.__name__}); the request may have reached it"
-        ) from None
-    data = _json(response)
+    request = http.build_request(
+        "POST", call.token_url, json=call.body, headers={"Accept": "application/json"}
+    )
+    response = _send(http, request, retry, deadline)
+    data = json_of(response)
     status = response.status_code
-    if status >= 400:
+    if status >= 300:
         raise _token_error(call, response, data)
     if not isinstance(data, dict):
         raise OAuthError(
-            f"{where} answered {status} with {_describe(response, data)} instead of a token; "
+            f"{where} answered {status} with {describe_body(response)} instead of a token; "
             "check the token URL",
             status=status,
         )
@@ -462,9 +445,15 @@ def _token_error(call: _TokenCall, response: httpx.Response, data: object) -> OA
     status = response.status_code
     error = _hide(data.get("error"), secrets) if isinstance(data, dict) else None
     description = _hide(data.get("error_description"), secrets) if isinstance(data, dict) else None
-    said = ": ".join(part for part in (error, description) if part) or _describe(response, data)
+    said = ": ".join(part for part in (error, description) if part) or describe_body(response)
     head = f"{where} answered {status} ({said})"
     fields: dict[str, Any] = {"status": status, "error": error, "description": description}
+    if status < 400:
+        return OAuthError(
+            f"{head}: a redirect, not followed (the client secret goes to the token URL only); "
+            "check the token URL",
+            **fields,
+        )
     if error == "invalid_grant" and grant_type == "refresh_token":
         return InvalidGrantError(
             f"{head}: the refresh token is spent, expired or revoked. Refresh tokens rotate: "
@@ -509,23 +498,6 @@ def _hide(value: object, secrets: list[str]) -> str | None:
         if len(secret) >= 4:
             value = value.replace(secret, HIDDEN)
     return value
-
-
-def _json(response: httpx.Response) -> object:
-    try:
-        return json.loads(response.content) if response.content.strip() else None
-    except (ValueError, UnicodeDecodeError):
-        return None
-
-
-def _describe(response: httpx.Response, data: object) -> str:
-    if not response.content.strip():
-        return "an empty body"
-    if data is None:
-        kind = response.headers.get("Content-Type", "unknown type").split(";")[0].strip()
-        return "an HTML page" if "html" in kind else f"{len(response.content)} bytes of {kind}"
-    kinds = {dict: "object", list: "array", str: "string", int: "number", float: "number"}
-    return f"a JSON {kinds.get(type(data), 'value')}"
 
 
 def _first(exc: ValidationError) -> str:

@@ -44,6 +44,7 @@ def _show(client: ApprovalFlowClient, args: argparse.Namespace) -> tuple[object,
 
 def _create(client: ApprovalFlowClient, args: argparse.Namespace) -> tuple[object, str]:
     pages = page_ids(args.pages) or []
+    before = {cs.id for cs in client.list_change_sets(args.space)}
     try:
         cs = client.create_change_set(
             args.space, args.title, pages, summary=args.summary, reference_url=args.reference_url
@@ -58,6 +59,12 @@ def _create(client: ApprovalFlowClient, args: argparse.Namespace) -> tuple[objec
                 maybe_applied=True,
             ) from error
         raise
+    if cs is None:  # the answer need not carry it: the space's list shows the new one
+        new = [found for found in client.list_change_sets(args.space) if found.id not in before]
+        cs = new[-1] if new else None
+    if cs is None:
+        listing = f"`approvalflow-sync change-sets list --space {args.space}`"
+        return {"success": True}, f"Created; the answer does not name it: {listing} shows it."
     return cs, f"Created {terminal.clean(cs.id)}.\n\n{terminal.change_set(cs)}"
 
 
@@ -73,12 +80,12 @@ def _update(client: ApprovalFlowClient, args: argparse.Namespace) -> tuple[objec
         summary=args.summary,
         reference_url=args.reference_url,
         page_ids=page_ids(args.pages),
-    )
+    ) or client.get_change_set(args.id)
     return cs, f"Updated {terminal.clean(cs.id)}.\n\n{terminal.change_set(cs)}"
 
 
 def _archive(client: ApprovalFlowClient, args: argparse.Namespace) -> tuple[object, str]:
-    cs = client.archive_change_set(args.id)
+    cs = client.archive_change_set(args.id) or client.get_change_set(args.id)
     return cs, f"Archived {terminal.clean(cs.id)}."
 
 

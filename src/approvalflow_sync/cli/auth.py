@@ -43,7 +43,6 @@ from approvalflow_sync.approvalflow.oauth import (
     exchange_code,
     exchange_refresh_token,
 )
-from approvalflow_sync.approvalflow.retry import RetryPolicy
 from approvalflow_sync.approvalflow.scopes import (
     COMMAND_SCOPES,
     CONSENT_SCOPES,
@@ -71,6 +70,7 @@ from approvalflow_sync.github.secrets import (
     parse_secret_target,
     write_secret,
 )
+from approvalflow_sync.retry import RetryPolicy
 
 log = logging.getLogger("approvalflow_sync.auth")
 
@@ -570,6 +570,8 @@ def _check_scopes(
 
 def _preflight_text(client: ApprovalFlowClient, page: str) -> str:
     answer = client.preflight_page(page)
+    if answer.canSubmit is None:
+        return "answered (without saying whether the page can be submitted)"
     if answer.canSubmit:
         return "answered: the page can be submitted"
     return f"answered: {terminal.clean(answer.reason or 'cannot be submitted')}"

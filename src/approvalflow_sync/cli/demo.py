@@ -128,7 +128,7 @@ def run(out: TextIO) -> int:
     )
     print("The mapping (.github/approvalflow.yml):\n" + textwrap.indent(MAPPING, "  "), file=out)
     with (
-        SandboxServer(host="127.0.0.1", port=0) as sandbox,
+        SandboxServer(host="127.0.0.1", port=0, answers="reference") as sandbox,
         httpx.Client(trust_env=False) as http,
         ApprovalFlowClient(sandbox.base_url, DEFAULT_TOKEN, http=http) as af,
         ThreadPoolExecutor(max_workers=8) as pool,

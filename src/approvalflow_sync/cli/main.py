@@ -148,6 +148,13 @@ def _add_sandbox_command(subparsers: argparse._SubParsersAction[argparse.Argumen
     parser.add_argument(
         "--latency", type=float, default=0.0, help="seconds added to every API answer"
     )
+    parser.add_argument(
+        "--answers",
+        choices=("reference", "rich"),
+        default="reference",
+        help="reference: answer only what the vendor's reference shows (writes answer "
+        '{"success": true}); rich: the change set in every answer, status "archived"',
+    )
     parser.set_defaults(handler=_run_sandbox)
 
 
@@ -304,6 +311,7 @@ def _add_plan_command(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
         "built-in one here",
     )
     _connection_flags(plan)
+    plan.add_argument("--json", action="store_true", help="print the plan as JSON")
     plan.set_defaults(handler=_run_plan)
 
 
@@ -364,6 +372,7 @@ def _run_sandbox(args: argparse.Namespace) -> int:
         state=Path(args.state) if args.state else None,
         seed=Path(args.seed) if args.seed else None,
         latency=args.latency,
+        answers=args.answers,
     )
 
 

@@ -243,9 +243,12 @@ def _page_preflight(client: ApprovalFlowClient, page: str) -> PagePreflight:
     from approvalflow_sync.approvalflow.models import PagePreflight  # noqa: PLC0415
 
     try:
-        return client.preflight_page(page)
+        answer = client.preflight_page(page)
     except BadRequestError as error:  # an unknown page: say so in its row
         return PagePreflight(pageId=page, canSubmit=False, reason=error.error or str(error))
+    return PagePreflight(
+        pageId=page, canSubmit=answer.canSubmit, workflowId=answer.workflowId, reason=answer.reason
+    )
 
 
 # -- rendering (pure) --------------------------------------------------------------------------
@@ -273,7 +276,7 @@ def _also_in(key: PageKey, asked: Asked, plan: SpacePlan) -> list[str]:
     return [
         cs.id
         for cs in asked.existing.get(key.space, ())
-        if not cs.is_archived and cs.id != mine and key.page in cs.page_ids
+        if cs.is_open and cs.id != mine and key.page in cs.page_ids
     ]
 
 

@@ -23,7 +23,6 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from approvalflow_sync.approvalflow import models
 from approvalflow_sync.approvalflow.client import ApprovalFlowClient
-from approvalflow_sync.approvalflow.retry import RetryPolicy
 from approvalflow_sync.cli import terminal
 from approvalflow_sync.cli.api import connection_of, page_ids
 from approvalflow_sync.errors import (
@@ -32,6 +31,7 @@ from approvalflow_sync.errors import (
     AuthenticationError,
     ConfigError,
 )
+from approvalflow_sync.retry import RetryPolicy
 
 CASSETTE = "approvalflow-reads.yaml"
 RECORDED_BASE_URL = "https://approvalflow.invalid"
@@ -182,7 +182,7 @@ def _picked(listed: list[models.ChangeSet], limit: int) -> list[str]:
 
 
 def _preflight_text(answer: models.PreflightAnswer) -> str:
-    can = sum(result.canSubmit for result in answer.results)
+    can = sum(result.canSubmit is True for result in answer.results)
     return f"{can} of {len(answer.results)} pages can be submitted"
 
 

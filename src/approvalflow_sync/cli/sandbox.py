@@ -19,7 +19,7 @@ from typing import TextIO
 from approvalflow_sync.approvalflow.base_url import check_url
 from approvalflow_sync.cli.settings import SANDBOX_VARIABLE
 from approvalflow_sync.errors import ConfigError
-from approvalflow_sync.sandbox.app import ADMIN_PREFIX
+from approvalflow_sync.sandbox.app import ADMIN_PREFIX, Answers
 from approvalflow_sync.sandbox.oauth import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from approvalflow_sync.sandbox.seed import load_seed
 from approvalflow_sync.sandbox.server import SandboxServer
@@ -33,6 +33,7 @@ def main_sandbox(
     seed: Path | None,
     latency: float,
     *,
+    answers: Answers = "reference",
     out: TextIO | None = None,
 ) -> int:
     """Print where the sandbox listens, serve until Ctrl-C (or SIGTERM), and return 0.
@@ -47,7 +48,9 @@ def main_sandbox(
     try:
         with _terminate_as_interrupt():
             seed_data = load_seed(seed) if seed is not None else None
-            server = SandboxServer(host, port, seed=seed_data, state_file=state, latency=latency)
+            server = SandboxServer(
+                host, port, seed=seed_data, state_file=state, latency=latency, answers=answers
+            )
             print(banner(SandboxURLs(server.base_url)), file=out, flush=True)
             server.serve_forever()
     except KeyboardInterrupt:

@@ -71,17 +71,22 @@ def change_set(cs: models.ChangeSet) -> str:
 
 def preflight(answer: models.PreflightAnswer) -> str:
     """The counts, then each page: can submit with its workflow, or blocked with the reason."""
+    results = answer.results
     s = answer.summary
-    head = f"{s.submittable} of {s.total} pages can be submitted, {s.blocked} blocked."
-    rows = [
-        (r.pageId, r.canSubmit, r.workflowId if r.canSubmit else r.reason) for r in answer.results
-    ]
+    total = len(results) if s.total is None else s.total
+    can = sum(r.canSubmit is True for r in results) if s.submittable is None else s.submittable
+    blocked = sum(r.canSubmit is False for r in results) if s.blocked is None else s.blocked
+    head = f"{can} of {total} pages can be submitted, {blocked} blocked."
+    rows = [(r.pageId, r.canSubmit, r.workflowId if r.canSubmit else r.reason) for r in results]
     return f"{head}\n\n{table(('PAGE', 'CAN SUBMIT', 'WORKFLOW / REASON'), rows)}"
 
 
 def submit(answer: models.SubmitAnswer) -> str:
     """The counts, then each page: submitted with its workflow, or skipped with the reason."""
-    head = f"{answer.submittedCount} submitted, {answer.skippedCount} skipped."
+    done = sum(r.success is True for r in answer.results)
+    submitted = done if answer.submittedCount is None else answer.submittedCount
+    skipped = len(answer.results) - done if answer.skippedCount is None else answer.skippedCount
+    head = f"{submitted} submitted, {skipped} skipped."
     rows = [
         (r.pageId, "submitted" if r.success else "skipped", r.workflowId if r.success else r.reason)
         for r in answer.results
@@ -91,6 +96,8 @@ def submit(answer: models.SubmitAnswer) -> str:
 
 def page_preflight(answer: models.PagePreflightAnswer) -> str:
     """One line: can the page be submitted, and with which workflow or why not."""
+    if answer.canSubmit is None:
+        return f"Page {clean(answer.pageId)}: the answer does not say whether it can be submitted."
     if answer.canSubmit:
         workflow = clean(answer.workflowId)
         return f"Page {clean(answer.pageId)} can be submitted (workflow {workflow})."
@@ -98,5 +105,7 @@ def page_preflight(answer: models.PagePreflightAnswer) -> str:
 
 
 def page_submit(answer: models.PageSubmitAnswer) -> str:
-    """One line naming the page and its workflow."""
+    """One line naming the page and, when the answer names it, its workflow."""
+    if answer.workflowId is None:
+        return f"Page {clean(answer.pageId)} submitted."
     return f"Page {clean(answer.pageId)} submitted (workflow {clean(answer.workflowId)})."

@@ -109,12 +109,6 @@ def sort_pages(pages: Iterable[str]) -> tuple[str, ...]:
     return tuple(sorted(set(pages), key=lambda page: (len(page.lstrip("0")), page)))
 
 
-def prs_change_sets(change_sets: Sequence[ChangeSet], reference_url: str) -> list[ChangeSet]:
-    """The open change sets linked to the pull request, oldest first."""
-    mine = [cs for cs in change_sets if cs.referenceUrl == reference_url and not cs.is_archived]
-    return sorted(mine, key=lambda cs: (cs.createdAt or "", cs.id))
-
-
 def _changes(current: ChangeSet, fields: Fields, pages: tuple[str, ...]) -> dict[str, object]:
     changes: dict[str, object] = {}
     if current.title != fields.title:
@@ -128,12 +122,18 @@ def _changes(current: ChangeSet, fields: Fields, pages: tuple[str, ...]) -> dict
     return changes
 
 
+def linked_open(change_sets: Iterable[ChangeSet], reference_url: str) -> list[ChangeSet]:
+    """The open change sets linked to ``reference_url``, oldest first (the kept one first)."""
+    mine = [cs for cs in change_sets if cs.referenceUrl == reference_url and cs.is_open]
+    return sorted(mine, key=lambda cs: (cs.createdAt or "", cs.id))
+
+
 def plan_space(
     space: str, pages: Iterable[str], existing: Sequence[ChangeSet], fields: Fields
 ) -> SpacePlan:
     """The writes for one space: create, update what differs, archive duplicates or leftovers."""
     wanted = sort_pages(pages)
-    mine = prs_change_sets(existing, fields.reference_url)
+    mine = linked_open(existing, fields.reference_url)
     if not wanted:
         return SpacePlan(space=space, pages=(), archive=tuple(cs.id for cs in mine))
     if not mine:
@@ -172,7 +172,7 @@ def plan_archive(
         SpacePlan(
             space=space,
             pages=(),
-            archive=tuple(cs.id for cs in prs_change_sets(found, reference_url)),
+            archive=tuple(cs.id for cs in linked_open(found, reference_url)),
         )
         for space, found in sorted(existing_by_space.items())
     ]

@@ -26,6 +26,8 @@ SUBMITTED_PREFIX = "Submitted "
 CUT_NOTE = "The table is cut short; the job summary has it all."
 COUNT_OUTPUTS = ("pages", "submittable", "blocked", "submitted", "skipped")
 """The outputs a rerun of the merge may read back from the result comment."""
+NOT_KNOWN_YET = "not known before the change set holds the page"
+"""Why a dry run cannot say whether a page can be submitted: only the change set's preflight can."""
 
 
 class Kind(str, Enum):
@@ -101,6 +103,11 @@ class Outcome:
         return sum(1 for row in self.rows if row.can_submit is False)
 
     @property
+    def unknown(self) -> int:
+        """Pages whose eligibility is not known (a dry run before the change set holds them)."""
+        return sum(1 for row in self.rows if row.can_submit is None and row.submitted is None)
+
+    @property
     def submitted(self) -> int:
         """Pages submitted for approval."""
         return sum(1 for row in self.rows if row.submitted)
@@ -151,7 +158,7 @@ def _eligibility(row: PageRow) -> str:
     if row.submitted is False:
         return f"⏭️ skipped: {md.text(row.reason or 'no reason given')}"
     if row.can_submit is None:
-        return "❔ not checked yet"
+        return f"❔ {md.text(row.reason or 'not checked yet')}"
     if row.can_submit:
         return "✅ can submit"
     return f"⛔ blocked: {md.text(row.reason or 'no reason given')}"
@@ -163,6 +170,8 @@ def _approval(row: PageRow) -> str:
     if row.stale and row.current_version is not None:
         behind = row.current_version - row.approved_at
         return f"⚠️ stale: approved v{row.approved_at}, now v{row.current_version} (+{behind})"
+    if row.stale:
+        return f"⚠️ stale: approved v{row.approved_at}, edited since"
     return f"approved v{row.approved_at}"
 
 
@@ -223,7 +232,8 @@ def _headline(outcome: Outcome) -> str:
     if not outcome.rows:
         return "No docs pages in this pull request"
     head = f"{outcome.submittable} of {plural(len(outcome.rows), 'page')} can go to review"
-    return head + (f", {outcome.blocked} blocked" if outcome.blocked else "")
+    head += f", {outcome.blocked} blocked" if outcome.blocked else ""
+    return head + (f", {outcome.unknown} not known yet" if outcome.unknown else "")
 
 
 def body(outcome: Outcome, confluence_url: str | None, *, this_run: bool = False) -> str:
@@ -335,6 +345,7 @@ def outputs(outcome: Outcome) -> dict[str, str]:
         "pages": len(outcome.rows),
         "submittable": outcome.submittable,
         "blocked": outcome.blocked,
+        "unknown": outcome.unknown,
         "submitted": outcome.submitted,
         "skipped": outcome.skipped,
         "spaces": [_space_json(space) for space in outcome.spaces],

@@ -1,33 +1,40 @@
 """The GitHub REST calls the action makes, through PyGithub; the only module that imports it.
 
-PyGithub throttles itself by default (0.25 s between requests, 1 s between writes) to stay clear
-of GitHub's secondary rate limits, which trip on bursts of content creation. One run of the
-action makes at most three writes and a handful of reads, so the throttle would only add wall
-time: it is turned off, and PyGithub's own retry still waits on a 403/429 that carries
-``retry-after``. That retry covers PATCH too (PyGithub leaves it out by default): editing the
-sticky comment is the write most likely to meet the secondary limit, and it is idempotent.
+PyGithub's requester is ours in two ways. Its calls run under the program's one retry engine
+(``approvalflow/retry.py``): urllib3's retries are off, and a 5xx, a 429 or a secondary rate
+limit's 403 is retried by the same policy table and ``Retry-After`` rules as every other call.
+And no request carrying the token leaves the configured API host, whatever a ``Link`` header, an
+object's ``url`` or a redirect says: PyGithub's own check is an ``assert``, gone under
+``python -O``. PyGithub's throttle (0.25 s between requests, 1 s between writes) is off: one run
+makes a handful of calls, and the secondary limits it guards against are waited out instead.
 """
 
 from __future__ import annotations
 
 import base64
 import logging
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
+from urllib.parse import urlsplit
 
 import github
-from github import Auth, Github, GithubException, GithubRetry
+import requests
+from github import Auth, GithubException
 from github.File import File
 from github.IssueComment import IssueComment
 from github.PaginatedList import PaginatedList
-from urllib3.exceptions import MaxRetryError
-from urllib3.util.retry import Retry
+from github.Requester import Requester
 
-from approvalflow_sync.errors import GitHubError
+from approvalflow_sync.errors import GitHubError, TransientAnswer
 from approvalflow_sync.github.event import ChangedFile, PullRequest
+from approvalflow_sync.retry import (
+    IDEMPOTENT_METHODS,
+    RetryPolicy,
+    retrying,
+    status_verdict,
+)
 
 # PyGithub gives its logger a console handler at INFO when imported, which would print every
 # expected refusal (GET /user answers 403 to an Actions token). Hand its records to the
@@ -39,9 +46,10 @@ _pygithub_log.setLevel(logging.NOTSET)
 PER_PAGE = 100
 FILES_CAP = 3000
 NOT_ACCESSIBLE = "Resource not accessible by integration"
-RETRIED_METHODS = Retry.DEFAULT_ALLOWED_METHODS | {"GET", "POST", "PATCH"}
-"""Methods PyGithub's retry repeats on 5xx and waits on for a rate limit (it omits PATCH)."""
-_TOO_MANY = re.compile(r"too many (\d{3}) error responses")
+GITHUB_RETRY = RetryPolicy(attempts=5, total_seconds=120.0, max_retry_after=60.0)
+"""GitHub asks to wait out a secondary rate limit, typically a minute at most."""
+READ_TIMEOUT = 15
+"""Seconds PyGithub waits on one read; the retry policy bounds the call."""
 
 
 @dataclass(frozen=True)
@@ -106,6 +114,8 @@ def _explain(operation: str, error: GithubException) -> GitHubError:
         )
     elif error.status == 401:
         text += " (check the github-token input)"
+    elif error.status >= 500:
+        text += " (GitHub is having trouble: run the job again later, https://www.githubstatus.com)"
     elif error.status == 404 and operation == "update comment":
         text += " (the comment was deleted; the next run posts a new one)"
     return GitHubError(operation, text, status=error.status)
@@ -117,24 +127,103 @@ def _github_errors(operation: str) -> Iterator[None]:
         yield
     except GithubException as exc:
         raise _explain(operation, exc) from None
-    except OSError as exc:
-        raise _no_answer(operation, exc) from None
+    except OSError as exc:  # requests' errors are OSErrors
+        raise GitHubError(
+            operation, f"no answer ({exc.__class__.__name__}); run the job again later"
+        ) from None
 
 
-def _no_answer(operation: str, error: OSError) -> GitHubError:
-    """A transport failure, or GitHub answering 5xx on every attempt (PyGithub retried)."""
-    reason = error.args[0] if error.args else None
-    if isinstance(reason, MaxRetryError):
-        found = _TOO_MANY.search(str(reason.reason))
-        if found:
-            return GitHubError(
-                operation,
-                "failed on every attempt; GitHub is having trouble: run the job again later "
-                "(https://www.githubstatus.com)",
-                status=int(found.group(1)),
+class HostBoundRequester(Requester):
+    """PyGithub's requester, under our retry policy and bound to the configured API host."""
+
+    def __init__(self, api_url: str, token: str, retry: RetryPolicy = GITHUB_RETRY) -> None:
+        super().__init__(
+            auth=Auth.Token(token),
+            base_url=api_url.rstrip("/"),
+            timeout=READ_TIMEOUT,
+            user_agent="approvalflow-sync",
+            per_page=PER_PAGE,
+            verify=True,
+            retry=None,
+            pool_size=None,
+            seconds_between_requests=0,
+            seconds_between_writes=0,
+            lazy=True,
+        )
+        self._origin = _origin(api_url)
+        self._retry = retry
+
+    def __repr__(self) -> str:
+        return f"HostBoundRequester({self.base_url!r}, <token hidden>)"
+
+    def requestJsonAndCheck(  # noqa: N802 - PyGithub's name
+        self, verb: str, url: str, *args: Any, **kwargs: Any
+    ) -> tuple[dict[str, Any], Any]:
+        """PyGithub's call, once the URL is known to stay on the API host."""
+        self._refuse_other_hosts(verb, url)
+        return super().requestJsonAndCheck(verb, url, *args, **kwargs)
+
+    def requestJson(  # noqa: N802 - PyGithub's name
+        self, verb: str, url: str, *args: Any, **kwargs: Any
+    ) -> tuple[int, dict[str, Any], str]:
+        """One call under the retry policy; a transient answer that outlasts it is returned."""
+        self._refuse_other_hosts(verb, url)
+        deadline = self._retry.deadline()
+        call = retrying(self._retry, idempotent=verb in IDEMPOTENT_METHODS, deadline=deadline)
+        try:
+            return call(self._attempt, verb, url, *args, **kwargs)
+        except TransientAnswer as last:
+            if isinstance(last.answer, BaseException):
+                raise last.answer from None
+            answer: tuple[int, dict[str, Any], str] = last.answer  # type: ignore[assignment]
+            return answer
+
+    def _attempt(
+        self, verb: str, url: str, *args: Any, **kwargs: Any
+    ) -> tuple[int, dict[str, Any], str]:
+        where = f"GitHub {verb} {urlsplit(url).path}"
+        try:
+            status, headers, output = super().requestJson(verb, url, *args, **kwargs)
+        except requests.RequestException as exc:
+            refused = isinstance(exc, requests.ConnectTimeout) or "NewConnectionError" in str(exc)
+            no_answer = f"{where}: no answer ({exc.__class__.__name__})"
+            kind = "not sent" if refused else "maybe sent"
+            raise TransientAnswer(no_answer, kind, answer=exc) from None
+        except RuntimeError as exc:  # PyGithub refusing a redirect to another host or scheme
+            if "redirected" not in str(exc):
+                raise
+            raise _refused(verb, url, "a redirect to another host") from None
+        if 300 <= status < 400 and status != 304:
+            raise _refused(
+                verb, url, f"a {status} redirect to {headers.get('location', '?')[:200]!r}"
             )
+        verdict = status_verdict(status, headers)
+        if verdict is not None:
+            raise TransientAnswer(
+                f"{where} answered {status}",
+                verdict.kind,
+                retry_after=verdict.retry_after,
+                answer=(status, headers, output),
+            )
+        return status, headers, output
+
+    def _refuse_other_hosts(self, verb: str, url: str) -> None:
+        if (url.startswith("/") and not url.startswith("//")) or _origin(url) == self._origin:
+            return
+        raise _refused(verb, url, f"a link to {urlsplit(url).netloc[:200]!r}")
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    default = {"https": 443, "http": 80}.get(parts.scheme.lower())
+    return (parts.scheme.lower(), (parts.hostname or "").lower(), parts.port or default)
+
+
+def _refused(verb: str, url: str, what: str) -> GitHubError:
     return GitHubError(
-        operation, f"no answer ({error.__class__.__name__}); run the job again later"
+        f"{verb} {urlsplit(url).path[:200]}",
+        f"GitHub's answer pointed to {what}: not followed, the token goes to the API host only "
+        "(check GITHUB_API_URL, or a proxy rewriting answers)",
     )
 
 
@@ -151,29 +240,24 @@ def _comment(raw: IssueComment) -> Comment:
 class GitHubGateway:
     """Files, comments, statuses and file contents of one repository."""
 
-    def __init__(self, api_url: str, token: str, *, retry_wait: float = 60.0) -> None:
-        self._github = Github(
-            auth=Auth.Token(token),
-            base_url=api_url.rstrip("/"),
-            per_page=PER_PAGE,
-            seconds_between_requests=0,
-            seconds_between_writes=0,
-            retry=GithubRetry(
-                total=4,
-                max_rate_limit_wait=retry_wait,
-                secondary_rate_wait=5,
-                allowed_methods=RETRIED_METHODS,
-            ),
-            lazy=True,
-        )
-        self._requester = self._github.requester
+    def __init__(
+        self,
+        api_url: str,
+        token: str,
+        *,
+        retry: RetryPolicy = GITHUB_RETRY,
+        run_ends: float | None = None,
+    ) -> None:
+        if run_ends is not None:
+            retry = replace(retry, run_ends=run_ends)
+        self._requester = HostBoundRequester(api_url, token, retry)
 
     def __repr__(self) -> str:
         return "GitHubGateway(<token hidden>)"
 
     def close(self) -> None:
         """Close the connection pool."""
-        self._github.close()
+        self._requester.close()
 
     def identity(self) -> Identity:
         """The token's user; for an integration token (no user: 403), ``github-actions[bot]``.

@@ -1,9 +1,9 @@
-"""Write a GitHub Actions secret: read the public key, seal the value, put it.
+"""Write a GitHub Actions secret of a repository, an environment or an organisation.
 
 GitHub stores Actions secrets encrypted with a libsodium sealed box of the repository's (or
-environment's, or organisation's) public key; only GitHub's runners can open it. The calls go
-straight over httpx (two requests, no pagination), so tests can pass a client with
-``httpx.MockTransport``, and PyGithub stays in ``gateway.py``.
+environment's, or organisation's) public key; only GitHub's runners can open it. PyGithub reads
+the key, seals the value and puts it, through the gateway's requester: the same retry policy, and
+the token bound to the configured API host.
 
 The workflow's default ``GITHUB_TOKEN`` can never write secrets, whatever ``permissions:`` says;
 the error for that case says which token to use instead. Neither the value nor the token ever
@@ -12,26 +12,25 @@ appears in an error or a log line.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import logging
 import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import quote
 
-import httpx
+from github import GithubException
+from github.Environment import Environment
+from github.Organization import Organization
+from github.Repository import Repository
 from nacl.exceptions import CryptoError
-from nacl.public import PublicKey, SealedBox
 
-from approvalflow_sync.errors import ConfigError, SecretWriteError
+from approvalflow_sync.errors import ConfigError, GitHubError, SecretWriteError
+from approvalflow_sync.github.gateway import GITHUB_RETRY, NOT_ACCESSIBLE, HostBoundRequester
+from approvalflow_sync.retry import RetryPolicy
 
 log = logging.getLogger("approvalflow_sync.github.secrets")
 
 DEFAULT_API_URL = "https://api.github.com"
-API_VERSION = "2022-11-28"
-NOT_ACCESSIBLE_BY_INTEGRATION = "Resource not accessible by integration"
 NOT_ACCESSIBLE_BY_PAT = "Resource not accessible by personal access token"
 NEW_ORG_SECRET_VISIBILITY = "private"  # noqa: S105 - a visibility, not a secret
 """Which repositories may read a new organisation secret: GitHub's own default in its web UI."""
@@ -72,16 +71,6 @@ class SecretTarget:
         if self.kind == "environment":
             return f"secret {self.name} of environment {self.environment!r} in {self.repo}"
         return f"repository secret {self.name} of {self.repo}"
-
-    @property
-    def base_path(self) -> str:
-        """The REST path of the secrets collection the target lives in."""
-        if self.kind == "organization":
-            return f"/orgs/{self.org}/actions/secrets"
-        if self.kind == "environment":
-            env = quote(self.environment or "", safe="")
-            return f"/repos/{self.repo}/environments/{env}/secrets"
-        return f"/repos/{self.repo}/actions/secrets"
 
     @property
     def permission(self) -> str:
@@ -155,15 +144,6 @@ def _repo(repo: str | None, target: str) -> str:
     return repo.strip()
 
 
-def seal(public_key: str, value: str) -> str:
-    """``value`` in a libsodium sealed box of a base64 public key, as base64 (GitHub's format)."""
-    try:
-        key = PublicKey(base64.b64decode(public_key, validate=True))
-    except (binascii.Error, CryptoError, ValueError, TypeError):
-        raise ValueError("the public key is not a base64 Curve25519 key") from None
-    return base64.b64encode(SealedBox(key).encrypt(value.encode("utf-8"))).decode("ascii")
-
-
 def write_secret(
     api_url: str,
     token: str,
@@ -171,7 +151,7 @@ def write_secret(
     value: str,
     *,
     repo: str | None = None,
-    http: httpx.Client | None = None,
+    retry: RetryPolicy = GITHUB_RETRY,
 ) -> SecretTarget:
     """Create or overwrite an Actions secret with ``value``; returns where it went.
 
@@ -182,89 +162,71 @@ def write_secret(
     where = target if isinstance(target, SecretTarget) else parse_secret_target(target, repo)
     if not value:
         raise ConfigError(f"{where.describe()}: refusing to write an empty value")
-    own = http is None
-    client = http or httpx.Client(timeout=30.0)
+    operation = f"write the {where.describe()}"
     try:
-        _Session(client, api_url.rstrip("/"), token, where).write(value)
-        return where
+        requester = HostBoundRequester(api_url.rstrip("/"), token, retry)
+    except ValueError:
+        raise ConfigError(f"GitHub API URL {api_url!r}: not a URL") from None
+    try:
+        _write(requester, where, value)
+    except GithubException as exc:
+        raise _explain(operation, exc, where) from None
+    except GitHubError as exc:  # a redirect or a link to another host, refused
+        raise SecretWriteError(operation, str(exc), target=where.spec) from None
+    except OSError as exc:  # requests' errors are OSErrors
+        raise SecretWriteError(
+            operation,
+            f"no answer ({exc.__class__.__name__}); check GITHUB_API_URL and the network",
+            target=where.spec,
+        ) from None
+    except (CryptoError, ValueError, TypeError, KeyError) as exc:  # a key or list not as documented
+        raise SecretWriteError(
+            operation,
+            f"GitHub's answer could not be used ({exc.__class__.__name__}); check GITHUB_API_URL",
+            target=where.spec,
+        ) from None
     finally:
-        if own:
-            client.close()
+        requester.close()
+    log.info("wrote the %s", where.describe())
+    return where
 
 
-class _Session:
-    """The two or three calls of one write: one client, one token, one target."""
+def _write(requester: HostBoundRequester, target: SecretTarget, value: str) -> None:
+    if target.kind == "repository":
+        Repository(requester, url=f"/repos/{target.repo}").create_secret(target.name, value)
+    elif target.kind == "environment":
+        environment = quote(target.environment or "", safe="")
+        url = f"/repos/{target.repo}/environments/{environment}"
+        Environment(requester, url=url).create_secret(target.name, value)
+    else:
+        org = Organization(requester, url=f"/orgs/{target.org}")
+        org.create_secret(target.name, value, **_org_access(org, target.name))
 
-    def __init__(self, http: httpx.Client, api_url: str, token: str, target: SecretTarget):
-        self.http = http
-        self.base = f"{api_url}{target.base_path}"
-        self.target = target
-        self.headers = {
-            "Authorization": f"Bearer {token}",
-            "Accept": "application/vnd.github+json",
-            "X-GitHub-Api-Version": API_VERSION,
-            "User-Agent": "approvalflow-sync",
+
+def _org_access(org: Organization, name: str) -> dict[str, Any]:
+    """Keep an existing organisation secret's visibility and every one of its repositories."""
+    secret = org.get_secret(name)
+    try:
+        visibility = secret.visibility
+    except GithubException as exc:
+        if exc.status != 404:
+            raise
+        return {"visibility": NEW_ORG_SECRET_VISIBILITY}
+    if visibility == "selected":
+        return {
+            "visibility": "selected",
+            "selected_repositories": list(secret.selected_repositories),
         }
-
-    def __repr__(self) -> str:
-        return f"_Session({self.base!r}, <token hidden>)"
-
-    def write(self, value: str) -> None:
-        target = self.target
-        reading = f"read the public key for the {target.describe()}"
-        key = _json(self.call("GET", "/public-key"))
-        if not isinstance(key, dict) or not isinstance(key.get("key"), str) or "key_id" not in key:
-            raise SecretWriteError(reading, "the answer has no key and key_id", target=target.spec)
-        try:
-            sealed = seal(key["key"], value)
-        except ValueError as exc:
-            raise SecretWriteError(reading, str(exc), target=target.spec) from None
-        body: dict[str, object] = {"encrypted_value": sealed, "key_id": str(key["key_id"])}
-        if target.kind == "organization":
-            body.update(self.org_access())
-        self.call("PUT", f"/{target.name}", body)
-        log.info("wrote the %s", target.describe())
-
-    def org_access(self) -> dict[str, object]:
-        """Keep an existing organisation secret's visibility (and selected repositories)."""
-        try:
-            current = self.http.get(f"{self.base}/{self.target.name}", headers=self.headers)
-        except httpx.HTTPError:
-            current = None
-        data = _json(current) if current is not None and current.status_code == 200 else None
-        visibility = data.get("visibility") if isinstance(data, dict) else None
-        if visibility not in ("all", "private", "selected"):
-            return {"visibility": NEW_ORG_SECRET_VISIBILITY}
-        if visibility != "selected":
-            return {"visibility": visibility}
-        repos = _json(self.call("GET", f"/{self.target.name}/repositories"))
-        listed = repos.get("repositories", []) if isinstance(repos, dict) else []
-        ids = [r["id"] for r in listed if isinstance(r, dict) and isinstance(r.get("id"), int)]
-        return {"visibility": "selected", "selected_repository_ids": ids}
-
-    def call(self, method: str, path: str, body: dict[str, object] | None = None) -> httpx.Response:
-        target = self.target
-        operation = f"{'write' if method == 'PUT' else 'read'} the {target.describe()}"
-        try:
-            response = self.http.request(method, self.base + path, headers=self.headers, json=body)
-        except httpx.HTTPError as exc:
-            raise SecretWriteError(
-                operation,
-                f"no answer ({exc.__class__.__name__}); check GITHUB_API_URL and the network",
-                target=target.spec,
-            ) from None
-        if response.status_code >= 400:
-            raise _explain(operation, response, target)
-        return response
+    return {"visibility": visibility}
 
 
-def _explain(operation: str, response: httpx.Response, target: SecretTarget) -> SecretWriteError:
+def _explain(operation: str, error: GithubException, target: SecretTarget) -> SecretWriteError:
     """GitHub's refusal, with the cause and the fix for the cases users meet."""
-    data = _json(response)
+    data: Any = error.data
     message = data.get("message") if isinstance(data, dict) else None
-    text = str(message or f"no message ({len(response.content)} bytes)")
-    status = response.status_code
-    if status == 403 and NOT_ACCESSIBLE_BY_INTEGRATION in text:
+    text = str(message or "no message")
+    status = error.status
+    if status == 403 and NOT_ACCESSIBLE in text:
         text += (
             " (this token cannot write secrets: the workflow's default GITHUB_TOKEN never can, "
             "whatever `permissions:` says. Pass `secrets-token`: a fine-grained personal access "
@@ -300,10 +262,3 @@ def _scope(target: SecretTarget) -> str:
     if target.kind == "environment":
         return f"the repository {target.repo} (environment {target.environment!r})"
     return f"the repository {target.repo}"
-
-
-def _json(response: httpx.Response) -> object:
-    try:
-        return json.loads(response.content) if response.content.strip() else None
-    except (ValueError, UnicodeDecodeError):
-        return None

@@ -15,17 +15,30 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import parse_qsl
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from approvalflow_sync.errors import ConfigError
 from approvalflow_sync.sandbox import oauth
 from approvalflow_sync.sandbox import state as rules
-from approvalflow_sync.sandbox.seed import Seed, validate_seed
+from approvalflow_sync.sandbox.oauth import CLOUD_ID
+from approvalflow_sync.sandbox.seed import (
+    Checked,
+    OAuthClientSeed,
+    Seed,
+    Text,
+    TokenSeed,
+    first_problem,
+    only_digits,
+    validate_seed,
+)
 from approvalflow_sync.sandbox.state import (
     ForbiddenError,
     InvalidRequestError,
@@ -86,135 +99,216 @@ def _admin_error(status: int, message: str) -> Response:
 # -- request parameters ------------------------------------------------------------------------
 
 
-def _text(params: Params, name: str) -> str:
-    value = params.get(name)
-    if value is None or (isinstance(value, str) and not value.strip()):
-        raise InvalidRequestError(f"{name} is required")
-    if not isinstance(value, str):
-        raise InvalidRequestError(f"{name} must be a string")
-    return value
+M = TypeVar("M", bound=BaseModel)
+PageId = Annotated[str, AfterValidator(only_digits)]
 
 
-def _optional_text(params: Params, name: str) -> str | None:
-    value = params.get(name)
-    if value is None or isinstance(value, str):
-        return value
-    raise InvalidRequestError(f"{name} must be a string")
+class _Request(Checked):
+    model_config = ConfigDict(extra="ignore", strict=True)
 
 
-def _page_id(params: Params, name: str = "pageId") -> str:
-    value = _text(params, name)
-    if not (value.isascii() and value.isdigit()):
-        raise InvalidRequestError(f"{name} must be a string of digits")
-    return value
+class _SpaceCall(_Request):
+    spaceId: Text
 
 
-def _page_refs(params: Params) -> list[str]:
-    refs = params.get("pageRefs")
-    if not isinstance(refs, list) or not refs:
-        raise InvalidRequestError("pageRefs must be a non-empty list")
-    page_ids: list[str] = []
-    for index, ref in enumerate(refs):
-        page_id = ref.get("pageId") if isinstance(ref, dict) else None
-        if not (isinstance(page_id, str) and page_id.isascii() and page_id.isdigit()):
-            raise InvalidRequestError(f"pageRefs[{index}] needs a pageId made of digits")
-        page_ids.append(page_id)
-    return page_ids
+class _ChangeSetCall(_Request):
+    changeSetId: Text
 
 
-def _bool(params: Params, name: str) -> bool:
-    value = params.get(name)
-    if not isinstance(value, bool):
-        raise InvalidRequestError(f"{name} must be true or false")
-    return value
+class _PageCall(_Request):
+    pageId: PageId
 
 
-def _number(params: Params, name: str, default: float) -> float:
-    value = params.get(name, default)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-        raise InvalidRequestError(f"{name} must be a number of seconds, 0 or more")
-    return float(value)
+PageRefs = Annotated[list[_PageCall], Field(min_length=1)]
+
+
+class _NewChangeSet(_Request):
+    spaceId: Text
+    title: Text
+    pageRefs: PageRefs
+    summary: str | None = None
+    referenceUrl: str | None = None
+
+
+class _ChangeSetUpdate(_ChangeSetCall):
+    title: Text | None = None
+    summary: str | None = None
+    referenceUrl: str | None = None
+    pageRefs: PageRefs | None = None
+
+
+Seconds = Annotated[float, Field(ge=0)]
+
+
+class _FaultSpec(_Request):
+    path: Text
+    method: Text | None = None
+    count: int = Field(default=1, ge=1)
+    status: int | None = Field(default=None, ge=100, le=599)
+    retryAfter: str | int | float | None = None
+    delay: Seconds = 0.0
+    drop: Literal["before", "after"] | None = None
+    body: str | None = None
+    contentType: str | None = None
+    headers: dict[str, str] = Field(default_factory=dict)
+
+
+class _NewPage(_Request):
+    spaceId: Text
+    id: PageId
+    title: Text | None = None
+    version: int = 1
+    workflow: Text | None = None
+
+
+class _WorkflowSpec(_Request):
+    spaceId: Text
+    id: Text
+    name: Text | None = None
+    active: bool | None = None
+
+
+class _Assignment(_PageCall):
+    workflowId: Text | None
+    """Required; null removes the assignment."""
+
+
+class _Switch(_Request):
+    active: bool | None = None
+    enabled: bool | None = None
+    approve: bool | None = None
+
+
+class _Seconds(_Request):
+    seconds: Seconds = 0.0
+    advance: Seconds | None = None
+
+
+class _Revoke(_Request):
+    refreshToken: Text
+
+
+def _read(model: type[M], params: Params) -> M:
+    """The request's parameters checked by ``model``; a refusal names the field otherwise."""
+    try:
+        return model.model_validate(params)
+    except ValidationError as exc:
+        raise InvalidRequestError(first_problem(exc)) from None
 
 
 # -- the API -----------------------------------------------------------------------------------
 
 
+Answers = Literal["reference", "rich"]
+"""``reference``: only what the vendor's reference shows; ``rich``: the change set everywhere."""
+
+APP_ID = "7d9b1e4c-2f3a-4b5c-9d8e-0a1b2c3d4e5f"
+ENVIRONMENT_ID = "e3c2b1a0-9f8e-4d7c-8b6a-5f4e3d2c1b0a"
+"""The ids of the sandbox's ApprovalFlow app, for the base URL built from its parts."""
+_REAL_PATHS = (
+    re.compile(
+        r"^/svc/confluence/(?P<cloud>[^/]+)/apps/(?P<app>[^/]+)_(?P<env>[^/_]+)(?P<rest>/.*)?$"
+    ),
+    re.compile(r"^/gateway/api/svc/confluence/apps/(?P<app>[^/]+)_(?P<env>[^/_]+)(?P<rest>/.*)?$"),
+)
+"""The two documented base URL forms; the API also answers at the root, for short URLs."""
+
+
+def _nothing(answer: dict[str, Any]) -> dict[str, Any]:
+    return {}
+
+
+def _flat(answer: dict[str, Any]) -> dict[str, Any]:
+    return dict(answer["changeSet"])
+
+
+def _without_page_id(answer: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in answer.items() if key != "pageId"}
+
+
+def _same(answer: dict[str, Any]) -> dict[str, Any]:
+    return answer
+
+
 @dataclass(frozen=True)
 class Endpoint:
-    """One API endpoint: the scope it needs and what it does to the state."""
+    """One API endpoint: its scope, where its parameters are read, what it does to the state.
+
+    ``run`` gives the rich answer; ``reference`` cuts it down to what the reference shows.
+    """
 
     scope: str
     run: Callable[[SandboxState, Params], dict[str, Any]]
+    where: Literal["query", "body", "either"] = "body"
+    reference: Callable[[dict[str, Any]], dict[str, Any]] = _same
 
 
 def _list(state: SandboxState, p: Params) -> dict[str, Any]:
-    return {"changeSets": state.list_change_sets(_text(p, "spaceId"))}
+    return {"changeSets": state.list_change_sets(_read(_SpaceCall, p).spaceId)}
 
 
 def _detail(state: SandboxState, p: Params) -> dict[str, Any]:
-    return {"changeSet": state.change_set_detail(_text(p, "changeSetId"))}
+    return {"changeSet": state.change_set_detail(_read(_ChangeSetCall, p).changeSetId)}
 
 
 def _create(state: SandboxState, p: Params) -> dict[str, Any]:
-    space_id = _text(p, "spaceId")
-    title = _text(p, "title")
-    page_ids = _page_refs(p)
+    new = _read(_NewChangeSet, p)
+    pages = [ref.pageId for ref in new.pageRefs]
     return {
         "changeSet": state.create_change_set(
-            space_id,
-            title,
-            page_ids,
-            summary=_optional_text(p, "summary"),
-            reference_url=_optional_text(p, "referenceUrl"),
+            new.spaceId, new.title, pages, summary=new.summary, reference_url=new.referenceUrl
         )
     }
 
 
 def _update(state: SandboxState, p: Params) -> dict[str, Any]:
-    change_set_id = _text(p, "changeSetId")
+    change = _read(_ChangeSetUpdate, p)
+    pages = None if change.pageRefs is None else [ref.pageId for ref in change.pageRefs]
     return {
         "changeSet": state.update_change_set(
-            change_set_id,
-            title=_text(p, "title") if p.get("title") is not None else None,
-            summary=_optional_text(p, "summary"),
-            reference_url=_optional_text(p, "referenceUrl"),
-            page_ids=_page_refs(p) if "pageRefs" in p else None,
+            change.changeSetId,
+            title=change.title,
+            summary=change.summary,
+            reference_url=change.referenceUrl,
+            page_ids=pages,
         )
     }
 
 
 def _archive(state: SandboxState, p: Params) -> dict[str, Any]:
-    return {"changeSet": state.archive_change_set(_text(p, "changeSetId"))}
+    return {"changeSet": state.archive_change_set(_read(_ChangeSetCall, p).changeSetId)}
 
 
 def _submit(state: SandboxState, p: Params) -> dict[str, Any]:
-    return state.submit_change_set(_text(p, "changeSetId"))
+    return state.submit_change_set(_read(_ChangeSetCall, p).changeSetId)
 
 
 def _preflight(state: SandboxState, p: Params) -> dict[str, Any]:
-    return state.preflight_change_set(_text(p, "changeSetId"))
+    return state.preflight_change_set(_read(_ChangeSetCall, p).changeSetId)
 
 
 def _page_submit(state: SandboxState, p: Params) -> dict[str, Any]:
-    return state.submit_page(_page_id(p))
+    return state.submit_page(_read(_PageCall, p).pageId)
 
 
 def _page_preflight(state: SandboxState, p: Params) -> dict[str, Any]:
-    return state.preflight_page(_page_id(p))
+    return state.preflight_page(_read(_PageCall, p).pageId)
 
 
 API: dict[str, dict[str, Endpoint]] = {
     "/changeSets": {
-        "GET": Endpoint(rules.READ_CHANGE_SET, _list),
-        "POST": Endpoint(rules.WRITE_CHANGE_SET, _create),
+        "GET": Endpoint(rules.READ_CHANGE_SET, _list, "either"),
+        "POST": Endpoint(rules.WRITE_CHANGE_SET, _create, reference=_nothing),
     },
-    "/changeSets/detail": {"GET": Endpoint(rules.READ_CHANGE_SET, _detail)},
-    "/changeSets/update": {"POST": Endpoint(rules.WRITE_CHANGE_SET, _update)},
-    "/changeSets/archive": {"POST": Endpoint(rules.WRITE_CHANGE_SET, _archive)},
+    "/changeSets/detail": {"GET": Endpoint(rules.READ_CHANGE_SET, _detail, "query", _flat)},
+    "/changeSets/update": {"POST": Endpoint(rules.WRITE_CHANGE_SET, _update, reference=_nothing)},
+    "/changeSets/archive": {"POST": Endpoint(rules.WRITE_CHANGE_SET, _archive, reference=_nothing)},
     "/changeSets/submit": {"POST": Endpoint(rules.WRITE_CHANGE_SET, _submit)},
     "/changeSets/preflight": {"POST": Endpoint(rules.READ_CHANGE_SET, _preflight)},
-    "/pages/submit": {"POST": Endpoint(rules.WRITE_APPROVAL, _page_submit)},
-    "/pages/preflight": {"POST": Endpoint(rules.READ_APPROVAL, _page_preflight)},
+    "/pages/submit": {"POST": Endpoint(rules.WRITE_APPROVAL, _page_submit, reference=_nothing)},
+    "/pages/preflight": {
+        "POST": Endpoint(rules.READ_APPROVAL, _page_preflight, reference=_without_page_id)
+    },
 }
 """Path, then method, to endpoint: the nine calls of the vendor's reference."""
 
@@ -240,38 +334,18 @@ class Fault:
     @classmethod
     def from_params(cls, p: Params) -> Fault:
         """Read a fault from the admin call's body."""
-        method = _optional_text(p, "method")
-        count = p.get("count", 1)
-        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-            raise InvalidRequestError("count must be a whole number from 1")
-        status = p.get("status")
-        if status is not None and (
-            isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599
-        ):
-            raise InvalidRequestError("status must be an HTTP status from 100 to 599")
-        retry_after = p.get("retryAfter")
-        if retry_after is not None and not isinstance(retry_after, (str, int, float)):
-            raise InvalidRequestError("retryAfter must be a string (seconds or an HTTP date)")
-        drop = p.get("drop")
-        if drop not in (None, "before", "after"):
-            raise InvalidRequestError('drop must be "before" or "after"')
-        headers = p.get("headers", {})
-        if not isinstance(headers, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in headers.items()
-        ):
-            raise InvalidRequestError("headers must map names to string values")
-        path = _text(p, "path")
+        spec = _read(_FaultSpec, p)
         return cls(
-            path=path if path == "/" else path.rstrip("/"),
-            method=method.upper() if method else None,
-            remaining=count,
-            status=status,
-            retry_after=None if retry_after is None else str(retry_after),
-            delay=_number(p, "delay", 0.0),
-            drop=drop if isinstance(drop, str) else None,
-            body=_optional_text(p, "body"),
-            content_type=_optional_text(p, "contentType"),
-            headers=dict(headers),
+            path=spec.path if spec.path == "/" else spec.path.rstrip("/"),
+            method=spec.method.upper() if spec.method else None,
+            remaining=spec.count,
+            status=spec.status,
+            retry_after=None if spec.retryAfter is None else str(spec.retryAfter),
+            delay=spec.delay,
+            drop=spec.drop,
+            body=spec.body,
+            content_type=spec.contentType,
+            headers=spec.headers,
         )
 
     def matches(self, method: str, path: str) -> bool:
@@ -329,12 +403,15 @@ class SandboxApp:
         latency: float = 0.0,
         save: Saver | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        answers: Answers = "reference",
     ) -> None:
         self.seed = seed
+        self.answers: Answers = answers
         self.clock = SandboxClock(state.clock if state is not None else rules.utc_now)
         """The sandbox's clock; ``POST /_sandbox/clock`` moves it forward."""
         self.state = state if state is not None else SandboxState.from_seed(seed, self.clock)
         self.state.clock = self.clock
+        self.state.archived_status = rules.ARCHIVED_STATUSES[answers]
         self.latency = latency
         self._save = save
         self._sleep = sleep
@@ -347,6 +424,14 @@ class SandboxApp:
         path = _normalize(request.path)
         if path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/"):
             return self._admin(request, path[len(ADMIN_PREFIX) :] or "/")
+        for form in _REAL_PATHS:
+            found = form.match(path)
+            if found is not None:
+                ids = (found.groupdict().get("cloud") or CLOUD_ID, found["app"], found["env"])
+                if ids != (CLOUD_ID, APP_ID, ENVIRONMENT_ID):
+                    return api_error(404, "Not found")
+                path = found["rest"] or "/"
+                break
         return self._api(request, path)
 
     # -- API calls -----------------------------------------------------------------------------
@@ -407,7 +492,9 @@ class SandboxApp:
             before = self.state.revision
             try:
                 self.state.authorize(request.token, endpoint.scope)
-                answer = endpoint.run(self.state, _params(request, body, body_error))
+                answer = endpoint.run(self.state, _params(request, endpoint, body, body_error))
+                if self.answers == "reference":
+                    answer = endpoint.reference(answer)
             except UnauthorizedError as refusal:
                 return api_error(401, refusal.message, (("WWW-Authenticate", "Bearer"),))
             except ForbiddenError as refusal:
@@ -470,6 +557,7 @@ class SandboxApp:
 
     def replace_state(self, state: SandboxState) -> None:
         """Swap in a new state and forget calls and faults (caller holds the lock)."""
+        state.archived_status = rules.ARCHIVED_STATUSES[self.answers]
         self.state = state
         self.calls.clear()
         self.faults.clear()
@@ -498,63 +586,56 @@ def _admin_health(app: SandboxApp, p: Params) -> object:
 
 
 def _admin_add_page(app: SandboxApp, p: Params) -> object:
-    version = p.get("version", 1)
-    if isinstance(version, bool) or not isinstance(version, int):
-        raise InvalidRequestError("version must be a whole number")
+    new = _read(_NewPage, p)
     page = app.state.add_page(
-        _text(p, "spaceId"),
-        _page_id(p, "id"),
-        title=_optional_text(p, "title"),
-        version=version,
-        workflow=_optional_text(p, "workflow"),
+        new.spaceId, new.id, title=new.title, version=new.version, workflow=new.workflow
     )
     return _ok(page=page)
 
 
 def _admin_put_workflow(app: SandboxApp, p: Params) -> object:
-    active = p.get("active")
-    if active is not None and not isinstance(active, bool):
-        raise InvalidRequestError("active must be true or false")
-    workflow = app.state.put_workflow(
-        _text(p, "spaceId"), _text(p, "id"), name=_optional_text(p, "name"), active=active
-    )
+    spec = _read(_WorkflowSpec, p)
+    workflow = app.state.put_workflow(spec.spaceId, spec.id, name=spec.name, active=spec.active)
     return _ok(workflow=workflow)
 
 
 def _admin_assign(app: SandboxApp, p: Params) -> object:
-    if "workflowId" not in p:
-        raise InvalidRequestError("workflowId is required (null removes the assignment)")
-    page = app.state.assign_workflow(_page_id(p), _optional_text(p, "workflowId"))
-    return _ok(page=page)
+    assignment = _read(_Assignment, p)
+    return _ok(page=app.state.assign_workflow(assignment.pageId, assignment.workflowId))
 
 
 def _admin_approve(app: SandboxApp, p: Params) -> object:
-    return _ok(approval=app.state.decide(_page_id(p), rules.APPROVED))
+    return _ok(approval=app.state.decide(_read(_PageCall, p).pageId, rules.APPROVED))
 
 
 def _admin_reject(app: SandboxApp, p: Params) -> object:
-    return _ok(approval=app.state.decide(_page_id(p), rules.REJECTED))
+    return _ok(approval=app.state.decide(_read(_PageCall, p).pageId, rules.REJECTED))
 
 
 def _admin_edit_page(app: SandboxApp, p: Params) -> object:
-    return _ok(page=app.state.edit_page(_page_id(p)))
+    return _ok(page=app.state.edit_page(_read(_PageCall, p).pageId))
+
+
+def _switch(p: Params, name: Literal["active", "enabled", "approve"]) -> bool:
+    value = getattr(_read(_Switch, p), name)
+    if value is None:
+        raise InvalidRequestError(f"{name}: Field required")
+    return bool(value)
 
 
 def _admin_licence(app: SandboxApp, p: Params) -> object:
-    app.state.set_licence(_bool(p, "active"))
+    app.state.set_licence(_switch(p, "active"))
     return _ok(licence=app.state.licence_active)
 
 
 def _admin_rest_api(app: SandboxApp, p: Params) -> object:
-    app.state.set_rest_api(_bool(p, "enabled"))
+    app.state.set_rest_api(_switch(p, "enabled"))
     return _ok(restApi=app.state.rest_api_enabled)
 
 
 def _admin_token(app: SandboxApp, p: Params) -> object:
-    scopes = p.get("scopes")
-    if not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes):
-        raise InvalidRequestError("scopes must be a list of strings")
-    app.state.put_token(_text(p, "token"), scopes)
+    token = _read(TokenSeed, p)
+    app.state.put_token(token.token, token.scopes)
     return _ok()
 
 
@@ -583,21 +664,21 @@ def _admin_clear_faults(app: SandboxApp, p: Params) -> object:
 
 
 def _admin_latency(app: SandboxApp, p: Params) -> object:
-    app.latency = _number(p, "seconds", 0.0)
+    app.latency = _read(_Seconds, p).seconds
     return _ok(seconds=app.latency)
 
 
 def _admin_clock(app: SandboxApp, p: Params) -> object:
-    if "advance" in p:
-        app.clock.advance(_number(p, "advance", 0.0))
+    advance = _read(_Seconds, p).advance
+    if advance is not None:
+        app.clock.advance(advance)
     return _ok(now=rules.iso_time(app.clock()), offsetSeconds=app.clock.offset.total_seconds())
 
 
 def _admin_oauth_client(app: SandboxApp, p: Params) -> object:
-    scopes = _strings(p, "scopes")
-    callbacks = _strings(p, "callbackUrls") if "callbackUrls" in p else []
+    spec = _read(OAuthClientSeed, p)
     client = oauth.OAuthClient(
-        _text(p, "clientId"), _text(p, "clientSecret"), frozenset(scopes), tuple(callbacks)
+        spec.clientId, spec.clientSecret, frozenset(spec.scopes), tuple(spec.callbackUrls)
     )
     app.state.oauth.register(client)
     app.state.revision += 1
@@ -605,23 +686,16 @@ def _admin_oauth_client(app: SandboxApp, p: Params) -> object:
 
 
 def _admin_oauth_revoke(app: SandboxApp, p: Params) -> object:
-    if not app.state.oauth.revoke(_text(p, "refreshToken")):
+    if not app.state.oauth.revoke(_read(_Revoke, p).refreshToken):
         raise InvalidRequestError("Unknown refresh token (or it was already dropped as dead)")
     app.state.revision += 1
     return _ok()
 
 
 def _admin_oauth_consent(app: SandboxApp, p: Params) -> object:
-    app.state.oauth.auto_consent = _bool(p, "approve")
+    app.state.oauth.auto_consent = _switch(p, "approve")
     app.state.revision += 1
     return _ok(approve=app.state.oauth.auto_consent)
-
-
-def _strings(p: Params, name: str) -> list[str]:
-    value = p.get(name)
-    if not isinstance(value, list) or not all(isinstance(s, str) for s in value):
-        raise InvalidRequestError(f"{name} must be a list of strings")
-    return value
 
 
 ADMIN: dict[str, dict[str, AdminRoute]] = {
@@ -719,11 +793,14 @@ def _parse_oauth_body(request: Request) -> tuple[object, str | None]:
     return _parse_body(request.body)
 
 
-def _params(request: Request, body: object, body_error: str | None) -> Params:
-    """The call's parameters: the JSON body's fields, overridden by the query string's."""
+def _params(request: Request, endpoint: Endpoint, body: object, body_error: str | None) -> Params:
+    """The call's parameters, only where the reference puts them: query, body, or either."""
+    if endpoint.where == "query":
+        return request.query
     if body_error is not None:
         raise InvalidRequestError(body_error)
-    return {**(body if isinstance(body, dict) else {}), **request.query}
+    fields = body if isinstance(body, dict) else {}
+    return {**fields, **request.query} if endpoint.where == "either" else fields
 
 
 def _normalize(path: str) -> str:

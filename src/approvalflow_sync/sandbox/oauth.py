@@ -155,10 +155,10 @@ class OAuthState:
         for client in clients:
             state.register(
                 OAuthClient(
-                    client["clientId"],
-                    client["clientSecret"],
-                    frozenset(client["scopes"]),
-                    tuple(client["callbackUrls"]),
+                    client.clientId,
+                    client.clientSecret,
+                    frozenset(client.scopes),
+                    tuple(client.callbackUrls),
                 )
             )
         return state

@@ -27,13 +27,14 @@ from urllib.parse import parse_qsl, urlsplit
 from approvalflow_sync.errors import ConfigError
 from approvalflow_sync.sandbox.app import (
     ADMIN_PREFIX,
+    Answers,
     Request,
     Response,
     SandboxApp,
     Saver,
     api_error,
 )
-from approvalflow_sync.sandbox.seed import DEFAULT_SEED, validate_seed
+from approvalflow_sync.sandbox.seed import DEFAULT_SEED, Seed, validate_seed
 from approvalflow_sync.sandbox.state import SandboxState
 
 log = logging.getLogger("approvalflow_sync.sandbox")
@@ -49,9 +50,11 @@ class SandboxServer:
         self,
         host: str = "127.0.0.1",
         port: int = 0,
-        seed: Mapping[str, Any] | None = None,
+        seed: Mapping[str, Any] | Seed | None = None,
         state_file: Path | None = None,
         latency: float = 0.0,
+        *,
+        answers: Answers = "reference",
     ) -> None:
         valid_seed = validate_seed(DEFAULT_SEED if seed is None else seed, "seed")
         save = None
@@ -59,7 +62,7 @@ class SandboxServer:
         if state_file is not None:
             state = read_state(state_file)
             save = _saver(state_file)
-        self.app = SandboxApp(valid_seed, state, latency=latency, save=save)
+        self.app = SandboxApp(valid_seed, state, latency=latency, save=save, answers=answers)
         if save is not None and state is None:
             save(self.app.state.to_dict())
         try:
@@ -83,6 +86,10 @@ class SandboxServer:
         """The API's base URL: the endpoint paths go directly under it."""
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
+
+    def url_for(self, base_url: str) -> str:
+        """``base_url`` (built from its parts, on Atlassian's hosts) moved onto this sandbox."""
+        return self.base_url + urlsplit(base_url).path
 
     @property
     def admin_url(self) -> str:
@@ -336,28 +343,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _read_body(self) -> bytes:
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            return self._read_chunks()
+            raise ValueError("Chunked request bodies are not accepted; send Content-Length")
         length = self.headers.get("Content-Length")
         if length is None:
             return b""
         if not length.strip().isdigit():
             raise ValueError("Content-Length is not a number")
         return self.rfile.read(int(length))
-
-    def _read_chunks(self) -> bytes:
-        chunks: list[bytes] = []
-        while True:
-            size_line = self.rfile.readline(1024).split(b";")[0].strip()
-            try:
-                size = int(size_line, 16)
-            except ValueError:
-                raise ValueError("Malformed chunked body") from None
-            if size == 0:
-                while self.rfile.readline(1024).strip():
-                    pass
-                return b"".join(chunks)
-            chunks.append(self.rfile.read(size))
-            self.rfile.readline(1024)
 
     def _write(self, response: Response) -> None:
         self.send_response(response.status)

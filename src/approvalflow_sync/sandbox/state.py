@@ -55,7 +55,9 @@ PENDING = "pending"
 APPROVED = "approved"
 REJECTED = "rejected"
 OPEN = "open"
-ARCHIVED_STATUS = "archived"
+ARCHIVED_STATUSES = {"reference": "retired-v2", "rich": "archived"}
+"""The ``status`` of an archived change set per answer mode: the reference does not document it,
+so the reference mode carries a value no program can guess."""
 
 
 class RefusalError(Exception):
@@ -200,6 +202,8 @@ class SandboxState:
     licence_active: bool = True
     rest_api_enabled: bool = True
     change_set_counter: int = 0
+    archived_status: str = ARCHIVED_STATUSES["reference"]
+    """What ``status`` archiving sets (it depends on the answer mode)."""
     clock: Callable[[], datetime] = field(default=utc_now, repr=False, compare=False)
     revision: int = field(default=0, compare=False)
     """Raised by every change, so the server knows when to save."""
@@ -211,23 +215,21 @@ class SandboxState:
         """A fresh state from a validated seed; the default token is always there."""
         state = cls(
             clock=clock,
-            licence_active=seed["licence"],
-            rest_api_enabled=seed["restApi"],
-            oauth=OAuthState.from_seed(seed["oauthClients"], ALL_SCOPES),
+            licence_active=seed.licence,
+            rest_api_enabled=seed.restApi,
+            oauth=OAuthState.from_seed(seed.oauthClients, ALL_SCOPES),
         )
         state.tokens[DEFAULT_TOKEN] = frozenset(ALL_SCOPES)
-        for space in seed["spaces"]:
-            state.spaces[space["id"]] = Space(space["id"], space["key"], space["name"])
-            for wf in space["workflows"]:
-                state.workflows[wf["id"]] = Workflow(
-                    wf["id"], space["id"], wf["name"], wf["active"]
+        for space in seed.spaces:
+            state.spaces[space.id] = Space(space.id, space.key, space.name)
+            for wf in space.workflows:
+                state.workflows[wf.id] = Workflow(wf.id, space.id, wf.name, wf.active)
+            for page in space.pages:
+                state.pages[page.id] = Page(
+                    page.id, space.id, page.title, page.version, page.workflow
                 )
-            for page in space["pages"]:
-                state.pages[page["id"]] = Page(
-                    page["id"], space["id"], page["title"], page["version"], page["workflow"]
-                )
-        for token in seed["tokens"]:
-            state.tokens[token["token"]] = frozenset(token["scopes"])
+        for token in seed.tokens:
+            state.tokens[token.token] = frozenset(token.scopes)
         return state
 
     def to_dict(self) -> dict[str, Any]:
@@ -479,7 +481,7 @@ class SandboxState:
     def archive_change_set(self, change_set_id: str) -> dict[str, Any]:
         """Archive a change set; from then on it is read-only."""
         change_set = self._open_change_set(change_set_id)
-        change_set.status = ARCHIVED_STATUS
+        change_set.status = self.archived_status
         self._changed()
         return self._view(change_set)
 
@@ -667,7 +669,7 @@ class SandboxState:
 
     def _open_change_set(self, change_set_id: str) -> ChangeSet:
         change_set = self._change_set(change_set_id)
-        if change_set.status == ARCHIVED_STATUS:
+        if change_set.status != OPEN:
             raise InvalidRequestError(ARCHIVED)
         return change_set
 

@@ -11,7 +11,6 @@ from approvalflow_sync.core.mapping.load import load_mapping, read_mapping
 from approvalflow_sync.core.mapping.match import (
     Matcher,
     MatchResult,
-    PatternSearch,
     compile_mapping,
     naive_match,
     unmatched_patterns,
@@ -37,7 +36,6 @@ __all__ = [
     "MatchResult",
     "Matcher",
     "PageKey",
-    "PatternSearch",
     "Problem",
     "Rule",
     "compile_mapping",

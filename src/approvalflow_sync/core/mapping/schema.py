@@ -8,6 +8,8 @@ print(schema_text(), end='')" > schema/approvalflow.schema.json``.
 
 from __future__ import annotations
 
+import copy
+import json
 from typing import Any
 
 from approvalflow_sync.core.mapping.model import DEFAULT_TITLE_TEMPLATE, MAX_RULES
@@ -134,15 +136,11 @@ _SCHEMA: dict[str, Any] = {
 
 def mapping_json_schema() -> dict[str, Any]:
     """The mapping file's JSON Schema (draft 2020-12), a fresh copy the caller may change."""
-    import copy  # noqa: PLC0415 - only for the caller's copy; loading a mapping needs none
-
     return copy.deepcopy(_SCHEMA)
 
 
 def schema_text() -> str:
     """The schema as committed in ``schema/approvalflow.schema.json``."""
-    import json  # noqa: PLC0415 - only to regenerate the file; loading a mapping needs no json
-
     return json.dumps(_SCHEMA, indent=2, ensure_ascii=False) + "\n"
 
 

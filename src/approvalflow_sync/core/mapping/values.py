@@ -1,9 +1,12 @@
-"""Checks of single values of the mapping file, shared by both of its readers.
+"""Checks of single values of the mapping file.
 
 Each answers the problem's message, or ``None`` when the value is fine; the reader adds where.
 """
 
 from __future__ import annotations
+
+import ipaddress
+from urllib.parse import urlsplit
 
 from approvalflow_sync.core.title_template import template_problem
 
@@ -21,8 +24,6 @@ def url_problem(url: str, name: str) -> str | None:
     not absolute either.
     """
     try:
-        from urllib.parse import urlsplit  # noqa: PLC0415 - only when a URL is given
-
         parts = urlsplit(url.strip())
     except ValueError:
         return f"{name}: {url!r} is not an absolute URL; give it as https://host/path"
@@ -42,8 +43,6 @@ def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
     try:
-        import ipaddress  # noqa: PLC0415 - only when a URL is given
-
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False

@@ -42,6 +42,8 @@ OPERATIONS = [
     "actions/create-or-update-environment-secret",
     "actions/get-org-public-key",
     "actions/create-or-update-org-secret",
+    "actions/get-org-secret",
+    "actions/list-selected-repos-for-org-secret",
     "repos/get-content",
     "repos/get",
     "repos/get-commit",

@@ -1,0 +1,275 @@
+"""How every HTTP call is made: when and how long to retry, the deadline, reading the answer.
+
+This is the one retry engine of ApprovalFlow, the OAuth token endpoint and GitHub.
+
+The rules follow Atlassian's and GitHub's advice (retry safe calls, honour ``Retry-After``, back
+off exponentially with jitter, cap the attempts) and one of our own: a write is repeated only when
+it surely did not take effect (the request never left, or a rate limit refused it), because
+repeating a create that did take effect would make a second change set or comment.
+
+Every call also has a total deadline: its attempts, its waits and each attempt's reads end by
+``total_seconds`` after it started, and by the run's own deadline (``run_ends``) if one is set.
+httpx's own timeouts bound each read, not the call: a server sending a byte a second would hold
+it as long as it liked, so :func:`send_within` reads the answer against the clock.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Literal, cast
+
+import httpx
+import tenacity
+
+from approvalflow_sync.errors import (
+    APIConnectionError,
+    OAuthConnectionError,
+    RateLimitError,
+    ServerError,
+    TransientAnswer,
+)
+
+log = logging.getLogger("approvalflow_sync.retry")
+
+Kind = Literal["rate limited", "not sent", "server error", "maybe sent"]
+WRITES_RETRIED_AFTER: frozenset[Kind] = frozenset({"rate limited", "not sent"})
+"""The policy table. Every kind of transient failure is retried for an idempotent call; a write
+only after these two, which prove it did not take effect. Anything else is never retried."""
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "PATCH"})
+"""Methods whose repetition does no more than one call: we PUT and PATCH whole values only."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How many times and how long to retry; ``no_backoff()`` is the switch for fast tests."""
+
+    attempts: int = 5
+    """Attempts in all, the first one included."""
+    total_seconds: float = 60.0
+    """A call's deadline: its attempts, waits and reads all end this long after it starts."""
+    initial_backoff: float = 0.5
+    max_backoff: float = 8.0
+    max_retry_after: float = 30.0
+    """A server's ``Retry-After`` is honoured up to this many seconds, then the call fails."""
+    run_ends: float | None = None
+    """The run's deadline on ``clock``: no call continues past it."""
+    sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
+    clock: Callable[[], float] = field(default=time.monotonic, compare=False)
+
+    @classmethod
+    def no_backoff(cls, attempts: int = 5) -> RetryPolicy:
+        """A policy that retries at once: the same decisions, no waiting."""
+        return cls(
+            attempts=attempts,
+            initial_backoff=0.0,
+            max_backoff=0.0,
+            max_retry_after=3600.0,
+            sleep=lambda _seconds: None,
+        )
+
+    def deadline(self) -> float:
+        """The deadline, on ``clock``, of a call starting now."""
+        ends = self.clock() + self.total_seconds
+        return ends if self.run_ends is None else min(ends, self.run_ends)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What kind of transient failure an error is, and the server's advice on when to retry."""
+
+    kind: Kind
+    retry_after: float | None = None
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header: delta-seconds or an HTTP date."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        return max(0.0, float(text))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    now = now or datetime.now(timezone.utc)
+    return max(0.0, (when - now).total_seconds())
+
+
+def status_verdict(status: int, headers: Mapping[str, str]) -> Verdict | None:
+    """The verdict on an HTTP status: 429, GitHub's 403 rate limits (which say when) and 5xx."""
+    retry_after = parse_retry_after(headers.get("retry-after"))
+    if status == 403 and retry_after is None and headers.get("x-ratelimit-remaining") == "0":
+        reset = headers.get("x-ratelimit-reset", "")
+        retry_after = max(0.0, float(reset) - time.time()) if reset.isdigit() else None
+    if status == 429 or (status == 403 and retry_after is not None):
+        return Verdict("rate limited", retry_after)
+    if status >= 500:
+        return Verdict("server error", retry_after)
+    return None
+
+
+def verdict_of(error: BaseException) -> Verdict | None:
+    """The one place failures are sorted into the kinds of :data:`WRITES_RETRIED_AFTER`."""
+    if isinstance(error, TransientAnswer):
+        return Verdict(cast(Kind, error.kind), error.retry_after)
+    if isinstance(error, RateLimitError):
+        return Verdict("rate limited", error.retry_after)
+    if isinstance(error, ServerError):
+        return Verdict("server error", error.retry_after)
+    if isinstance(error, OAuthConnectionError) and error.status is not None:  # 429 or 5xx
+        kind: Kind = "rate limited" if error.status == 429 else "server error"
+        return Verdict(kind, error.retry_after)
+    if isinstance(error, APIConnectionError | OAuthConnectionError):
+        return Verdict("maybe sent" if error.maybe_applied else "not sent")
+    return None
+
+
+def should_retry(error: BaseException, *, idempotent: bool) -> bool:
+    """Whether ``error`` is worth another attempt of a call."""
+    verdict = verdict_of(error)
+    return verdict is not None and (idempotent or verdict.kind in WRITES_RETRIED_AFTER)
+
+
+def _advice(state: tenacity.RetryCallState) -> float | None:
+    error = state.outcome.exception() if state.outcome else None
+    verdict = verdict_of(error) if error else None
+    return verdict.retry_after if verdict else None
+
+
+class _Wait(tenacity.wait.wait_base):
+    """``Retry-After`` when the server gave it, else exponential backoff with full jitter."""
+
+    def __init__(self, policy: RetryPolicy) -> None:
+        self._backoff = tenacity.wait_random_exponential(
+            multiplier=policy.initial_backoff, max=policy.max_backoff
+        )
+
+    def __call__(self, retry_state: tenacity.RetryCallState) -> float:
+        advice = _advice(retry_state)
+        return advice if advice is not None else float(self._backoff(retry_state))
+
+
+def _stop(policy: RetryPolicy, deadline: float) -> Callable[[tenacity.RetryCallState], bool]:
+    """Stop after the last attempt, on advice to wait too long, or when the wait ends too late."""
+
+    def stop(state: tenacity.RetryCallState) -> bool:
+        advice = _advice(state)
+        wait = state.upcoming_sleep
+        return (
+            state.attempt_number >= policy.attempts
+            or (advice is not None and advice > policy.max_retry_after)
+            or policy.clock() + wait >= deadline
+        )
+
+    return stop
+
+
+def _log_retry(state: tenacity.RetryCallState) -> None:
+    error = state.outcome.exception() if state.outcome else None
+    wait = state.next_action.sleep if state.next_action else 0.0
+    log.warning("retrying in %.1fs (attempt %d): %s", wait, state.attempt_number + 1, error)
+
+
+def retrying(policy: RetryPolicy, *, idempotent: bool, deadline: float) -> tenacity.Retrying:
+    """A tenacity controller applying :func:`should_retry` under ``policy`` until ``deadline``."""
+    return tenacity.Retrying(
+        sleep=policy.sleep,
+        stop=_stop(policy, deadline),
+        wait=_Wait(policy),
+        retry=tenacity.retry_if_exception(lambda error: should_retry(error, idempotent=idempotent)),
+        before_sleep=_log_retry,
+        reraise=True,
+    )
+
+
+def send_within(
+    http: httpx.Client,
+    request: httpx.Request,
+    deadline: float,
+    clock: Callable[[], float] = time.monotonic,
+) -> httpx.Response:
+    """Send ``request`` and read its whole answer by ``deadline``; redirects are not followed.
+
+    Each phase's timeout is cut to the time left, and the body is read chunk by chunk with the
+    clock checked in between. Raises httpx's ``ConnectTimeout`` or ``ReadTimeout`` (saying that
+    the deadline passed) when it runs out.
+    """
+    left = deadline - clock()
+    if left <= 0:
+        raise httpx.ConnectTimeout(
+            "the deadline passed before the request was sent", request=request
+        )
+    timeout = http.timeout
+    request.extensions["timeout"] = httpx.Timeout(
+        connect=_cap(timeout.connect, left),
+        read=_cap(timeout.read, left),
+        write=_cap(timeout.write, left),
+        pool=_cap(timeout.pool, left),
+    ).as_dict()
+    response = http.send(request, stream=True, follow_redirects=False)
+    try:
+        chunks = []
+        for chunk in response.iter_bytes():
+            chunks.append(chunk)
+            if clock() > deadline:
+                raise httpx.ReadTimeout(
+                    f"the deadline passed {left:.3g} s after the request started", request=request
+                )
+    finally:
+        response.close()
+    decoded = [item for item in response.headers.multi_items() if item[0] != "content-encoding"]
+    return httpx.Response(
+        response.status_code, headers=decoded, content=b"".join(chunks), request=request
+    )
+
+
+def _cap(seconds: float | None, left: float) -> float:
+    return left if seconds is None else min(seconds, left)
+
+
+def json_of(response: httpx.Response) -> object:
+    """An answer's JSON value; None when the body is empty or not JSON."""
+    if not response.content.strip():
+        return None
+    try:
+        return json.loads(response.content)
+    except (ValueError, UnicodeDecodeError, RecursionError):  # nested too deep for the parser
+        return None
+
+
+def describe_body(response: httpx.Response) -> str:
+    """What an answer's body is, in words for an error: never its text, which may echo a secret."""
+    if not response.content.strip():
+        return "an empty body"
+    kind = response.headers.get("Content-Type", "unknown type").split(";")[0].strip()
+    if "html" in kind:
+        return "an HTML page"
+    try:
+        data = json.loads(response.content)
+    except RecursionError:
+        return "JSON nested too deeply to read"
+    except (ValueError, UnicodeDecodeError):
+        return f"{len(response.content)} bytes of {kind}"
+    return f"a JSON {_JSON_KINDS.get(type(data), 'value')}"
+
+
+_JSON_KINDS: dict[type, str] = {
+    dict: "object",
+    list: "array",
+    str: "string",
+    int: "number",
+    float: "number",
+    bool: "boolean",
+    type(None): "null",
+}
