@@ -20,6 +20,7 @@ from sandbox_helpers import DOCS, Sandbox, refs
 from approvalflow_sync.cli.sandbox import main_sandbox
 from approvalflow_sync.errors import ConfigError
 from approvalflow_sync.sandbox import DEFAULT_TOKEN, SandboxServer, load_seed
+from approvalflow_sync.sandbox.server import MAX_CONNECTIONS
 from conftest import interruptible
 
 SEED_YAML = """\
@@ -286,6 +287,39 @@ def test_serve_forever_returns_when_stopped_from_another_thread() -> None:
     server.stop()
     runner.join(timeout=2)
     assert not runner.is_alive()
+
+
+# -- bounded resources (issue 12, item 8) ---------------------------------------------------------
+
+
+def test_idle_connections_take_at_most_max_connections_threads() -> None:
+    with SandboxServer() as server:
+        before = threading.active_count()
+        address = (server.host, server.port)
+        idle = [socket.create_connection(address, timeout=5) for _ in range(MAX_CONNECTIONS + 40)]
+        try:
+            assert idle[-1].recv(100).startswith(b"HTTP/1.1 503"), "one too many: refused"
+            assert threading.active_count() - before <= MAX_CONNECTIONS
+        finally:
+            for connection in idle:
+                connection.close()
+        deadline = time.monotonic() + 5  # their threads see the end and give their slots back
+        while httpx.get(f"{server.admin_url}/health").status_code != 200:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+
+
+@pytest.mark.parametrize(
+    "framing",
+    [b"Transfer-Encoding: chunked\r\n\r\n-1\r\n", b"Content-Length: 1000000000000\r\n\r\n"],
+    ids=["negative chunk size", "huge length"],
+)
+def test_a_body_is_not_read_whole_when_its_size_is_unbounded(framing: bytes) -> None:
+    with SandboxServer() as server, socket.create_connection((server.host, server.port)) as conn:
+        conn.settimeout(5)
+        conn.sendall(b"POST /changeSets HTTP/1.1\r\nHost: sandbox\r\n" + framing)
+        answer = conn.recv(4096)  # while the stream stays open
+    assert answer.startswith(b"HTTP/1.1 400")
 
 
 def test_a_busy_port_is_a_config_error() -> None:

@@ -138,6 +138,9 @@ class _ChangeSetUpdate(_ChangeSetCall):
 
 
 Seconds = Annotated[float, Field(ge=0)]
+MAX_DELAY_SECONDS = 60.0
+"""The longest latency or fault delay: a handler thread sleeps that long."""
+Delay = Annotated[float, Field(ge=0, le=MAX_DELAY_SECONDS)]
 
 
 class _FaultSpec(_Request):
@@ -146,7 +149,7 @@ class _FaultSpec(_Request):
     count: int = Field(default=1, ge=1)
     status: int | None = Field(default=None, ge=100, le=599)
     retryAfter: str | int | float | None = None
-    delay: Seconds = 0.0
+    delay: Delay = 0.0
     drop: Literal["before", "after"] | None = None
     body: str | None = None
     contentType: str | None = None
@@ -180,7 +183,7 @@ class _Switch(_Request):
 
 
 class _Seconds(_Request):
-    seconds: Seconds = 0.0
+    seconds: Delay = 0.0
     advance: Seconds | None = None
 
 
