@@ -197,6 +197,12 @@ def test_the_command_refuses_a_bad_seed_before_listening(tmp_path: Path) -> None
         main_sandbox("127.0.0.1", 0, None, path, 0.0)
 
 
+@pytest.mark.parametrize("latency", [-1.0, 1e308, float("nan")])
+def test_the_command_refuses_a_latency_out_of_bounds(latency: float) -> None:
+    with pytest.raises(ConfigError, match=r"--latency: must be 0 to 60 seconds"):
+        main_sandbox("127.0.0.1", 0, None, None, latency)
+
+
 def test_a_bad_seed_given_to_the_constructor_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match=r"^seed: spaces: Input should be a valid list"):
         SandboxServer(seed={"spaces": "none"})
