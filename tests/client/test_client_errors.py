@@ -232,7 +232,9 @@ def test_empty_200_to_a_read_is_a_response_error_naming_what_is_missing() -> Non
 def test_a_redirect_is_a_response_error_not_a_success() -> None:
     server = FakeApprovalFlow(httpx.Response(302, headers={"Location": "https://login.example"}))
 
-    with pytest.raises(APIResponseError, match="answered 302 instead of a 2xx answer"):
+    with pytest.raises(
+        APIResponseError, match="answered 302: answered with a redirect to .*not followed"
+    ):
         make_client(server).archive_change_set("cs-1")
 
 
