@@ -184,6 +184,8 @@ class ActionHarness:
         self.sandbox = sandbox
         self.workspace = root / "workspace"
         (self.workspace / ".github").mkdir(parents=True, exist_ok=True)
+        # a checkout, as actions/checkout leaves one (tests of no checkout delete .git)
+        subprocess.run(["git", "init", "-q", str(self.workspace)], check=True)
         self.elsewhere = root / "cwd"
         self.elsewhere.mkdir(exist_ok=True)
         self.runs = 0

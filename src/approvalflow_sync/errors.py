@@ -26,6 +26,18 @@ class ConfigError(ApprovalFlowSyncError):
     exit_code = EXIT_CONFIG
 
 
+class UsageError(ConfigError):
+    """Raised when the command line does not parse: an unknown flag, a missing argument.
+
+    ``prog`` names the command, ``usage`` is its usage line, printed with the message.
+    """
+
+    def __init__(self, message: str, *, prog: str, usage: str) -> None:
+        self.prog = prog
+        self.usage = usage
+        super().__init__(message)
+
+
 class APIError(ApprovalFlowSyncError):
     """Raised when a call to the ApprovalFlow API fails, whatever the reason."""
 

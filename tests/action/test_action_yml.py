@@ -326,3 +326,25 @@ def test_shell_scripts_of_the_action_pass_shellcheck(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=TOOL_TIMEOUT, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_action_yml_defaults_are_the_programs_own(action: dict[str, Any]) -> None:
+    """The program holds each default once; action.yml shows them to users and must agree.
+
+    Settings loaded with no inputs equal settings loaded with every input at action.yml's
+    default (``github-token``'s expression aside), so neither can drift without this failing.
+    """
+    from approvalflow_sync.action.inputs import load_settings  # noqa: PLC0415
+
+    runner_env = {
+        "GITHUB_REPOSITORY": "o/r",
+        "GITHUB_WORKSPACE": "/work",
+        "INPUT_BASE-URL": "https://api.atlassian.com/svc/confluence/c/apps/a_e",
+    }
+    given = {
+        input_variable(name): str(spec["default"])
+        for name, spec in action["inputs"].items()
+        if spec.get("default") not in (None, "") and name != "github-token"
+    }
+    assert given, "action.yml names some defaults"
+    assert load_settings({**runner_env, **given}) == load_settings(runner_env)

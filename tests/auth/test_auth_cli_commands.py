@@ -7,12 +7,15 @@ admin consents at once) and follows the redirect to the command's loopback callb
 from __future__ import annotations
 
 import io
+import json
 import subprocess
 import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from urllib.parse import parse_qs, urlencode, urlsplit
+from pathlib import Path
+from typing import NoReturn
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -27,17 +30,19 @@ from auth_helpers import (
     token_url,
 )
 
-from approvalflow_sync.approvalflow.oauth import exchange_refresh_token
+from approvalflow_sync.approvalflow.oauth import exchange_code, exchange_refresh_token
 from approvalflow_sync.approvalflow.scopes import API_SCOPES, CONSENT_SCOPES, PAGE_SCOPES
 from approvalflow_sync.cli import auth as auth_commands
 from approvalflow_sync.cli.main import build_parser
 from approvalflow_sync.errors import (
     ConfigError,
+    InvalidGrantError,
     OAuthError,
     OfflineAccessMissingError,
     SecretWriteError,
 )
 from approvalflow_sync.sandbox import SandboxServer
+from approvalflow_sync.sandbox.oauth import CLOUD_ID
 from conftest import RunCli, clean_env
 from fakes.github import ACTIONS_TOKEN, APP_TOKEN, FakeGitHub
 
@@ -154,23 +159,128 @@ def test_auth_init_prints_a_refresh_token_that_works(
     assert CLIENT_SECRET not in out + err
 
 
-def test_auth_init_refuses_a_callback_with_the_wrong_state(
+def test_auth_init_refuses_strangers_and_keeps_waiting_for_its_own_state(
     sandbox: SandboxServer, http: httpx.Client
 ) -> None:
     process = start_init(sandbox)
     url, before = printed_url(process)
-    consent = http.get(url)  # the consent page answers the redirect; the test forges its state
-    location = urlsplit(consent.headers["Location"])
-    query = dict(parse_qs(location.query))
-    forged = {"code": query["code"][0], "state": "forged-state"}
-    callback = http.get(f"{location.scheme}://{location.netloc}{location.path}?{urlencode(forged)}")
-    assert callback.status_code == 400
-    status, out, err = finish(process, before)
-    assert status == 1
-    assert "state does not match" in err
-    assert "Nothing was exchanged" in err
+    consent = http.get(url)  # the consent page answers the redirect; strangers come first
+    redirect = consent.headers["Location"]
+    location = urlsplit(redirect)
+    callback = f"{location.scheme}://{location.netloc}{location.path}"
+    code = parse_qs(location.query)["code"][0]
+    strangers: list[dict[str, str]] = [{"code": code, "state": "forged-state"}, {}, {"error": "x"}]
+    for query in strangers:  # a forged redirect, a bare `curl`, an <img> with an error
+        refused = http.get(callback, params=query)
+        assert refused.status_code == 400
+        assert "state does not match" in refused.text
     assert token_calls(sandbox) == []
-    assert "sbx-rt-" not in out
+    assert process.poll() is None  # still waiting
+    assert http.get(redirect).status_code == 200  # the browser's own redirect, at last
+    status, out, err = finish(process, before)
+    assert status == 0, err
+    printed_refresh_token(out)
+    assert len(token_calls(sandbox)) == 1
+
+
+def test_auth_init_waits_through_strangers_until_the_timeout(sandbox: SandboxServer) -> None:
+    args = build_parser().parse_args(init_args(sandbox, "--timeout", "1.5"))
+
+    def stranger(start_url: str) -> None:
+        port = urlsplit(start_url).port
+        httpx.get(f"http://127.0.0.1:{port}/callback?state=nope&code=x", trust_env=False)
+
+    args.no_browser = False
+    with pytest.raises(OAuthError, match=r"no redirect came back .* within 1.5 s"):
+        auth_commands.run_init(
+            args, {"ATLASSIAN_CLIENT_SECRET": CLIENT_SECRET}, io.StringIO(), open_browser=stranger
+        )
+    assert token_calls(sandbox) == []
+
+
+FAKE_BROWSER = """#!{python}
+import json, os, sys
+import httpx
+with open(os.environ["FAKE_BROWSER_LOG"], "w") as log:
+    json.dump({{"argv": sys.argv, "env": dict(os.environ)}}, log)
+httpx.get(sys.argv[-1], follow_redirects=True, trust_env=False, timeout=10)
+"""
+
+
+def test_auth_init_starts_the_browser_without_secrets_or_the_state_on_its_command_line(
+    sandbox: SandboxServer, http: httpx.Client, tmp_path: Path
+) -> None:
+    browser = tmp_path / "fake-browser"
+    browser.write_text(FAKE_BROWSER.format(python=sys.executable))
+    browser.chmod(0o755)
+    log = tmp_path / "browser.json"
+    argv = init_args(sandbox)
+    argv.remove("--no-browser")
+    secrets_in_env = {
+        "ATLASSIAN_CLIENT_SECRET": CLIENT_SECRET,
+        "GH_TOKEN": "gh-token-value",
+        "GITHUB_TOKEN": "github-token-value",
+        "NPM_TOKEN": "npm-token-value",
+        "AWS_SECRET_ACCESS_KEY": "aws-secret-value",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "approvalflow_sync", *argv],
+        env=clean_env(BROWSER=str(browser), FAKE_BROWSER_LOG=str(log), **secrets_in_env),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    seen = json.loads(log.read_text())
+    assert not set(secrets_in_env) & set(seen["env"])
+    assert not any(value in json.dumps(seen) for value in secrets_in_env.values())
+    assert seen["env"]["FAKE_BROWSER_LOG"] == str(log)  # the rest of the environment is kept
+    consent_url = next(line.strip() for line in result.stdout.splitlines() if "state=" in line)
+    state = parse_qs(urlsplit(consent_url).query)["state"][0]
+    assert state not in " ".join(seen["argv"])
+    assert seen["argv"][-1].startswith("http://127.0.0.1:")  # the one-shot local start page
+    printed_refresh_token(result.stdout)
+
+
+def test_auth_init_uses_pkce_and_the_sandbox_holds_it_to_its_verifier(
+    sandbox: SandboxServer, http: httpx.Client
+) -> None:
+    process = start_init(sandbox)
+    url, before = printed_url(process)
+    query = parse_qs(urlsplit(url).query)
+    assert query["code_challenge_method"] == ["S256"]
+    assert len(query["code_challenge"][0]) == 43  # base64url of a SHA-256 digest, unpadded
+    http.get(url, follow_redirects=True)
+    status, _, err = finish(process, before)
+    assert status == 0, err  # the exchange sent the matching code_verifier
+    # A code asked for with that challenge cannot be traded without the verifier.
+    stolen = parse_qs(urlsplit(http.get(url).headers["Location"]).query)["code"][0]
+    with pytest.raises(InvalidGrantError):
+        exchange_code(
+            http,
+            token_url(sandbox),
+            CLIENT_ID,
+            CLIENT_SECRET,
+            stolen,
+            redirect_uri=query["redirect_uri"][0],
+        )
+
+
+def test_auth_init_stops_when_the_browser_link_is_opened_twice(sandbox: SandboxServer) -> None:
+    argv = init_args(sandbox)
+    argv.remove("--no-browser")
+    args = build_parser().parse_args(argv)
+
+    def raced(start_url: str) -> None:  # another local user read the link and got there first
+        for _ in range(2):
+            httpx.get(start_url, trust_env=False)
+
+    with pytest.raises(OAuthError, match="opened twice"):
+        auth_commands.run_init(
+            args, {"ATLASSIAN_CLIENT_SECRET": CLIENT_SECRET}, io.StringIO(), open_browser=raced
+        )
+    assert token_calls(sandbox) == []
 
 
 def test_auth_init_stores_the_refresh_token_in_a_repository_secret(
@@ -454,3 +564,117 @@ def test_auth_init_prints_the_token_when_the_secret_cannot_be_written(
     assert "Here it is instead, shown once" in out.getvalue()
     refresh_token = printed_refresh_token(out.getvalue())
     exchange_refresh_token(http, token_url(sandbox), CLIENT_ID, CLIENT_SECRET, refresh_token)
+
+
+def test_auth_check_prints_the_base_url_it_verified_and_its_ids(sandbox: SandboxServer) -> None:
+    status, printed = run_check(sandbox, {"T": "sandbox-token"}, "--access-token-env", "T")
+    out = squeeze(printed)
+    assert status == 0
+    assert (
+        f"ApprovalFlow base URL (verified: the read calls below got through):\n{sandbox.base_url}"
+    ) in out
+    for name in ("cloud id", "app id", "environment id"):
+        assert f"{name}: not in the URL" in out  # the sandbox's URL is a bare host
+
+
+@pytest.mark.parametrize(("cloud", "note"), [(CLOUD_ID, False), ("0000-other-cloud", True)])
+def test_auth_check_reads_the_ids_out_of_the_documented_form(
+    sandbox: SandboxServer, cloud: str, note: bool
+) -> None:
+    url = f"{sandbox.base_url}/svc/confluence/{cloud}/apps/app-7_env-9"
+    status, printed = run_check(
+        sandbox, {"T": "sandbox-token"}, "--access-token-env", "T", "--base-url", url
+    )
+    out = squeeze(printed)
+    assert status == 1  # that path is no API of the sandbox's: the read calls fail
+    assert f"ApprovalFlow base URL (NOT verified: the read calls below failed):\n{url}" in out
+    assert f"cloud id: {cloud}" in out
+    assert "app id: app-7\nenvironment id: env-9" in out
+    assert ("not among the sites this token reaches" in out) is note
+
+
+# -- a rotated refresh token is never lost -----------------------------------------------------
+
+
+class ClosedAfterFirstLine(io.StringIO):
+    """A stdout whose reader went away after one line, as with ``| head -1``."""
+
+    def write(self, text: str) -> int:
+        if "\n" in self.getvalue():
+            raise BrokenPipeError(32, "Broken pipe")
+        return super().write(text)
+
+
+def test_auth_check_hands_the_new_token_to_stderr_when_stdout_is_closed(
+    sandbox: SandboxServer, http: httpx.Client, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stored = first_grant(sandbox, http).refresh_token
+    assert stored is not None
+    env = {"ATLASSIAN_CLIENT_SECRET": CLIENT_SECRET, "APPROVALFLOW_REFRESH_TOKEN": stored}
+    args = build_parser().parse_args(check_args(sandbox, "--client-id", CLIENT_ID, "--yes"))
+    out = ClosedAfterFirstLine()
+    assert auth_commands.run_check(args, env, out) == 0
+    assert out.getvalue().startswith("Refreshing rotates the refresh token")
+    err = capsys.readouterr().err
+    assert "store this one now" in err
+    exchange_refresh_token(
+        http, token_url(sandbox), CLIENT_ID, CLIENT_SECRET, printed_refresh_token(err)
+    )
+
+
+@pytest.mark.parametrize("command", ["init", "check"])
+def test_whatever_fails_while_storing_the_new_token_it_is_printed_with_the_steps(
+    sandbox: SandboxServer, http: httpx.Client, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    def broken(*args: object, **kwargs: object) -> NoReturn:
+        raise RuntimeError("an answer nobody expected")
+
+    monkeypatch.setattr(auth_commands, "write_secret", broken)
+    env = {"ATLASSIAN_CLIENT_SECRET": CLIENT_SECRET, "GH_TOKEN": APP_TOKEN}
+    out = io.StringIO()
+    target = ("--github-repo", REPO, "--github-api-url", "http://127.0.0.1:9")
+
+    def run() -> None:
+        if command == "init":
+            argv = init_args(sandbox, *target)
+            argv.remove("--no-browser")
+            with browser() as visit:
+                args = build_parser().parse_args(argv)
+                auth_commands.run_init(args, env, out, open_browser=visit)
+        else:
+            env["APPROVALFLOW_REFRESH_TOKEN"] = first_grant(sandbox, http).refresh_token or ""
+            argv = check_args(sandbox, "--client-id", CLIENT_ID, "--yes", *target)
+            auth_commands.run_check(build_parser().parse_args(argv), env, out)
+
+    with pytest.raises(SecretWriteError, match="unexpected RuntimeError"):
+        run()
+    assert "Here it is instead, shown once: store it yourself now" in out.getvalue()
+    assert "stops working 10 minutes later" in out.getvalue()
+    new = printed_refresh_token(out.getvalue())
+    exchange_refresh_token(http, token_url(sandbox), CLIENT_ID, CLIENT_SECRET, new)
+
+
+def test_a_secret_target_with_a_newline_is_refused_before_anything_is_spent(
+    sandbox: SandboxServer, http: httpx.Client
+) -> None:
+    stored = first_grant(sandbox, http).refresh_token or ""
+    admin(sandbox, "calls", method="DELETE")
+    env = {
+        "ATLASSIAN_CLIENT_SECRET": CLIENT_SECRET,
+        "APPROVALFLOW_REFRESH_TOKEN": stored,
+        "GH_TOKEN": APP_TOKEN,
+    }
+    for name in ("org:octo-org\n/NAME", "env:../NAME"):
+        with pytest.raises(ConfigError):
+            run_check(
+                sandbox,
+                env,
+                "--client-id",
+                CLIENT_ID,
+                "--yes",
+                "--github-repo",
+                REPO,
+                "--secret-name",
+                name,
+            )
+    assert token_calls(sandbox) == []

@@ -25,7 +25,8 @@ from auth_helpers import (
     token_url,
 )
 
-from approvalflow_sync.errors import ConfigError
+from approvalflow_sync.approvalflow.oauth import TokenGrant, exchange_code, pkce_pair
+from approvalflow_sync.errors import ConfigError, InvalidGrantError
 from approvalflow_sync.sandbox import DEFAULT_TOKEN, SandboxServer
 from approvalflow_sync.sandbox.oauth import CLOUD_ID
 from approvalflow_sync.sandbox.seed import LOOPBACK_CALLBACK, validate_seed
@@ -153,6 +154,34 @@ def test_the_consent_page_redirects_with_a_code_and_echoes_state(
     query = redirect_query(authorize(sandbox, http))
     assert query["state"] == ["xyz"]
     assert query["code"][0]
+
+
+def test_a_code_asked_for_with_pkce_needs_its_verifier(
+    sandbox: SandboxServer, http: httpx.Client
+) -> None:
+    verifier, challenge = pkce_pair()
+    pkce = {"code_challenge": challenge, "code_challenge_method": "S256"}
+
+    def trade(code_verifier: str | None) -> TokenGrant:
+        code = redirect_query(authorize(sandbox, http, **pkce))["code"][0]
+        return exchange_code(
+            http,
+            token_url(sandbox),
+            CLIENT_ID,
+            CLIENT_SECRET,
+            code,
+            redirect_uri=REDIRECT_URI,
+            code_verifier=code_verifier,
+        )
+
+    for wrong in (None, pkce_pair()[0]):
+        with pytest.raises(InvalidGrantError):
+            trade(wrong)
+    assert trade(verifier).refresh_token
+    plain = redirect_query(
+        authorize(sandbox, http, code_challenge_method="plain", code_challenge=verifier)
+    )
+    assert plain["error"] == ["invalid_request"]
 
 
 @pytest.mark.parametrize(

@@ -54,14 +54,18 @@ def test_an_environment_secret_decrypts_to_the_value(github: FakeGitHub) -> None
     assert github.secret(REPO, NAME) is None
 
 
-def test_an_organisation_secret_decrypts_to_the_value_and_stays_private(
+def test_a_new_organisation_secret_is_shared_with_this_repository_only(
     github: FakeGitHub,
 ) -> None:
-    write_secret(github.api_url, APP_TOKEN, f"org:{ORG}/{NAME}", VALUE)
+    write_secret(github.api_url, APP_TOKEN, f"org:{ORG}/{NAME}", VALUE, repo=REPO)
     assert github.org_secret_value(ORG, NAME) == VALUE
     record = github.org_secret(ORG, NAME)
     assert record is not None
-    assert record["visibility"] == "private"
+    assert record["visibility"] == "selected"
+    assert record["selected_repository_ids"] == [github.repository(REPO)["id"]]
+    with pytest.raises(ConfigError, match="give the repository"):
+        write_secret(github.api_url, APP_TOKEN, f"org:{ORG}/OTHER", VALUE)
+    assert github.org_secret(ORG, "OTHER") is None
 
 
 def test_an_organisation_secret_keeps_its_visibility(github: FakeGitHub) -> None:
@@ -181,6 +185,12 @@ def test_no_error_carries_the_value_or_the_token(github: FakeGitHub) -> None:
         ("org:bad org/NAME", None, "not an organisation login"),
         (NAME, None, "needs the repository"),
         (NAME, "just-a-name", "expected OWNER/REPO"),
+        ("env:../NAME", REPO, "not an environment name"),
+        ("env:./NAME", REPO, "not an environment name"),
+        (NAME, "Codertocat/..", "expected OWNER/REPO"),
+        (NAME, "../Hello-World", "expected OWNER/REPO"),
+        (NAME, "./Hello-World", "expected OWNER/REPO"),
+        ("org:octo-org\n/NAME", None, "not an organisation login"),
     ],
 )
 def test_bad_targets_are_config_errors_that_show_the_forms(

@@ -257,23 +257,84 @@ def test_conflicting_credentials_are_a_configuration_error(h: ActionHarness) -> 
     assert h.sandbox_calls() == []
 
 
-@pytest.mark.parametrize(("mode", "code", "kind"), [("skip", 0, "notice"), ("fail", 2, "error")])
-def test_a_fork_pull_request_without_secrets(
-    h: ActionHarness, mode: str, code: int, kind: str
-) -> None:
+def fork_opened(h: ActionHarness) -> dict[str, Any]:
     payload = load_payload("opened")
     fork_head = {
         **payload["pull_request"]["head"],
         "repo": {**payload["pull_request"]["head"]["repo"], "full_name": "someone/Hello-World"},
     }
-    event = opened(h, head=fork_head)
+    return opened(h, head=fork_head)
+
+
+@pytest.mark.parametrize(
+    ("mode", "code", "kind"),
+    [("", 0, "notice"), ("auto", 0, "notice"), ("skip", 0, "notice"), ("fail", 2, "error")],
+)
+def test_a_fork_pull_request_without_secrets(
+    h: ActionHarness, mode: str, code: int, kind: str
+) -> None:
+    event = fork_opened(h)
     run = h.run(event, inputs={"access-token": "", "on-missing-credentials": mode})
     assert run.returncode == code, run.describe()
-    (message,) = [c for c in run.commands if c.name == kind]
+    assert [c.name for c in run.commands if c.name in ("error", "warning", "notice")] == [kind]
+    (message,) = run.annotations(kind)
     assert "fork" in message.message
     assert "pull_request_target" in message.message
     assert h.sandbox_calls() == []
     assert h.github_writes() == []
+
+
+@pytest.mark.parametrize("mode", ["", "auto", "fail"])
+def test_a_same_repo_pull_request_without_secrets_fails_in_one_line(
+    h: ActionHarness, mode: str
+) -> None:
+    run = h.run(opened(h), inputs={"access-token": "", "on-missing-credentials": mode})
+    assert run.returncode == 2, run.describe()
+    (error,) = run.annotations("error")
+    assert [c.name for c in run.commands if c.name in ("warning", "notice")] == []
+    assert "\n" not in error.message
+    for words in ("access-token and refresh-token: both empty", "secrets", "skip"):
+        assert words in error.message, error.message
+    assert "Traceback" not in run.stdout + run.stderr
+    assert "configuration error" in run.summary
+    assert h.sandbox_calls() == []
+    assert h.github_writes() == []
+
+
+def test_a_fork_under_pull_request_target_gets_secrets_so_missing_ones_fail(
+    h: ActionHarness,
+) -> None:
+    run = h.run(fork_opened(h), event_name="pull_request_target", inputs={"access-token": ""})
+    assert run.returncode == 2, run.describe()
+    (error,) = run.annotations("error")
+    assert "both empty" in error.message
+    assert "fork" not in error.message
+    assert h.sandbox_calls() == []
+
+
+def test_a_same_repo_pull_request_may_ask_to_skip(h: ActionHarness) -> None:
+    run = h.run(opened(h), inputs={"access-token": "", "on-missing-credentials": "skip"})
+    assert run.returncode == 0, run.describe()
+    (notice,) = run.annotations("notice")
+    assert "on-missing-credentials is skip" in notice.message
+    assert run.annotations("error") == []
+    assert "skipped" in run.summary
+    assert h.sandbox_calls() == []
+
+
+def test_dependabot_runs_without_secrets_get_a_notice(h: ActionHarness) -> None:
+    run = h.run(opened(h), inputs={"access-token": ""}, env={"GITHUB_ACTOR": "dependabot[bot]"})
+    assert run.returncode == 0, run.describe()
+    (notice,) = run.annotations("notice")
+    assert "Dependabot secrets" in notice.message
+    assert h.sandbox_calls() == []
+
+
+def test_an_unknown_choice_is_a_configuration_error(h: ActionHarness) -> None:
+    run = h.run(opened(h), inputs={"on-missing-credentials": "ignore"})
+    assert run.returncode == 2, run.describe()
+    (error,) = run.annotations("error")
+    assert "use auto, skip or fail" in error.message
 
 
 def test_the_leak_check_run_after_every_scenario_catches_a_leak(h: ActionHarness) -> None:
@@ -305,3 +366,48 @@ def test_a_run_that_fails_later_still_warns_the_stored_token_is_spent(h: ActionH
     assert [c.name for c in run.commands].count("error") == 1
     warnings = [c.message for c in run.commands if c.name == "warning"]
     assert any("stops working in 10 minutes" in w for w in warnings), run.describe()
+
+
+@pytest.mark.parametrize(
+    ("route", "answer"),
+    [
+        (r"/repositories$", {"total_count": 1, "repositories": None}),
+        (r"/public-key$", []),
+    ],
+)
+def test_whatever_fails_in_the_write_back_the_user_gets_the_recovery_steps(
+    h: ActionHarness, route: str, answer: object
+) -> None:
+    refresh = consented(h)
+    h.github.add_organization("octo-org")
+    h.github.set_org_secret("octo-org", SECRET_NAME, refresh, visibility="selected")
+    h.github.inject("GET", rf"/orgs/octo-org/actions/secrets.*{route}", 200, answer, count=5)
+    event = opened(h)
+    target = f"org:octo-org/{SECRET_NAME}"
+    run = h.run(
+        event,
+        inputs=refresh_inputs(
+            h, refresh, **{"refresh-token-secret": target, "secrets-token": APP_TOKEN}
+        ),
+    )
+    assert run.returncode == 1
+    (error,) = [c for c in run.commands if c.name == "error"]
+    assert "re-run this job within 10 minutes" in error.message
+    assert "Traceback" not in run.stderr
+    assert run.outputs["refresh-token"] not in ("", refresh), "handed on first"
+    assert api_calls(h) == []
+    assert_no_leak(run, [refresh, run.outputs["refresh-token"], CLIENT_SECRET], h, event)
+
+
+def test_a_bad_write_back_target_fails_before_the_token_is_spent(h: ActionHarness) -> None:
+    refresh = consented(h)
+    for target in ("org:octo-org\n/NAME", "env:../NAME"):
+        run = h.run(
+            opened(h),
+            inputs=refresh_inputs(
+                h, refresh, **{"refresh-token-secret": target, "secrets-token": APP_TOKEN}
+            ),
+        )
+        assert run.returncode == 2, run.describe()
+        assert "Traceback" not in run.stderr
+    assert h.sandbox_calls() == [], "the refresh token was not spent"

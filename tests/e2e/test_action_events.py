@@ -9,6 +9,7 @@ hold and what the step left behind (exit code, workflow commands, outputs, summa
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -607,6 +608,54 @@ def test_pull_request_target_reads_the_mapping_from_the_base_commit(h: ActionHar
     assert sets["12345"]["pageIds"] == ["67890"]
     (read,) = h.github.calls_to("GET", r"/contents/\.github/approvalflow\.yml$")
     assert read.query == {"ref": [base_sha]}
+
+
+def unchecked(run: ActionRun) -> list[Any]:
+    """The per-pattern "matches no file" warnings."""
+    return [w for w in run.annotations("warning") if "matches no file" in w.message]
+
+
+def test_pull_request_target_without_checkout_checks_no_pattern(h: ActionHarness) -> None:
+    shutil.rmtree(h.workspace)  # the recommended pull_request_target job checks nothing out
+    h.workspace.mkdir()
+    event = opened(h, ["docs/auth/login.md"])
+    h.github.set_file_content(
+        "Codertocat/Hello-World", MAPPING_PATH, MAPPING, ref=event["pull_request"]["base"]["sha"]
+    )
+    run = ok(h.run(event, event_name="pull_request_target"))
+    assert unchecked(run) == [], run.describe()
+    assert "matches no file" not in run.stdout + run.summary
+    assert run.annotations("notice") == []
+
+
+def test_without_checkout_one_notice_replaces_the_pattern_warnings(h: ActionHarness) -> None:
+    shutil.rmtree(h.workspace / ".git")
+    run = ok(h.run(opened(h, ["docs/auth/login.md"])))
+    assert unchecked(run) == [], run.describe()
+    (notice,) = run.annotations("notice")
+    assert "patterns were not checked" in notice.message
+    assert "no checkout" in notice.message
+
+
+def test_with_checkout_each_pattern_matching_no_file_is_warned(h: ActionHarness) -> None:
+    (h.workspace / "docs" / "auth").mkdir(parents=True)
+    (h.workspace / "docs" / "auth" / "login.md").write_text("# Login\n", encoding="utf-8")
+    run = ok(h.run(opened(h, ["docs/auth/login.md"])))
+    warned = {w.properties["line"] for w in unchecked(run)}
+    assert len(warned) == 7, run.describe()  # every rule but docs/auth/**
+    assert "4" not in warned  # docs/auth/** is on line 4
+    assert run.annotations("notice") == []
+
+
+def test_a_job_without_checkout_is_told_to_check_out(h: ActionHarness) -> None:
+    shutil.rmtree(h.workspace)
+    h.workspace.mkdir()
+    run = h.run(opened(h, ["docs/auth/login.md"]))
+    assert run.returncode == 2, run.describe()
+    (error,) = run.annotations("error")
+    assert "holds no checkout" in error.message
+    assert "actions/checkout" in error.message
+    assert h.sandbox_calls() == []
 
 
 # -- 13. switches --------------------------------------------------------------------------------

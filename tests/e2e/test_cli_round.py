@@ -234,3 +234,122 @@ def test_a_create_whose_answer_is_lost_says_how_to_check(
     assert "change-sets list --space 100" in lost.stderr
     listing = ok_json(run_cli("change-sets", "list", "--space", "100", "--json"))
     assert [cs["title"] for cs in listing] == ["T"]  # made once, not retried blindly
+
+
+# -- issue 13: the CLI's rough edges ------------------------------------------------------------
+
+
+def text_after_first_line(text: str) -> str:
+    """``Created cs-….`` or ``Updated cs-….`` taken off: what ``show`` prints."""
+    return text.split("\n", 2)[2]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--debug", "change-sets", "show", "cs-missing"),
+        ("change-sets", "--debug", "show", "cs-missing"),
+        ("change-sets", "show", "cs-missing", "--debug"),
+    ],
+)
+def test_debug_works_before_or_after_the_command(
+    seeded: SandboxServer, run_cli: RunCli, args: tuple[str, ...]
+) -> None:
+    result = run_cli(*args)
+    assert result.returncode == 1
+    assert "Traceback" in result.stderr
+    assert "GET /changeSets/detail" in result.stderr
+
+
+def test_create_and_update_print_what_show_prints(seeded: SandboxServer, run_cli: RunCli) -> None:
+    created = run_cli("change-sets", "create", "--space", "100", "--title", "T",
+                      "--page", "1001", "--page", "1003")  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    cs_id = created.stdout.split()[1].rstrip(".")
+    shown = run_cli("change-sets", "show", cs_id)
+    assert text_after_first_line(created.stdout) == shown.stdout
+    row = [line for line in shown.stdout.splitlines() if line.startswith("1003")]
+    assert row[0].split() == ["1003", "Errors", "7", "—", "no", "—"]
+
+    updated = run_cli("change-sets", "update", cs_id, "--page", "1002", "--title", "T2")
+    assert updated.returncode == 0, updated.stderr
+    assert updated.stdout.startswith(f"Updated {cs_id}.")
+    assert text_after_first_line(updated.stdout) == run_cli("change-sets", "show", cs_id).stdout
+    assert "title:     T2" in updated.stdout
+    (row,) = [line.split() for line in updated.stdout.splitlines() if line.startswith("1002")]
+    assert row == ["1002", "Tokens", "1", "—", "no", "—"]
+
+
+def test_tables_show_titles_and_explain_their_columns(
+    seeded: SandboxServer, run_cli: RunCli
+) -> None:
+    created = ok_json(
+        run_cli("change-sets", "create", "--space", "100", "--title", "T", "--page", "1001",
+                "--page", "999", "--json")
+    )  # fmt: skip
+    assert run_cli("pages", "submit", "1001").returncode == 0
+    admin(seeded, "approve", {"pageId": "1001"})
+    admin(seeded, "edit-page", {"pageId": "1001"})
+    shown = run_cli("change-sets", "show", created["id"]).stdout.splitlines()
+    (header,) = [index for index, line in enumerate(shown) if line.startswith("PAGE")]
+    assert shown[header].split() == ["PAGE", "TITLE", "VERSION", "APPROVED", "V.", "STALE", "DELTA"]
+    assert shown[header + 1].split() == ["1001", "Auth", "4", "3", "yes", "1"]
+    assert shown[header + 2].split() == ["999", "—", "—", "—", "no", "—"]  # no title: unknown page
+    legend = "\n".join(shown[header + 3 :])
+    assert "APPROVED V.: the version that was approved" in legend
+    assert "STALE: edited after its approval" in legend
+    assert "DELTA: versions between the approved one and now" in legend
+
+    preflight = run_cli("change-sets", "preflight", created["id"]).stdout.splitlines()
+    assert preflight[2].split() == ["PAGE", "TITLE", "CAN", "SUBMIT", "WORKFLOW", "/", "REASON"]
+    assert preflight[3].split()[:3] == ["1001", "Auth", "yes"]  # stale: may be submitted again
+    assert preflight[4].split()[:3] == ["999", "—", "no"]
+
+
+def test_change_set_submit_exits_1_when_every_page_is_skipped(
+    seeded: SandboxServer, run_cli: RunCli
+) -> None:
+    created = ok_json(
+        run_cli("change-sets", "create", "--space", "100", "--title", "T", "--page", "1001",
+                "--json")
+    )  # fmt: skip
+    first = run_cli("change-sets", "submit", created["id"])
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.splitlines()[3].split()[:3] == ["1001", "Auth", "submitted"]
+    again = run_cli("change-sets", "submit", created["id"])
+    assert again.returncode == 1
+    assert again.stdout.startswith("0 submitted, 1 skipped. Nothing was submitted.")
+    assert "Page already has a pending approval" in again.stdout
+    as_json = run_cli("change-sets", "submit", created["id"], "--json")
+    assert as_json.returncode == 1
+    assert json.loads(as_json.stdout)["skippedCount"] == 1
+
+
+JSON_ERRORS = {
+    "api": (("change-sets", "show", "cs-missing"), {}, 1, "BadRequestError", 400,
+            "Change set not found"),
+    "auth": (("change-sets", "list", "--space", "100"), {"APPROVALFLOW_TOKEN": "nope"}, 1,
+             "AuthenticationError", 401, "answered 401"),
+    "config": (("change-sets", "list", "--space", "100"), {"APPROVALFLOW_TOKEN": ""}, 2,
+               "ConfigError", None, "--token: not set"),
+    "missing": (("change-sets", "list"), {}, 2, "UsageError", None,
+                "the following arguments are required: --space"),
+    "unknown": (("change-sets", "update", "cs-1", "--bogus"), {}, 2, "UsageError", None,
+                "unrecognized arguments: --bogus"),
+}  # fmt: skip
+"""Per case: the command, its environment, the exit status, the error's type, status, words."""
+
+
+@pytest.mark.parametrize("case", list(JSON_ERRORS))
+def test_json_errors_are_json_on_stdout_with_the_same_exit_status(
+    seeded: SandboxServer, run_cli: RunCli, case: str
+) -> None:
+    args, env, code, kind, status, needle = JSON_ERRORS[case]
+    plain = run_cli(*args, **env)
+    result = run_cli(*args, "--json", **env)
+    assert (plain.returncode, result.returncode) == (code, code)
+    assert result.stderr == ""
+    error = json.loads(result.stdout)["error"]
+    assert (error["type"], error["status"]) == (kind, status)
+    assert needle in error["message"]
+    assert needle in plain.stderr, "the plain form says the same"

@@ -433,7 +433,8 @@ def test_read_mapping_missing_file(tmp_path: Path) -> None:
         read_mapping(path)
 
     assert str(caught.value) == (
-        f"{path}: mapping file {path} does not exist; create it or set mapping-file to its path"
+        f"{path}: mapping file {path} does not exist; create it, or set the mapping-file input "
+        "to the mapping file's path"
     )
 
 

@@ -74,7 +74,9 @@ HUGE = RULE + "# padding\n" * (5 * 1024 * 1024 // 10 + 1)
 
 CASES: dict[str, Case] = {
     # -- the mapping file
-    "mapping-missing": Case(mapping=None, says=("does not exist", "create it or set mapping-file")),
+    "mapping-missing": Case(
+        mapping=None, says=("does not exist", "create it, or set the mapping-file input")
+    ),
     "mapping-empty": Case(mapping="", where=(1, 1), says=("is empty", "write a mapping such as")),
     "mapping-not-yaml": Case(
         mapping='space: "12345"\npages: [{path: docs/**, page: "1"\n',

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from approvalflow_sync.approvalflow.base_url import build_base_url, check_url, is_loopback
+from approvalflow_sync.approvalflow.base_url import (
+    BaseURLParts,
+    build_base_url,
+    check_url,
+    is_loopback,
+    url_parts,
+)
 from approvalflow_sync.errors import ConfigError
 
 CLOUD = "a436116f-02ce-4520-8fbb-7301462a1674"
@@ -169,3 +175,29 @@ def test_check_url_names_the_setting() -> None:
 )
 def test_is_loopback(host: str, expected: bool) -> None:
     assert is_loopback(host) is expected
+
+
+# -- url_parts: the ids read back, for ``auth check`` ---------------------------------------------
+
+
+def test_the_ids_are_read_back_from_both_forms() -> None:
+    api = build_base_url(cloud_id=CLOUD, app_id="app-1", environment_id="env-2")
+    gateway = build_base_url(site="acme.atlassian.net", app_id="app-1", environment_id="env-2")
+
+    assert url_parts(api) == BaseURLParts(cloud_id=CLOUD, app_id="app-1", environment_id="env-2")
+    assert url_parts(gateway + "/") == BaseURLParts(
+        site="acme.atlassian.net", app_id="app-1", environment_id="env-2"
+    )
+
+
+@pytest.mark.parametrize(
+    ("url", "parts"),
+    [
+        ("http://127.0.0.1:8080", BaseURLParts()),
+        ("https://proxy.example.com/approvalflow", BaseURLParts()),
+        (f"https://api.atlassian.com/svc/confluence/{CLOUD}/apps/app-1",
+         BaseURLParts(cloud_id=CLOUD, app_id="app-1")),
+    ],
+)  # fmt: skip
+def test_a_url_without_them_has_none(url: str, parts: BaseURLParts) -> None:
+    assert url_parts(url) == parts

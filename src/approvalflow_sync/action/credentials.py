@@ -17,7 +17,7 @@ from approvalflow_sync.action.inputs import ActionSettings
 from approvalflow_sync.action.runner import Runner
 from approvalflow_sync.approvalflow.client import TokenSource
 from approvalflow_sync.approvalflow.oauth import TOKEN_RETRY, RefreshingToken
-from approvalflow_sync.errors import ApprovalFlowSyncError, GitHubError
+from approvalflow_sync.errors import ApprovalFlowSyncError
 
 REFRESH_OUTPUT = "refresh-token"
 
@@ -57,15 +57,17 @@ class Handoff:
                 repo=self.settings.repository,
                 retry=replace(GITHUB_RETRY, run_ends=self.run_ends),
             )
-        except (GitHubError, ApprovalFlowSyncError) as error:
+        except Exception as error:  # whatever it is, the user gets the steps, not a traceback
+            known = isinstance(error, ApprovalFlowSyncError)
+            cause = str(error) if known else f"unexpected {type(error).__name__}"
             raise WriteBackError(
-                f"{error} -- The refresh token rotated but the new one could not be stored in "
+                f"{cause} -- The refresh token rotated but the new one could not be stored in "
                 f"{target}. To recover: fix the cause above, then re-run this job within 10 "
                 "minutes (the old token still works that long); after that, run "
                 "`approvalflow-sync auth init --client-id <ID> --github-repo "
                 f"{self.settings.repository or 'OWNER/REPO'} --secret-name {target}` for a new "
                 "consent. The new token is also in this step's masked output refresh-token."
-            ) from None
+            ) from error
         self.stored.append(where.describe())
         self.runner.info(f"Stored the rotated refresh token in {where.describe()}.")
 
@@ -80,6 +82,10 @@ def token_for(
     credentials = settings.credentials
     if credentials.access_token:
         return credentials.access_token, None
+    if credentials.refresh_token_secret:  # a bad target fails now, before the token is spent
+        from approvalflow_sync.github.secrets import parse_secret_target  # noqa: PLC0415
+
+        parse_secret_target(credentials.refresh_token_secret, settings.repository)
     handoff = Handoff(settings, runner, run_ends=run_ends)
     source = RefreshingToken(
         http,

@@ -14,11 +14,13 @@ from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 
-from approvalflow_sync.approvalflow.base_url import build_base_url, check_url
+from approvalflow_sync.approvalflow.base_url import DEFAULT_TOKEN_URL, build_base_url, check_url
+from approvalflow_sync.core.mapping.model import DEFAULT_MAPPING_FILE
 from approvalflow_sync.core.title_template import template_problem
 from approvalflow_sync.errors import ConfigError
 
-DEFAULT_TOKEN_URL = "https://auth.atlassian.com/oauth/token"  # noqa: S105 - a URL, no secret
+DEFAULT_STATUS_CONTEXT = "ApprovalFlow / preflight"
+DEFAULT_GITHUB_API_URL = "https://api.github.com"
 
 _LOGIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\[bot\])?")
 
@@ -36,8 +38,13 @@ class Mode(str, Enum):
 
 
 class MissingCredentials(str, Enum):
-    """What to do when no ApprovalFlow credentials reach the job (a fork's pull request)."""
+    """What to do when no ApprovalFlow credentials reach the job.
 
+    ``auto`` skips only where GitHub withholds secrets (a fork's pull request, a Dependabot run)
+    and fails elsewhere, where an empty token means a misspelled or missing secret.
+    """
+
+    AUTO = "auto"
     SKIP = "skip"
     FAIL = "fail"
 
@@ -81,6 +88,8 @@ class ActionSettings:
     dry_run: bool
     event_name: str
     event_path: str
+    actor: str
+    """Who started the run (``GITHUB_ACTOR``): Dependabot's runs get Dependabot secrets only."""
     repository: str
     api_url: str
     server_url: str
@@ -161,10 +170,10 @@ def parse_comment_author(env: Mapping[str, str]) -> str | None:
 
 def load_credentials(env: Mapping[str, str]) -> Credentials:
     """The ApprovalFlow credentials; conflicting or half-given ones are configuration errors."""
-    on_missing = input_value(env, "on-missing-credentials").lower() or "skip"
-    if on_missing not in ("skip", "fail"):
+    on_missing = input_value(env, "on-missing-credentials").lower() or MissingCredentials.AUTO
+    if on_missing not in {choice.value for choice in MissingCredentials}:
         raise ConfigError(
-            f"input on-missing-credentials: {on_missing!r} is not a choice; use skip or fail"
+            f"input on-missing-credentials: {on_missing!r} is not a choice; use auto, skip or fail"
         )
     credentials = Credentials(
         access_token=input_value(env, "access-token"),
@@ -208,11 +217,11 @@ def load_settings(env: Mapping[str, str]) -> ActionSettings:
         base_url=_base_url(env),
         credentials=load_credentials(env),
         github_token=github_token,
-        mapping_file=input_value(env, "mapping-file") or ".github/approvalflow.yml",
+        mapping_file=input_value(env, "mapping-file") or DEFAULT_MAPPING_FILE,
         mode=parse_mode(env),
         status_context=input_value(env, "status-context")
         if "INPUT_STATUS-CONTEXT" in env or "INPUT_STATUS_CONTEXT" in env
-        else "ApprovalFlow / preflight",
+        else DEFAULT_STATUS_CONTEXT,
         comment=parse_bool(env, "comment", True),
         fail_on_blocked=parse_bool(env, "fail-on-blocked", False),
         archive_on_close=parse_bool(env, "archive-on-close", True),
@@ -224,8 +233,9 @@ def load_settings(env: Mapping[str, str]) -> ActionSettings:
         dry_run=parse_bool(env, "dry-run", False),
         event_name=env.get("GITHUB_EVENT_NAME", "").strip(),
         event_path=env.get("GITHUB_EVENT_PATH", "").strip(),
+        actor=env.get("GITHUB_ACTOR", "").strip(),
         repository=repository,
-        api_url=check_url(env.get("GITHUB_API_URL", "https://api.github.com"), "GITHUB_API_URL"),
+        api_url=check_url(env.get("GITHUB_API_URL", DEFAULT_GITHUB_API_URL), "GITHUB_API_URL"),
         server_url=server_url,
         workspace=Path(env.get("GITHUB_WORKSPACE", "").strip() or "."),
         run_url=_run_url(env, server_url, repository),

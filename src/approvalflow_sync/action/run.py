@@ -163,25 +163,53 @@ def _main(env: Mapping[str, str], runner: Runner) -> int:
         return fail(runner, error, debug=debug)
 
 
+DEPENDABOT = "dependabot[bot]"
+"""``GITHUB_ACTOR`` of Dependabot's runs, which get Dependabot secrets instead of Actions ones."""
+
+
+def _withheld(settings: ActionSettings, pr: PullRequest) -> str | None:
+    """Why GitHub gave this run no secrets (then skipping is right), or None: it gave them.
+
+    Under ``pull_request_target`` a fork's pull request does get the secrets.
+    """
+    if pr.is_fork and settings.event_name == "pull_request":
+        return (
+            "this pull request comes from a fork, and GitHub gives fork pull requests no secrets "
+            "under pull_request. To sync them, run on pull_request_target (the mapping is then "
+            "read from the base branch), or use a second workflow triggered by workflow_run"
+        )
+    if settings.actor == DEPENDABOT:
+        return (
+            "Dependabot started this run, and GitHub gives its runs Dependabot secrets only. "
+            "To sync them, add the same secrets under Settings > Secrets and variables > "
+            "Dependabot"
+        )
+    return None
+
+
 def _without_credentials(settings: ActionSettings, pr: PullRequest, runner: Runner) -> int:
-    """No token reached the job: skip without writing (a fork's pull request), or fail."""
-    why = (
-        "this pull request comes from a fork, and GitHub gives fork pull requests no secrets "
-        "under pull_request"
-        if pr.is_fork
-        else "neither access-token nor refresh-token is set (an empty or missing secret?)"
+    """No token reached the job: a notice where GitHub withholds secrets, else an error.
+
+    Elsewhere an empty token is a misspelled or missing secret: a green check would hide it.
+    """
+    withheld = _withheld(settings, pr)
+    choice = settings.credentials.on_missing
+    if choice is MissingCredentials.FAIL or (choice is MissingCredentials.AUTO and not withheld):
+        raise ConfigError(
+            "inputs access-token and refresh-token: both empty, so no ApprovalFlow credentials: "
+            + (
+                f"{withheld}."
+                if withheld
+                else "check that the secrets the workflow passes to them exist (Settings > "
+                "Secrets and variables > Actions) and are spelled as in the workflow, or set "
+                "on-missing-credentials: skip to run without them"
+            )
+        )
+    message = (
+        f"Skipped, nothing written: no ApprovalFlow credentials: "
+        f"{withheld or 'on-missing-credentials is skip'}."
     )
-    advice = (
-        "To sync pull requests from forks, run on pull_request_target (the mapping is then read "
-        "from the base branch), or use a second workflow triggered by workflow_run."
-    )
-    if settings.credentials.on_missing is MissingCredentials.FAIL:
-        raise ConfigError(f"no ApprovalFlow credentials: {why}. {advice}")
-    message = f"Skipped, nothing written: no ApprovalFlow credentials: {why}. {advice}"
-    if pr.is_fork:
-        runner.notice(message, title="approvalflow-sync")
-    else:
-        runner.warning(message, title="approvalflow-sync")
+    runner.notice(message, title="approvalflow-sync")
     runner.append_summary(f"### ApprovalFlow: skipped\n\n{message}\n")
     return 0
 
@@ -198,6 +226,11 @@ def _load_mapping(
 
     name = settings.mapping_file
     if event_name != "pull_request_target":
+        if not _checked_out(settings) and not (settings.workspace / name).exists():
+            raise ConfigError(
+                f"{name}: not found: {settings.workspace} holds no checkout; add "
+                "`- uses: actions/checkout@v4` to the job before this step"
+            )
         return read_mapping(_in_workspace(settings.workspace, name), source=name)
     text = gh.read_file(pr.repo, name, pr.base_sha)
     if text is None:
@@ -252,8 +285,17 @@ def _run(
     gh = GitHubGateway(settings.api_url, settings.github_token, run_ends=run_ends)
     mapping = _load_mapping(settings, event_name, pr, gh)
     matcher = compile_mapping(mapping)
-    if event_name != "pull_request_target":  # there the workspace is not the pull request's
+    if event_name == "pull_request_target":
+        pass  # the workspace is not the pull request's: its files say nothing of the patterns
+    elif _checked_out(settings):
         _warn_unmatched(matcher, settings, runner)
+    else:
+        runner.notice(
+            "The mapping's patterns were not checked against the repository's files: "
+            f"{settings.workspace} holds no checkout (actions/checkout before this step "
+            "checks them)",
+            title="approvalflow-sync",
+        )
     options = Options(
         title_template=settings.title_template or mapping.title_template or DEFAULT_TITLE_TEMPLATE,
         status_context=settings.status_context,
@@ -308,6 +350,11 @@ def _run(
         )
         return 1
     return 0
+
+
+def _checked_out(settings: ActionSettings) -> bool:
+    """Whether the workspace is a git work tree (``.git`` is a file in worktrees, submodules)."""
+    return (settings.workspace / ".git").exists()
 
 
 def _warn_unmatched(matcher: Matcher, settings: ActionSettings, runner: Runner) -> None:

@@ -10,13 +10,47 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from approvalflow_sync.errors import ConfigError
 
+DEFAULT_TOKEN_URL = "https://auth.atlassian.com/oauth/token"  # noqa: S105 - a URL, no secret
+"""Atlassian's OAuth token endpoint (here, beside the API's URL forms, so the action's inputs
+name it without loading the OAuth module)."""
+
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*$")
 _SITE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*(\.[A-Za-z0-9-]+)+$")
 LOOPBACK_NAMES = ("localhost",)
+_FORM = re.compile(
+    r"/svc/confluence/(?:(?P<cloud>[^/]+)/)?apps/(?P<app>[^/_]+)(?:_(?P<env>[^/]+))?$"
+)
+"""The path of both documented forms; ids never hold ``_``, so it parts app and environment."""
+
+
+@dataclass(frozen=True)
+class BaseURLParts:
+    """The ids a base URL holds; None where it holds none (a custom URL, the sandbox's)."""
+
+    cloud_id: str | None = None
+    site: str | None = None
+    app_id: str | None = None
+    environment_id: str | None = None
+
+
+def url_parts(base_url: str) -> BaseURLParts:
+    """The ids in ``base_url``, read back from the documented forms (the inverse of building)."""
+    parts = urlsplit(base_url)
+    found = _FORM.search(parts.path.rstrip("/"))
+    if found is None:
+        return BaseURLParts()
+    gateway = parts.path.startswith("/gateway/api/")
+    return BaseURLParts(
+        cloud_id=found["cloud"],
+        site=parts.hostname if gateway else None,
+        app_id=found["app"],
+        environment_id=found["env"],
+    )
 
 
 def is_loopback(host: str) -> bool:
@@ -31,7 +65,13 @@ def is_loopback(host: str) -> bool:
 
 def check_url(url: str, name: str) -> str:
     """``url`` without a trailing slash, if it is absolute and https (or http on loopback)."""
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+        parts.port  # noqa: B018 - raises ValueError for a port out of range or not a number
+    except ValueError:
+        raise ConfigError(
+            f"{name}: {url!r} is not a valid URL (check the brackets and port)"
+        ) from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(f"{name}: {url!r} is not an absolute URL; give it as https://host/path")
     if parts.scheme == "http" and not is_loopback(parts.hostname):

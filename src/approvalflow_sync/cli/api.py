@@ -11,9 +11,15 @@ from typing import TextIO
 from pydantic import BaseModel
 
 from approvalflow_sync.approvalflow.client import ApprovalFlowClient
+from approvalflow_sync.approvalflow.models import SubmitAnswer
 from approvalflow_sync.cli import terminal
 from approvalflow_sync.cli.settings import PARTS, Connection, connection_from
-from approvalflow_sync.errors import APIConnectionError, ConfigError
+from approvalflow_sync.errors import (
+    EXIT_FAILURE,
+    APIConnectionError,
+    ApprovalFlowSyncError,
+    ConfigError,
+)
 
 _PAGE_ID = re.compile(r"^\d+$")
 Call = Callable[[ApprovalFlowClient, argparse.Namespace], tuple[object, str]]
@@ -44,9 +50,8 @@ def _show(client: ApprovalFlowClient, args: argparse.Namespace) -> tuple[object,
 
 def _create(client: ApprovalFlowClient, args: argparse.Namespace) -> tuple[object, str]:
     pages = page_ids(args.pages) or []
-    before = {cs.id for cs in client.list_change_sets(args.space)}
     try:
-        cs = client.create_change_set(
+        answer = client.create_change_set(
             args.space, args.title, pages, summary=args.summary, reference_url=args.reference_url
         )
     except APIConnectionError as error:
@@ -59,13 +64,23 @@ def _create(client: ApprovalFlowClient, args: argparse.Namespace) -> tuple[objec
                 maybe_applied=True,
             ) from error
         raise
-    if cs is None:  # the answer need not carry it: the space's list shows the new one
-        new = [found for found in client.list_change_sets(args.space) if found.id not in before]
-        cs = new[-1] if new else None
-    if cs is None:
+    cs_id = answer.id if answer is not None else _created_id(client, args)
+    if cs_id is None:
         listing = f"`approvalflow-sync change-sets list --space {args.space}`"
         return {"success": True}, f"Created; the answer does not name it: {listing} shows it."
+    cs = client.get_change_set(cs_id)  # the documented read, as show prints it
     return cs, f"Created {terminal.clean(cs.id)}.\n\n{terminal.change_set(cs)}"
+
+
+def _created_id(client: ApprovalFlowClient, args: argparse.Namespace) -> str | None:
+    """The new change set's id from the space's list, when the write's answer names none (the
+    reference does not document it): the newest with its title and link."""
+    made = [
+        cs
+        for cs in client.list_change_sets(args.space)
+        if (cs.title, cs.referenceUrl) == (args.title, args.reference_url)
+    ]
+    return max(made, key=lambda cs: (cs.createdAt or "", cs.id)).id if made else None
 
 
 def _update(client: ApprovalFlowClient, args: argparse.Namespace) -> tuple[object, str]:
@@ -74,13 +89,14 @@ def _update(client: ApprovalFlowClient, args: argparse.Namespace) -> tuple[objec
             "change-sets update: nothing to change; give --title, --summary, "
             "--reference-url or --page"
         )
-    cs = client.update_change_set(
+    client.update_change_set(
         args.id,
         title=args.title,
         summary=args.summary,
         reference_url=args.reference_url,
         page_ids=page_ids(args.pages),
-    ) or client.get_change_set(args.id)
+    )
+    cs = client.get_change_set(args.id)  # the documented read, not the write's answer
     return cs, f"Updated {terminal.clean(cs.id)}.\n\n{terminal.change_set(cs)}"
 
 
@@ -91,12 +107,21 @@ def _archive(client: ApprovalFlowClient, args: argparse.Namespace) -> tuple[obje
 
 def _submit(client: ApprovalFlowClient, args: argparse.Namespace) -> tuple[object, str]:
     answer = client.submit_change_set(args.id)
-    return answer, terminal.submit(answer)
+    return answer, "" if args.json else terminal.submit(answer, _titles(client, args.id))
 
 
 def _preflight(client: ApprovalFlowClient, args: argparse.Namespace) -> tuple[object, str]:
     answer = client.preflight_change_set(args.id)
-    return answer, terminal.preflight(answer)
+    return answer, "" if args.json else terminal.preflight(answer, _titles(client, args.id))
+
+
+def _titles(client: ApprovalFlowClient, change_set_id: str) -> dict[str, str]:
+    """The pages' titles where the detail read gives them; none if that read fails."""
+    try:
+        refs = client.get_change_set(change_set_id).pageRefs
+    except ApprovalFlowSyncError:
+        return {}
+    return {ref.pageId: title for ref in refs if (title := terminal.page_title(ref))}
 
 
 def _page_submit(client: ApprovalFlowClient, args: argparse.Namespace) -> tuple[object, str]:
@@ -142,10 +167,14 @@ def connection_of(args: argparse.Namespace, env: Mapping[str, str]) -> Connectio
 
 
 def run(args: argparse.Namespace, env: Mapping[str, str], out: TextIO) -> int:
-    """Run one API command; errors propagate to the CLI, which picks the exit code."""
+    """Run one API command; errors propagate to the CLI, which picks the exit code.
+
+    A change-set submit that submitted nothing exits 1, as a refused ``pages submit`` does.
+    """
     connection = connection_of(args, env)
     call = CALLS[args.command_name]
     with ApprovalFlowClient(connection.base_url, connection.token) as client:
         value, text = call(client, args)
     print(as_json(value) if args.json else text, file=out)
-    return 0
+    nothing_submitted = isinstance(value, SubmitAnswer) and not terminal.submitted_count(value)
+    return EXIT_FAILURE if nothing_submitted else 0

@@ -17,18 +17,21 @@ from __future__ import annotations
 import argparse
 import html
 import http.server
+import io
 import logging
+import re
 import secrets
+import subprocess
+import sys
 import threading
-import webbrowser
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TextIO
+from typing import TextIO, cast
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 
-from approvalflow_sync.approvalflow.base_url import build_base_url, check_url
+from approvalflow_sync.approvalflow.base_url import build_base_url, check_url, url_parts
 from approvalflow_sync.approvalflow.client import ApprovalFlowClient
 from approvalflow_sync.approvalflow.oauth import (
     CONSENT_COMMAND,
@@ -42,6 +45,7 @@ from approvalflow_sync.approvalflow.oauth import (
     authorize_url,
     exchange_code,
     exchange_refresh_token,
+    pkce_pair,
 )
 from approvalflow_sync.approvalflow.scopes import (
     COMMAND_SCOPES,
@@ -63,6 +67,7 @@ from approvalflow_sync.errors import (
     ConfigError,
     OAuthError,
     PermissionDeniedError,
+    SecretWriteError,
 )
 from approvalflow_sync.github.secrets import (
     DEFAULT_API_URL,
@@ -82,7 +87,8 @@ PLACEHOLDER_ID = "0"
 """Asked for when no ``--space`` or ``--page`` is given: a 400 still proves the scope works."""
 
 Confirm = Callable[[str], bool]
-OpenBrowser = Callable[[str], bool]
+OpenBrowser = Callable[[str], object]
+MAX_TIMEOUT_SECONDS = 3600
 
 
 # -- auth init ---------------------------------------------------------------------------------
@@ -93,18 +99,30 @@ def run_init(
     env: Mapping[str, str],
     out: TextIO,
     *,
-    open_browser: OpenBrowser = webbrowser.open,
+    open_browser: OpenBrowser | None = None,
 ) -> int:
     """The consent in a browser, the code for tokens, the refresh token handed on."""
+    out = _robust(out)
     client_secret = _from_env(env, args.client_secret_env, "the OAuth app's client secret")
     urls = auth_urls(args, env)
     sink = _secret_sink(args, env)
-    if args.timeout <= 0:
-        raise ConfigError(f"--timeout: must be more than 0 seconds, got {args.timeout}")
+    if not 0 < args.timeout <= MAX_TIMEOUT_SECONDS:  # also refuses nan
+        raise ConfigError(
+            f"--timeout: must be more than 0 and at most {MAX_TIMEOUT_SECONDS} seconds, "
+            f"got {args.timeout}"
+        )
     state = secrets.token_urlsafe(24)
+    verifier, challenge = pkce_pair()
     scopes = (*CONSENT_SCOPES, *PAGE_SCOPES) if args.with_page_scopes else CONSENT_SCOPES
     with LoopbackCallback(args.port, state) as callback:
-        url = authorize_url(urls.authorize, args.client_id, callback.redirect_uri, state, scopes)
+        url = authorize_url(
+            urls.authorize,
+            args.client_id,
+            callback.redirect_uri,
+            state,
+            scopes,
+            code_challenge=challenge,
+        )
         print(
             "Open this URL in a browser, sign in as the Atlassian account the CI job should act "
             f"as, and accept:\n\n  {url}\n\n"
@@ -116,9 +134,8 @@ def run_init(
             flush=True,
         )
         if not args.no_browser:
-            open_browser(url)
-        answer = callback.wait(args.timeout)
-    code = check_callback(answer, state)
+            (open_browser or (lambda link: launch_browser(link, env)))(callback.start_url(url))
+        code = check_callback(callback.wait(args.timeout))
     with httpx.Client(timeout=30.0) as http:
         grant = exchange_code(
             http,
@@ -127,9 +144,13 @@ def run_init(
             client_secret,
             code,
             redirect_uri=callback.redirect_uri,
+            code_verifier=verifier,
             consent_command=urls.consent_command,
         )
-    print(f"\nConsent received. Granted scopes: {grant.scope or '(none listed)'}", file=out)
+    print(
+        f"\nConsent received. Granted scopes: {terminal.clean(grant.scope or '(none listed)')}",
+        file=out,
+    )
     missing = [s for s in scopes if s not in grant.scopes and s != OFFLINE_ACCESS]
     if missing:
         print(
@@ -139,6 +160,26 @@ def run_init(
             file=out,
         )
     return _hand_on(grant.refresh_token or "", sink, out)
+
+
+_SECRET_NAME = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|API_?KEY|PRIVATE_?KEY", re.I)
+"""Environment variables the browser does not get: whatever looks like a secret."""
+
+
+def launch_browser(url: str, env: Mapping[str, str]) -> None:
+    """Open ``url`` in the user's browser, started without any secret in its environment.
+
+    ``webbrowser`` hands the browser our whole environment, so it runs in a child Python whose
+    environment lacks every variable named like a secret (the client secret, ``GH_TOKEN`` ...).
+    """
+    clean = {k: v for k, v in env.items() if not _SECRET_NAME.search(k)}
+    subprocess.Popen(  # noqa: S603 - our own interpreter and module, the URL as one argument
+        [sys.executable, "-m", "webbrowser", "-t", url],
+        env=clean,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 @dataclass(frozen=True)
@@ -218,26 +259,51 @@ def _hand_on(
 ) -> int:
     """Store the new refresh token in a secret, or print it once under ``heading``; 0.
 
-    It is never lost: when storing fails, it is printed, then the error is raised.
+    It is never lost: whatever fails while storing it (GitHub, an answer not as documented, a
+    bug), it is printed with what to do, and then the failure is raised as a one-line error.
     """
-    if sink is not None:
-        try:
-            write_secret(sink.api_url, sink.token, sink.target, refresh_token)
-        except ApprovalFlowSyncError:
-            print(
-                f"Could not store the refresh token in the {sink.target.describe()} (why "
-                "follows). Here it is instead, shown once: store it yourself now.\n\n"
-                f"{refresh_token}\n",
-                file=out,
-                flush=True,
-            )
-            raise
-        print(f"Stored the refresh token in the {sink.target.describe()}.", file=out)
-        print(_ROTATION_NOTE, file=out)
+    if sink is None:
+        print(f"{heading}\n\n{refresh_token}\n\n{_ROTATION_NOTE}", file=out)
         return 0
-    print(f"{heading}\n\n{refresh_token}\n", file=out)
-    print(_ROTATION_NOTE, file=out)
+    where = sink.target.describe()
+    try:
+        write_secret(sink.api_url, sink.token, sink.target, refresh_token)
+    except Exception as exc:  # whatever it is, the token must reach the user
+        print(
+            f"Could not store the refresh token in the {where} (why follows). Here it is "
+            f"instead, shown once: store it yourself now.\n\n{refresh_token}\n\n{_ROTATION_NOTE}",
+            file=out,
+        )
+        if isinstance(exc, ApprovalFlowSyncError):
+            raise
+        raise SecretWriteError(
+            f"write the {where}", f"unexpected {type(exc).__name__}", target=sink.target.spec
+        ) from exc
+    print(f"Stored the refresh token in the {where}.\n{_ROTATION_NOTE}", file=out)
     return 0
+
+
+class _OutOrStderr(io.TextIOBase):
+    """``out``, until writing to it fails (a pipe closed early, as ``| head -1`` does); then
+    stderr, so that a refresh token printed after that still reaches the user."""
+
+    def __init__(self, out: TextIO) -> None:
+        self._out = out
+
+    def write(self, text: str) -> int:
+        try:
+            written = self._out.write(text)
+            self._out.flush()
+        except (OSError, ValueError):  # a broken pipe; a closed file
+            if self._out is sys.stderr:
+                raise
+            self._out = sys.stderr
+            written = self._out.write(text)
+        return written
+
+
+def _robust(out: TextIO) -> TextIO:
+    return cast(TextIO, _OutOrStderr(out))
 
 
 _ROTATION_NOTE = (
@@ -247,14 +313,8 @@ _ROTATION_NOTE = (
 )
 
 
-def check_callback(query: Mapping[str, str], state: str) -> str:
-    """The code from the redirect's query, once its ``state`` is ours; else an OAuthError."""
-    if not secrets.compare_digest(query.get("state", "").encode(), state.encode()):
-        raise OAuthError(
-            "the redirect's state does not match the one sent: it does not come from this "
-            "consent (an older attempt, or a forged request). Nothing was exchanged; run "
-            "`approvalflow-sync auth init` again"
-        )
+def check_callback(query: Mapping[str, str]) -> str:
+    """The code from the redirect's query (its ``state`` already ours); else an OAuthError."""
     if "error" in query:
         said = terminal.clean(query["error"])
         description = query.get("error_description")
@@ -283,31 +343,60 @@ class _QuietServer(http.server.ThreadingHTTPServer):
 
 @dataclass
 class _Answer:
+    """What the listener saw: the callback with our ``state``, or why the flow stops."""
+
+    state: str
+    start_path: str = field(default_factory=lambda: f"/start/{secrets.token_urlsafe(16)}")
+    consent_url: str | None = None
+    """Where the one-shot start page sends the browser; None once it was opened."""
     query: dict[str, str] | None = None
+    problem: str | None = None
     ready: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def take(self, query: dict[str, str]) -> bool:
-        """Keep the first callback's query; False for any later one."""
+    def open_start(self) -> str | None:
+        """The consent URL, the first time; later, None, and the flow stops (the link leaked)."""
         with self.lock:
-            if self.query is not None:
+            url, self.consent_url = self.consent_url, None
+            if url is None and not self.ready.is_set():
+                self.problem = (
+                    "the browser link to the consent page was opened twice: another program "
+                    "may have read it from the browser's command line. Nothing was exchanged; "
+                    "run `approvalflow-sync auth init` again"
+                )
+                self.ready.set()
+            return url
+
+    def take(self, query: dict[str, str]) -> bool:
+        """Keep the first callback that carries our ``state``; False for any other."""
+        ours = secrets.compare_digest(query.get("state", "").encode(), self.state.encode())
+        with self.lock:
+            if not ours or self.ready.is_set():
                 return False
             self.query = query
             return True
 
 
-class LoopbackCallback:
-    """A one-shot HTTP listener on ``127.0.0.1:PORT`` for the consent redirect.
+_FINAL_PAGES = {
+    True: (200, "Consent received", "You can close this tab and go back to the terminal."),
+    False: (400, "Consent not completed", "The terminal says what went wrong and what to do."),
+}
 
-    It takes the first request to ``/callback`` and answers the browser with a short page (an
-    error page when ``state`` does not match); other paths (a browser's ``/favicon.ico``) get a
-    404 and do not count. :func:`check_callback` then decides, in the terminal.
+
+class LoopbackCallback:
+    """An HTTP listener on ``127.0.0.1:PORT`` for the consent redirect.
+
+    ``/callback`` with our ``state`` ends the wait (:func:`check_callback` then decides, in the
+    terminal); with another ``state`` (a stray local request, a forged one) it gets an error page
+    and the wait goes on until the timeout. :meth:`start_url` is a one-shot page that redirects
+    to the consent page, so the authorize URL (``state`` included) never sits on the browser's
+    command line. Other paths (a browser's ``/favicon.ico``) get a 404.
     """
 
     def __init__(self, port: int, state: str) -> None:
         if not 0 <= port <= 65535:
             raise ConfigError(f"--port: must be from 0 to 65535, got {port}")
-        answer = _Answer()
+        answer = _Answer(state)
         self._answer = answer
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -316,33 +405,33 @@ class LoopbackCallback:
             def do_GET(self) -> None:
                 url = urlsplit(self.path)
                 query = dict(parse_qsl(url.query, keep_blank_values=True))
-                if url.path != CALLBACK_PATH or not answer.take(query):
+                if url.path == answer.start_path:
+                    self._start()
+                elif url.path != CALLBACK_PATH:
                     self._page(404, "Not the callback", "Nothing to see here.")
-                    return
-                try:
-                    self._respond(query)
-                finally:
-                    answer.ready.set()  # after the page, so the browser gets it before we close
-
-            def _respond(self, query: dict[str, str]) -> None:
-                if not secrets.compare_digest(query.get("state", "").encode(), state.encode()):
+                elif not answer.take(query):
                     self._page(
                         400,
                         "Not the consent started in the terminal",
                         "The state does not match: nothing was exchanged.",
                     )
-                elif "code" in query and "error" not in query:
-                    self._page(
-                        200,
-                        "Consent received",
-                        "You can close this tab and go back to the terminal.",
-                    )
                 else:
-                    self._page(
-                        400,
-                        "Consent not completed",
-                        "The terminal says what went wrong and what to do.",
-                    )
+                    try:
+                        self._page(*_FINAL_PAGES["code" in query and "error" not in query])
+                    finally:
+                        answer.ready.set()  # after the page, so the browser gets it first
+
+            def _start(self) -> None:
+                target = answer.open_start()
+                if target is None:
+                    self._page(410, "Link already used", "Run auth init again.")
+                    return
+                self.send_response(303)
+                self.send_header("Location", target)
+                self.send_header("Cache-Control", "no-store")
+                self.send_header("Referrer-Policy", "no-referrer")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
 
             def _page(self, status: int, title: str, text: str) -> None:
                 body = (
@@ -377,14 +466,22 @@ class LoopbackCallback:
         self.redirect_uri = f"http://127.0.0.1:{self.port}{CALLBACK_PATH}"
         self._thread.start()
 
+    def start_url(self, consent_url: str) -> str:
+        """A local link that redirects once to ``consent_url``: what the browser is given."""
+        self._answer.consent_url = consent_url
+        return f"http://127.0.0.1:{self.port}{self._answer.start_path}"
+
     def wait(self, timeout: float) -> dict[str, str]:
         """The callback's query parameters; an OAuthError when none came within ``timeout``."""
-        if not self._answer.ready.wait(timeout):
+        answer = self._answer
+        if not answer.ready.wait(timeout):
             raise OAuthError(
                 f"no redirect came back to {self.redirect_uri} within {timeout:g} s; run "
                 "`approvalflow-sync auth init` again (--timeout gives more time)"
             )
-        return dict(self._answer.query or {})
+        if answer.problem is not None:
+            raise OAuthError(answer.problem)
+        return dict(answer.query or {})
 
     def close(self) -> None:
         """Stop listening."""
@@ -419,6 +516,7 @@ def run_check(
     confirm: Confirm | None = None,
 ) -> int:
     """List the sites a token reaches and check each scope; 1 when a scope fails."""
+    out = _robust(out)
     urls = auth_urls(args, env)
     base_url = _base_url(args, env, urls.sandbox)
     with httpx.Client(timeout=30.0) as http:
@@ -428,10 +526,14 @@ def run_check(
         if granted is None:
             granted = frozenset(scope for site in sites for scope in site.scopes)
         checks = _check_scopes(http, base_url, access_token, granted, args)
+    if base_url is not None:
+        print(_base_url_report(base_url, checks, sites), file=out)
     print(f"\nScopes{f' (read calls against {base_url})' if base_url else ''}:", file=out)
     width = max(len(check.scope) for check in checks)
     for check in checks:
-        print(f"  {check.mark} {check.scope.ljust(width)}  {check.detail}", file=out)
+        print(
+            f"  {check.mark} {check.scope.ljust(width)}  {terminal.clean(check.detail)}", file=out
+        )
     marks = {check.scope: check.mark for check in checks}
     print(f"\nCommands:\n{_commands_report(marks)}", file=out)
     return 1 if any(marks[scope] == FAILED for scope in COMMAND_SCOPES["run"]) else 0
@@ -518,7 +620,10 @@ def _access_token(
             f"in {REUSE_WINDOW_MINUTES} minutes: store this one now):"
         )
         _hand_on(grant.refresh_token, sink, out, heading)
-    print(f"Access token: expires in {grant.expires_in} s; scope: {grant.scope}", file=out)
+    print(
+        f"Access token: expires in {grant.expires_in} s; scope: {terminal.clean(grant.scope)}",
+        file=out,
+    )
     return grant.access_token, grant.scopes
 
 
@@ -617,6 +722,31 @@ def _write_checks(granted: frozenset[str]) -> list[ScopeCheck]:
         else ScopeCheck(scope, FAILED, "not granted (the token's scope does not list it)")
         for scope in (WRITE_CHANGE_SET, WRITE_APPROVAL)
     ]
+
+
+def _base_url_report(base_url: str, checks: list[ScopeCheck], sites: list[Site]) -> str:
+    """The base URL, whether the read calls got through it, and the ids it holds."""
+    reads = [check for check in checks if check.scope in (READ_CHANGE_SET, READ_APPROVAL)]
+    verdict = (
+        "verified: the read calls below got through"
+        if any(check.mark == OK for check in reads)
+        else "NOT verified: the read calls below failed"
+    )
+    parts = url_parts(base_url)
+    absent = "not in the URL"
+    cloud = parts.cloud_id or (
+        f"{absent} (the site {parts.site} stands for it)" if parts.site else absent
+    )
+    if parts.cloud_id and sites and parts.cloud_id not in {site.id for site in sites}:
+        cloud += "  (not among the sites this token reaches, listed above)"
+    rows = [
+        ("cloud id", cloud),
+        ("app id", parts.app_id or absent),
+        ("environment id", parts.environment_id or absent),
+    ]
+    return f"\nApprovalFlow base URL ({verdict}):\n  {terminal.clean(base_url)}\n" + "\n".join(
+        f"  {name + ':':<16}{terminal.clean(value)}" for name, value in rows
+    )
 
 
 def _base_url(

@@ -16,10 +16,11 @@ from typing import TextIO
 
 import httpx
 
+from approvalflow_sync.action.inputs import DEFAULT_STATUS_CONTEXT
 from approvalflow_sync.action.runner import Runner
 from approvalflow_sync.action.sync import Options, Run
 from approvalflow_sync.approvalflow.client import ApprovalFlowClient
-from approvalflow_sync.core.mapping import compile_mapping, load_mapping
+from approvalflow_sync.core.mapping import DEFAULT_MAPPING_FILE, compile_mapping, load_mapping
 from approvalflow_sync.core.plan import DEFAULT_TITLE_TEMPLATE
 from approvalflow_sync.github.event import ChangedFile, PullRequest
 from approvalflow_sync.github.gateway import Comment, Identity, Status
@@ -113,13 +114,13 @@ def _show(out: TextIO, title: str, github: DemoGitHub, shown: dict[int, str]) ->
 
 def run(out: TextIO) -> int:
     """Open a pull request, push more docs, merge it; print what the action posts each time."""
-    mapping = load_mapping(MAPPING, ".github/approvalflow.yml")
+    mapping = load_mapping(MAPPING, DEFAULT_MAPPING_FILE)
     matcher = compile_mapping(mapping)
     github = DemoGitHub()
     shown: dict[int, str] = {}
     options = Options(
         title_template=mapping.title_template or DEFAULT_TITLE_TEMPLATE,
-        status_context="ApprovalFlow / preflight",
+        status_context=DEFAULT_STATUS_CONTEXT,
         comment=True,
         dry_run=False,
         archive_on_close=True,

@@ -10,13 +10,25 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
+from typing import NoReturn, cast
 
 from approvalflow_sync import __version__
 from approvalflow_sync.approvalflow.scopes import scope_help
-from approvalflow_sync.errors import ApprovalFlowSyncError
+from approvalflow_sync.errors import ApprovalFlowSyncError, UsageError
+from approvalflow_sync.safe_text import scrub
 
 PROG = "approvalflow-sync"
+DEBUG = "--debug"
+"""Taken out of the command line wherever it stands: before or after the command."""
 Handler = Callable[[argparse.Namespace], int]
+
+
+class Parser(argparse.ArgumentParser):
+    """Raises :class:`UsageError` instead of printing and exiting: ``--json`` prints it as JSON."""
+
+    def error(self, message: str) -> NoReturn:
+        """Called by argparse on a command line it cannot parse."""
+        raise UsageError(message, prog=self.prog, usage=self.format_usage())
 
 
 def _connection_flags(parser: argparse.ArgumentParser) -> None:
@@ -48,9 +60,18 @@ def _api_command(
         description=f"{help_text[0].upper()}{help_text[1:]}. {scope_help(command)}",
     )
     _connection_flags(parser)
-    parser.add_argument("--json", action="store_true", help="print the answer as JSON")
+    _json_flag(parser)
     parser.set_defaults(handler=_run_api, command_name=command)
     return parser
+
+
+def _json_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help='print the answer as JSON; an error too, on stdout: {"error": {"type", "message", '
+        '"status"}}, with the same exit status',
+    )
 
 
 def _change_set_fields(parser: argparse.ArgumentParser, *, required: bool) -> None:
@@ -311,7 +332,7 @@ def _add_plan_command(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
         "built-in one here",
     )
     _connection_flags(plan)
-    plan.add_argument("--json", action="store_true", help="print the plan as JSON")
+    _json_flag(plan)
     plan.set_defaults(handler=_run_plan)
 
 
@@ -334,13 +355,18 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     The whole tree is some thirty parsers, and building them costs as much as importing YAML:
     a command that starts often (``validate``, ``run``) builds just its own.
     """
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog=PROG,
         description="Sync GitHub pull requests to ApprovalFlow change sets in Confluence.",
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
-    parser.add_argument("--debug", action="store_true", help="log HTTP calls; show tracebacks")
-    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser.add_argument(
+        DEBUG, action="store_true", help="log HTTP calls; show tracebacks (before or after COMMAND)"
+    )
+    subparsers = cast(  # its parsers are Parsers too: every usage error is reported one way
+        "argparse._SubParsersAction[argparse.ArgumentParser]",
+        parser.add_subparsers(dest="command", required=True, metavar="COMMAND"),
+    )
     words = [word for word in (argv or ()) if not word.startswith("-")]
     named = words[0] if words and words[0] in COMMANDS else None
     for name, add in COMMANDS.items():
@@ -433,20 +459,40 @@ def _configure_logging(debug: bool) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``approvalflow-sync`` command."""
     words = sys.argv[1:] if argv is None else list(argv)
-    args = build_parser(words).parse_args(words)
+    debug = DEBUG in words
+    words = [word for word in words if word != DEBUG]
+    as_json = "--json" in words  # known before parsing, for a usage error
+    try:
+        args = build_parser(words).parse_args(words)
+    except UsageError as error:
+        return _report(error, as_json=as_json)
     handler: Handler = args.handler
     if handler is not _run_validate:  # validate logs nothing; it starts faster without logging
-        _configure_logging(args.debug)
+        _configure_logging(debug)
     try:
         return handler(args)
     except ApprovalFlowSyncError as error:
-        if args.debug:
+        if debug:
             raise
-        print(f"{PROG}: error: {error}", file=sys.stderr)
-        return error.exit_code
+        return _report(error, as_json=getattr(args, "json", False))
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
+
+
+def _report(error: ApprovalFlowSyncError, *, as_json: bool) -> int:
+    """The error as one line on stderr, or with ``--json`` as one JSON object on stdout."""
+    if as_json:
+        import json  # noqa: PLC0415 - keeps start-up light
+
+        status = getattr(error, "status", None)
+        body = {"type": type(error).__name__, "message": str(error), "status": status}
+        print(json.dumps({"error": body}), file=sys.stdout)
+    elif isinstance(error, UsageError):
+        print(f"{error.usage.rstrip()}\n{error.prog}: error: {scrub(str(error))}", file=sys.stderr)
+    else:  # server text may be inside: scrubbed like everything we print
+        print(f"{PROG}: error: {scrub(str(error))}", file=sys.stderr)
+    return error.exit_code
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ replaces, so that a title cannot move the cursor, recolour the terminal or read 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from approvalflow_sync.safe_text import scrub
@@ -46,8 +46,27 @@ def change_set_list(change_sets: Sequence[models.ChangeSet]) -> str:
     return table(("ID", "STATUS", "ROLLUP", "PAGES", "TITLE", "REFERENCE"), rows)
 
 
+UNKNOWN = "—"
+"""A value the answer does not give: a title (the reference promises none), a version."""
+
+VERSIONS_LEGEND = (
+    "VERSION: the page's version now. APPROVED V.: the version that was approved (— never).\n"
+    "STALE: edited after its approval. DELTA: versions between the approved one and now."
+)
+
+
+def page_title(ref: object) -> str | None:
+    """The page's title where the answer gives one (the sandbox's detail does)."""
+    title = getattr(ref, "title", None)
+    return title if isinstance(title, str) and title else None
+
+
+def _or_unknown(value: object) -> object:
+    return UNKNOWN if value is None else value
+
+
 def change_set(cs: models.ChangeSet) -> str:
-    """A change set's fields, then its pages with their versions."""
+    """A change set's fields, then its pages with their versions and a legend of the columns."""
     head = [
         ("id", cs.id),
         ("space", cs.spaceId),
@@ -59,17 +78,25 @@ def change_set(cs: models.ChangeSet) -> str:
         ("created", f"{clean(cs.createdAt)} by {clean(cs.createdBy)}"),
     ]
     fields = "\n".join(f"{name + ':':<11}{clean(value)}" for name, value in head)
-    pages = table(
-        ("PAGE", "VERSION", "APPROVED AT", "STALE", "DELTA"),
+    rows = [
         [
-            (p.pageId, p.currentPageVersion, p.approvedAtVersion, p.isStale, p.versionDelta)
-            for p in cs.pageRefs
-        ],
-    )
-    return f"{fields}\n\n{pages}"
+            _or_unknown(value)
+            for value in (
+                p.pageId,
+                page_title(p),
+                p.currentPageVersion,
+                p.approvedAtVersion,
+                p.isStale,
+                p.versionDelta,
+            )
+        ]
+        for p in cs.pageRefs
+    ]
+    pages = table(("PAGE", "TITLE", "VERSION", "APPROVED V.", "STALE", "DELTA"), rows)
+    return f"{fields}\n\n{pages}\n\n{VERSIONS_LEGEND}"
 
 
-def preflight(answer: models.PreflightAnswer) -> str:
+def preflight(answer: models.PreflightAnswer, titles: Mapping[str, str] | None = None) -> str:
     """The counts, then each page: can submit with its workflow, or blocked with the reason."""
     results = answer.results
     s = answer.summary
@@ -77,21 +104,42 @@ def preflight(answer: models.PreflightAnswer) -> str:
     can = sum(r.canSubmit is True for r in results) if s.submittable is None else s.submittable
     blocked = sum(r.canSubmit is False for r in results) if s.blocked is None else s.blocked
     head = f"{can} of {total} pages can be submitted, {blocked} blocked."
-    rows = [(r.pageId, r.canSubmit, r.workflowId if r.canSubmit else r.reason) for r in results]
-    return f"{head}\n\n{table(('PAGE', 'CAN SUBMIT', 'WORKFLOW / REASON'), rows)}"
+    rows = [
+        (
+            r.pageId,
+            (titles or {}).get(r.pageId, UNKNOWN),
+            r.canSubmit,
+            r.workflowId if r.canSubmit else r.reason,
+        )
+        for r in results
+    ]
+    return f"{head}\n\n{table(('PAGE', 'TITLE', 'CAN SUBMIT', 'WORKFLOW / REASON'), rows)}"
 
 
-def submit(answer: models.SubmitAnswer) -> str:
-    """The counts, then each page: submitted with its workflow, or skipped with the reason."""
+def submitted_count(answer: models.SubmitAnswer) -> int:
+    """Pages submitted: the answer's count, else its results that say so."""
     done = sum(r.success is True for r in answer.results)
-    submitted = done if answer.submittedCount is None else answer.submittedCount
+    return done if answer.submittedCount is None else answer.submittedCount
+
+
+def submit(answer: models.SubmitAnswer, titles: Mapping[str, str] | None = None) -> str:
+    """The counts, then each page: submitted with its workflow, or skipped with the reason."""
+    submitted = submitted_count(answer)
+    done = sum(r.success is True for r in answer.results)
     skipped = len(answer.results) - done if answer.skippedCount is None else answer.skippedCount
     head = f"{submitted} submitted, {skipped} skipped."
+    if not submitted:
+        head += " Nothing was submitted."
     rows = [
-        (r.pageId, "submitted" if r.success else "skipped", r.workflowId if r.success else r.reason)
+        (
+            r.pageId,
+            (titles or {}).get(r.pageId, UNKNOWN),
+            "submitted" if r.success else "skipped",
+            r.workflowId if r.success else r.reason,
+        )
         for r in answer.results
     ]
-    return f"{head}\n\n{table(('PAGE', 'RESULT', 'WORKFLOW / REASON'), rows)}"
+    return f"{head}\n\n{table(('PAGE', 'TITLE', 'RESULT', 'WORKFLOW / REASON'), rows)}"
 
 
 def page_preflight(answer: models.PagePreflightAnswer) -> str:

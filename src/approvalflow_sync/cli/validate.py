@@ -1,7 +1,8 @@
 """``approvalflow-sync validate [FILE]``: check a mapping file before a workflow depends on it.
 
 Problems print as ``file:line:col: message``, one per line, errors first; patterns that match no
-file of the repository are warnings. Exit 2 when there is an error, else 0.
+file of the repository are warnings. Exit 2 when there is an error, else 0. Run anywhere inside
+the repository: the default file and the files to check patterns against are the repository's.
 """
 
 from __future__ import annotations
@@ -16,22 +17,32 @@ from approvalflow_sync.core.mapping import (
     compile_mapping,
     read_mapping,
 )
-from approvalflow_sync.github.checkout import Listing
+from approvalflow_sync.github.checkout import Listing, repository_root
+
+POINT_TO_FILE = "give its path: approvalflow-sync validate FILE"
+NO_REPOSITORY = (
+    "patterns not checked: no git repository here; run validate inside the repository, "
+    "or give --repo DIR"
+)
 
 
 def run(file: str | None, repo: str | None, out: TextIO, err: TextIO) -> int:
-    """Check ``file`` (default ``.github/approvalflow.yml``) and its patterns against ``repo``."""
-    listing = Listing(repo or os.getcwd())  # git walks the tree while the mapping loads
-    path = str(Path(file or DEFAULT_MAPPING_FILE))
+    """Check ``file`` (default: the repository's ``.github/approvalflow.yml``) and its patterns."""
+    root = repo or repository_root(os.getcwd())
+    listing = Listing(root) if root else None  # git walks the tree while the mapping loads
+    path = file or os.path.relpath(Path(root or ".") / DEFAULT_MAPPING_FILE)
     try:
-        mapping = read_mapping(path)
+        mapping = read_mapping(path, point_to=POINT_TO_FILE)
         matcher = compile_mapping(mapping)
     except MappingError as error:
-        listing.cancel()
+        if listing is not None:
+            listing.cancel()
         for problem in error.problems:
             print(f"{problem} [{problem.severity}]", file=err)
         return error.exit_code
-    warnings = matcher.unmatched_patterns(listing.files())
+    if listing is None:
+        print(f"{path}: {NO_REPOSITORY} [note]", file=err)
+    warnings = matcher.unmatched_patterns(listing.files()) if listing is not None else []
     err.write("".join(f"{problem} [warning]\n" for problem in warnings))  # one write, not 10,000
     pages = {(rule.space, page) for rule in mapping.rules for page in rule.pages}
     spaces = {space for space, _page in pages}

@@ -17,6 +17,21 @@ LS_FILES = ("ls-files", "-z", "--cached", "--others", "--exclude-standard")
 SKIPPED_DIRS = frozenset({".git", ".venv", "node_modules", "__pycache__"})
 
 
+def repository_root(start: str | os.PathLike[str]) -> str | None:
+    """The top of the git work tree holding ``start``, or None outside one (or without git)."""
+    try:
+        found = subprocess.run(  # noqa: S603 - fixed arguments, no shell
+            [GIT, "-C", os.fspath(start), "rev-parse", "--show-toplevel"],
+            capture_output=True,
+            check=False,
+            stdin=subprocess.DEVNULL,
+        )
+    except OSError:
+        return None
+    top = found.stdout.decode("utf-8", "replace").rstrip("\n")
+    return top if found.returncode == 0 and top else None
+
+
 def repository_files(root: str | os.PathLike[str]) -> list[str]:
     """The repository's files relative to ``root``: ``git ls-files`` when it is a repository."""
     return Listing(root).files()

@@ -32,12 +32,11 @@ log = logging.getLogger("approvalflow_sync.github.secrets")
 
 DEFAULT_API_URL = "https://api.github.com"
 NOT_ACCESSIBLE_BY_PAT = "Resource not accessible by personal access token"
-NEW_ORG_SECRET_VISIBILITY = "private"  # noqa: S105 - a visibility, not a secret
-"""Which repositories may read a new organisation secret: GitHub's own default in its web UI."""
 
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_OWNER_REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
-_ORG = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_OWNER_REPO = re.compile(r"(?!\.\.?/)[A-Za-z0-9_.-]+/(?!\.\.?\Z)[A-Za-z0-9_.-]+")
+"""Matched whole (``fullmatch``); ``.`` and ``..`` would climb out of the REST path."""
+_ORG = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?")
 TARGET_FORMS = "NAME (a secret of this repository), env:ENVIRONMENT/NAME or org:ORG/NAME"
 
 Kind = Literal["repository", "environment", "organization"]
@@ -51,7 +50,8 @@ class SecretTarget:
     name: str
     """The secret's name, upper-cased as GitHub stores it."""
     repo: str | None = None
-    """``OWNER/REPO`` for repository and environment secrets."""
+    """``OWNER/REPO`` for repository and environment secrets; for an organisation secret, the
+    one repository a new secret is shared with (least privilege: widen it in GitHub)."""
     environment: str | None = None
     org: str | None = None
 
@@ -109,9 +109,16 @@ def parse_secret_target(target: str, repo: str | None) -> SecretTarget:
             f"{'ENVIRONMENT' if prefix == 'env' else 'ORG'}/NAME; use {TARGET_FORMS}"
         )
     if prefix == "org":
-        if not _ORG.match(where):
+        if not _ORG.fullmatch(where):
             raise ConfigError(f"secret target {target!r}: {where!r} is not an organisation login")
-        return SecretTarget("organization", _secret_name(name, target), org=where)
+        return SecretTarget(
+            "organization",
+            _secret_name(name, target),
+            org=where,
+            repo=_repo(repo, target) if repo else None,
+        )
+    if where.strip() in (".", ".."):
+        raise ConfigError(f"secret target {target!r}: {where!r} is not an environment name")
     return SecretTarget(
         "environment",
         _secret_name(name, target),
@@ -121,7 +128,7 @@ def parse_secret_target(target: str, repo: str | None) -> SecretTarget:
 
 
 def _secret_name(name: str, target: str) -> str:
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):
         raise ConfigError(
             f"secret target {target!r}: {name!r} is not a secret name (letters, digits and "
             "underscores, not starting with a digit)"
@@ -139,7 +146,7 @@ def _repo(repo: str | None, target: str) -> str:
             f"secret target {target!r}: needs the repository (OWNER/REPO; in a workflow, "
             "GITHUB_REPOSITORY); an organisation secret is written org:ORG/NAME"
         )
-    if not _OWNER_REPO.match(repo.strip()):
+    if not _OWNER_REPO.fullmatch(repo.strip()):
         raise ConfigError(f"repository {repo!r}: expected OWNER/REPO")
     return repo.strip()
 
@@ -200,18 +207,29 @@ def _write(requester: HostBoundRequester, target: SecretTarget, value: str) -> N
         Environment(requester, url=url).create_secret(target.name, value)
     else:
         org = Organization(requester, url=f"/orgs/{target.org}")
-        org.create_secret(target.name, value, **_org_access(org, target.name))
+        org.create_secret(target.name, value, **_org_access(org, target, requester))
 
 
-def _org_access(org: Organization, name: str) -> dict[str, Any]:
-    """Keep an existing organisation secret's visibility and every one of its repositories."""
-    secret = org.get_secret(name)
+def _org_access(
+    org: Organization, target: SecretTarget, requester: HostBoundRequester
+) -> dict[str, Any]:
+    """Keep an existing organisation secret's visibility and every one of its repositories.
+
+    Only a 404 means there is none: a new one is shared with ``target.repo`` alone.
+    """
+    secret = org.get_secret(target.name)
     try:
         visibility = secret.visibility
     except GithubException as exc:
         if exc.status != 404:
             raise
-        return {"visibility": NEW_ORG_SECRET_VISIBILITY}
+        if target.repo is None:
+            raise ConfigError(
+                f"{target.describe()}: a new organisation secret is shared with the current "
+                "repository only; give the repository (OWNER/REPO)"
+            ) from None
+        repository = Repository(requester, url=f"/repos/{target.repo}")
+        return {"visibility": "selected", "selected_repositories": [repository]}
     if visibility == "selected":
         return {
             "visibility": "selected",

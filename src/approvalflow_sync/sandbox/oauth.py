@@ -3,7 +3,8 @@
 The rules copy what Atlassian documents and answers (see ``approvalflow-api.md``, last section):
 
 - ``/authorize`` is the consent page. The sandbox's "user" is an admin who consents at once, so
-  it redirects straight to ``redirect_uri?code=...&state=...``.
+  it redirects straight to ``redirect_uri?code=...&state=...``. A code asked for with a PKCE
+  ``code_challenge`` (S256) is then traded only with its ``code_verifier`` (RFC 7636).
 - The authorization code grant answers an access token (1 hour) and, only when ``offline_access``
   was granted, a refresh token.
 - Refresh tokens rotate: every refresh answers a new one; the used one stays valid for a
@@ -19,6 +20,8 @@ Times come from the caller (the sandbox's clock, which tests can move). Tokens a
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -108,6 +111,8 @@ class AuthCode:
     scopes: frozenset[str]
     expires_at: datetime
     used: bool = False
+    code_challenge: str | None = None
+    """The PKCE S256 challenge the consent was asked with, if any."""
 
 
 @dataclass
@@ -205,8 +210,13 @@ class OAuthState:
                 error="access_denied",
                 description="The user declined to grant access",
             )
+        challenge = query.get("code_challenge") or None
+        if challenge and query.get("code_challenge_method") != "S256":
+            return _redirect(redirect_uri, state, error="invalid_request", description="Use S256")
         code = "sbx-code-" + secrets.token_urlsafe(24)
-        self.codes[code] = AuthCode(client.client_id, redirect_uri, granted, now + CODE_LIFETIME)
+        self.codes[code] = AuthCode(
+            client.client_id, redirect_uri, granted, now + CODE_LIFETIME, code_challenge=challenge
+        )
         return _redirect(redirect_uri, state, code=code)
 
     # -- the token endpoint --------------------------------------------------------------------
@@ -249,6 +259,7 @@ class OAuthState:
             or code.expires_at <= now
             or code.client_id != client.client_id
             or code.redirect_uri != redirect_uri
+            or not _verifies(code.code_challenge, params.get("code_verifier"))
         ):
             raise OAuthRefusalError(403, "invalid_grant", INVALID_CODE)
         code.used = True
@@ -424,6 +435,17 @@ def accessible_resources(scopes: frozenset[str]) -> list[dict[str, Any]]:
             "avatarUrl": AVATAR_URL,
         }
     ]
+
+
+def _verifies(challenge: str | None, verifier: object) -> bool:
+    """True without a challenge, or when the verifier's S256 digest is the challenge."""
+    if challenge is None:
+        return True
+    if not isinstance(verifier, str):
+        return False
+    digest = hashlib.sha256(verifier.encode()).digest()
+    computed = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+    return secrets.compare_digest(computed.encode(), challenge.encode())
 
 
 def _param(params: Mapping[str, object], name: str) -> str:

@@ -149,10 +149,10 @@ class SpaceSeed(Checked):
 
 
 class TokenSeed(Checked):
-    """An access token and its scopes (seed files and ``/_sandbox/tokens``)."""
+    """An access token and its scopes, sorted (seed files and ``/_sandbox/tokens``)."""
 
     token: Text
-    scopes: list[Text]
+    scopes: Annotated[list[Text], AfterValidator(lambda scopes: sorted(set(scopes)))]
 
 
 LOOPBACK_CALLBACK = "http://127.0.0.1/callback"

@@ -1,25 +1,48 @@
 """The sandbox's world and ApprovalFlow's rules, with no HTTP.
 
-:class:`SandboxState` holds spaces, workflows, pages, approvals, change sets, tokens, the two
-site switches and the OAuth side (:mod:`approvalflow_sync.sandbox.oauth`); its methods are the
-API's operations and answer the vendor's JSON shapes as plain dicts. A refused operation raises
-a :class:`RefusalError` whose kind the server turns into a status.
-One function, :meth:`SandboxState.eligibility`, decides whether a page can be submitted, so
-preflight and submit cannot disagree. The state is not thread-safe: the server holds one lock
-around every use.
+:class:`SandboxState` is the state file's shape: the seed's world (spaces with their workflows
+and pages, tokens, the two site switches) plus approvals, change sets and the OAuth side
+(:mod:`approvalflow_sync.sandbox.oauth`). Its methods are the API's operations: they take the
+checked request (the models below) and answer the vendor's JSON shapes; a refused operation
+raises :class:`RefusalError` with its status. One function, :meth:`SandboxState.eligibility`,
+decides whether a page can be submitted, so preflight and submit cannot disagree. Not
+thread-safe: the app holds one lock around every use.
 """
+
+# ruff: noqa: N815 - requests and records keep the camelCase keys of the API and the state file
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_serializer,
+    field_validator,
+)
 
 from approvalflow_sync.errors import ConfigError
 from approvalflow_sync.sandbox.oauth import OAuthState
-from approvalflow_sync.sandbox.seed import Seed, validate_seed
+from approvalflow_sync.sandbox.seed import (
+    Checked,
+    OAuthClientSeed,
+    PageSeed,
+    Seed,
+    SpaceSeed,
+    Text,
+    TokenSeed,
+    WorkflowSeed,
+    first_problem,
+    only_digits,
+)
 
 PRODUCT_SCOPE = "read:forge-app:confluence"
 READ_CHANGE_SET = "read:change-set:custom"
@@ -59,99 +82,184 @@ ARCHIVED_STATUSES = {"reference": "retired-v2", "rich": "archived"}
 """The ``status`` of an archived change set per answer mode: the reference does not document it,
 so the reference mode carries a value no program can guess."""
 
+T = TypeVar("T")
+
 
 class RefusalError(Exception):
-    """Raised when the sandbox refuses an operation; ``message`` is the answer's error text."""
+    """Raised when the sandbox refuses a call; ``message`` and ``status`` make the answer."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, status: int = 400) -> None:
         super().__init__(message)
         self.message = message
+        self.status = status
 
 
-class InvalidRequestError(RefusalError):
-    """Raised when a parameter is missing or invalid, or the object does not allow it (400)."""
+# -- what the API and the admin surface accept --------------------------------------------------
+
+PageId = Annotated[str, AfterValidator(only_digits)]
 
 
-class UnauthorizedError(RefusalError):
-    """Raised when the access token is missing or unknown (401)."""
+class Call(Checked):
+    """A request's parameters: strict types, other fields ignored."""
+
+    model_config = ConfigDict(extra="ignore", strict=True)
 
 
-class ForbiddenError(RefusalError):
-    """Raised when the REST API is off, the licence inactive or a scope missing (403)."""
+class SpaceCall(Call):
+    spaceId: Text
 
 
-@dataclass
-class Space:
-    """A Confluence space."""
-
-    id: str
-    key: str
-    name: str
+class ChangeSetCall(Call):
+    changeSetId: Text
 
 
-@dataclass
-class Workflow:
-    """An approval workflow of one space; inactive ones are never used."""
+class _PageCall(Call):
+    """A page id; also each item of ``pageRefs``, whose refusals name this class."""
 
-    id: str
-    space_id: str
-    name: str
-    active: bool
+    pageId: PageId
 
 
-@dataclass
-class Page:
-    """A Confluence page; every edit raises its version by one."""
-
-    id: str
-    space_id: str
-    title: str
-    version: int
-    workflow: str | None = None
-    """The workflow assigned to the page, if any."""
+PageCall = _PageCall
+PageRefs = Annotated[list[_PageCall], Field(min_length=1)]
 
 
-@dataclass
-class Approval:
+class NewChangeSet(Call):
+    spaceId: Text
+    title: Text
+    pageRefs: PageRefs
+    summary: str | None = None
+    referenceUrl: str | None = None
+
+
+class ChangeSetUpdate(ChangeSetCall):
+    """A missing (or null) field stays as it is; ``pageRefs`` replaces the pages."""
+
+    title: Text | None = None
+    summary: str | None = None
+    referenceUrl: str | None = None
+    pageRefs: PageRefs | None = None
+
+
+class NewPage(PageSeed):
+    spaceId: Text
+
+
+class WorkflowSpec(Call):
+    """A new workflow, or what changes in one."""
+
+    spaceId: Text
+    id: Text
+    name: Text | None = None
+    active: bool | None = None
+
+
+class Assignment(PageCall):
+    workflowId: Text | None
+    """Required; null removes the assignment."""
+
+
+# -- what the sandbox stores besides the seed's world --------------------------------------------
+
+
+class Approval(Checked):
     """One submission of a page and what reviewers decided; the page's last one counts."""
 
-    page_id: str
+    pageId: str
     version: int
     """The page's version when submitted: the one that gets approved."""
-    workflow_id: str
-    change_set_id: str | None
+    workflowId: str
+    changeSetId: str | None
     status: str = PENDING
-    submitted_at: str = ""
-    decided_at: str | None = None
+    submittedAt: str
+    decidedAt: str | None = None
 
 
-@dataclass
-class ChangeSet:
+class ChangeSet(Checked):
     """A change set: pages reviewed together; archived ones are read-only."""
 
     id: str
-    space_id: str
+    spaceId: str
     title: str
-    page_ids: list[str]
     summary: str | None = None
-    reference_url: str | None = None
+    referenceUrl: str | None = None
     status: str = OPEN
-    created_at: str = ""
-    created_by: str = CREATED_BY
+    pageIds: list[str]
+    createdAt: str
+    createdBy: str = CREATED_BY
 
 
 @dataclass(frozen=True)
 class Eligibility:
-    """Whether a page can be submitted now, with the workflow it would go to or why not."""
+    """Whether a page can be submitted now: the workflow it would go to, or why not."""
 
     page_id: str
     workflow_id: str | None = None
     reason: str | None = None
 
+    def answer(self) -> dict[str, Any]:
+        """The page's preflight result."""
+        if self.workflow_id is None:
+            return {"pageId": self.page_id, "canSubmit": False, "reason": self.reason}
+        return {"pageId": self.page_id, "canSubmit": True, "workflowId": self.workflow_id}
+
+
+Answer = dict[str, Any]
+Cut = Callable[[Answer], Answer]
+M = TypeVar("M", bound=BaseModel)
+Run = Callable[["SandboxState", M], Answer]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One API call: its scope, its parameters and where they are read, what it does.
+
+    ``run`` gives the rich answer; ``reference`` cuts it down to what the reference shows.
+    """
+
+    scope: str
+    model: type[BaseModel]
+    run: Callable[[SandboxState, Any], Answer]
+    where: Literal["query", "body", "either"]
+    reference: Cut
+
     @property
-    def can_submit(self) -> bool:
-        """True when nothing blocks the page."""
-        return self.reason is None
+    def changes(self) -> bool:
+        """Whether a call may change the state (and the state file)."""
+        return self.scope in (WRITE_CHANGE_SET, WRITE_APPROVAL)
+
+
+API: dict[str, dict[str, Endpoint]] = {}
+"""Path, then method, to endpoint: the nine calls of the vendor's reference."""
+
+
+def endpoint(
+    method: str,
+    path: str,
+    scope: str,
+    model: type[M],
+    *,
+    where: Literal["query", "body", "either"] = "body",
+    reference: Cut = lambda answer: answer,
+) -> Callable[[Run[M]], Run[M]]:
+    """Register an operation of :class:`SandboxState` as the API's ``method`` on ``path``."""
+
+    def register(run: Run[M]) -> Run[M]:
+        API.setdefault(path, {})[method] = Endpoint(scope, model, run, where, reference)
+        return run
+
+    return register
+
+
+def _nothing(answer: Answer) -> Answer:
+    return {}
+
+
+def _flat(answer: Answer) -> Answer:
+    return dict(answer["changeSet"])
+
+
+def _no_page_id(answer: Answer) -> Answer:
+    return {key: value for key, value in answer.items() if key != "pageId"}
 
 
 def utc_now() -> datetime:
@@ -160,10 +268,7 @@ def utc_now() -> datetime:
 
 
 class SandboxClock:
-    """The sandbox's clock: another clock (the real one by default) plus an offset tests move.
-
-    It only moves forward: access tokens expire, reuse windows close, nothing goes back.
-    """
+    """Another clock (the real one by default) plus an offset that tests move, only forward."""
 
     def __init__(self, base: Callable[[], datetime] = utc_now) -> None:
         self._base = base
@@ -173,7 +278,7 @@ class SandboxClock:
         return self._base() + self.offset
 
     def advance(self, seconds: float) -> None:
-        """Move the clock forward by ``seconds`` (0 or more)."""
+        """Move the clock forward: access tokens expire, reuse windows close, nothing goes back."""
         if seconds < 0:
             raise ValueError("the sandbox clock only moves forward")
         self.offset += timedelta(seconds=seconds)
@@ -185,156 +290,71 @@ def iso_time(moment: datetime) -> str:
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
 
 
-@dataclass
-class SandboxState:
+def _new_oauth(clients: list[OAuthClientSeed]) -> OAuthState:
+    return OAuthState.from_seed(clients, ALL_SCOPES)
+
+
+class SandboxState(Seed):
     """Everything the sandbox knows; build one with :meth:`from_seed` or :meth:`from_dict`."""
 
-    spaces: dict[str, Space] = field(default_factory=dict)
-    workflows: dict[str, Workflow] = field(default_factory=dict)
-    pages: dict[str, Page] = field(default_factory=dict)
-    approvals: dict[str, list[Approval]] = field(default_factory=dict)
-    """Per page id, every submission in order; the last one is the page's approval state."""
-    change_sets: dict[str, ChangeSet] = field(default_factory=dict)
-    tokens: dict[str, frozenset[str]] = field(default_factory=dict)
-    """Fixed access tokens (the default one, the seed's, the admin's); they never expire."""
-    oauth: OAuthState = field(default_factory=OAuthState, repr=False)
-    """The authorization server: OAuth apps, grants, codes and the tokens it issued."""
-    licence_active: bool = True
-    rest_api_enabled: bool = True
-    change_set_counter: int = 0
-    archived_status: str = ARCHIVED_STATUSES["reference"]
-    """What ``status`` archiving sets (it depends on the answer mode)."""
-    clock: Callable[[], datetime] = field(default=utc_now, repr=False, compare=False)
-    revision: int = field(default=0, compare=False)
-    """Raised by every change, so the server knows when to save."""
+    model_config = ConfigDict(arbitrary_types_allowed=True)
 
-    # -- building and saving -------------------------------------------------------------------
+    format: int
+    approvals: list[Approval] = Field(default_factory=list)
+    """Every submission in order; a page's last one is its approval state."""
+    changeSets: list[ChangeSet] = Field(default_factory=list)
+    changeSetCounter: int = 0
+    oauth: OAuthState = Field(default_factory=lambda: _new_oauth([]))
+    """The authorization server: OAuth apps, grants, codes and the tokens it issued."""
+    oauthClients: list[OAuthClientSeed] = Field(default_factory=list, exclude=True)
+    """The seed's OAuth apps: the state keeps them in ``oauth``."""
+    archived_status: str = Field(default=ARCHIVED_STATUSES["reference"], exclude=True)
+    """What ``status`` archiving sets (it depends on the answer mode)."""
+    clock: Callable[[], datetime] = Field(default=utc_now, exclude=True)
+
+    @field_validator("oauth", mode="before")
+    @classmethod
+    def _load_oauth(cls, saved: object) -> object:
+        if not isinstance(saved, Mapping):
+            return saved
+        oauth = _new_oauth([])
+        try:
+            oauth.load(saved)
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ValueError(f"{exc.__class__.__name__}: {exc}") from None
+        return oauth
+
+    @field_serializer("oauth")
+    def _save_oauth(self, oauth: OAuthState) -> dict[str, Any]:
+        return oauth.to_dict()
 
     @classmethod
     def from_seed(cls, seed: Seed, clock: Callable[[], datetime] = utc_now) -> SandboxState:
         """A fresh state from a validated seed; the default token is always there."""
-        state = cls(
-            clock=clock,
-            licence_active=seed.licence,
-            rest_api_enabled=seed.restApi,
-            oauth=OAuthState.from_seed(seed.oauthClients, ALL_SCOPES),
-        )
-        state.tokens[DEFAULT_TOKEN] = frozenset(ALL_SCOPES)
-        for space in seed.spaces:
-            state.spaces[space.id] = Space(space.id, space.key, space.name)
-            for wf in space.workflows:
-                state.workflows[wf.id] = Workflow(wf.id, space.id, wf.name, wf.active)
-            for page in space.pages:
-                state.pages[page.id] = Page(
-                    page.id, space.id, page.title, page.version, page.workflow
-                )
-        for token in seed.tokens:
-            state.tokens[token.token] = frozenset(token.scopes)
-        return state
+        world = seed.model_dump()
+        default = {"token": DEFAULT_TOKEN, "scopes": list(ALL_SCOPES)}
+        tokens = {token["token"]: token for token in (default, *world["tokens"])}
+        world |= {"tokens": list(tokens.values()), "oauth": _new_oauth(seed.oauthClients)}
+        return cls.model_validate({**world, "format": STATE_FORMAT, "clock": clock})
 
     def to_dict(self) -> dict[str, Any]:
-        """The whole state as JSON-ready data: the seed's shape plus approvals and change sets."""
-        return {
-            "format": STATE_FORMAT,
-            "spaces": [self._space_dict(space) for space in self.spaces.values()],
-            "tokens": [
-                {"token": token, "scopes": sorted(scopes)} for token, scopes in self.tokens.items()
-            ],
-            "licence": self.licence_active,
-            "restApi": self.rest_api_enabled,
-            "approvals": [
-                {
-                    "pageId": a.page_id,
-                    "version": a.version,
-                    "workflowId": a.workflow_id,
-                    "changeSetId": a.change_set_id,
-                    "status": a.status,
-                    "submittedAt": a.submitted_at,
-                    "decidedAt": a.decided_at,
-                }
-                for history in self.approvals.values()
-                for a in history
-            ],
-            "changeSets": [
-                {
-                    "id": cs.id,
-                    "spaceId": cs.space_id,
-                    "title": cs.title,
-                    "summary": cs.summary,
-                    "referenceUrl": cs.reference_url,
-                    "status": cs.status,
-                    "pageIds": list(cs.page_ids),
-                    "createdAt": cs.created_at,
-                    "createdBy": cs.created_by,
-                }
-                for cs in self.change_sets.values()
-            ],
-            "changeSetCounter": self.change_set_counter,
-            "oauth": self.oauth.to_dict(),
-        }
-
-    def _space_dict(self, space: Space) -> dict[str, Any]:
-        return {
-            "id": space.id,
-            "key": space.key,
-            "name": space.name,
-            "workflows": [
-                {"id": wf.id, "name": wf.name, "active": wf.active}
-                for wf in self.workflows.values()
-                if wf.space_id == space.id
-            ],
-            "pages": [
-                {"id": p.id, "title": p.title, "version": p.version, "workflow": p.workflow}
-                for p in self.pages.values()
-                if p.space_id == space.id
-            ],
-        }
+        """The whole state as JSON-ready data."""
+        return self.model_dump()
 
     @classmethod
     def from_dict(
         cls, data: object, source: str, clock: Callable[[], datetime] = utc_now
     ) -> SandboxState:
         """Rebuild a state saved by :meth:`to_dict`; ConfigError names ``source`` if it is bad."""
-        if not isinstance(data, Mapping) or data.get("format") != STATE_FORMAT:
-            raise ConfigError(f"{source}: not a sandbox state file (format {STATE_FORMAT})")
-        world = {
-            key: data[key] for key in ("spaces", "tokens", "licence", "restApi") if key in data
-        }
-        state = cls.from_seed(validate_seed(world, source), clock)
+        refusal = f"{source}: not a sandbox state file (format {STATE_FORMAT})"
         try:
-            for a in data.get("approvals", []):
-                approval = Approval(
-                    page_id=str(a["pageId"]),
-                    version=int(a["version"]),
-                    workflow_id=str(a["workflowId"]),
-                    change_set_id=a["changeSetId"],
-                    status=str(a["status"]),
-                    submitted_at=str(a["submittedAt"]),
-                    decided_at=a.get("decidedAt"),
-                )
-                state.approvals.setdefault(approval.page_id, []).append(approval)
-            for c in data.get("changeSets", []):
-                state.change_sets[str(c["id"])] = ChangeSet(
-                    id=str(c["id"]),
-                    space_id=str(c["spaceId"]),
-                    title=str(c["title"]),
-                    page_ids=[str(page_id) for page_id in c["pageIds"]],
-                    summary=c.get("summary"),
-                    reference_url=c.get("referenceUrl"),
-                    status=str(c["status"]),
-                    created_at=str(c["createdAt"]),
-                    created_by=str(c.get("createdBy", CREATED_BY)),
-                )
-            state.change_set_counter = int(data.get("changeSetCounter", len(state.change_sets)))
-            state.oauth.load(data.get("oauth", {}))
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise ConfigError(
-                f"{source}: not a sandbox state file ({exc.__class__.__name__}: {exc})"
-            ) from None
+            state = cls.model_validate(data)
+        except ValidationError as exc:
+            raise ConfigError(f"{refusal}: {first_problem(exc)}") from None
+        if state.format != STATE_FORMAT:
+            raise ConfigError(refusal)
+        state.clock = clock
         return state
-
-    def _changed(self) -> None:
-        self.revision += 1
 
     # -- access --------------------------------------------------------------------------------
 
@@ -342,21 +362,21 @@ class SandboxState:
         """The scopes of an access token the API accepts now; None when unknown or expired."""
         if not token:
             return None
-        scopes = self.tokens.get(token)
-        return scopes if scopes is not None else self.oauth.access_scopes(token, self.clock())
+        fixed = [frozenset(known.scopes) for known in self.tokens if known.token == token]
+        return fixed[0] if fixed else self.oauth.access_scopes(token, self.clock())
 
     def authorize(self, token: str | None, scope: str) -> None:
         """Check a call like the platform does: token, REST API switch, licence, then scopes."""
         scopes = self.token_scopes(token)
         if scopes is None:
-            raise UnauthorizedError(UNAUTHORIZED)
-        if not self.rest_api_enabled:
-            raise ForbiddenError(REST_API_OFF)
-        if not self.licence_active:
-            raise ForbiddenError(LICENCE_INACTIVE)
+            raise RefusalError(UNAUTHORIZED, 401)
+        if not self.restApi:
+            raise RefusalError(REST_API_OFF, 403)
+        if not self.licence:
+            raise RefusalError(LICENCE_INACTIVE, 403)
         for needed in (PRODUCT_SCOPE, scope):
             if needed not in scopes:
-                raise ForbiddenError(MISSING_SCOPE.format(scope=needed))
+                raise RefusalError(MISSING_SCOPE.format(scope=needed), 403)
 
     # -- the rules -----------------------------------------------------------------------------
 
@@ -367,22 +387,20 @@ class SandboxState:
         single-page rule: with several active workflows and none assigned, the page is blocked;
         a change set instead takes the space's first active workflow by id.
         """
-        page = self.pages.get(page_id)
-        if page is None:
-            return Eligibility(page_id, reason=PAGE_NOT_FOUND)
-        if space_id is not None and page.space_id != space_id:
-            return Eligibility(page_id, reason=OTHER_SPACE)
+        found = self._find_page(page_id)
         latest = self._latest(page_id)
+        if found is None:
+            return Eligibility(page_id, reason=PAGE_NOT_FOUND)
+        space, page = found
+        if space_id is not None and space.id != space_id:
+            return Eligibility(page_id, reason=OTHER_SPACE)
         if latest is not None and latest.status == PENDING:
             return Eligibility(page_id, reason=PENDING_APPROVAL)
+        active = sorted(wf.id for wf in space.workflows if wf.active)
         if page.workflow is not None:
-            assigned = self.workflows.get(page.workflow)
-            if assigned is None or not assigned.active:
+            if page.workflow not in active:
                 return Eligibility(page_id, reason=NO_WORKFLOW)
-            return Eligibility(page_id, workflow_id=assigned.id)
-        active = sorted(
-            wf.id for wf in self.workflows.values() if wf.space_id == page.space_id and wf.active
-        )
+            return Eligibility(page_id, workflow_id=page.workflow)
         if not active:
             return Eligibility(page_id, reason=NO_WORKFLOW)
         if len(active) > 1 and strict:
@@ -391,7 +409,7 @@ class SandboxState:
 
     def rollup_state(self, change_set: ChangeSet) -> str:
         """The change set's state from each page's last approval (unknown pages have none)."""
-        latest = [self._latest(page_id) for page_id in change_set.page_ids]
+        latest = [self._latest(page_id) for page_id in change_set.pageIds]
         statuses = [a.status if a is not None else None for a in latest]
         if REJECTED in statuses:
             return "has_rejections"
@@ -405,331 +423,248 @@ class SandboxState:
             return "in_review"
         return "open"
 
-    def _latest(self, page_id: str) -> Approval | None:
-        history = self.approvals.get(page_id)
-        return history[-1] if history else None
-
-    def _last_approved(self, page_id: str) -> Approval | None:
-        for approval in reversed(self.approvals.get(page_id, [])):
-            if approval.status == APPROVED:
-                return approval
-        return None
+    def _latest(self, page_id: str, status: str | None = None) -> Approval | None:
+        """The page's last approval (of this status if given)."""
+        found = (a for a in reversed(self.approvals) if a.pageId == page_id)
+        return next((a for a in found if status in (None, a.status)), None)
 
     def _is_stale(self, approval: Approval) -> bool:
-        page = self.pages.get(approval.page_id)
-        return page is not None and page.version > approval.version
+        found = self._find_page(approval.pageId)
+        return found is not None and found[1].version > approval.version
 
     # -- change sets ---------------------------------------------------------------------------
 
-    def list_change_sets(self, space_id: str) -> list[dict[str, Any]]:
+    @endpoint("GET", "/changeSets", READ_CHANGE_SET, SpaceCall, where="either")
+    def list_change_sets(self, call: SpaceCall) -> dict[str, Any]:
         """Every change set of a space, archived ones included, oldest first."""
-        self._space(space_id)
-        return [self._view(cs) for cs in self.change_sets.values() if cs.space_id == space_id]
+        self._space(call.spaceId)
+        listed = [cs for cs in self.changeSets if cs.spaceId == call.spaceId]
+        return {"changeSets": [self._view(change_set) for change_set in listed]}
 
-    def change_set_detail(self, change_set_id: str) -> dict[str, Any]:
+    @endpoint(
+        "GET", "/changeSets/detail", READ_CHANGE_SET, ChangeSetCall, where="query", reference=_flat
+    )
+    def change_set_detail(self, call: ChangeSetCall) -> dict[str, Any]:
         """One change set with each page's versions and staleness."""
-        change_set = self._change_set(change_set_id)
-        view = self._view(change_set)
-        view["pageRefs"] = [self._page_versions(page_id) for page_id in change_set.page_ids]
-        return view
+        change_set = self._change_set(call.changeSetId)
+        pages = [self._page_versions(page_id) for page_id in change_set.pageIds]
+        return {"changeSet": {**self._view(change_set), "pageRefs": pages}}
 
-    def create_change_set(
-        self,
-        space_id: str,
-        title: str,
-        page_ids: list[str],
-        summary: str | None = None,
-        reference_url: str | None = None,
-    ) -> dict[str, Any]:
+    @endpoint("POST", "/changeSets", WRITE_CHANGE_SET, NewChangeSet, reference=_nothing)
+    def create_change_set(self, new: NewChangeSet) -> dict[str, Any]:
         """Create a change set; unknown pages are kept (preflight shows them blocked)."""
-        self._space(space_id)
+        self._space(new.spaceId)
         change_set = ChangeSet(
             id=self._new_change_set_id(),
-            space_id=space_id,
-            title=title,
-            page_ids=_unique(page_ids),
-            summary=summary,
-            reference_url=reference_url,
-            created_at=iso_time(self.clock()),
+            spaceId=new.spaceId,
+            title=new.title,
+            summary=new.summary,
+            referenceUrl=new.referenceUrl,
+            pageIds=_page_ids(new.pageRefs),
+            createdAt=iso_time(self.clock()),
         )
-        self.change_sets[change_set.id] = change_set
-        self._changed()
-        return self._view(change_set)
+        self.changeSets.append(change_set)
+        return {"changeSet": self._view(change_set)}
 
-    def update_change_set(
-        self,
-        change_set_id: str,
-        *,
-        title: str | None = None,
-        summary: str | None = None,
-        reference_url: str | None = None,
-        page_ids: list[str] | None = None,
-    ) -> dict[str, Any]:
-        """Change the given fields; ``page_ids`` replaces the list. None leaves a field alone."""
-        change_set = self._open_change_set(change_set_id)
-        if title is not None:
-            change_set.title = title
-        if summary is not None:
-            change_set.summary = summary
-        if reference_url is not None:
-            change_set.reference_url = reference_url
-        if page_ids is not None:
-            change_set.page_ids = _unique(page_ids)
-        self._changed()
-        return self._view(change_set)
+    @endpoint("POST", "/changeSets/update", WRITE_CHANGE_SET, ChangeSetUpdate, reference=_nothing)
+    def update_change_set(self, change: ChangeSetUpdate) -> dict[str, Any]:
+        """Change the fields the request gives."""
+        change_set = self._change_set(change.changeSetId, open_only=True)
+        updates = change.model_dump(include={"title", "summary", "referenceUrl"}, exclude_none=True)
+        if change.pageRefs is not None:
+            updates["pageIds"] = _page_ids(change.pageRefs)
+        for name, value in updates.items():
+            setattr(change_set, name, value)
+        return {"changeSet": self._view(change_set)}
 
-    def archive_change_set(self, change_set_id: str) -> dict[str, Any]:
+    @endpoint("POST", "/changeSets/archive", WRITE_CHANGE_SET, ChangeSetCall, reference=_nothing)
+    def archive_change_set(self, call: ChangeSetCall) -> dict[str, Any]:
         """Archive a change set; from then on it is read-only."""
-        change_set = self._open_change_set(change_set_id)
+        change_set = self._change_set(call.changeSetId, open_only=True)
         change_set.status = self.archived_status
-        self._changed()
-        return self._view(change_set)
+        return {"changeSet": self._view(change_set)}
 
-    def preflight_change_set(self, change_set_id: str) -> dict[str, Any]:
+    @endpoint("POST", "/changeSets/preflight", READ_CHANGE_SET, ChangeSetCall)
+    def preflight_change_set(self, call: ChangeSetCall) -> dict[str, Any]:
         """What submit would do, page by page; changes nothing (archived ones allowed)."""
-        change_set = self._change_set(change_set_id)
-        checks = [self._lenient(change_set, page_id) for page_id in change_set.page_ids]
-        submittable = sum(check.can_submit for check in checks)
-        return {
-            "summary": {
-                "total": len(checks),
-                "submittable": submittable,
-                "blocked": len(checks) - submittable,
-            },
-            "results": [_preflight_result(check) for check in checks],
-        }
+        results = [check.answer() for check in self._checks(self._change_set(call.changeSetId))]
+        submittable = sum(result["canSubmit"] for result in results)
+        total = len(results)
+        summary = {"total": total, "submittable": submittable, "blocked": total - submittable}
+        return {"summary": summary, "results": results}
 
-    def submit_change_set(self, change_set_id: str) -> dict[str, Any]:
+    @endpoint("POST", "/changeSets/submit", WRITE_CHANGE_SET, ChangeSetCall)
+    def submit_change_set(self, call: ChangeSetCall) -> dict[str, Any]:
         """Submit every eligible page of an open change set; the others are skipped."""
-        change_set = self._open_change_set(change_set_id)
+        change_set = self._change_set(call.changeSetId, open_only=True)
         results: list[dict[str, Any]] = []
-        for page_id in change_set.page_ids:
-            check = self._lenient(change_set, page_id)
-            if check.workflow_id is not None and check.can_submit:
-                self._submit(page_id, check.workflow_id, change_set.id)
-                results.append(
-                    {"pageId": page_id, "success": True, "workflowId": check.workflow_id}
-                )
-            else:
-                results.append({"pageId": page_id, "success": False, "reason": check.reason})
-        submitted = sum(1 for result in results if result["success"])
-        return {
-            "submittedCount": submitted,
-            "skippedCount": len(results) - submitted,
-            "results": results,
-        }
+        for check in self._checks(change_set):
+            if check.workflow_id is None:
+                results.append({"pageId": check.page_id, "success": False, "reason": check.reason})
+                continue
+            self._submit(check.page_id, check.workflow_id, change_set.id)
+            results.append(
+                {"pageId": check.page_id, "success": True, "workflowId": check.workflow_id}
+            )
+        submitted = sum(result["success"] for result in results)
+        skipped = len(results) - submitted
+        return {"submittedCount": submitted, "skippedCount": skipped, "results": results}
 
-    def _lenient(self, change_set: ChangeSet, page_id: str) -> Eligibility:
-        return self.eligibility(page_id, space_id=change_set.space_id, strict=False)
+    def _checks(self, change_set: ChangeSet) -> Iterator[Eligibility]:
+        for page_id in change_set.pageIds:
+            yield self.eligibility(page_id, space_id=change_set.spaceId, strict=False)
 
     # -- single pages --------------------------------------------------------------------------
 
-    def preflight_page(self, page_id: str) -> dict[str, Any]:
+    @endpoint("POST", "/pages/preflight", READ_APPROVAL, PageCall, reference=_no_page_id)
+    def preflight_page(self, call: PageCall) -> dict[str, Any]:
         """Whether one page can be submitted on its own (the strict rule)."""
-        return _preflight_result(self.eligibility(page_id, space_id=None, strict=True))
+        return self.eligibility(call.pageId, space_id=None, strict=True).answer()
 
-    def submit_page(self, page_id: str) -> dict[str, Any]:
+    @endpoint("POST", "/pages/submit", WRITE_APPROVAL, PageCall, reference=_nothing)
+    def submit_page(self, call: PageCall) -> dict[str, Any]:
         """Submit one page; a blocked page is refused with its reason."""
-        check = self.eligibility(page_id, space_id=None, strict=True)
-        if check.workflow_id is None or not check.can_submit:
-            raise InvalidRequestError(check.reason or NO_WORKFLOW)
-        self._submit(page_id, check.workflow_id, None)
-        return {"pageId": page_id, "workflowId": check.workflow_id}
+        check = self.eligibility(call.pageId, space_id=None, strict=True)
+        if check.workflow_id is None:
+            raise RefusalError(check.reason or NO_WORKFLOW)
+        self._submit(call.pageId, check.workflow_id, None)
+        return {"pageId": call.pageId, "workflowId": check.workflow_id}
 
     def _submit(self, page_id: str, workflow_id: str, change_set_id: str | None) -> None:
-        page = self.pages[page_id]
-        approval = Approval(
-            page_id=page_id,
-            version=page.version,
-            workflow_id=workflow_id,
-            change_set_id=change_set_id,
-            submitted_at=iso_time(self.clock()),
+        _, page = self._page(page_id)
+        self.approvals.append(
+            Approval(
+                pageId=page_id,
+                version=page.version,
+                workflowId=workflow_id,
+                changeSetId=change_set_id,
+                submittedAt=iso_time(self.clock()),
+            )
         )
-        self.approvals.setdefault(page_id, []).append(approval)
-        self._changed()
 
     # -- what people do in Confluence (the admin surface) --------------------------------------
 
-    def add_page(
-        self,
-        space_id: str,
-        page_id: str,
-        title: str | None = None,
-        version: int = 1,
-        workflow: str | None = None,
-    ) -> dict[str, Any]:
+    def add_page(self, new: NewPage) -> dict[str, Any]:
         """Create a page in a space, optionally with an assigned workflow."""
-        self._space(space_id)
-        if page_id in self.pages:
-            raise InvalidRequestError(f"Page {page_id} already exists")
-        if version < 1:
-            raise InvalidRequestError("version must be 1 or more")
-        if workflow is not None:
-            self._workflow_of(space_id, workflow)
-        page = Page(page_id, space_id, title or f"Page {page_id}", version, workflow)
-        self.pages[page_id] = page
-        self._changed()
-        return _page_dict(page)
+        space = self._space(new.spaceId)
+        if self._find_page(new.id) is not None:
+            raise RefusalError(f"Page {new.id} already exists")
+        if new.workflow is not None:
+            _workflow_of(space, new.workflow)
+        space.pages.append(PageSeed.model_validate(new.model_dump(exclude={"spaceId"})))
+        return new.model_dump()
 
-    def put_workflow(
-        self, space_id: str, workflow_id: str, name: str | None = None, active: bool | None = None
-    ) -> dict[str, Any]:
+    def put_workflow(self, spec: WorkflowSpec) -> dict[str, Any]:
         """Add a workflow to a space, or change the name or activity of one it has."""
-        self._space(space_id)
-        workflow = self.workflows.get(workflow_id)
+        space = self._space(spec.spaceId)
+        others = [wf for other in self.spaces if other is not space for wf in other.workflows]
+        if any(wf.id == spec.id for wf in others):
+            raise RefusalError(f"Workflow {spec.id} belongs to another space")
+        workflow = next((wf for wf in space.workflows if wf.id == spec.id), None)
         if workflow is None:
-            workflow = Workflow(workflow_id, space_id, name or workflow_id, active is not False)
-            self.workflows[workflow_id] = workflow
-        elif workflow.space_id != space_id:
-            raise InvalidRequestError(f"Workflow {workflow_id} belongs to another space")
-        else:
-            workflow.name = name or workflow.name
-            workflow.active = workflow.active if active is None else active
-        self._changed()
-        return {
-            "id": workflow.id,
-            "spaceId": space_id,
-            "name": workflow.name,
-            "active": workflow.active,
-        }
+            workflow = WorkflowSeed(id=spec.id)
+            space.workflows.append(workflow)
+        workflow.name = spec.name or workflow.name
+        workflow.active = workflow.active if spec.active is None else spec.active
+        return {**workflow.model_dump(), "spaceId": space.id}
 
-    def assign_workflow(self, page_id: str, workflow_id: str | None) -> dict[str, Any]:
+    def assign_workflow(self, assignment: Assignment) -> dict[str, Any]:
         """Assign a workflow of the page's space to the page, or remove the assignment."""
-        page = self._page(page_id)
-        if workflow_id is not None:
-            self._workflow_of(page.space_id, workflow_id)
-        page.workflow = workflow_id
-        self._changed()
-        return _page_dict(page)
+        space, page = self._page(assignment.pageId)
+        if assignment.workflowId is not None:
+            _workflow_of(space, assignment.workflowId)
+        page.workflow = assignment.workflowId
+        return {**page.model_dump(), "spaceId": space.id}
 
-    def decide(self, page_id: str, status: str) -> dict[str, Any]:
+    def decide(self, call: PageCall, status: str) -> dict[str, Any]:
         """Approve or reject the page's pending approval, at the version that was submitted."""
-        self._page(page_id)
-        latest = self._latest(page_id)
+        self._page(call.pageId)
+        latest = self._latest(call.pageId)
         if latest is None or latest.status != PENDING:
-            raise InvalidRequestError(f"Page {page_id} has no pending approval")
+            raise RefusalError(f"Page {call.pageId} has no pending approval")
         latest.status = status
-        latest.decided_at = iso_time(self.clock())
-        self._changed()
-        return {
-            "pageId": page_id,
-            "status": status,
-            "version": latest.version,
-            "workflowId": latest.workflow_id,
-            "changeSetId": latest.change_set_id,
-        }
+        latest.decidedAt = iso_time(self.clock())
+        return latest.model_dump(
+            include={"pageId", "status", "version", "workflowId", "changeSetId"}
+        )
 
-    def edit_page(self, page_id: str) -> dict[str, Any]:
+    def edit_page(self, call: PageCall) -> dict[str, Any]:
         """Someone edits the page: its version goes up by one."""
-        page = self._page(page_id)
+        space, page = self._page(call.pageId)
         page.version += 1
-        self._changed()
-        return _page_dict(page)
+        return {**page.model_dump(), "spaceId": space.id}
 
-    def set_licence(self, active: bool) -> None:
-        """Activate or lapse ApprovalFlow's licence on the site."""
-        self.licence_active = active
-        self._changed()
+    def put_token(self, token: TokenSeed) -> None:
+        """Grant an access token its scopes (replacing what it had)."""
+        self.tokens = [known for known in self.tokens if known.token != token.token] + [token]
 
-    def set_rest_api(self, enabled: bool) -> None:
-        """The site admin's "App REST APIs" switch."""
-        self.rest_api_enabled = enabled
-        self._changed()
+    # -- lookups and views ---------------------------------------------------------------------
 
-    def put_token(self, token: str, scopes: list[str]) -> None:
-        """Grant an access token these scopes (replacing what it had)."""
-        self.tokens[token] = frozenset(scopes)
-        self._changed()
+    def _space(self, space_id: str) -> SpaceSeed:
+        return _only([space for space in self.spaces if space.id == space_id], SPACE_NOT_FOUND)
 
-    # -- lookups -------------------------------------------------------------------------------
+    def _find_page(self, page_id: str) -> tuple[SpaceSeed, PageSeed] | None:
+        pages = ((space, page) for space in self.spaces for page in space.pages)
+        return next(((space, page) for space, page in pages if page.id == page_id), None)
 
-    def _space(self, space_id: str) -> Space:
-        space = self.spaces.get(space_id)
-        if space is None:
-            raise InvalidRequestError(SPACE_NOT_FOUND)
-        return space
+    def _page(self, page_id: str) -> tuple[SpaceSeed, PageSeed]:
+        found = self._find_page(page_id)
+        if found is None:
+            raise RefusalError(PAGE_NOT_FOUND)
+        return found
 
-    def _page(self, page_id: str) -> Page:
-        page = self.pages.get(page_id)
-        if page is None:
-            raise InvalidRequestError(PAGE_NOT_FOUND)
-        return page
-
-    def _workflow_of(self, space_id: str, workflow_id: str) -> Workflow:
-        workflow = self.workflows.get(workflow_id)
-        if workflow is None or workflow.space_id != space_id:
-            raise InvalidRequestError(f"Workflow {workflow_id} not found in space {space_id}")
-        return workflow
-
-    def _change_set(self, change_set_id: str) -> ChangeSet:
-        change_set = self.change_sets.get(change_set_id)
-        if change_set is None:
-            raise InvalidRequestError(CHANGE_SET_NOT_FOUND)
-        return change_set
-
-    def _open_change_set(self, change_set_id: str) -> ChangeSet:
-        change_set = self._change_set(change_set_id)
-        if change_set.status != OPEN:
-            raise InvalidRequestError(ARCHIVED)
+    def _change_set(self, change_set_id: str, *, open_only: bool = False) -> ChangeSet:
+        found = [cs for cs in self.changeSets if cs.id == change_set_id]
+        change_set = _only(found, CHANGE_SET_NOT_FOUND)
+        if open_only and change_set.status != OPEN:
+            raise RefusalError(ARCHIVED)
         return change_set
 
     def _new_change_set_id(self) -> str:
         """Opaque-looking but deterministic ids, so runs and saved states repeat exactly."""
+        taken = {change_set.id for change_set in self.changeSets}
         while True:
-            self.change_set_counter += 1
-            digest = hashlib.sha256(f"change-set:{self.change_set_counter}".encode())
+            self.changeSetCounter += 1
+            digest = hashlib.sha256(f"change-set:{self.changeSetCounter}".encode())
             candidate = "cs-" + digest.hexdigest()[:12]
-            if candidate not in self.change_sets:
+            if candidate not in taken:
                 return candidate
-
-    # -- views ---------------------------------------------------------------------------------
 
     def _view(self, change_set: ChangeSet) -> dict[str, Any]:
         return {
-            "id": change_set.id,
-            "spaceId": change_set.space_id,
-            "title": change_set.title,
-            "summary": change_set.summary,
-            "referenceUrl": change_set.reference_url,
-            "status": change_set.status,
+            **change_set.model_dump(exclude={"pageIds"}),
             "rollupState": self.rollup_state(change_set),
-            "pageRefs": [{"pageId": page_id} for page_id in change_set.page_ids],
-            "createdAt": change_set.created_at,
-            "createdBy": change_set.created_by,
+            "pageRefs": [{"pageId": page_id} for page_id in change_set.pageIds],
         }
 
     def _page_versions(self, page_id: str) -> dict[str, Any]:
-        page = self.pages.get(page_id)
-        approved = self._last_approved(page_id)
-        current = page.version if page is not None else None
+        found = self._find_page(page_id)
+        approved = self._latest(page_id, APPROVED)
+        current = found[1].version if found is not None else None
         at = approved.version if approved is not None else None
-        ref: dict[str, Any] = {"pageId": page_id}
-        if page is not None:
-            ref["title"] = page.title
-        ref.update(
-            currentPageVersion=current,
-            approvedAtVersion=at,
-            isStale=current is not None and at is not None and current > at,
-            versionDelta=current - at if current is not None and at is not None else None,
-        )
-        return ref
+        delta = current - at if current is not None and at is not None else None
+        return {
+            "pageId": page_id,
+            **({"title": found[1].title} if found is not None else {}),
+            "currentPageVersion": current,
+            "approvedAtVersion": at,
+            "isStale": delta is not None and delta > 0,
+            "versionDelta": delta,
+        }
 
 
-def _unique(page_ids: list[str]) -> list[str]:
-    return list(dict.fromkeys(page_ids))
+def _only(found: list[T], missing: str) -> T:
+    """The first item found, or a refusal saying it is ``missing``."""
+    if not found:
+        raise RefusalError(missing)
+    return found[0]
 
 
-def _preflight_result(check: Eligibility) -> dict[str, Any]:
-    if check.can_submit:
-        return {"pageId": check.page_id, "canSubmit": True, "workflowId": check.workflow_id}
-    return {"pageId": check.page_id, "canSubmit": False, "reason": check.reason}
+def _workflow_of(space: SpaceSeed, workflow_id: str) -> WorkflowSeed:
+    found = [workflow for workflow in space.workflows if workflow.id == workflow_id]
+    return _only(found, f"Workflow {workflow_id} not found in space {space.id}")
 
 
-def _page_dict(page: Page) -> dict[str, Any]:
-    return {
-        "id": page.id,
-        "spaceId": page.space_id,
-        "title": page.title,
-        "version": page.version,
-        "workflow": page.workflow,
-    }
+def _page_ids(refs: list[_PageCall]) -> list[str]:
+    """The pages' ids in order, each once."""
+    return list(dict.fromkeys(ref.pageId for ref in refs))

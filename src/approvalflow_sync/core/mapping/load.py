@@ -15,8 +15,13 @@ from pathlib import Path
 from approvalflow_sync.core.mapping.model import MAX_FILE_BYTES, Mapping, MappingError, Problem
 from approvalflow_sync.core.mapping.yaml_walk import load_yaml
 
+POINT_TO_INPUT = "set the mapping-file input to the mapping file's path"
+"""How the action's user points at another file; ``validate`` says how its own user does."""
 
-def read_mapping(path: Path | str, source: str | None = None) -> Mapping:
+
+def read_mapping(
+    path: Path | str, source: str | None = None, *, point_to: str = POINT_TO_INPUT
+) -> Mapping:
     """Read and load the mapping file; a missing, unreadable or non-UTF-8 file is a problem too.
 
     ``source`` names the file in messages (the repository-relative path, so that annotations
@@ -30,16 +35,14 @@ def read_mapping(path: Path | str, source: str | None = None) -> Mapping:
 
     try:
         if os.path.isdir(name):
-            raise fail(f"{source} is a directory; set mapping-file to the mapping file's path")
+            raise fail(f"{source} is a directory; {point_to}")
         size = os.stat(name).st_size
         if size > MAX_FILE_BYTES:
             raise fail(too_big(size), 1, 1)
         with open(name, "rb") as file:
             data = file.read()
     except FileNotFoundError:
-        raise fail(
-            f"mapping file {source} does not exist; create it or set mapping-file to its path"
-        ) from None
+        raise fail(f"mapping file {source} does not exist; create it, or {point_to}") from None
     except PermissionError:
         raise fail(f"mapping file {source} cannot be read (permission denied)") from None
     except OSError as error:

@@ -141,6 +141,16 @@ def _describe(node: Node) -> str:
     return f"{node.value!r}"
 
 
+def _hint(key: str, known: tuple[str, ...]) -> str:
+    """How to fix an unknown key: a rule's key dedented to the top level says so."""
+    if key in rule_keys() and key not in known:
+        return (
+            f"{key!r} belongs to a rule under 'pages:'; indent it to line up with its rule's "
+            "'- path:'"
+        )
+    return _suggest(key, known)
+
+
 def _suggest(key: str, known: tuple[str, ...]) -> str:
     """A hint naming the closest known key, or all of them."""
     normalized = key.strip().lower().replace("_", "-").replace(" ", "-")
@@ -195,7 +205,7 @@ class _Walker:
                     key_node, f"{key!r} is given twice in {what} (first at line {first}); keep one"
                 )
             elif key not in known:
-                self.problem(key_node, f"unknown key {key!r} in {what}; {_suggest(key, known)}")
+                self.problem(key_node, f"unknown key {key!r} in {what}; {_hint(key, known)}")
             else:
                 found[key] = (key_node, value_node)
         return found
