@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -43,6 +44,12 @@ def sandbox(answers: Answers) -> Iterator[SandboxServer]:
     """A fresh ApprovalFlow sandbox with the built-in seed, on a free loopback port."""
     with SandboxServer(host="127.0.0.1", port=0, answers=answers) as server:
         yield server
+
+
+def interruptible() -> None:
+    """Give the child Ctrl-C back (``preexec_fn``): a run started in the background inherits
+    SIGINT ignored, and Python then never turns SIGINT into KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def clean_env(**extra: str) -> dict[str, str]:

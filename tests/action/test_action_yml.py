@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import yaml
 
-from approvalflow_sync.action.inputs import SECRET_INPUTS
+from action_harness import SECRET_INPUTS
 from approvalflow_sync.core.mapping import compile_mapping, read_mapping
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -143,8 +143,8 @@ def test_composite_steps_are_bash(action: dict[str, Any]) -> None:
 
 
 def test_secret_inputs_go_to_the_run_step_env_and_nowhere_else(action: dict[str, Any]) -> None:
-    secrets = sorted(set(SECRET_INPUTS) & set(action["inputs"]))
-    assert secrets, "access-token and github-token are secret inputs"
+    secrets = sorted(SECRET_INPUTS)
+    assert set(secrets) <= set(action["inputs"])
     run = run_step(action)
     for step in composite_steps(action):
         for key, value in (step.get("env") or {}).items():
@@ -237,7 +237,13 @@ def test_docs_approval_workflow_is_the_documented_pull_request_workflow() -> Non
     assert granted == {"contents": "read", "pull-requests": "write", "statuses": "write"}
     steps = job["steps"]
     [action_step] = [step for step in steps if step.get("uses") == "./"]
-    assert action_step["with"]["access-token"] == "${{ secrets.APPROVALFLOW_TOKEN }}"
+    # The refresh-token flow (issue 12, item 9), its secrets in a dedicated environment.
+    assert job["environment"] == "approvalflow"
+    given = action_step["with"]
+    assert "access-token" not in given, "an access token lives one hour"
+    assert given["refresh-token"] == "${{ secrets.APPROVALFLOW_REFRESH_TOKEN }}"
+    assert given["refresh-token-secret"] == "env:approvalflow/APPROVALFLOW_REFRESH_TOKEN"
+    assert {"client-id", "client-secret", "secrets-token"} <= set(given)
     assert "github-token" not in action_step["with"], "the default ${{ github.token }} does"
     checkout = steps[0]
     assert checkout["uses"].startswith("actions/checkout@")
@@ -279,20 +285,10 @@ def lint_targets() -> list[str]:
     return ["action.yml", *(path.relative_to(ROOT).as_posix() for path in WORKFLOWS)]
 
 
-# Findings the auditor persona (zizmor's strictest) still has, each with why it stays.
-AUDITOR_PENDING = {
-    # secrets-outside-env: issue 12 (item 9) moves this workflow to the refresh-token flow and
-    # its secrets to an environment; drop this entry then.
-    "docs-approval.yml",
-}
-
-
 @pytest.mark.parametrize("persona", ["regular", "auditor"])
 def test_zizmor_finds_nothing_offline(persona: str) -> None:
     zizmor = venv_tool("zizmor")
     targets = [*lint_targets(), DEPENDABOT.relative_to(ROOT).as_posix()]
-    if persona == "auditor":
-        targets = [t for t in targets if Path(t).name not in AUDITOR_PENDING]
     # --strict-collection: a file zizmor cannot parse fails instead of being skipped quietly.
     result = subprocess.run(
         [zizmor, "--offline", f"--persona={persona}", "--strict-collection", "--no-progress",

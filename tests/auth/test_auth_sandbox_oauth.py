@@ -29,7 +29,7 @@ from approvalflow_sync.approvalflow.oauth import TokenGrant, exchange_code, pkce
 from approvalflow_sync.errors import ConfigError, InvalidGrantError
 from approvalflow_sync.sandbox import DEFAULT_TOKEN, SandboxServer
 from approvalflow_sync.sandbox.oauth import CLOUD_ID
-from approvalflow_sync.sandbox.seed import validate_seed
+from approvalflow_sync.sandbox.seed import LOOPBACK_CALLBACK, validate_seed
 
 
 @pytest.fixture
@@ -200,6 +200,29 @@ def test_the_consent_page_shows_an_error_page_when_it_cannot_redirect(
     assert problem in response.text
 
 
+@pytest.mark.parametrize(
+    "redirect_uri",
+    [
+        "https://attacker.example/callback",
+        "http://127.0.0.1.attacker.example:8765/callback",
+        "http://localhost:8765/callback",
+        "https://127.0.0.1:8765/callback",
+        "http://127.0.0.1:8765/other",
+        "http://127.0.0.1:8765/callback?next=https://attacker.example",
+        "http://127.0.0.1:99999/callback",
+    ],
+)
+def test_the_default_client_redirects_only_to_auth_inits_loopback_callback(
+    sandbox: SandboxServer, http: httpx.Client, redirect_uri: str
+) -> None:
+    refused = authorize(sandbox, http, redirect_uri=redirect_uri)
+    assert refused.status_code == 400, "a fresh code went to an unregistered redirect_uri"
+    assert "does not match the callback URL" in refused.text
+    for port in (8765, 9, 51234):  # auth init --port, any port (RFC 8252, 7.3)
+        good = authorize(sandbox, http, redirect_uri=f"http://127.0.0.1:{port}/callback")
+        assert redirect_query(good)["code"]
+
+
 def test_a_registered_callback_url_must_match(sandbox: SandboxServer, http: httpx.Client) -> None:
     admin(
         sandbox,
@@ -300,7 +323,7 @@ def test_seeds_can_bring_oauth_clients_and_are_checked() -> None:
         {"spaces": [], "oauthClients": [{"clientId": "a", "clientSecret": "b", "scopes": []}]}
     )
     assert [client.model_dump() for client in seed.oauthClients] == [
-        {"clientId": "a", "clientSecret": "b", "scopes": [], "callbackUrls": []}
+        {"clientId": "a", "clientSecret": "b", "scopes": [], "callbackUrls": [LOOPBACK_CALLBACK]}
     ]
     with pytest.raises(ConfigError, match=r"oauthClients\[0\]\.clientSecret"):
         validate_seed({"spaces": [], "oauthClients": [{"clientId": "a", "scopes": []}]})

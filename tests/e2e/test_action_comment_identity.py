@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from action_harness import (
     RESULT_MARKER,
     STICKY_MARKER,
@@ -24,7 +25,6 @@ from action_harness import (
     harness,
     load_payload,
 )
-
 from approvalflow_sync.sandbox import SandboxServer
 from fakes.github import APP_BOT, APP_TOKEN, GITHUB_ACTIONS_BOT
 

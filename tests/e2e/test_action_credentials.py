@@ -7,15 +7,18 @@ libsodium key pair).
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from action_harness import ActionHarness, ActionRun, harness, load_payload
 
+from action_harness import ActionHarness, ActionRun, assert_masked_first, harness, load_payload
 from approvalflow_sync.approvalflow.oauth import exchange_code
 from approvalflow_sync.approvalflow.scopes import CONSENT_SCOPES
 from approvalflow_sync.sandbox import SandboxServer
@@ -26,6 +29,8 @@ CLIENT_SECRET = "sandbox-secret"
 REDIRECT = "http://127.0.0.1:9/callback"
 SECRET_NAME = "APPROVALFLOW_REFRESH_TOKEN"
 MAPPING = 'space: "12345"\npages:\n  - path: docs/**\n    page: "67890"\n'
+TWO_SPACES = MAPPING + '  - path: handbook/**\n    page: "76540"\n    space: "54321"\n'
+TWO_SPACES_FILES = ["docs/a.md", "handbook/b.md"]
 
 
 @pytest.fixture
@@ -136,12 +141,41 @@ def test_refresh_token_is_exchanged_rotated_and_written_back_first(h: ActionHarn
     assert h.github.secret_value(repo, SECRET_NAME) not in (refresh, stored)
 
 
-def test_a_failed_write_back_stops_before_any_api_call_with_recovery_steps(
+def test_no_github_read_and_no_api_call_starts_before_the_write_back_finished(
     h: ActionHarness,
+) -> None:
+    h.write_mapping(TWO_SPACES)
+    refresh = consented(h)
+    event = h.add_pull_request(load_payload("opened"), TWO_SPACES_FILES)
+    run = h.run(
+        event,
+        inputs=refresh_inputs(
+            h, refresh, **{"refresh-token-secret": SECRET_NAME, "secrets-token": APP_TOKEN}
+        ),
+    )
+    assert run.returncode == 0, run.describe()
+    (put,) = h.github.calls_to("PUT", r"/actions/secrets/")
+    others = [c for c in h.github.calls if "/actions/secrets/" not in c.route]
+    assert {c.route.rsplit("/", 1)[-1] for c in others} >= {"files", "comments", "statuses"}
+    assert all(c.started >= put.ended for c in others), "a GitHub call before the write-back"
+    # the sandbox logs wall-clock milliseconds; the fake GitHub, monotonic seconds
+    put_ended = datetime.fromtimestamp(put.ended + time.time() - time.monotonic(), timezone.utc)
+    put_ms = put_ended.strftime("%Y-%m-%dT%H:%M:%S.") + f"{put_ended.microsecond // 1000:03d}Z"
+    assert {c["spaceId"] for c in h.change_sets()} == {"12345", "54321"}
+    assert all(c["time"] >= put_ms for c in api_calls(h)), "an API call before the write-back"
+
+
+@pytest.mark.parametrize("spaces", [1, 2])
+def test_a_failed_write_back_stops_before_any_api_call_with_recovery_steps(
+    h: ActionHarness, spaces: int
 ) -> None:
     refresh = consented(h)
     h.github.inject("PUT", r"/actions/secrets/", status=500, count=5)
-    event = opened(h)
+    if spaces == 2:  # with the exchange done lazily, the second thread would go on (issue 12)
+        h.write_mapping(TWO_SPACES)
+        event = h.add_pull_request(load_payload("opened"), TWO_SPACES_FILES)
+    else:
+        event = opened(h)
     run = h.run(
         event,
         inputs=refresh_inputs(
@@ -155,6 +189,32 @@ def test_a_failed_write_back_stops_before_any_api_call_with_recovery_steps(
     assert api_calls(h) == [], "no ApprovalFlow call before the new token is safe"
     assert run.outputs["refresh-token"] not in ("", refresh), "still handed on as an output"
     assert_no_leak(run, [refresh, run.outputs["refresh-token"], CLIENT_SECRET], h, event)
+
+
+def test_a_token_endpoint_that_does_not_rotate_still_has_each_access_token_masked(
+    h: ActionHarness,
+) -> None:
+    refresh = consented(h)
+    valid = consent(h.sandbox)[0]
+    h.forget_calls()
+    unknown = "unknown-access-token-1"  # the sandbox answers 401, so the client refreshes once
+    for access in (unknown, valid):
+        answer = {"access_token": access, "expires_in": 3600, "refresh_token": refresh}
+        h.admin(
+            "POST",
+            "/faults",
+            {"method": "POST", "path": "/oauth/token", "status": 200,
+             "body": json.dumps(answer), "contentType": "application/json"},
+        )  # fmt: skip
+    event = opened(h)
+    run = h.run(event, inputs=refresh_inputs(h, refresh))
+    assert run.returncode == 0, run.describe()
+    masked = {c.message for c in run.commands if c.name == "add-mask"}
+    assert {unknown, valid} <= masked
+    assert [c["path"] for c in h.sandbox_calls()].count("/oauth/token") == 2
+    assert "refresh-token" not in run.outputs, "nothing rotated, nothing to hand on"
+    assert "stops working in 10 minutes" not in run.stdout
+    assert_no_leak(run, [refresh, unknown, valid, CLIENT_SECRET], h, event)
 
 
 def test_rotation_without_write_back_warns_loudly(h: ActionHarness) -> None:
@@ -288,6 +348,14 @@ def test_the_leak_check_run_after_every_scenario_catches_a_leak(h: ActionHarness
     ):
         with pytest.raises(AssertionError, match="a secret leaked"):
             h.assert_no_leak(leaked, {}, [secret])
+
+
+def test_the_mask_check_run_after_every_scenario_wants_each_secret_masked_first() -> None:
+    secret = "two\nlines"
+    assert_masked_first("::add-mask::two\n::add-mask::lines\nPull request #1\n", [secret, ""])
+    for late in ("Pull request #1\n::add-mask::two\n::add-mask::lines\n", "::add-mask::two\n"):
+        with pytest.raises(AssertionError, match="not masked first"):
+            assert_masked_first(late, [secret])
 
 
 def test_a_run_that_fails_later_still_warns_the_stored_token_is_spent(h: ActionHarness) -> None:

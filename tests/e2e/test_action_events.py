@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from action_harness import (
     MAPPING_PATH,
     RESULT_MARKER,
@@ -27,7 +28,6 @@ from action_harness import (
     parse_output_file,
     table_lines,
 )
-
 from approvalflow_sync.sandbox import SandboxServer
 from fakes.github import ACTIONS_READONLY_TOKEN, CODERTOCAT, FakeGitHub
 

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from action_harness import ActionHarness, harness, load_payload
 
+from action_harness import ActionHarness, harness, load_payload
 from approvalflow_sync.sandbox import SandboxServer
 
 COUNT = 3_100

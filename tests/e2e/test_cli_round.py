@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from approvalflow_sync.sandbox import SandboxServer
-from conftest import RunCli, clean_env
+from conftest import RunCli, clean_env, interruptible
 
 SEED: dict[str, Any] = {
     "spaces": [
@@ -190,6 +190,7 @@ def test_sandbox_command_serves_and_stops_on_ctrl_c(tmp_path: Path) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=interruptible,  # noqa: PLW1509 - one signal() call before exec
     ) as process:
         stderr = _serve_one_create(process, state)
     assert process.returncode == 0

@@ -17,21 +17,15 @@ from __future__ import annotations
 import http.server
 import re
 import socket
-import sys
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
 
-_E2E = str(Path(__file__).resolve().parents[1] / "e2e")
-if _E2E not in sys.path:  # the e2e directory is on sys.path only once its tests are collected
-    sys.path.insert(0, _E2E)
-
-from action_harness import (  # noqa: E402
+from action_harness import (
     STICKY_MARKER,
     ActionHarness,
     ActionRun,

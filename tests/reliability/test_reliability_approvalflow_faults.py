@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from action_harness import harness
 from reliability_support import (
     DOCS_SPACE,
     HANDBOOK_SPACE,
@@ -34,6 +33,7 @@ from reliability_support import (
     no_traceback,
 )
 
+from action_harness import harness
 from approvalflow_sync.sandbox import SandboxServer
 from fakes.github import FakeGitHub
 

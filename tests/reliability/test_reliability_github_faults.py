@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from action_harness import harness
 from reliability_support import (
     MAPPING,
     NUMBER,
@@ -26,6 +25,7 @@ from reliability_support import (
     table_lines,
 )
 
+from action_harness import harness
 from approvalflow_sync.sandbox import SandboxServer
 
 FILES = ["docs/auth/login.md", "handbook/onboarding.md"]

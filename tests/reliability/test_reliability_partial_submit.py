@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from action_harness import harness
 from reliability_support import (
     MAPPING,
     Harness,
@@ -21,6 +20,7 @@ from reliability_support import (
     table_lines,
 )
 
+from action_harness import harness
 from approvalflow_sync.sandbox import SandboxServer
 
 RESULT_MARKER = "<!-- approvalflow-sync:result -->"

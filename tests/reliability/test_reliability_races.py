@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from action_harness import harness
 from reliability_support import (
     DOCS_SPACE,
     HANDBOOK_SPACE,
@@ -33,6 +32,7 @@ from reliability_support import (
     no_traceback,
 )
 
+from action_harness import harness
 from approvalflow_sync.sandbox import SandboxServer
 
 FILES = ["docs/auth/login.md", "handbook/onboarding.md"]

@@ -312,6 +312,11 @@ def test_an_assignment_can_be_removed(af: Sandbox) -> None:
          "scopes: Input should be a valid list, got 'all'"),
         ("latency", {"seconds": "1"},
          "seconds: Input should be a valid number, got '1'"),
+        # a thread would sleep that long (issue 12, item 8)
+        ("latency", {"seconds": 1e308},
+         "seconds: Input should be less than or equal to 60, got 1e+308"),
+        ("faults", {"path": "/changeSets", "delay": 1e308},
+         "delay: Input should be less than or equal to 60, got 1e+308"),
     ],
 )  # fmt: skip
 def test_admin_calls_refuse_bad_input(af: Sandbox, path: str, body: object, error: str) -> None:

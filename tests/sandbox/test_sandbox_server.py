@@ -20,6 +20,8 @@ from sandbox_helpers import DOCS, Sandbox, refs
 from approvalflow_sync.cli.sandbox import main_sandbox
 from approvalflow_sync.errors import ConfigError
 from approvalflow_sync.sandbox import DEFAULT_TOKEN, SandboxServer, load_seed
+from approvalflow_sync.sandbox.server import MAX_CONNECTIONS
+from conftest import interruptible
 
 SEED_YAML = """\
 spaces:
@@ -195,6 +197,12 @@ def test_the_command_refuses_a_bad_seed_before_listening(tmp_path: Path) -> None
         main_sandbox("127.0.0.1", 0, None, path, 0.0)
 
 
+@pytest.mark.parametrize("latency", [-1.0, 1e308, float("nan")])
+def test_the_command_refuses_a_latency_out_of_bounds(latency: float) -> None:
+    with pytest.raises(ConfigError, match=r"--latency: must be 0 to 60 seconds"):
+        main_sandbox("127.0.0.1", 0, None, None, latency)
+
+
 def test_a_bad_seed_given_to_the_constructor_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match=r"^seed: spaces: Input should be a valid list"):
         SandboxServer(seed={"spaces": "none"})
@@ -287,6 +295,39 @@ def test_serve_forever_returns_when_stopped_from_another_thread() -> None:
     assert not runner.is_alive()
 
 
+# -- bounded resources (issue 12, item 8) ---------------------------------------------------------
+
+
+def test_idle_connections_take_at_most_max_connections_threads() -> None:
+    with SandboxServer() as server:
+        before = threading.active_count()
+        address = (server.host, server.port)
+        idle = [socket.create_connection(address, timeout=5) for _ in range(MAX_CONNECTIONS + 40)]
+        try:
+            assert idle[-1].recv(100).startswith(b"HTTP/1.1 503"), "one too many: refused"
+            assert threading.active_count() - before <= MAX_CONNECTIONS
+        finally:
+            for connection in idle:
+                connection.close()
+        deadline = time.monotonic() + 5  # their threads see the end and give their slots back
+        while httpx.get(f"{server.admin_url}/health").status_code != 200:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+
+
+@pytest.mark.parametrize(
+    "framing",
+    [b"Transfer-Encoding: chunked\r\n\r\n-1\r\n", b"Content-Length: 1000000000000\r\n\r\n"],
+    ids=["negative chunk size", "huge length"],
+)
+def test_a_body_is_not_read_whole_when_its_size_is_unbounded(framing: bytes) -> None:
+    with SandboxServer() as server, socket.create_connection((server.host, server.port)) as conn:
+        conn.settimeout(5)
+        conn.sendall(b"POST /changeSets HTTP/1.1\r\nHost: sandbox\r\n" + framing)
+        answer = conn.recv(4096)  # while the stream stays open
+    assert answer.startswith(b"HTTP/1.1 400")
+
+
 def test_a_busy_port_is_a_config_error() -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
@@ -305,6 +346,7 @@ def test_the_command_prints_its_address_serves_and_exits_0_on_ctrl_c(tmp_path: P
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=interruptible,  # noqa: PLW1509 - one signal() call before exec
     ) as process:
         assert process.stdout is not None
         line = process.stdout.readline()

@@ -38,8 +38,6 @@ class Handoff:
 
     def __call__(self, new_refresh_token: str) -> None:
         self.runner.mask(new_refresh_token)
-        if self.source is not None and self.source.grant is not None:
-            self.runner.mask(self.source.grant.access_token)
         self.runner.set_output(REFRESH_OUTPUT, new_refresh_token, secret=True)
         target = self.settings.credentials.refresh_token_secret
         if target:
@@ -96,11 +94,11 @@ def token_for(
         credentials.client_secret,
         credentials.refresh_token,
         on_rotate=handoff,
+        on_grant=runner.mask,
         retry=replace(TOKEN_RETRY, run_ends=run_ends),
     )
     handoff.source = source
-    grant = source.start()
-    runner.mask(grant.access_token)
+    source.start()
     return source, handoff
 
 

@@ -288,7 +288,8 @@ class RefreshingToken:
     Every exchange spends the current refresh token and keeps the new one; ``on_rotate`` gets
     the new one before the exchange returns, so the program can mask and store it before any
     other work. If ``on_rotate`` raises, the error propagates, and the new token is still kept
-    (``refresh_token``), so the program can still hand it on.
+    (``refresh_token``), so the program can still hand it on. ``on_grant`` gets every new access
+    token first, rotation or not (to mask it).
     """
 
     def __init__(
@@ -300,6 +301,7 @@ class RefreshingToken:
         refresh_token: str,
         *,
         on_rotate: Callable[[str], None] | None = None,
+        on_grant: Callable[[str], None] | None = None,
         retry: RetryPolicy = TOKEN_RETRY,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -309,6 +311,7 @@ class RefreshingToken:
         self._client_secret = client_secret
         self._refresh_token = refresh_token
         self._on_rotate = on_rotate
+        self._on_grant = on_grant
         self._retry = retry
         self._clock = clock
         self._grant: TokenGrant | None = None
@@ -368,6 +371,8 @@ class RefreshingToken:
             self._refresh_token,
             retry=self._retry,
         )
+        if self._on_grant is not None:
+            self._on_grant(grant.access_token)
         self._grant = grant
         self._fresh_until = self._clock() + max(0.0, grant.expires_in - EARLY_REFRESH_SECONDS)
         self.exchanges += 1

@@ -19,7 +19,7 @@ from typing import TextIO
 from approvalflow_sync.approvalflow.base_url import check_url
 from approvalflow_sync.cli.settings import SANDBOX_VARIABLE
 from approvalflow_sync.errors import ConfigError
-from approvalflow_sync.sandbox.app import ADMIN_PREFIX, Answers
+from approvalflow_sync.sandbox.app import ADMIN_PREFIX, MAX_DELAY_SECONDS, Answers
 from approvalflow_sync.sandbox.oauth import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from approvalflow_sync.sandbox.seed import load_seed
 from approvalflow_sync.sandbox.server import SandboxServer
@@ -38,10 +38,10 @@ def main_sandbox(
 ) -> int:
     """Print where the sandbox listens, serve until Ctrl-C (or SIGTERM), and return 0.
 
-    A bad seed or state file, a negative latency or a busy port raise ConfigError.
+    A bad seed or state file, a latency out of bounds or a busy port raise ConfigError.
     """
-    if latency < 0:
-        raise ConfigError(f"--latency: must be 0 or more seconds, got {latency}")
+    if not 0 <= latency <= MAX_DELAY_SECONDS:
+        raise ConfigError(f"--latency: must be 0 to {MAX_DELAY_SECONDS:g} seconds, got {latency}")
     if not 0 <= port <= 65535:
         raise ConfigError(f"--port: must be from 0 to 65535, got {port}")
     out = out or sys.stdout

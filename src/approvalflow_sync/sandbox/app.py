@@ -126,6 +126,9 @@ def _as_text(value: object) -> object:
 
 
 Seconds = Annotated[float, Field(ge=0)]
+MAX_DELAY_SECONDS = 60.0
+"""The longest latency or fault delay: a handler thread sleeps that long."""
+Delay = Annotated[float, Field(ge=0, le=MAX_DELAY_SECONDS)]
 
 
 class Fault(Call):
@@ -136,7 +139,7 @@ class Fault(Call):
     count: int = Field(default=1, ge=1)
     status: int | None = Field(default=None, ge=100, le=599)
     retryAfter: Annotated[str | None, BeforeValidator(_as_text)] = None
-    delay: Seconds = 0.0
+    delay: Delay = 0.0
     drop: Literal["before", "after"] | None = None
     body: str | None = None
     contentType: str | None = None
@@ -340,7 +343,7 @@ class _Consent(Call):
 
 
 class _Latency(Call):
-    seconds: Seconds = 0.0
+    seconds: Delay = 0.0
 
 
 class _Clock(Call):

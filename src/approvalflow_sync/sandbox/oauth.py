@@ -29,7 +29,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-from approvalflow_sync.sandbox.seed import OAuthClientSeed
+from approvalflow_sync.sandbox.seed import LOOPBACK_CALLBACK, OAuthClientSeed
 
 OFFLINE_ACCESS = "offline_access"
 AUDIENCE = "api.atlassian.com"
@@ -87,8 +87,8 @@ class OAuthClient:
     secret: str = field(repr=False)
     scopes: frozenset[str]
     """What the app may be granted; requested scopes outside it are not granted."""
-    callback_urls: tuple[str, ...] = ()
-    """The registered callback URLs; empty means any (the sandbox's default client)."""
+    callback_urls: tuple[str, ...] = (LOOPBACK_CALLBACK,)
+    """The registered callback URLs: ``/authorize`` redirects to no other."""
 
 
 @dataclass
@@ -183,7 +183,7 @@ class OAuthState:
         parts = urlsplit(redirect_uri)
         if parts.scheme not in ("http", "https") or not parts.netloc or parts.fragment:
             raise ConsentPageError("redirect_uri is missing or not an absolute URL")
-        if client.callback_urls and redirect_uri not in client.callback_urls:
+        if not _registered(redirect_uri, client.callback_urls):
             raise ConsentPageError(
                 "redirect_uri does not match the callback URL registered for this app"
             )
@@ -401,7 +401,7 @@ class OAuthState:
                     str(c["clientId"]),
                     str(c["clientSecret"]),
                     frozenset(str(s) for s in c["scopes"]),
-                    tuple(str(u) for u in c.get("callbackUrls", [])),
+                    tuple(str(u) for u in c.get("callbackUrls", [LOOPBACK_CALLBACK])),
                 )
             )
         for g in data.get("grants", []):
@@ -453,6 +453,18 @@ def _param(params: Mapping[str, object], name: str) -> str:
     if not isinstance(value, str) or not value:
         raise OAuthRefusalError(400, "invalid_request", f"Missing required parameter: {name}")
     return value
+
+
+def _registered(redirect_uri: str, callback_urls: Iterable[str]) -> bool:
+    """Whether ``redirect_uri`` is registered; a loopback one without a port matches any port."""
+    if redirect_uri in callback_urls:
+        return True
+    parts = urlsplit(redirect_uri)
+    try:
+        loopback = parts.scheme == "http" and parts.hostname == "127.0.0.1" and bool(parts.port)
+    except ValueError:  # a port out of range
+        return False
+    return loopback and urlunsplit(parts._replace(netloc="127.0.0.1")) in callback_urls
 
 
 def _redirect(

@@ -155,16 +155,20 @@ class TokenSeed(Checked):
     scopes: Annotated[list[Text], AfterValidator(lambda scopes: sorted(set(scopes)))]
 
 
+LOOPBACK_CALLBACK = "http://127.0.0.1/callback"
+"""``auth init``'s callback, registered without a port: it matches any (RFC 8252, 7.3)."""
+
+
 class OAuthClientSeed(Checked):
     """An OAuth 2.0 (3LO) app: its credentials, the scopes it may be granted, its callbacks.
 
-    An empty ``callbackUrls`` accepts any redirect URI (handy for ``auth init --port 0``).
+    Without ``callbackUrls``, ``auth init``'s callback on any port (``LOOPBACK_CALLBACK``).
     """
 
     clientId: Text
     clientSecret: Text
     scopes: list[Text]
-    callbackUrls: list[Text] = []
+    callbackUrls: list[Text] = [LOOPBACK_CALLBACK]
 
 
 class Seed(Checked):

@@ -41,6 +41,16 @@ log = logging.getLogger("approvalflow_sync.sandbox")
 
 JOIN_SECONDS = 5.0
 """How long ``stop`` waits for requests still being answered."""
+MAX_CONNECTIONS = 64
+"""Connections served at once, a thread each; one more is answered 503 and closed."""
+IDLE_SECONDS = 15.0
+"""A connection silent this long is closed (longer than httpx's 5 s keep-alive)."""
+MAX_BODY_BYTES = 16 * 1024 * 1024
+"""A larger request body is refused (400) before any of it is read."""
+_BUSY = (
+    b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Length: 0\r\n"
+    b"Connection: close\r\n\r\n"
+)
 
 
 class SandboxServer:
@@ -202,7 +212,7 @@ def _saver(path: Path) -> Saver:
 
 
 class _HTTPServer(ThreadingHTTPServer):
-    """Threads per connection; remembers open connections so stop can close them."""
+    """A thread per connection, at most ``MAX_CONNECTIONS``; remembers them for stop."""
 
     daemon_threads = True
     request_queue_size = 128
@@ -215,6 +225,7 @@ class _HTTPServer(ThreadingHTTPServer):
         self._open: dict[socket.socket, threading.Thread] = {}
         self._open_lock = threading.Lock()
         self._stop = threading.Event()
+        self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         super().__init__(address, _Handler)
 
@@ -236,6 +247,21 @@ class _HTTPServer(ThreadingHTTPServer):
         wildcard = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}  # noqa: S104 - a map
         with contextlib.suppress(OSError):
             socket.create_connection((wildcard.get(str(host), str(host)), port), timeout=1).close()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        """Serve the connection in a thread of its own, or answer 503 when all are taken."""
+        if not self._slots.acquire(blocking=False):
+            with contextlib.suppress(OSError):
+                request.sendall(_BUSY)
+            self.shutdown_request(request)
+            return
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
 
     def server_bind(self) -> None:
         """Bind without HTTPServer's reverse DNS lookup, which can take seconds."""
@@ -284,7 +310,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "ApprovalFlowSandbox/1.0"
     sys_version = ""
-    timeout = 120
+    timeout = IDLE_SECONDS
 
     def setup(self) -> None:
         super().setup()
@@ -349,6 +375,8 @@ class _Handler(BaseHTTPRequestHandler):
             return b""
         if not length.strip().isdigit():
             raise ValueError("Content-Length is not a number")
+        if int(length) > MAX_BODY_BYTES:
+            raise ValueError(f"The request body is larger than {MAX_BODY_BYTES} bytes")
         return self.rfile.read(int(length))
 
     def _write(self, response: Response) -> None:

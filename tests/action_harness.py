@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import subprocess
 import sys
 import tempfile
@@ -24,7 +25,6 @@ from typing import Any, TypeVar
 
 import httpx
 
-from approvalflow_sync.action.inputs import SECRET_INPUTS
 from approvalflow_sync.approvalflow.base_url import build_base_url
 from approvalflow_sync.sandbox import (
     APP_ID,
@@ -36,13 +36,16 @@ from approvalflow_sync.sandbox import (
 from conftest import clean_env
 from fakes.github import ACTIONS_TOKEN, FakeGitHub
 
-PAYLOADS = Path(__file__).resolve().parents[1] / "data" / "github" / "payloads"
+PAYLOADS = Path(__file__).resolve().parent / "data" / "github" / "payloads"
 MAPPING_PATH = ".github/approvalflow.yml"
 MIN_SECRET = 8
 """Shorter test values ("r", "s") are not secrets worth searching for: they occur anywhere."""
 STICKY_MARKER = "<!-- approvalflow-sync:sticky -->"
 RESULT_MARKER = "<!-- approvalflow-sync:result -->"
 PREFLIGHT_PATHS = frozenset({"/changeSets/preflight", "/pages/preflight"})
+SECRET_INPUTS = ("access-token", "github-token", "client-secret", "refresh-token", "secrets-token")
+"""The inputs that hold secrets: the tests' own list, never the code's (issue 12, item 16)."""
+MASK = "::add-mask::"
 
 ACTION_DEFAULTS: dict[str, str] = {
     "base-url": "",
@@ -292,9 +295,11 @@ class ActionHarness:
             text=True,
         )
         secrets = [values.get(name, "") for name in SECRET_INPUTS]
+        masked = variables.get("GITHUB_ACTIONS") == "true"  # masks are for the runner only
         return Started(
-            process, output_path, summary_path, harness=self, event=event, secrets=secrets
-        )
+            process, output_path, summary_path, harness=self, event=event, secrets=secrets,
+            masked=masked,
+        )  # fmt: skip
 
     def run(self, event: Mapping[str, Any], **options: Any) -> ActionRun:
         """Run the program to its end (the options of :meth:`start`)."""
@@ -308,9 +313,7 @@ class ActionHarness:
         Checked after every run of every scenario. The only places a secret may stand are its
         ``::add-mask::`` line and the ``refresh-token`` output, which hands it on on purpose.
         """
-        log = "\n".join(
-            line for line in run.stdout.splitlines() if not line.startswith("::add-mask::")
-        )
+        log = "\n".join(line for line in run.stdout.splitlines() if not line.startswith(MASK))
         outputs = repr({k: v for k, v in run.outputs.items() if k != "refresh-token"})
         number = event.get("pull_request", {}).get("number")
         repo = event.get("repository", {}).get("full_name", "")
@@ -445,8 +448,10 @@ class Started:
         harness: ActionHarness,
         event: Mapping[str, Any],
         secrets: Sequence[str],
+        masked: bool,
     ) -> None:
         self.process = process
+        self._masked = masked
         self._output = output
         self._summary = summary
         self._harness = harness
@@ -469,6 +474,21 @@ class Started:
             summary=self._summary.read_text(encoding="utf-8"),
             commands=parse_commands(stdout),
         )
+        if self._masked:
+            assert_masked_first(run.stdout, self._secrets)
         secrets = [*self._secrets, run.outputs.get("refresh-token", "")]
         self._harness.assert_no_leak(run, self._event, secrets)
         return run
+
+
+def assert_masked_first(stdout: str, secrets: Sequence[str]) -> None:
+    """Each line of each secret stands in an ``::add-mask::`` line before any other output.
+
+    Checked after every run of every scenario (the runner masks line by line, blank lines not).
+    """
+    lines = stdout.split("\n")
+    first = next(i for i, line in enumerate(lines) if not line.startswith(MASK))
+    masked = {_unescape(line.removeprefix(MASK), prop=False) for line in lines[:first]}
+    for secret in secrets:
+        for piece in re.split(r"\r\n|\r|\n", secret):
+            assert not piece.strip() or piece in masked, "a secret input was not masked first"
