@@ -196,6 +196,10 @@ class TransientAnswer(Exception):  # noqa: N818 - a signal to the retry engine, 
         self.answer = answer
 
 
+class WriteBackError(ApprovalFlowSyncError):
+    """Raised when the rotated refresh token could not be stored; says how to recover."""
+
+
 MAX_REPORTED = 20
 """How many problems a :class:`MappingError`'s message shows; ``problems`` has them all."""
 

@@ -17,13 +17,9 @@ from approvalflow_sync.action.inputs import ActionSettings
 from approvalflow_sync.action.runner import Runner
 from approvalflow_sync.approvalflow.client import TokenSource
 from approvalflow_sync.approvalflow.oauth import TOKEN_RETRY, RefreshingToken
-from approvalflow_sync.errors import ApprovalFlowSyncError
+from approvalflow_sync.errors import ApprovalFlowSyncError, WriteBackError
 
 REFRESH_OUTPUT = "refresh-token"
-
-
-class WriteBackError(ApprovalFlowSyncError):
-    """Raised when the rotated refresh token could not be stored; says how to recover."""
 
 
 @dataclass
