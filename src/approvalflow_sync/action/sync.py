@@ -361,17 +361,22 @@ class Run:
         return outcome
 
     def _submitted_before(self, gathered: Gathered) -> bool:
-        """Whether ApprovalFlow shows an earlier submit of the pull request's change sets.
+        """Whether ApprovalFlow shows an earlier submit and nothing left to submit.
 
-        A submit moves a change set's rollup state off ``open``; one left ``open`` counts when
-        preflight finds nothing to submit. At least one must have moved.
+        A submit moves a change set's rollup state off ``open``, and at least one must have
+        moved. That alone is not enough: a page added after an early submit (a reviewer's, or
+        a later push) still waits. So the change sets must already hold every page the pull
+        request maps to (no write planned) and preflight must find nothing submittable in any.
         """
         mine = self._own_change_sets(gathered)
-        moved = [cs.rollupState not in (None, "open") for cs in mine]
-        if not any(moved):
+        if not any(cs.rollupState not in (None, "open") for cs in mine):
             return False
-        waiting = [cs.id for cs, done in zip(mine, moved, strict=True) if not done]
-        checks = [self.pool.submit(self.af.preflight_change_set, id_) for id_ in waiting]
+        fields = planning.desired_fields(self.pr, self.options.title_template)
+        match = self.match(planning.changed_paths(gathered.files))
+        plans = planning.plan_sync(match.pages_by_space, gathered.change_sets, fields)
+        if any(plan.create or plan.archive or "page_ids" in plan.changes for plan in plans):
+            return False
+        checks = [self.pool.submit(self.af.preflight_change_set, cs.id) for cs in mine]
         wait(checks)
         return all(check.result().summary.submittable == 0 for check in checks)
 
