@@ -258,3 +258,23 @@ def test_success_false_is_an_error_on_every_endpoint(call: Call) -> None:
 def test_a_list_without_its_change_sets_is_an_error() -> None:
     with pytest.raises(APIResponseError, match="changeSets: Field required"):
         _listed(make_client(FakeApprovalFlow(answer({"success": True}))))
+
+
+def test_nulls_read_as_left_out_and_a_null_status_is_not_open() -> None:
+    server = FakeApprovalFlow(
+        httpx.Response(
+            200,
+            json={
+                "success": True,
+                "changeSets": [
+                    {"id": "cs-1", "status": None, "title": None, "pageRefs": None},
+                    {"id": "cs-2", "summary": None, "rollupState": None},
+                ],
+            },
+        )
+    )
+
+    first, second = make_client(server).list_change_sets("12345")
+
+    assert (first.title, first.page_ids, first.is_open) == ("", [], False)
+    assert (second.summary, second.is_open) == (None, True)

@@ -233,7 +233,8 @@ def test_a_redirect_is_a_response_error_not_a_success() -> None:
     server = FakeApprovalFlow(httpx.Response(302, headers={"Location": "https://login.example"}))
 
     with pytest.raises(
-        APIResponseError, match=r"answered 302: answered with a redirect to .*not followed"
+        APIResponseError,
+        match=r"answered 302 instead of a 2xx answer: a redirect to .*not followed",
     ):
         make_client(server).archive_change_set("cs-1")
 

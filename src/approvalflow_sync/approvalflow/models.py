@@ -10,7 +10,7 @@ may be missing, flat or one level down.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from pydantic import (
     BaseModel,
@@ -100,9 +100,23 @@ MaybeBool = Annotated[bool | None, WrapValidator(_unknown_if_invalid)]
 
 
 class Received(BaseModel):
-    """Base of the answer models: unknown fields kept, numbers read as text where text is due."""
+    """Base of the answer models: unknown fields kept, numbers read as text where text is due.
+
+    A ``null`` reads as the field left out, so it takes the field's default: the reference
+    shows no nulls, and one must not fail a whole answer.
+    """
 
     model_config = ConfigDict(extra="allow", populate_by_name=True, coerce_numbers_to_str=True)
+
+    nulls_kept: ClassVar[tuple[str, ...]] = ()
+    """Fields where ``null`` says something (a change set's ``status``: not ``open``)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _null_is_absent(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if v is not None or k in cls.nulls_kept}
+        return data
 
 
 class PageRef(Received):
@@ -140,7 +154,9 @@ class ChangeSet(Received):
     title: str = ""
     summary: str | None = None
     referenceUrl: str | None = None
-    status: str = OPEN
+    nulls_kept = ("status",)
+    status: str | None = OPEN
+    """``null`` (or any value but ``open``) is not open."""
     rollupState: str | None = None
     pageRefs: list[PageRef] = Field(default_factory=list)
     createdAt: str | None = None
