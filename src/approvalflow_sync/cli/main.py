@@ -473,7 +473,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return handler(args)
     except ApprovalFlowSyncError as error:
         if debug:
-            raise
+            import traceback  # noqa: PLC0415 - only when debugging
+
+            _to_stderr(traceback.format_exc().rstrip("\n"))
         return _report(error, as_json=getattr(args, "json", False))
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
@@ -489,10 +491,20 @@ def _report(error: ApprovalFlowSyncError, *, as_json: bool) -> int:
         body = {"type": type(error).__name__, "message": str(error), "status": status}
         print(json.dumps({"error": body}), file=sys.stdout)
     elif isinstance(error, UsageError):
-        print(f"{error.usage.rstrip()}\n{error.prog}: error: {scrub(str(error))}", file=sys.stderr)
-    else:  # server text may be inside: scrubbed like everything we print
-        print(f"{PROG}: error: {scrub(str(error))}", file=sys.stderr)
+        _to_stderr(f"{error.usage.rstrip()}\n{error.prog}: error: {error}")
+    else:
+        _to_stderr(f"{PROG}: error: {error}")
     return error.exit_code
+
+
+def _to_stderr(text: str) -> None:
+    """Server text may be inside: scrubbed, and in a workflow step no line acts as a command."""
+    text = scrub(text)
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        from approvalflow_sync.action.runner import plain_lines  # noqa: PLC0415
+
+        text = plain_lines(text)
+    print(text, file=sys.stderr)
 
 
 if __name__ == "__main__":
