@@ -252,3 +252,13 @@ def test_every_shared_cassette_replays_through_the_client(path: Path) -> None:
                 with pytest.raises(APIStatusError) as refused:
                     call(client, argument)
                 assert refused.value.status == status
+
+
+def test_a_dir_that_cannot_be_made_is_a_configuration_error_not_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x")
+    argv = ["record", str(a_file / "below"), *ARGS, "--base-url", "http://127.0.0.1:9"]
+    assert main([*argv, "--token", "t"]) == 2
+    assert "cannot be made" in capsys.readouterr().err

@@ -232,6 +232,12 @@ def run(args: argparse.Namespace, env: Mapping[str, str], out: TextIO) -> int:
     path = directory / CASSETTE
     if path.exists():
         raise ConfigError(f"record: {path} exists; move it away or give another DIR")
+    try:  # before any call: a DIR that cannot be written is the user's to fix, not a traceback
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ConfigError(
+            f"record: DIR {directory} cannot be made ({error.strerror}); give a writable directory"
+        ) from None
     cassettes = recorder(directory, "all", Redactor(connection.base_url, connection.token))
     client = ApprovalFlowClient(
         connection.base_url, connection.token, retry=RetryPolicy.no_backoff(1)
