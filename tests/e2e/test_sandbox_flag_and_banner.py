@@ -25,7 +25,7 @@ from approvalflow_sync.errors import ConfigError
 from approvalflow_sync.sandbox import DEFAULT_TOKEN, SandboxServer
 from approvalflow_sync.sandbox.oauth import DEFAULT_CLIENT_ID as CLIENT_ID
 from approvalflow_sync.sandbox.oauth import DEFAULT_CLIENT_SECRET as CLIENT_SECRET
-from conftest import RunCli, clean_env
+from conftest import RunCli, clean_env, interruptible
 
 HERE = "http://127.0.0.1:9"
 IN_HERE = AuthURLs(
@@ -132,7 +132,12 @@ def banner() -> Iterator[list[str]]:
     """The lines ``approvalflow-sync sandbox`` prints, while it keeps serving."""
     command = [sys.executable, "-m", "approvalflow_sync", "sandbox", "--port", "0"]
     with subprocess.Popen(
-        command, env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        command,
+        env=clean_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=interruptible,  # noqa: PLW1509 - one signal() call before exec
     ) as process:
         assert process.stdout is not None
         lines: list[str] = []
