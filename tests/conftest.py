@@ -6,8 +6,11 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
+import httpx
 import pytest
 
 from approvalflow_sync.sandbox import DEFAULT_TOKEN, Answers, SandboxServer
@@ -77,3 +80,24 @@ def run_cli(sandbox: SandboxServer) -> RunCli:
         )
 
     return run
+
+
+@contextmanager
+def browser() -> Iterator[Callable[[str], bool]]:
+    """An ``open_browser`` that visits the URL from another thread, following redirects."""
+    threads: list[threading.Thread] = []
+
+    def visit(url: str) -> bool:
+        def run() -> None:
+            with httpx.Client(trust_env=False, timeout=10) as client:
+                client.get(url, follow_redirects=True)
+
+        threads.append(threading.Thread(target=run))
+        threads[-1].start()
+        return True
+
+    try:
+        yield visit
+    finally:
+        for thread in threads:
+            thread.join(timeout=10)

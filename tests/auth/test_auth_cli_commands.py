@@ -10,9 +10,7 @@ import io
 import json
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import NoReturn
 from urllib.parse import parse_qs, urlsplit
@@ -43,7 +41,7 @@ from approvalflow_sync.errors import (
 )
 from approvalflow_sync.sandbox import SandboxServer
 from approvalflow_sync.sandbox.oauth import CLOUD_ID
-from conftest import RunCli, clean_env
+from conftest import RunCli, browser, clean_env
 from fakes.github import ACTIONS_TOKEN, APP_TOKEN, FakeGitHub
 
 REPO = "Codertocat/Hello-World"
@@ -313,27 +311,6 @@ def test_auth_init_checks_its_settings_before_the_consent(sandbox: SandboxServer
     bad = build_parser().parse_args(init_args(sandbox, "--secret-name", "X"))
     with pytest.raises(ConfigError, match="--github-repo"):
         auth_commands.run_init(bad, {"ATLASSIAN_CLIENT_SECRET": CLIENT_SECRET}, io.StringIO())
-
-
-@contextmanager
-def browser() -> Iterator[auth_commands.OpenBrowser]:
-    """An ``open_browser`` that visits the URL from another thread, following redirects."""
-    threads: list[threading.Thread] = []
-
-    def visit(url: str) -> bool:
-        def run() -> None:
-            with httpx.Client(trust_env=False, timeout=10) as client:
-                client.get(url, follow_redirects=True)
-
-        threads.append(threading.Thread(target=run))
-        threads[-1].start()
-        return True
-
-    try:
-        yield visit
-    finally:
-        for thread in threads:
-            thread.join(timeout=10)
 
 
 @pytest.mark.parametrize(

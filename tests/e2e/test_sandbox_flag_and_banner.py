@@ -9,9 +9,7 @@ import shlex
 import signal
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 
 import httpx
 import pytest
@@ -25,7 +23,7 @@ from approvalflow_sync.errors import ConfigError
 from approvalflow_sync.sandbox import DEFAULT_TOKEN, SandboxServer
 from approvalflow_sync.sandbox.oauth import DEFAULT_CLIENT_ID as CLIENT_ID
 from approvalflow_sync.sandbox.oauth import DEFAULT_CLIENT_SECRET as CLIENT_SECRET
-from conftest import RunCli, clean_env, interruptible
+from conftest import RunCli, browser, clean_env, interruptible
 
 HERE = "http://127.0.0.1:9"
 IN_HERE = AuthURLs(
@@ -61,27 +59,6 @@ def test_a_bad_sandbox_url_names_where_it_came_from() -> None:
         urls("check", APPROVALFLOW_SANDBOX="sandbox")
     with pytest.raises(ConfigError, match=r"^--sandbox: .* uses plain http"):
         urls("check", "--sandbox", "http://example.com")
-
-
-@contextmanager
-def browser() -> Iterator[auth_commands.OpenBrowser]:
-    """An ``open_browser`` that visits the URL from another thread, following redirects."""
-    threads: list[threading.Thread] = []
-
-    def visit(url: str) -> bool:
-        def run() -> None:
-            with httpx.Client(trust_env=False, timeout=10) as client:
-                client.get(url, follow_redirects=True)
-
-        threads.append(threading.Thread(target=run))
-        threads[-1].start()
-        return True
-
-    try:
-        yield visit
-    finally:
-        for thread in threads:
-            thread.join(timeout=10)
 
 
 def test_auth_init_needs_only_the_sandbox_flag(sandbox: SandboxServer) -> None:
