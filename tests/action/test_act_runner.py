@@ -143,8 +143,8 @@ def git(repo: Path, *args: str) -> None:
     )  # fmt: skip
 
 
-def make_repository(repo: Path) -> None:
-    """A copy of the project as a git repository, with the workflow, mapping and docs files."""
+def project_repository(repo: Path, files: dict[str, str], docs: list[str], message: str) -> None:
+    """A copy of the project as a git repository, with ``files`` (path: text) and ``docs``."""
     repo.mkdir()
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     for part in PROJECT_PARTS:
@@ -153,18 +153,21 @@ def make_repository(repo: Path) -> None:
             shutil.copytree(source, repo / part, ignore=ignore)
         else:
             shutil.copy2(source, repo / part)
-    workflows = repo / ".github/workflows"
-    workflows.mkdir(parents=True)
-    (workflows / "act-sync.yml").write_text(WORKFLOW, encoding="utf-8")
-    (repo / ".github/approvalflow-act.yml").write_text(MAPPING, encoding="utf-8")
-    for name in PR_FILES:
-        (repo / name).parent.mkdir(parents=True, exist_ok=True)
-        if not (repo / name).exists():
-            (repo / name).write_text(f"# {name}\n", encoding="utf-8")
+    for name, text in {**{doc: f"# {doc}\n" for doc in docs}, **files}.items():
+        path = repo / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if name in files or not path.exists():
+            path.write_text(text, encoding="utf-8")
     git(repo, "init", "-q", "-b", "main")
     git(repo, "remote", "add", "origin", f"https://github.com/{REPOSITORY}")
     git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", "The project, a workflow that uses it, and docs")
+    git(repo, "commit", "-q", "-m", message)
+
+
+def make_repository(repo: Path) -> None:
+    """The project with a workflow that uses it, its mapping and the pull request's docs."""
+    files = {".github/workflows/act-sync.yml": WORKFLOW, ".github/approvalflow-act.yml": MAPPING}
+    project_repository(repo, files, PR_FILES, "The project, a workflow that uses it, and docs")
 
 
 @pytest.fixture
@@ -178,8 +181,18 @@ def act_command(
 ) -> list[str]:
     """The act invocation: offline (no remote action, no Docker), everything on loopback."""
     return [
+        *act_offline(act, repo / ".github/workflows/act-sync.yml", event=event, work=work, gh=gh),
+        "--var", f"APPROVALFLOW_BASE_URL={sandbox.base_url}",
+        "--secret", f"APPROVALFLOW_TOKEN={DEFAULT_TOKEN}",
+        "--secret", f"GITHUB_TOKEN={ACTIONS_TOKEN}",
+    ]  # fmt: skip
+
+
+def act_offline(act: str, workflow: Path, *, event: Path, work: Path, gh: FakeGitHub) -> list[str]:
+    """act on ``workflow`` for a pull_request event, with no remote action and no Docker."""
+    return [
         act, "pull_request",
-        "--workflows", str(repo / ".github/workflows/act-sync.yml"),
+        "--workflows", str(workflow),
         "--eventpath", str(event),
         # Run the job on this machine; its workspace starts empty (the first step fills it).
         "--platform", "ubuntu-latest=-self-hosted",
@@ -189,13 +202,10 @@ def act_command(
         # act lets these two override its github.com defaults, as on Enterprise Server.
         "--env", f"GITHUB_API_URL={gh.api_url}",
         "--env", f"GITHUB_SERVER_URL={gh.web_url}",
-        "--env", f"APPROVALFLOW_ACT_SOURCE={repo}",
+        "--env", f"APPROVALFLOW_ACT_SOURCE={workflow.parents[2]}",
         # uv and pip caches kept across runs and clones: a rerun installs from disk.
         "--env", f"UV_CACHE_DIR={cache_dir('uv')}",
         "--env", f"PIP_CACHE_DIR={cache_dir('pip')}",
-        "--var", f"APPROVALFLOW_BASE_URL={sandbox.base_url}",
-        "--secret", f"APPROVALFLOW_TOKEN={DEFAULT_TOKEN}",
-        "--secret", f"GITHUB_TOKEN={ACTIONS_TOKEN}",
     ]  # fmt: skip
 
 

@@ -25,7 +25,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 import yaml
-from test_act_runner import ACT_TIMEOUT, PROJECT_PARTS, act_binary, cache_dir, git
+from test_act_runner import ACT_TIMEOUT, act_binary, act_offline, git, project_repository
 from test_action_yml import TOOL_TIMEOUT, venv_tool
 
 from approvalflow_sync.approvalflow.client import ApprovalFlowClient
@@ -272,27 +272,14 @@ def for_act(workflow_text: str, token_endpoint: str) -> str:
 
 def act_repository(repo: Path, workflow: str) -> None:
     """The project as a git repository, with the README's workflow, mapping, and docs files."""
-    repo.mkdir()
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-    for part in PROJECT_PARTS:
-        source = ROOT / part
-        if source.is_dir():
-            shutil.copytree(source, repo / part, ignore=ignore)
-        else:
-            shutil.copy2(source, repo / part)
-    (repo / ".github/workflows").mkdir(parents=True)
-    (repo / ".github/workflows/docs-approval.yml").write_text(workflow, encoding="utf-8")
     [mapping] = [b for b in BLOCKS if b.kind == "mapping" and b.where.startswith("README.md:")]
-    (repo / ".github/approvalflow.yml").write_text(mapping.text, encoding="utf-8")
-    for name in PR_FILES:
-        path = repo / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if not path.exists():
-            path.write_text(f"# {name}\n", encoding="utf-8")
-    git(repo, "init", "-q", "-b", "main")
-    git(repo, "remote", "add", "origin", f"https://github.com/{REPOSITORY}")
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", "The project, the README's workflow and mapping, docs")
+    files = {
+        ".github/workflows/docs-approval.yml": workflow,
+        ".github/approvalflow.yml": mapping.text,
+    }
+    project_repository(
+        repo, files, PR_FILES, "The project, the README's workflow and mapping, docs"
+    )
 
 
 def act_values(values: dict[str, dict[str, str]]) -> list[str]:
@@ -366,18 +353,9 @@ def test_the_readme_workflow_runs_under_act_and_writes_the_new_refresh_token_bac
     )
     repo = tmp_path / "repo"
     act_repository(repo, for_act(block.text, token_url(sandbox)))
+    workflow = repo / ".github/workflows/docs-approval.yml"
     command = [
-        act, "pull_request",
-        "--workflows", str(repo / ".github/workflows/docs-approval.yml"),
-        "--eventpath", str(event),
-        "--platform", "ubuntu-latest=-self-hosted",
-        "--action-cache-path", str(tmp_path / "act"),
-        "--no-cache-server",
-        "--env", f"GITHUB_API_URL={fake_github.api_url}",
-        "--env", f"GITHUB_SERVER_URL={fake_github.web_url}",
-        "--env", f"APPROVALFLOW_ACT_SOURCE={repo}",
-        "--env", f"UV_CACHE_DIR={cache_dir('uv')}",
-        "--env", f"PIP_CACHE_DIR={cache_dir('pip')}",
+        *act_offline(act, workflow, event=event, work=tmp_path, gh=fake_github),
         "--secret", f"GITHUB_TOKEN={ACTIONS_TOKEN}",  # act's github.token
         *act_values(values),
     ]  # fmt: skip
