@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from approvalflow_sync.sandbox import DEFAULT_TOKEN, Answers, SandboxServer
+from fakes.github import FakeGitHub
 
 RunCli = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -101,3 +102,10 @@ def browser() -> Iterator[Callable[[str], bool]]:
     finally:
         for thread in threads:
             thread.join(timeout=10)
+
+
+@pytest.fixture
+def fake_github() -> Iterator[FakeGitHub]:
+    """The fake GitHub on loopback (the runs under act)."""
+    with FakeGitHub(host="127.0.0.1") as fake:
+        yield fake

@@ -23,7 +23,6 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -170,12 +169,6 @@ def make_repository(repo: Path) -> None:
     project_repository(repo, files, PR_FILES, "The project, a workflow that uses it, and docs")
 
 
-@pytest.fixture
-def fake_github() -> Iterator[FakeGitHub]:
-    with FakeGitHub(host="127.0.0.1") as fake:
-        yield fake
-
-
 def act_command(
     act: str, *, repo: Path, event: Path, work: Path, sandbox: SandboxServer, gh: FakeGitHub
 ) -> list[str]:
@@ -209,6 +202,28 @@ def act_offline(act: str, workflow: Path, *, event: Path, work: Path, gh: FakeGi
     ]  # fmt: skip
 
 
+def pull_request_event(work: Path, gh: FakeGitHub, payload: dict[str, Any], pr: object) -> Path:
+    """The event file act hands the job: the payload with the fake's pull request and repository."""
+    event = work / "event.json"
+    body = {**payload, "pull_request": pr, "repository": gh.repository(REPOSITORY)}
+    event.write_text(json.dumps(body), encoding="utf-8")
+    return event
+
+
+def run_act(command: list[str], repo: Path) -> subprocess.CompletedProcess[str]:
+    """act, run from ``repo`` (act takes the repository from the git remote), on loopback only."""
+    return subprocess.run(
+        command,
+        cwd=repo,
+        env=clean_env(NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost"),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=ACT_TIMEOUT,
+        check=False,
+    )
+
+
 def printed_outputs(log: str) -> dict[str, str]:
     outputs: dict[str, str] = {}
     for line in log.splitlines():
@@ -226,26 +241,14 @@ def test_act_runs_the_action_on_a_pull_request_and_reports_on_it(
     assert sandbox.app.answers == "reference"
     payload: dict[str, Any] = json.loads(PAYLOAD.read_text(encoding="utf-8"))
     pr = fake_github.add_pull_request(payload, files=PR_FILES)
-    event = tmp_path / "event.json"
-    event.write_text(
-        json.dumps(
-            {**payload, "pull_request": pr, "repository": fake_github.repository(REPOSITORY)}
-        ),
-        encoding="utf-8",
-    )
+    event = pull_request_event(tmp_path, fake_github, payload, pr)
     repo = tmp_path / "repo"
     make_repository(repo)
 
     started = time.monotonic()
-    result = subprocess.run(
+    result = run_act(
         act_command(act, repo=repo, event=event, work=tmp_path, sandbox=sandbox, gh=fake_github),
-        cwd=repo,
-        env=clean_env(NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost"),
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=ACT_TIMEOUT,
-        check=False,
+        repo,
     )
     elapsed = time.monotonic() - started
     log = result.stdout + result.stderr

@@ -16,7 +16,6 @@ import re
 import shutil
 import subprocess
 import textwrap
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,15 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 import yaml
-from test_act_runner import ACT_TIMEOUT, act_binary, act_offline, git, project_repository
+from test_act_runner import (
+    ACT_TIMEOUT,
+    act_binary,
+    act_offline,
+    git,
+    project_repository,
+    pull_request_event,
+    run_act,
+)
 from test_action_yml import TOOL_TIMEOUT, venv_tool
 
 from approvalflow_sync.approvalflow.client import ApprovalFlowClient
@@ -38,7 +45,6 @@ from approvalflow_sync.core.report import STICKY
 from approvalflow_sync.sandbox import DEFAULT_TOKEN, SandboxServer
 from approvalflow_sync.sandbox.oauth import DEFAULT_CLIENT_ID as CLIENT_ID
 from approvalflow_sync.sandbox.oauth import DEFAULT_CLIENT_SECRET as CLIENT_SECRET
-from conftest import clean_env
 from fakes.github import ACTIONS_TOKEN, APP_TOKEN, GITHUB_ACTIONS_BOT, FakeGitHub
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -315,12 +321,6 @@ def token_url(sandbox: SandboxServer) -> str:
     return f"{sandbox.base_url}/oauth/token"
 
 
-@pytest.fixture
-def fake_github() -> Iterator[FakeGitHub]:
-    with FakeGitHub(host="127.0.0.1") as fake:
-        yield fake
-
-
 @pytest.mark.timeout(ACT_TIMEOUT + 60)
 def test_the_readme_workflow_runs_under_act_and_writes_the_new_refresh_token_back(
     tmp_path: Path, sandbox: SandboxServer, fake_github: FakeGitHub
@@ -344,13 +344,7 @@ def test_the_readme_workflow_runs_under_act_and_writes_the_new_refresh_token_bac
     for context, given in values.items():
         assert expression_names(block.text, context) == set(given), f"give every {context}.*"
 
-    event = tmp_path / "event.json"
-    event.write_text(
-        json.dumps(
-            {**payload, "pull_request": pr, "repository": fake_github.repository(REPOSITORY)}
-        ),
-        encoding="utf-8",
-    )
+    event = pull_request_event(tmp_path, fake_github, payload, pr)
     repo = tmp_path / "repo"
     act_repository(repo, for_act(block.text, token_url(sandbox)))
     workflow = repo / ".github/workflows/docs-approval.yml"
@@ -359,16 +353,7 @@ def test_the_readme_workflow_runs_under_act_and_writes_the_new_refresh_token_bac
         "--secret", f"GITHUB_TOKEN={ACTIONS_TOKEN}",  # act's github.token
         *act_values(values),
     ]  # fmt: skip
-    result = subprocess.run(
-        command,
-        cwd=repo,
-        env=clean_env(NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost"),
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=ACT_TIMEOUT,
-        check=False,
-    )
+    result = run_act(command, repo)
     log = result.stdout + result.stderr
     assert result.returncode == 0, log[-6000:]
     assert "Job succeeded" in log
