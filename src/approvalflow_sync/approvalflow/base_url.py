@@ -21,7 +21,6 @@ name it without loading the OAuth module)."""
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*$")
 _SITE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*(\.[A-Za-z0-9-]+)+$")
-LOOPBACK_NAMES = ("localhost",)
 _FORM = re.compile(
     r"/svc/confluence/(?:(?P<cloud>[^/]+)/)?apps/(?P<app>[^/_]+)(?:_(?P<env>[^/]+))?$"
 )
