@@ -28,6 +28,7 @@ from approvalflow_sync.sandbox import oauth
 from approvalflow_sync.sandbox.oauth import CLOUD_ID
 from approvalflow_sync.sandbox.seed import (
     OAuthClientSeed,
+    RefusalError,
     Seed,
     Text,
     TokenSeed,
@@ -43,7 +44,6 @@ from approvalflow_sync.sandbox.state import (
     Call,
     NewPage,
     PageCall,
-    RefusalError,
     SandboxClock,
     SandboxState,
     WorkflowSpec,
@@ -405,11 +405,9 @@ def _clock(app: SandboxApp, p: Params) -> object:
 
 
 def _oauth_client(app: SandboxApp, p: Params) -> object:
-    spec = _read(OAuthClientSeed, p)
-    scopes = frozenset(spec.scopes)
-    client = oauth.OAuthClient(spec.clientId, spec.clientSecret, scopes, tuple(spec.callbackUrls))
-    app.state.oauth.register(client)
-    return _ok(clientId=client.client_id, scopes=sorted(client.scopes))
+    client = _read(OAuthClientSeed, p)
+    app.state.oauth.clients[client.clientId] = client
+    return _ok(clientId=client.clientId, scopes=sorted(set(client.scopes)))
 
 
 def _oauth_revoke(app: SandboxApp, p: Params) -> object:
@@ -419,8 +417,8 @@ def _oauth_revoke(app: SandboxApp, p: Params) -> object:
 
 
 def _oauth_consent(app: SandboxApp, p: Params) -> object:
-    app.state.oauth.auto_consent = _read(_Consent, p).approve
-    return _ok(approve=app.state.oauth.auto_consent)
+    app.state.oauth.autoConsent = _read(_Consent, p).approve
+    return _ok(approve=app.state.oauth.autoConsent)
 
 
 ADMIN: dict[str, dict[str, AdminRoute]] = {
@@ -487,7 +485,7 @@ def _oauth_error(
 def _consent_page(state: SandboxState, request: Request, body: object, _: str | None) -> Response:
     try:
         location = state.oauth.consent(request.query, state.clock())
-    except oauth.ConsentPageError as problem:
+    except RefusalError as problem:
         page = f"<!doctype html><title>Authorization failed</title><p>{problem.message}</p>"
         return Response(400, page.encode(), HTML_TYPE)
     return Response(302, b"", "text/plain; charset=utf-8", (("Location", location),))
@@ -498,8 +496,8 @@ def _token(state: SandboxState, request: Request, body: object, problem: str | N
         return _oauth_error(400, "invalid_request", problem)
     try:
         answer = state.oauth.token(body if isinstance(body, dict) else {}, state.clock())
-    except oauth.OAuthRefusalError as refusal:
-        return json_response(refusal.status, refusal.body())
+    except RefusalError as refusal:
+        return _oauth_error(refusal.status, refusal.error, refusal.message)
     return json_response(200, answer, (("Cache-Control", "no-store"),))
 
 

@@ -1,12 +1,9 @@
 """The sandbox's world and ApprovalFlow's rules, with no HTTP.
 
-:class:`SandboxState` is the state file's shape: the seed's world (spaces with their workflows
-and pages, tokens, the two site switches) plus approvals, change sets and the OAuth side
-(:mod:`approvalflow_sync.sandbox.oauth`). Its methods are the API's operations: they take the
-checked request (the models below) and answer the vendor's JSON shapes; a refused operation
-raises :class:`RefusalError` with its status. One function, :meth:`SandboxState.eligibility`,
-decides whether a page can be submitted, so preflight and submit cannot disagree. Not
-thread-safe: the app holds one lock around every use.
+:class:`SandboxState` is the state file's shape; its methods are the API's operations, taking
+checked requests and answering the vendor's JSON shapes or raising :class:`RefusalError`. One
+function, :meth:`SandboxState.eligibility`, decides whether a page can be submitted, so preflight
+and submit cannot disagree. Not thread-safe: the app holds one lock around every use.
 """
 
 # ruff: noqa: N815 - requests and records keep the camelCase keys of the API and the state file
@@ -14,20 +11,12 @@ thread-safe: the app holds one lock around every use.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationError,
-    field_serializer,
-    field_validator,
-)
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from approvalflow_sync.errors import ConfigError
 from approvalflow_sync.sandbox.oauth import OAuthState
@@ -35,6 +24,7 @@ from approvalflow_sync.sandbox.seed import (
     Checked,
     OAuthClientSeed,
     PageSeed,
+    RefusalError,
     Seed,
     SpaceSeed,
     Text,
@@ -83,15 +73,6 @@ ARCHIVED_STATUSES = {"reference": "retired-v2", "rich": "archived"}
 so the reference mode carries a value no program can guess."""
 
 T = TypeVar("T")
-
-
-class RefusalError(Exception):
-    """Raised when the sandbox refuses a call; ``message`` and ``status`` make the answer."""
-
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
 
 
 # -- what the API and the admin surface accept --------------------------------------------------
@@ -290,10 +271,6 @@ def iso_time(moment: datetime) -> str:
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
 
 
-def _new_oauth(clients: list[OAuthClientSeed]) -> OAuthState:
-    return OAuthState.from_seed(clients, ALL_SCOPES)
-
-
 class SandboxState(Seed):
     """Everything the sandbox knows; build one with :meth:`from_seed` or :meth:`from_dict`."""
 
@@ -304,7 +281,7 @@ class SandboxState(Seed):
     """Every submission in order; a page's last one is its approval state."""
     changeSets: list[ChangeSet] = Field(default_factory=list)
     changeSetCounter: int = 0
-    oauth: OAuthState = Field(default_factory=lambda: _new_oauth([]))
+    oauth: OAuthState
     """The authorization server: OAuth apps, grants, codes and the tokens it issued."""
     oauthClients: list[OAuthClientSeed] = Field(default_factory=list, exclude=True)
     """The seed's OAuth apps: the state keeps them in ``oauth``."""
@@ -312,34 +289,19 @@ class SandboxState(Seed):
     """What ``status`` archiving sets (it depends on the answer mode)."""
     clock: Callable[[], datetime] = Field(default=utc_now, exclude=True)
 
-    @field_validator("oauth", mode="before")
-    @classmethod
-    def _load_oauth(cls, saved: object) -> object:
-        if not isinstance(saved, Mapping):
-            return saved
-        oauth = _new_oauth([])
-        try:
-            oauth.load(saved)
-        except (KeyError, TypeError, AttributeError) as exc:
-            raise ValueError(f"{exc.__class__.__name__}: {exc}") from None
-        return oauth
-
-    @field_serializer("oauth")
-    def _save_oauth(self, oauth: OAuthState) -> dict[str, Any]:
-        return oauth.to_dict()
-
     @classmethod
     def from_seed(cls, seed: Seed, clock: Callable[[], datetime] = utc_now) -> SandboxState:
         """A fresh state from a validated seed; the default token is always there."""
         world = seed.model_dump()
         default = {"token": DEFAULT_TOKEN, "scopes": list(ALL_SCOPES)}
         tokens = {token["token"]: token for token in (default, *world["tokens"])}
-        world |= {"tokens": list(tokens.values()), "oauth": _new_oauth(seed.oauthClients)}
+        oauth = OAuthState.from_seed(seed.oauthClients, ALL_SCOPES)
+        world |= {"tokens": list(tokens.values()), "oauth": oauth}
         return cls.model_validate({**world, "format": STATE_FORMAT, "clock": clock})
 
     def to_dict(self) -> dict[str, Any]:
         """The whole state as JSON-ready data."""
-        return self.model_dump()
+        return self.model_dump(mode="json")
 
     @classmethod
     def from_dict(
