@@ -1,9 +1,7 @@
 """The sandbox on a socket: a threading HTTP server in front of :class:`SandboxApp`.
 
-Only transport lives here: reading requests, writing answers or dropping the connection, the
-state file, starting and stopping. The server binds when it is built, so ``base_url`` is known
-at once and a busy port fails early; ``stop`` also closes idle keep-alive connections so no
-handler thread outlives it.
+Only transport lives here: requests in, answers out (or a dropped connection), the state file,
+start and stop. It binds when built, so ``base_url`` is known at once and a busy port fails early.
 """
 
 from __future__ import annotations
@@ -11,13 +9,12 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
 import socket
 import socketserver
 import sys
-import tempfile
 import threading
 from collections.abc import Mapping
+from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
@@ -31,7 +28,6 @@ from approvalflow_sync.sandbox.app import (
     Request,
     Response,
     SandboxApp,
-    Saver,
     api_error,
 )
 from approvalflow_sync.sandbox.seed import DEFAULT_SEED, Seed, validate_seed
@@ -41,6 +37,8 @@ log = logging.getLogger("approvalflow_sync.sandbox")
 
 JOIN_SECONDS = 5.0
 """How long ``stop`` waits for requests still being answered."""
+POLL_SECONDS = 0.05
+"""How often the accept loop looks whether ``stop`` was called."""
 MAX_CONNECTIONS = 64
 """Connections served at once, a thread each; one more is answered 503 and closed."""
 IDLE_SECONDS = 15.0
@@ -67,11 +65,8 @@ class SandboxServer:
         answers: Answers = "reference",
     ) -> None:
         valid_seed = validate_seed(DEFAULT_SEED if seed is None else seed, "seed")
-        save = None
-        state = None
-        if state_file is not None:
-            state = read_state(state_file)
-            save = _saver(state_file)
+        state = read_state(state_file) if state_file is not None else None
+        save = partial(write_state, state_file) if state_file is not None else None
         self.app = SandboxApp(valid_seed, state, latency=latency, save=save, answers=answers)
         if save is not None and state is None:
             save(self.app.state.to_dict())
@@ -84,7 +79,7 @@ class SandboxServer:
             ) from None
         self.host = host
         self.port: int = self._httpd.server_address[1]
-        self._thread: threading.Thread | None = None
+        self._serving = False
         self._closed = False
         self._lifecycle = threading.Lock()
 
@@ -108,46 +103,40 @@ class SandboxServer:
 
     def start(self) -> None:
         """Serve in a background thread; returns at once."""
-        with self._lifecycle:
-            if self._closed:
-                raise RuntimeError("this sandbox was stopped; make a new one")
-            if self._thread is not None:
-                return
-            self._thread = threading.Thread(
-                target=self._httpd.serve_until_stopped,
-                name=f"approvalflow-sandbox-{self.port}",
-                daemon=True,
-            )
-            self._thread.start()
+        if self._begin(again_is_fine=True):
+            name = f"approvalflow-sandbox-{self.port}"
+            serve = partial(self._httpd.serve_forever, POLL_SECONDS)
+            threading.Thread(target=serve, name=name, daemon=True).start()
 
     def serve_forever(self) -> None:
         """Serve in this thread until Ctrl-C or :meth:`stop`, then close cleanly."""
-        with self._lifecycle:
-            if self._closed or self._thread is not None:
-                raise RuntimeError("this sandbox is already serving or stopped")
+        self._begin(again_is_fine=False)
         try:
-            self._httpd.serve_until_stopped()
+            self._httpd.serve_forever(POLL_SECONDS)
         except KeyboardInterrupt:
             log.debug("sandbox: interrupted")
         finally:
-            self._close()
+            self._serving = False  # the loop has ended: stop need not wait for it
+            self.stop()
 
     def stop(self) -> None:
         """Stop serving, close every connection and wait for answers in flight; idempotent."""
-        self._httpd.request_stop()
-        thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join()
-        self._close()
-
-    def _close(self) -> None:
         with self._lifecycle:
             if self._closed:
                 return
             self._closed = True
-        self._httpd.request_stop()
+        if self._serving:
+            self._httpd.shutdown()  # returns once the accept loop has ended
         self._httpd.server_close()
         self._httpd.close_connections(JOIN_SECONDS)
+
+    def _begin(self, *, again_is_fine: bool) -> bool:
+        """Mark the sandbox as serving: True the first time, False (or an error) after."""
+        with self._lifecycle:
+            if self._closed or (self._serving and not again_is_fine):
+                raise RuntimeError("this sandbox is already serving or stopped")
+            first, self._serving = not self._serving, True
+        return first
 
     def __enter__(self) -> SandboxServer:
         self.start()
@@ -185,27 +174,16 @@ def read_state(path: Path) -> SandboxState | None:
 
 
 def write_state(path: Path, data: Mapping[str, Any]) -> None:
-    """Write the state atomically: a temporary file next to it, then a rename over it."""
-    text = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    """Write the state atomically (a temporary file, then a rename); ConfigError if it cannot."""
+    temporary = path.with_name(f".{path.name}.tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as file:
-            file.write(text)
-        os.replace(temporary, path)
-    except BaseException:
+        text = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+        temporary.write_text(text, encoding="utf-8")
+        temporary.replace(path)
+    except OSError as exc:
         with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
-
-
-def _saver(path: Path) -> Saver:
-    def save(data: dict[str, Any]) -> None:
-        try:
-            write_state(path, data)
-        except OSError as exc:
-            raise ConfigError(f"state file {path}: cannot write it ({exc})") from None
-
-    return save
+            temporary.unlink(missing_ok=True)
+        raise ConfigError(f"state file {path}: cannot write it ({exc})") from None
 
 
 # -- HTTP --------------------------------------------------------------------------------------
@@ -217,36 +195,14 @@ class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128
     """socketserver's default backlog of 5 resets connections when many clients connect at once."""
-    timeout = 0.5
-    """The accept loop's longest wait: stop wakes it at once, this is only a fallback."""
 
     def __init__(self, address: tuple[str, int], app: SandboxApp) -> None:
         self.app = app
-        self._open: dict[socket.socket, threading.Thread] = {}
-        self._open_lock = threading.Lock()
-        self._stop = threading.Event()
+        self.open: dict[socket.socket, threading.Thread] = {}
+        """Each connection and the thread serving it (single dict operations need no lock)."""
         self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         super().__init__(address, _Handler)
-
-    def serve_until_stopped(self) -> None:
-        """Accept connections until :meth:`request_stop`.
-
-        The stdlib's ``serve_forever`` looks for a stop only every poll interval; this loop is
-        woken by a connection of its own, so a stop takes milliseconds.
-        """
-        while not self._stop.is_set():
-            self.handle_request()
-
-    def request_stop(self) -> None:
-        """Make the accept loop end, and wake it with a connection."""
-        if self._stop.is_set():
-            return
-        self._stop.set()
-        host, port = self.server_address[:2]
-        wildcard = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}  # noqa: S104 - a map
-        with contextlib.suppress(OSError):
-            socket.create_connection((wildcard.get(str(host), str(host)), port), timeout=1).close()
 
     def process_request(self, request: Any, client_address: Any) -> None:
         """Serve the connection in a thread of its own, or answer 503 when all are taken."""
@@ -277,24 +233,13 @@ class _HTTPServer(ThreadingHTTPServer):
             return
         log.exception("sandbox: error while serving %s", client_address)
 
-    def track(self, connection: socket.socket) -> None:
-        """Remember a connection and the thread serving it."""
-        with self._open_lock:
-            self._open[connection] = threading.current_thread()
-
-    def untrack(self, connection: socket.socket) -> None:
-        """Forget a connection once its thread is done with it."""
-        with self._open_lock:
-            self._open.pop(connection, None)
-
     def close_connections(self, timeout: float) -> None:
         """End reading on every open connection and wait for their threads.
 
         Shutting down only the reading side wakes threads that wait for a next request, and
         lets a thread that is still answering finish writing its answer.
         """
-        with self._open_lock:
-            open_now = list(self._open.items())
+        open_now = list(self.open.items())
         for connection, _thread in open_now:
             with contextlib.suppress(OSError):
                 connection.shutdown(socket.SHUT_RD)
@@ -318,28 +263,13 @@ class _Handler(BaseHTTPRequestHandler):
         # delayed ACK and every answer waits about 40 ms.
         with contextlib.suppress(OSError):
             self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.server.track(self.connection)
+        self.server.open[self.connection] = threading.current_thread()
 
     def finish(self) -> None:
         try:
             super().finish()
         finally:
-            self.server.untrack(self.connection)
-
-    def do_GET(self) -> None:
-        self._serve()
-
-    def do_POST(self) -> None:
-        self._serve()
-
-    def do_PUT(self) -> None:
-        self._serve()
-
-    def do_PATCH(self) -> None:
-        self._serve()
-
-    def do_DELETE(self) -> None:
-        self._serve()
+            self.server.open.pop(self.connection, None)
 
     def _serve(self) -> None:
         try:
@@ -366,6 +296,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         self._write(response)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve  # noqa: N815 - http.server's names
 
     def _read_body(self) -> bytes:
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
