@@ -1,11 +1,8 @@
 """Requests in, answers out: the API, OAuth and admin routes, faults, the call log, no sockets.
 
-:class:`SandboxApp` turns a :class:`Request` into a :class:`Response`, or into None when an
-injected fault says to close the connection without answering. One lock guards the state, the
-call log and the faults; latency and delays sleep outside it, so a slow call never stalls the
-others. Saving is a function passed in, called under the lock after every call that may change
-the state, so saves keep their order. The OAuth routes share the API's call log, faults and
-latency; their log entries keep no secret (no code, token, client secret or state).
+One lock guards the state, the call log and the faults; latency and delays sleep outside it, so
+a slow call never stalls the others. ``save`` (passed in) runs under the lock after every call
+that may change the state, so saves keep their order. The log keeps no OAuth secret.
 """
 
 from __future__ import annotations
@@ -21,7 +18,14 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import parse_qsl
 
-from pydantic import BaseModel, BeforeValidator, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    Field,
+    ValidationError,
+    create_model,
+    model_validator,
+)
 
 from approvalflow_sync.errors import ConfigError
 from approvalflow_sync.sandbox import oauth
@@ -289,9 +293,6 @@ class SandboxApp:
             except RefusalError as refusal:
                 challenge = (("WWW-Authenticate", "Bearer"),) if refusal.status == 401 else ()
                 return api_error(refusal.status, refusal.message, challenge)
-            except Exception:
-                log.exception("sandbox: %s %s failed", request.method, path)
-                return api_error(500, "Internal error in the sandbox")
         if self.answers == "reference":
             answer = endpoint.reference(answer)
         return json_response(200, {"success": True, **answer})
@@ -301,11 +302,7 @@ class SandboxApp:
         if route is None:
             return _oauth_error(405, "invalid_request", "Method not allowed", OAUTH[path])
         with self._locked(request.method == "POST"):
-            try:
-                return route(self.state, request, body, problem)
-            except Exception:
-                log.exception("sandbox: %s %s failed", request.method, path)
-                return json_response(500, {"error": "server_error"})
+            return route(self.state, request, body, problem)
 
     def _admin(self, request: Request, path: str) -> Response:
         methods = ADMIN.get(path)
@@ -330,28 +327,11 @@ class SandboxApp:
 AdminRoute = Callable[[SandboxApp, Params], object]
 
 
-class _Licence(Call):
-    active: bool
-
-
-class _RestApi(Call):
-    enabled: bool
-
-
-class _Consent(Call):
-    approve: bool
-
-
-class _Latency(Call):
-    seconds: Delay = 0.0
-
-
-class _Clock(Call):
-    advance: Seconds | None = None
-
-
-class _Revoke(Call):
-    refreshToken: Text
+def _field(params: Params, name: str, kind: Any, default: Any = ...) -> Any:
+    """The one field ``name`` of an admin request, checked like a model's field."""
+    fields: dict[str, Any] = {name: (kind, default)}
+    model = create_model("Admin", __base__=Call, **fields)
+    return getattr(_read(model, params), name)
 
 
 def _admin_error(status: int, message: str) -> Response:
@@ -368,12 +348,12 @@ def _reset(app: SandboxApp, seed: Seed | None = None) -> object:
 
 
 def _licence(app: SandboxApp, p: Params) -> object:
-    app.state.licence = _read(_Licence, p).active
+    app.state.licence = _field(p, "active", bool)
     return _ok(licence=app.state.licence)
 
 
 def _rest_api(app: SandboxApp, p: Params) -> object:
-    app.state.restApi = _read(_RestApi, p).enabled
+    app.state.restApi = _field(p, "enabled", bool)
     return _ok(restApi=app.state.restApi)
 
 
@@ -393,12 +373,12 @@ def _add_fault(app: SandboxApp, p: Params) -> object:
 
 
 def _latency(app: SandboxApp, p: Params) -> object:
-    app.latency = _read(_Latency, p).seconds
+    app.latency = _field(p, "seconds", Delay, 0.0)
     return _ok(seconds=app.latency)
 
 
 def _clock(app: SandboxApp, p: Params) -> object:
-    advance = _read(_Clock, p).advance
+    advance = _field(p, "advance", Seconds | None, None)
     if advance is not None:
         app.clock.advance(advance)
     return _ok(now=iso_time(app.clock()), offsetSeconds=app.clock.offset.total_seconds())
@@ -411,13 +391,13 @@ def _oauth_client(app: SandboxApp, p: Params) -> object:
 
 
 def _oauth_revoke(app: SandboxApp, p: Params) -> object:
-    if not app.state.oauth.revoke(_read(_Revoke, p).refreshToken):
+    if not app.state.oauth.revoke(_field(p, "refreshToken", Text)):
         raise RefusalError("Unknown refresh token (or it was already dropped as dead)")
     return _ok()
 
 
 def _oauth_consent(app: SandboxApp, p: Params) -> object:
-    app.state.oauth.autoConsent = _read(_Consent, p).approve
+    app.state.oauth.autoConsent = _field(p, "approve", bool)
     return _ok(approve=app.state.oauth.autoConsent)
 
 

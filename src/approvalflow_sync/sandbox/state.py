@@ -45,24 +45,11 @@ ALL_SCOPES = (PRODUCT_SCOPE, READ_CHANGE_SET, WRITE_CHANGE_SET, READ_APPROVAL, W
 DEFAULT_TOKEN = "sandbox-token"  # noqa: S105 - a well-known fake token, the sandbox's whole point
 """The access token every sandbox accepts, with all scopes."""
 
-CREATED_BY = "sandbox-user"
-"""The account id the sandbox puts on what it creates (the real one comes from the token)."""
-
 STATE_FORMAT = 1
 
-# The texts ApprovalFlow answers with; the vendor's own where the reference shows them.
-UNAUTHORIZED = "Unauthorized: missing or invalid access token"
-REST_API_OFF = "Forbidden"
-LICENCE_INACTIVE = "Licence is not active for this site"
-MISSING_SCOPE = "Token is missing required scope: {scope}"
-SPACE_NOT_FOUND = "Space not found"
-CHANGE_SET_NOT_FOUND = "Change set not found"
-ARCHIVED = "Change set is archived and read-only"
+# The texts ApprovalFlow answers with more than once; the vendor's own where the reference has them.
 PAGE_NOT_FOUND = "Page not found"
-OTHER_SPACE = "Page belongs to another space"
-PENDING_APPROVAL = "Page already has a pending approval"
 NO_WORKFLOW = "No workflow assigned to page"
-AMBIGUOUS_WORKFLOW = "Page has no assigned workflow and the space has several active workflows"
 
 PENDING = "pending"
 APPROVED = "approved"
@@ -166,7 +153,8 @@ class ChangeSet(Checked):
     status: str = OPEN
     pageIds: list[str]
     createdAt: str
-    createdBy: str = CREATED_BY
+    createdBy: str = "sandbox-user"
+    """The account id the sandbox puts on what it creates (the real one comes from the token)."""
 
 
 @dataclass(frozen=True)
@@ -232,6 +220,7 @@ def endpoint(
 
 
 def _nothing(answer: Answer) -> Answer:
+    """The reference shows only ``success`` for the writes."""
     return {}
 
 
@@ -331,14 +320,14 @@ class SandboxState(Seed):
         """Check a call like the platform does: token, REST API switch, licence, then scopes."""
         scopes = self.token_scopes(token)
         if scopes is None:
-            raise RefusalError(UNAUTHORIZED, 401)
+            raise RefusalError("Unauthorized: missing or invalid access token", 401)
         if not self.restApi:
-            raise RefusalError(REST_API_OFF, 403)
+            raise RefusalError("Forbidden", 403)
         if not self.licence:
-            raise RefusalError(LICENCE_INACTIVE, 403)
+            raise RefusalError("Licence is not active for this site", 403)
         for needed in (PRODUCT_SCOPE, scope):
             if needed not in scopes:
-                raise RefusalError(MISSING_SCOPE.format(scope=needed), 403)
+                raise RefusalError(f"Token is missing required scope: {needed}", 403)
 
     # -- the rules -----------------------------------------------------------------------------
 
@@ -355,9 +344,9 @@ class SandboxState(Seed):
             return Eligibility(page_id, reason=PAGE_NOT_FOUND)
         space, page = found
         if space_id is not None and space.id != space_id:
-            return Eligibility(page_id, reason=OTHER_SPACE)
+            return Eligibility(page_id, reason="Page belongs to another space")
         if latest is not None and latest.status == PENDING:
-            return Eligibility(page_id, reason=PENDING_APPROVAL)
+            return Eligibility(page_id, reason="Page already has a pending approval")
         active = sorted(wf.id for wf in space.workflows if wf.active)
         if page.workflow is not None:
             if page.workflow not in active:
@@ -366,7 +355,8 @@ class SandboxState(Seed):
         if not active:
             return Eligibility(page_id, reason=NO_WORKFLOW)
         if len(active) > 1 and strict:
-            return Eligibility(page_id, reason=AMBIGUOUS_WORKFLOW)
+            reason = "Page has no assigned workflow and the space has several active workflows"
+            return Eligibility(page_id, reason=reason)
         return Eligibility(page_id, workflow_id=active[0])
 
     def rollup_state(self, change_set: ChangeSet) -> str:
@@ -563,7 +553,7 @@ class SandboxState(Seed):
     # -- lookups and views ---------------------------------------------------------------------
 
     def _space(self, space_id: str) -> SpaceSeed:
-        return _only([space for space in self.spaces if space.id == space_id], SPACE_NOT_FOUND)
+        return _only([space for space in self.spaces if space.id == space_id], "Space not found")
 
     def _find_page(self, page_id: str) -> tuple[SpaceSeed, PageSeed] | None:
         pages = ((space, page) for space in self.spaces for page in space.pages)
@@ -577,20 +567,16 @@ class SandboxState(Seed):
 
     def _change_set(self, change_set_id: str, *, open_only: bool = False) -> ChangeSet:
         found = [cs for cs in self.changeSets if cs.id == change_set_id]
-        change_set = _only(found, CHANGE_SET_NOT_FOUND)
+        change_set = _only(found, "Change set not found")
         if open_only and change_set.status != OPEN:
-            raise RefusalError(ARCHIVED)
+            raise RefusalError("Change set is archived and read-only")
         return change_set
 
     def _new_change_set_id(self) -> str:
         """Opaque-looking but deterministic ids, so runs and saved states repeat exactly."""
-        taken = {change_set.id for change_set in self.changeSets}
-        while True:
-            self.changeSetCounter += 1
-            digest = hashlib.sha256(f"change-set:{self.changeSetCounter}".encode())
-            candidate = "cs-" + digest.hexdigest()[:12]
-            if candidate not in taken:
-                return candidate
+        self.changeSetCounter += 1
+        digest = hashlib.sha256(f"change-set:{self.changeSetCounter}".encode())
+        return "cs-" + digest.hexdigest()[:12]
 
     def _view(self, change_set: ChangeSet) -> dict[str, Any]:
         return {
