@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import parse_qsl
 
@@ -48,7 +49,6 @@ from approvalflow_sync.sandbox.state import (
     Call,
     NewPage,
     PageCall,
-    SandboxClock,
     SandboxState,
     WorkflowSpec,
     iso_time,
@@ -196,10 +196,7 @@ class SandboxApp:
     ) -> None:
         self.seed = seed
         self.answers: Answers = answers
-        self.clock = SandboxClock(state.clock if state is not None else utc_now)
-        """The sandbox's clock; ``POST /_sandbox/clock`` moves it forward."""
-        self.state = state if state is not None else SandboxState.from_seed(seed, self.clock)
-        self.state.clock = self.clock
+        self.state = state if state is not None else SandboxState.from_seed(seed)
         self.state.archived_status = ARCHIVED_STATUSES[answers]
         self.latency = latency
         self._save = save
@@ -226,8 +223,9 @@ class SandboxApp:
     def reset(self, seed: Seed | None = None) -> None:
         """Go back to the seed (a new one if given), forgetting calls and faults."""
         self.seed = seed or self.seed
-        self.state = SandboxState.from_seed(self.seed, self.clock)
-        self.state.archived_status = ARCHIVED_STATUSES[self.answers]
+        fresh = SandboxState.from_seed(self.seed)
+        fresh.archived_status, fresh.offset = self.state.archived_status, self.state.offset
+        self.state = fresh
         self.calls.clear()
         self.faults.clear()
 
@@ -378,10 +376,8 @@ def _latency(app: SandboxApp, p: Params) -> object:
 
 
 def _clock(app: SandboxApp, p: Params) -> object:
-    advance = _field(p, "advance", Seconds | None, None)
-    if advance is not None:
-        app.clock.advance(advance)
-    return _ok(now=iso_time(app.clock()), offsetSeconds=app.clock.offset.total_seconds())
+    app.state.offset += timedelta(seconds=_field(p, "advance", Seconds | None, None) or 0)
+    return _ok(now=iso_time(app.state.now()), offsetSeconds=app.state.offset.total_seconds())
 
 
 def _oauth_client(app: SandboxApp, p: Params) -> object:
@@ -464,7 +460,7 @@ def _oauth_error(
 
 def _consent_page(state: SandboxState, request: Request, body: object, _: str | None) -> Response:
     try:
-        location = state.oauth.consent(request.query, state.clock())
+        location = state.oauth.consent(request.query, state.now())
     except RefusalError as problem:
         page = f"<!doctype html><title>Authorization failed</title><p>{problem.message}</p>"
         return Response(400, page.encode(), HTML_TYPE)
@@ -475,7 +471,7 @@ def _token(state: SandboxState, request: Request, body: object, problem: str | N
     if problem is not None:
         return _oauth_error(400, "invalid_request", problem)
     try:
-        answer = state.oauth.token(body if isinstance(body, dict) else {}, state.clock())
+        answer = state.oauth.token(body if isinstance(body, dict) else {}, state.now())
     except RefusalError as refusal:
         return _oauth_error(refusal.status, refusal.error, refusal.message)
     return json_response(200, answer, (("Cache-Control", "no-store"),))

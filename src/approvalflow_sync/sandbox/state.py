@@ -233,25 +233,8 @@ def _no_page_id(answer: Answer) -> Answer:
 
 
 def utc_now() -> datetime:
-    """The default clock."""
+    """The real clock."""
     return datetime.now(timezone.utc)
-
-
-class SandboxClock:
-    """Another clock (the real one by default) plus an offset that tests move, only forward."""
-
-    def __init__(self, base: Callable[[], datetime] = utc_now) -> None:
-        self._base = base
-        self.offset = timedelta(0)
-
-    def __call__(self) -> datetime:
-        return self._base() + self.offset
-
-    def advance(self, seconds: float) -> None:
-        """Move the clock forward: access tokens expire, reuse windows close, nothing goes back."""
-        if seconds < 0:
-            raise ValueError("the sandbox clock only moves forward")
-        self.offset += timedelta(seconds=seconds)
 
 
 def iso_time(moment: datetime) -> str:
@@ -262,8 +245,6 @@ def iso_time(moment: datetime) -> str:
 
 class SandboxState(Seed):
     """Everything the sandbox knows; build one with :meth:`from_seed` or :meth:`from_dict`."""
-
-    model_config = ConfigDict(arbitrary_types_allowed=True)
 
     format: int
     approvals: list[Approval] = Field(default_factory=list)
@@ -276,26 +257,29 @@ class SandboxState(Seed):
     """The seed's OAuth apps: the state keeps them in ``oauth``."""
     archived_status: str = Field(default=ARCHIVED_STATUSES["reference"], exclude=True)
     """What ``status`` archiving sets (it depends on the answer mode)."""
-    clock: Callable[[], datetime] = Field(default=utc_now, exclude=True)
+    offset: timedelta = Field(default=timedelta(0), exclude=True)
+    """How far ``POST /_sandbox/clock`` moved the sandbox's clock forward (never back)."""
 
     @classmethod
-    def from_seed(cls, seed: Seed, clock: Callable[[], datetime] = utc_now) -> SandboxState:
+    def from_seed(cls, seed: Seed) -> SandboxState:
         """A fresh state from a validated seed; the default token is always there."""
         world = seed.model_dump()
         default = {"token": DEFAULT_TOKEN, "scopes": list(ALL_SCOPES)}
         tokens = {token["token"]: token for token in (default, *world["tokens"])}
         oauth = OAuthState.from_seed(seed.oauthClients, ALL_SCOPES)
         world |= {"tokens": list(tokens.values()), "oauth": oauth}
-        return cls.model_validate({**world, "format": STATE_FORMAT, "clock": clock})
+        return cls.model_validate({**world, "format": STATE_FORMAT})
+
+    def now(self) -> datetime:
+        """The sandbox's clock: the real one plus the offset tests move."""
+        return utc_now() + self.offset
 
     def to_dict(self) -> dict[str, Any]:
         """The whole state as JSON-ready data."""
         return self.model_dump(mode="json")
 
     @classmethod
-    def from_dict(
-        cls, data: object, source: str, clock: Callable[[], datetime] = utc_now
-    ) -> SandboxState:
+    def from_dict(cls, data: object, source: str) -> SandboxState:
         """Rebuild a state saved by :meth:`to_dict`; ConfigError names ``source`` if it is bad."""
         refusal = f"{source}: not a sandbox state file (format {STATE_FORMAT})"
         try:
@@ -304,7 +288,6 @@ class SandboxState(Seed):
             raise ConfigError(f"{refusal}: {first_problem(exc)}") from None
         if state.format != STATE_FORMAT:
             raise ConfigError(refusal)
-        state.clock = clock
         return state
 
     # -- access --------------------------------------------------------------------------------
@@ -314,7 +297,7 @@ class SandboxState(Seed):
         if not token:
             return None
         fixed = [frozenset(known.scopes) for known in self.tokens if known.token == token]
-        return fixed[0] if fixed else self.oauth.access_scopes(token, self.clock())
+        return fixed[0] if fixed else self.oauth.access_scopes(token, self.now())
 
     def authorize(self, token: str | None, scope: str) -> None:
         """Check a call like the platform does: token, REST API switch, licence, then scopes."""
@@ -413,7 +396,7 @@ class SandboxState(Seed):
             summary=new.summary,
             referenceUrl=new.referenceUrl,
             pageIds=_page_ids(new.pageRefs),
-            createdAt=iso_time(self.clock()),
+            createdAt=iso_time(self.now()),
         )
         self.changeSets.append(change_set)
         return {"changeSet": self._view(change_set)}
@@ -490,7 +473,7 @@ class SandboxState(Seed):
                 version=page.version,
                 workflowId=workflow_id,
                 changeSetId=change_set_id,
-                submittedAt=iso_time(self.clock()),
+                submittedAt=iso_time(self.now()),
             )
         )
 
@@ -535,7 +518,7 @@ class SandboxState(Seed):
         if latest is None or latest.status != PENDING:
             raise RefusalError(f"Page {call.pageId} has no pending approval")
         latest.status = status
-        latest.decidedAt = iso_time(self.clock())
+        latest.decidedAt = iso_time(self.now())
         return latest.model_dump(
             include={"pageId", "status", "version", "workflowId", "changeSetId"}
         )
