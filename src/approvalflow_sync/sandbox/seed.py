@@ -113,42 +113,30 @@ class WorkflowSeed(Checked):
     """A workflow of a space; only active ones are picked for pages without an assignment."""
 
     id: Text
-    name: Text = ""
+    name: Text = Field(default_factory=lambda given: given.get("id", ""))
     active: bool = True
-
-    @model_validator(mode="after")
-    def _named(self) -> WorkflowSeed:
-        self.name = self.name or self.id
-        return self
 
 
 class PageSeed(Checked):
     """A Confluence page; ``workflow`` is its assigned workflow, or None."""
 
     id: Digits
-    title: Text = ""
+    title: Text = Field(default_factory=lambda given: f"Page {given.get('id')}")
     version: int = Field(default=1, ge=1)
     workflow: Text | None = None
-
-    @model_validator(mode="after")
-    def _titled(self) -> PageSeed:
-        self.title = self.title or f"Page {self.id}"
-        return self
 
 
 class SpaceSeed(Checked):
     """A Confluence space with its workflows and pages."""
 
     id: Digits
-    key: Text = ""
-    name: Text = ""
+    key: Text = Field(default_factory=lambda given: f"SPACE{given.get('id')}")
+    name: Text = Field(default_factory=lambda given: given.get("key", ""))
     workflows: list[WorkflowSeed] = []
     pages: list[PageSeed] = []
 
     @model_validator(mode="after")
-    def _named_and_consistent(self) -> SpaceSeed:
-        self.key = self.key or f"SPACE{self.id}"
-        self.name = self.name or self.key
+    def _consistent(self) -> SpaceSeed:
         known = {workflow.id for workflow in self.workflows}
         for page in self.pages:
             if page.workflow is not None and page.workflow not in known:
@@ -213,7 +201,8 @@ def load_seed(path: Path) -> Seed:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{source}: cannot read it ({_reason(exc)})") from None
+        reason = getattr(exc, "strerror", None) or exc.__class__.__name__
+        raise ConfigError(f"{source}: cannot read it ({reason})") from None
     return validate_seed(_parse_text(text, json_only=path.suffix == ".json", source=source), source)
 
 
@@ -234,10 +223,6 @@ def _parse_text(text: str, *, json_only: bool, source: str) -> object:
         where = f" at line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or exc.__class__.__name__
         raise ConfigError(f"{source}: not valid YAML: {problem}{where}") from None
-
-
-def _reason(exc: BaseException) -> str:
-    return getattr(exc, "strerror", None) or exc.__class__.__name__
 
 
 def validate_seed(data: object, source: str = "seed") -> Seed:
