@@ -17,7 +17,6 @@ from collections.abc import Mapping
 from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -142,12 +141,7 @@ class SandboxServer:
         self.start()
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
 
@@ -284,7 +278,7 @@ class _Handler(BaseHTTPRequestHandler):
             path=url.path or "/",
             query=dict(parse_qsl(url.query, keep_blank_values=True)),
             body=body,
-            token=_bearer(self.headers.get("Authorization")),
+            token=_bearer(self.headers.get("Authorization", "")),
             content_type=self.headers.get("Content-Type", ""),
         )
         try:
@@ -327,10 +321,6 @@ class _Handler(BaseHTTPRequestHandler):
         log.debug("sandbox: %s %s", self.address_string(), format % args)
 
 
-def _bearer(header: str | None) -> str | None:
-    if not header:
-        return None
+def _bearer(header: str) -> str | None:
     scheme, _, token = header.strip().partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return None
-    return token.strip()
+    return (token.strip() or None) if scheme.lower() == "bearer" else None

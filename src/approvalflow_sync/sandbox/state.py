@@ -165,11 +165,11 @@ class Eligibility:
     workflow_id: str | None = None
     reason: str | None = None
 
-    def answer(self) -> dict[str, Any]:
-        """The page's preflight result."""
+    def answer(self, key: str = "canSubmit") -> dict[str, Any]:
+        """The page's result in preflight (``canSubmit``) or submit (``success``)."""
         if self.workflow_id is None:
-            return {"pageId": self.page_id, "canSubmit": False, "reason": self.reason}
-        return {"pageId": self.page_id, "canSubmit": True, "workflowId": self.workflow_id}
+            return {"pageId": self.page_id, key: False, "reason": self.reason}
+        return {"pageId": self.page_id, key: True, "workflowId": self.workflow_id}
 
 
 Answer = dict[str, Any]
@@ -246,7 +246,8 @@ def iso_time(moment: datetime) -> str:
 class SandboxState(Seed):
     """Everything the sandbox knows; build one with :meth:`from_seed` or :meth:`from_dict`."""
 
-    format: int
+    format: Literal[1]
+    """``STATE_FORMAT``: a state file of another format is refused."""
     approvals: list[Approval] = Field(default_factory=list)
     """Every submission in order; a page's last one is its approval state."""
     changeSets: list[ChangeSet] = Field(default_factory=list)
@@ -283,12 +284,9 @@ class SandboxState(Seed):
         """Rebuild a state saved by :meth:`to_dict`; ConfigError names ``source`` if it is bad."""
         refusal = f"{source}: not a sandbox state file (format {STATE_FORMAT})"
         try:
-            state = cls.model_validate(data)
+            return cls.model_validate(data)
         except ValidationError as exc:
             raise ConfigError(f"{refusal}: {first_problem(exc)}") from None
-        if state.format != STATE_FORMAT:
-            raise ConfigError(refusal)
-        return state
 
     # -- access --------------------------------------------------------------------------------
 
@@ -390,11 +388,8 @@ class SandboxState(Seed):
         """Create a change set; unknown pages are kept (preflight shows them blocked)."""
         self._space(new.spaceId)
         change_set = ChangeSet(
+            **new.model_dump(include={"spaceId", "title", "summary", "referenceUrl"}),
             id=self._new_change_set_id(),
-            spaceId=new.spaceId,
-            title=new.title,
-            summary=new.summary,
-            referenceUrl=new.referenceUrl,
             pageIds=_page_ids(new.pageRefs),
             createdAt=iso_time(self.now()),
         )
@@ -432,15 +427,11 @@ class SandboxState(Seed):
     def submit_change_set(self, call: ChangeSetCall) -> dict[str, Any]:
         """Submit every eligible page of an open change set; the others are skipped."""
         change_set = self._change_set(call.changeSetId, open_only=True)
-        results: list[dict[str, Any]] = []
-        for check in self._checks(change_set):
-            if check.workflow_id is None:
-                results.append({"pageId": check.page_id, "success": False, "reason": check.reason})
-                continue
-            self._submit(check.page_id, check.workflow_id, change_set.id)
-            results.append(
-                {"pageId": check.page_id, "success": True, "workflowId": check.workflow_id}
-            )
+        checks = list(self._checks(change_set))
+        for check in checks:
+            if check.workflow_id is not None:
+                self._submit(check.page_id, check.workflow_id, change_set.id)
+        results = [check.answer("success") for check in checks]
         submitted = sum(result["success"] for result in results)
         skipped = len(results) - submitted
         return {"submittedCount": submitted, "skippedCount": skipped, "results": results}
