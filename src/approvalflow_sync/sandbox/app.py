@@ -8,7 +8,6 @@ that may change the state, so saves keep their order. The log keeps no OAuth sec
 from __future__ import annotations
 
 import json
-import logging
 import re
 import threading
 import time
@@ -54,8 +53,6 @@ from approvalflow_sync.sandbox.state import (
     iso_time,
     utc_now,
 )
-
-log = logging.getLogger("approvalflow_sync.sandbox")
 
 ADMIN_PREFIX = "/_sandbox"
 JSON_TYPE = "application/json; charset=utf-8"
@@ -242,13 +239,16 @@ class SandboxApp:
     def _logged(self, request: Request, path: str) -> Response | None:
         """An API or OAuth call: logged, then slowed, failed or dropped as faults say."""
         is_oauth = path in OAUTH
-        body, problem = _parse_body(request, form=is_oauth)
+        try:
+            body = _parse_body(request, form=is_oauth)
+        except RefusalError:
+            body = None
         shown = _without_secrets if is_oauth else dict
         call: dict[str, Any] = {
             "method": request.method,
             "path": path,
             "query": shown(request.query),
-            "body": shown(body) if isinstance(body, dict) else body,
+            "body": None if body is None else shown(body),
             "status": None,
             "time": iso_time(utc_now()),
         }
@@ -267,16 +267,16 @@ class SandboxApp:
         if fault is not None and fault.answers:
             response = fault.response()
         elif is_oauth:
-            response = self._oauth(request, path, body, problem)
+            response = self._oauth(request, path)
         else:
-            response = self._api(request, path, body, problem)
+            response = self._api(request, path)
         if fault is not None and fault.drop == "after":
             return None
         with self._lock:
             call["status"] = response.status
         return response
 
-    def _api(self, request: Request, path: str, body: object, problem: str | None) -> Response:
+    def _api(self, request: Request, path: str) -> Response:
         methods = API.get(path)
         if methods is None:
             return api_error(404, "Not found")
@@ -286,7 +286,7 @@ class SandboxApp:
         with self._locked(endpoint.changes):
             try:
                 self.state.authorize(request.token, endpoint.scope)
-                params = _params(request, endpoint.where, body, problem)
+                params = _params(request, endpoint.where)
                 answer = endpoint.run(self.state, _read(endpoint.model, params))
             except RefusalError as refusal:
                 challenge = (("WWW-Authenticate", "Bearer"),) if refusal.status == 401 else ()
@@ -295,12 +295,12 @@ class SandboxApp:
             answer = endpoint.reference(answer)
         return json_response(200, {"success": True, **answer})
 
-    def _oauth(self, request: Request, path: str, body: object, problem: str | None) -> Response:
+    def _oauth(self, request: Request, path: str) -> Response:
         route = OAUTH[path].get(request.method)
         if route is None:
             return _oauth_error(405, "invalid_request", "Method not allowed", OAUTH[path])
         with self._locked(request.method == "POST"):
-            return route(self.state, request, body, problem)
+            return route(self.state, request)
 
     def _admin(self, request: Request, path: str) -> Response:
         methods = ADMIN.get(path)
@@ -309,14 +309,12 @@ class SandboxApp:
         route = methods.get(request.method)
         if route is None:
             return _admin_error(405, f"{ADMIN_PREFIX}{path} takes {', '.join(methods)}")
-        body, problem = _parse_body(request)
-        if problem is not None:
-            return _admin_error(400, problem)
-        with self._locked(request.method != "GET"):
-            try:
-                answer = route(self, body if isinstance(body, dict) else {})
-            except (RefusalError, ConfigError) as error:
-                return _admin_error(400, str(error))
+        try:
+            params = _parse_body(request) or {}
+            with self._locked(request.method != "GET"):
+                answer = route(self, params)
+        except (RefusalError, ConfigError) as error:
+            return _admin_error(400, str(error))
         return json_response(200, answer)
 
 
@@ -439,7 +437,7 @@ ADMIN: dict[str, dict[str, AdminRoute]] = {
 
 # -- OAuth (Atlassian's authorization server) ---------------------------------------------------
 
-OAuthRoute = Callable[[SandboxState, Request, object, str | None], Response]
+OAuthRoute = Callable[[SandboxState, Request], Response]
 
 _LOGGED_OAUTH_FIELDS = frozenset(
     ("grant_type", "client_id", "redirect_uri", "scope", "audience", "response_type", "prompt")
@@ -458,7 +456,7 @@ def _oauth_error(
     return json_response(status, {"error": error, "error_description": description}, headers)
 
 
-def _consent_page(state: SandboxState, request: Request, body: object, _: str | None) -> Response:
+def _consent_page(state: SandboxState, request: Request) -> Response:
     try:
         location = state.oauth.consent(request.query, state.now())
     except RefusalError as problem:
@@ -467,17 +465,15 @@ def _consent_page(state: SandboxState, request: Request, body: object, _: str | 
     return Response(302, b"", "text/plain; charset=utf-8", (("Location", location),))
 
 
-def _token(state: SandboxState, request: Request, body: object, problem: str | None) -> Response:
-    if problem is not None:
-        return _oauth_error(400, "invalid_request", problem)
+def _token(state: SandboxState, request: Request) -> Response:
     try:
-        answer = state.oauth.token(body if isinstance(body, dict) else {}, state.now())
+        answer = state.oauth.token(_parse_body(request, form=True) or {}, state.now())
     except RefusalError as refusal:
         return _oauth_error(refusal.status, refusal.error, refusal.message)
     return json_response(200, answer, (("Cache-Control", "no-store"),))
 
 
-def _resources(state: SandboxState, request: Request, body: object, _: str | None) -> Response:
+def _resources(state: SandboxState, request: Request) -> Response:
     scopes = state.token_scopes(request.token)
     if scopes is None:
         unauthorized = {"code": 401, "message": "Unauthorized"}
@@ -500,27 +496,27 @@ def _normalize(path: str) -> str:
     return path if path == "/" else path.rstrip("/") or "/"
 
 
-def _parse_body(request: Request, *, form: bool = False) -> tuple[object, str | None]:
-    """The body (None when empty) and what is wrong with it; OAuth also takes a form."""
+def _parse_body(request: Request, *, form: bool = False) -> dict[str, object] | None:
+    """The body's fields, None when empty, or a refusal; OAuth also takes a form."""
     if form and "application/x-www-form-urlencoded" in request.content_type.lower():
         try:
-            return dict(parse_qsl(request.body.decode("utf-8"), keep_blank_values=True)), None
+            return dict(parse_qsl(request.body.decode("utf-8"), keep_blank_values=True))
         except UnicodeDecodeError:
-            return None, "Request body is not valid UTF-8"
+            raise RefusalError("Request body is not valid UTF-8") from None
     if not request.body.strip():
-        return None, None
+        return None
     try:
         body = json.loads(request.body)
     except (ValueError, UnicodeDecodeError):
-        return None, "Request body is not valid JSON"
-    return body, None if isinstance(body, dict) else "Request body must be a JSON object"
+        raise RefusalError("Request body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise RefusalError("Request body must be a JSON object")
+    return body
 
 
-def _params(request: Request, where: str, body: object, problem: str | None) -> Params:
+def _params(request: Request, where: str) -> Params:
     """The call's parameters, only where the reference puts them: query, body, or either."""
     if where == "query":
         return request.query
-    if problem is not None:
-        raise RefusalError(problem)
-    fields = body if isinstance(body, dict) else {}
+    fields = _parse_body(request) or {}
     return {**fields, **request.query} if where == "either" else fields
