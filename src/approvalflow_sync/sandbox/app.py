@@ -152,9 +152,6 @@ class Fault(Call):
         self.path = _normalize(self.path)
         return self
 
-    def matches(self, method: str, path: str) -> bool:
-        return self.path == path and self.method in (None, method)
-
     @property
     def answers(self) -> bool:
         """True when the fault answers in place of the API; a bare delay only slows the call."""
@@ -254,7 +251,10 @@ class SandboxApp:
         }
         with self._lock:
             self.calls.append(call)
-            fault = next((f for f in self.faults if f.matches(request.method, path)), None)
+            matching = (
+                f for f in self.faults if f.path == path and f.method in (None, request.method)
+            )
+            fault = next(matching, None)
             if fault is not None:
                 fault.count -= 1
                 if fault.count <= 0:

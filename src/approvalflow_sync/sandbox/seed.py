@@ -1,9 +1,7 @@
 """Seeds: the spaces, workflows, pages, tokens and OAuth apps a sandbox starts from.
 
-Reading is apart from checking: :func:`load_seed` reads a YAML or JSON file, :func:`validate_seed`
-is pure and turns any mapping into a normalized seed (pydantic models, strict, no unknown fields)
-or raises :class:`ConfigError` with one line that names the source and the faulty field. Ids
-written as YAML numbers (``id: 12345``) are taken as the digit strings the API uses.
+:func:`load_seed` reads a YAML or JSON file; :func:`validate_seed` (pure) checks any mapping
+with strict pydantic models, or raises a one-line ConfigError naming the source and the field.
 """
 
 from __future__ import annotations

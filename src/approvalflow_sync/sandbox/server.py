@@ -228,11 +228,8 @@ class _HTTPServer(ThreadingHTTPServer):
         log.exception("sandbox: error while serving %s", client_address)
 
     def close_connections(self, timeout: float) -> None:
-        """End reading on every open connection and wait for their threads.
-
-        Shutting down only the reading side wakes threads that wait for a next request, and
-        lets a thread that is still answering finish writing its answer.
-        """
+        """End reading on every open connection (waking threads that wait for a request, letting
+        one still answering finish) and wait for their threads."""
         open_now = list(self.open.items())
         for connection, _thread in open_now:
             with contextlib.suppress(OSError):

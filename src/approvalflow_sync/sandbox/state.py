@@ -180,10 +180,8 @@ Run = Callable[["SandboxState", M], Answer]
 
 @dataclass(frozen=True)
 class Endpoint:
-    """One API call: its scope, its parameters and where they are read, what it does.
-
-    ``run`` gives the rich answer; ``reference`` cuts it down to what the reference shows.
-    """
+    """One API call: its scope, parameters and where they are read, its rich answer (``run``)
+    and the cut to what the reference shows."""
 
     scope: str
     model: type[BaseModel]
@@ -315,9 +313,8 @@ class SandboxState(Seed):
     def eligibility(self, page_id: str, *, space_id: str | None, strict: bool) -> Eligibility:
         """Whether a page can be submitted, and to which workflow: the one place that decides.
 
-        ``space_id`` is the change set's space (None for a single page). ``strict`` is the
-        single-page rule: with several active workflows and none assigned, the page is blocked;
-        a change set instead takes the space's first active workflow by id.
+        ``space_id``: the change set's space (None for one page). ``strict`` (one page): several
+        active workflows and none assigned block it; a change set takes the first by id.
         """
         found = self._find_page(page_id)
         latest = self._latest(page_id)
@@ -346,7 +343,9 @@ class SandboxState(Seed):
         statuses = [a.status if a is not None else None for a in latest]
         if REJECTED in statuses:
             return "has_rejections"
-        if any(a is not None and a.status == APPROVED and self._is_stale(a) for a in latest):
+        versions = {page.id: page.version for space in self.spaces for page in space.pages}
+        approved = [a for a in latest if a is not None and a.status == APPROVED]
+        if any(versions.get(a.pageId, 0) > a.version for a in approved):
             return "stale"
         if statuses and all(status == APPROVED for status in statuses):
             return "all_approved"
@@ -360,10 +359,6 @@ class SandboxState(Seed):
         """The page's last approval (of this status if given)."""
         found = (a for a in reversed(self.approvals) if a.pageId == page_id)
         return next((a for a in found if status in (None, a.status)), None)
-
-    def _is_stale(self, approval: Approval) -> bool:
-        found = self._find_page(approval.pageId)
-        return found is not None and found[1].version > approval.version
 
     # -- change sets ---------------------------------------------------------------------------
 
