@@ -298,7 +298,8 @@ class SandboxApp:
     def _oauth(self, request: Request, path: str) -> Response:
         route = OAUTH[path].get(request.method)
         if route is None:
-            return _oauth_error(405, "invalid_request", "Method not allowed", OAUTH[path])
+            allow = (("Allow", ", ".join(OAUTH[path])),)
+            return _oauth_error(405, "invalid_request", "Method not allowed", allow)
         with self._locked(request.method == "POST"):
             return route(self.state, request)
 
@@ -449,10 +450,7 @@ def _without_secrets(params: Mapping[str, object]) -> dict[str, object]:
     return {k: v for k, v in params.items() if k in _LOGGED_OAUTH_FIELDS}
 
 
-def _oauth_error(
-    status: int, error: str, description: str, allow: Mapping[str, object] | None = None
-) -> Response:
-    headers = (("Allow", ", ".join(allow)),) if allow else ()
+def _oauth_error(status: int, error: str, description: str, headers: Headers = ()) -> Response:
     return json_response(status, {"error": error, "error_description": description}, headers)
 
 
