@@ -109,11 +109,9 @@ Answers = Literal["reference", "rich"]
 APP_ID = "7d9b1e4c-2f3a-4b5c-9d8e-0a1b2c3d4e5f"
 ENVIRONMENT_ID = "e3c2b1a0-9f8e-4d7c-8b6a-5f4e3d2c1b0a"
 """The ids of the sandbox's ApprovalFlow app, for the base URL built from its parts."""
-_REAL_PATHS = (
-    re.compile(
-        r"^/svc/confluence/(?P<cloud>[^/]+)/apps/(?P<app>[^/]+)_(?P<env>[^/_]+)(?P<rest>/.*)?$"
-    ),
-    re.compile(r"^/gateway/api/svc/confluence/apps/(?P<app>[^/]+)_(?P<env>[^/_]+)(?P<rest>/.*)?$"),
+_REAL_PATHS = re.compile(
+    r"^(?:/svc/confluence/(?P<cloud>[^/]+)|/gateway/api/svc/confluence)"
+    r"/apps/(?P<app>[^/]+)_(?P<env>[^/_]+)(?P<rest>/.*)?$"
 )
 """The two documented base URL forms; the API also answers at the root, for short URLs."""
 
@@ -204,14 +202,12 @@ class SandboxApp:
         path = _normalize(request.path)
         if path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/"):
             return self._admin(request, path[len(ADMIN_PREFIX) :] or "/")
-        for form in _REAL_PATHS:
-            found = form.match(path)
-            if found is not None:
-                ids = (found.groupdict().get("cloud") or CLOUD_ID, found["app"], found["env"])
-                if ids != (CLOUD_ID, APP_ID, ENVIRONMENT_ID):
-                    return api_error(404, "Not found")
-                path = found["rest"] or "/"
-                break
+        found = _REAL_PATHS.match(path)
+        if found is not None:
+            ids = (found["cloud"] or CLOUD_ID, found["app"], found["env"])
+            if ids != (CLOUD_ID, APP_ID, ENVIRONMENT_ID):
+                return api_error(404, "Not found")
+            path = found["rest"] or "/"
         return self._logged(request, path)
 
     def reset(self, seed: Seed | None = None) -> None:
