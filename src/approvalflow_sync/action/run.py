@@ -305,6 +305,7 @@ def _run(
         confluence_url=settings.confluence_url or mapping.confluence_url,
         run_url=settings.run_url,
         comment_author=settings.comment_author,
+        instance=settings.instance,
     )
     runner.info(f"Pull request #{pr.number} ({mode.value}): {pr.html_url}")
     with (
