@@ -62,7 +62,7 @@ def ok(run: ActionRun) -> ActionRun:
 
 
 def handbook_url(event: dict[str, Any]) -> str:
-    return event["pull_request"]["html_url"] + "#approvalflow-sync=handbook"
+    return f"{event['pull_request']['html_url']}#approvalflow-sync=handbook"
 
 
 def open_sets(h: ActionHarness, url: str) -> dict[str, Any]:
