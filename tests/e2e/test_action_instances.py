@@ -97,6 +97,7 @@ def test_two_instances_sync_one_pull_request_side_by_side(h: ActionHarness) -> N
     assert open_sets(h, event["pull_request"]["html_url"]) == product, "product's left alone"
     assert [c["path"] for c in h.sandbox_writes()] == ["/changeSets", "/changeSets"]
     assert "uplicate" not in run.stdout, "no duplicate archived or warned about"
+    assert "(sync, instance handbook)" in run.stdout
     # Two sticky comments, one per instance; two statuses, one per context.
     (sticky,) = h.ours(event)
     (handbook_sticky,) = h.ours(event, HANDBOOK_STICKY)

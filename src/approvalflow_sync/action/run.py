@@ -307,7 +307,8 @@ def _run(
         comment_author=settings.comment_author,
         instance=settings.instance,
     )
-    runner.info(f"Pull request #{pr.number} ({mode.value}): {pr.html_url}")
+    instance = f", instance {settings.instance}" if settings.instance else ""
+    runner.info(f"Pull request #{pr.number} ({mode.value}{instance}): {pr.html_url}")
     with (
         httpx.Client(timeout=30.0) as oauth_http,
         ThreadPoolExecutor(max_workers=MAX_WORKERS) as pool,
