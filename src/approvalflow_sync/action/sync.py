@@ -329,13 +329,8 @@ class Run:
         match = self.match(planning.changed_paths(gathered.files))
         plans = planning.plan_sync(match.pages_by_space, gathered.change_sets, fields)
         spaces = self._each_space(lambda plan: self._space(plan, fields, match, kind), plans)
-        return Outcome(
-            kind=kind,
-            pr=self.pr,
-            spaces=tuple(spaces),
-            dry_run=self.options.dry_run,
-            instance=self.options.instance,
-        )
+        options = self.options
+        return Outcome(kind, self.pr, tuple(spaces), options.dry_run, instance=options.instance)
 
     def _space(
         self, plan: SpacePlan, fields: planning.Fields, match: MatchResult, kind: Kind
