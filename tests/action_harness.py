@@ -55,6 +55,7 @@ ACTION_DEFAULTS: dict[str, str] = {
     "environment-id": "",
     "access-token": "",
     "mapping-file": ".github/approvalflow.yml",
+    "instance": "",
     "github-token": "",
     "comment-author": "",
     "mode": "auto",

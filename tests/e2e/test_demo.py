@@ -28,3 +28,18 @@ def test_demo_runs_open_push_merge_and_rerun() -> None:
     assert "--- PR comment #2 ---" in out
     assert "--- PR comment #3" not in out
     assert "Traceback" not in result.stderr
+
+
+def test_demo_as_an_instance_names_its_comments_and_status() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "approvalflow_sync", "demo", "--instance", "handbook"],
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "<!-- approvalflow-sync@handbook:sticky -->" in result.stdout
+    assert "### ApprovalFlow (handbook): Submitted 4 pages for approval" in result.stdout
+    assert "<!-- approvalflow-sync:" not in result.stdout

@@ -197,6 +197,21 @@ def test_with_its_pull_request_it_plans_the_update_of_the_change_set_and_its_pre
     assert only_reads(calls(sandbox))
 
 
+def test_an_instance_plans_against_its_own_change_sets_only(
+    repo: Path, sandbox: SandboxServer
+) -> None:
+    handbook_url = PR_URL + "#approvalflow-sync=handbook"
+    with ApprovalFlowClient(sandbox.base_url, DEFAULT_TOKEN) as client:
+        plain = create_and_find(client, "12345", "PR-7", ["67890"], reference_url=PR_URL)
+        mine = create_and_find(client, "12345", "PR-7", ["67897"], reference_url=handbook_url)
+    data = plan_json(repo, "--pr", PR_URL, "--instance", "handbook", "--sandbox", sandbox.base_url)
+    (docs,) = [space for space in data["approvalflow"]["spaces"] if space["space"] == "12345"]
+    assert (docs["plan"], docs["changeSetId"], docs["archive"]) == ("update", mine.id, [])
+    plain_plan = plan_json(repo, "--pr", PR_URL, "--sandbox", sandbox.base_url)
+    (docs,) = [space for space in plain_plan["approvalflow"]["spaces"] if space["space"] == "12345"]
+    assert (docs["changeSetId"], docs["archive"]) == (plain.id, [])
+
+
 def test_the_sandbox_flag_alone_starts_one_seeded_with_the_demo_pages(repo: Path) -> None:
     result = plan(repo, "--sandbox")
     assert result.returncode == 0, result.stderr
@@ -235,6 +250,7 @@ def test_the_default_branch_comes_from_origin_head(repo: Path, tmp_path: Path) -
         ("trunk-only", (), "cannot tell the default branch: there is no origin/HEAD, main or"),
         ("repo", ("--pr", "7"), "--pr: the remote 'origin' is not a GitHub repository URL"),
         ("repo", ("--sandbox", "ftp://x"), "--sandbox: 'ftp://x' is not an absolute URL"),
+        ("repo", ("--instance", "Docs"), "--instance: 'Docs' is not an instance name; use up"),
     ],
 )
 def test_configuration_errors_are_one_line_and_exit_2(

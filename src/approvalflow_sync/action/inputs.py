@@ -23,6 +23,7 @@ DEFAULT_STATUS_CONTEXT = "ApprovalFlow / preflight"
 DEFAULT_GITHUB_API_URL = "https://api.github.com"
 
 _LOGIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\[bot\])?")
+_INSTANCE = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
 
 SECRET_INPUTS = ("access-token", "github-token", "client-secret", "refresh-token", "secrets-token")
 """Inputs whose values are masked before anything else is printed."""
@@ -78,6 +79,9 @@ class ActionSettings:
     github_token: str = field(repr=False)
     mapping_file: str
     mode: Mode
+    instance: str
+    """Empty, or the name that keeps this configuration's comments, status and change sets
+    apart from another's on the same pull request."""
     status_context: str
     comment: bool
     fail_on_blocked: bool
@@ -148,6 +152,29 @@ def _base_url(env: Mapping[str, str]) -> str:
     )
 
 
+def parse_instance(value: str, name: str = "input instance") -> str:
+    """An instance name (``name`` says where it came from), or empty: none."""
+    if value and not _INSTANCE.fullmatch(value):
+        raise ConfigError(
+            f"{name}: {value!r} is not an instance name; use up to 32 lower-case letters, "
+            "digits, '-' or '_', starting with a letter or digit, such as handbook"
+        )
+    return value
+
+
+def instance_context(base: str, instance: str) -> str:
+    """A default status context made the instance's own: ``ApprovalFlow / preflight (NAME)``."""
+    return f"{base} ({instance})" if instance and base else base
+
+
+def _status_context(env: Mapping[str, str], instance: str) -> str:
+    """The ``status-context`` input; empty turns the status off. The default (which the
+    composite step passes whenever the workflow sets none) gets the instance's name."""
+    given = "INPUT_STATUS-CONTEXT" in env or "INPUT_STATUS_CONTEXT" in env
+    context = input_value(env, "status-context") if given else DEFAULT_STATUS_CONTEXT
+    return instance_context(context, instance) if context == DEFAULT_STATUS_CONTEXT else context
+
+
 def parse_title_template(env: Mapping[str, str]) -> str | None:
     """The ``title-template`` input, checked (see :mod:`title_template`); None when not given."""
     template = input_value(env, "title-template")
@@ -213,15 +240,15 @@ def load_settings(env: Mapping[str, str]) -> ActionSettings:
     server_url = env.get("GITHUB_SERVER_URL", "https://github.com").strip().rstrip("/")
     repository = env.get("GITHUB_REPOSITORY", "").strip()
     confluence_url = input_value(env, "confluence-url")
+    instance = parse_instance(input_value(env, "instance"))
     return ActionSettings(
         base_url=_base_url(env),
         credentials=load_credentials(env),
         github_token=github_token,
         mapping_file=input_value(env, "mapping-file") or DEFAULT_MAPPING_FILE,
         mode=parse_mode(env),
-        status_context=input_value(env, "status-context")
-        if "INPUT_STATUS-CONTEXT" in env or "INPUT_STATUS_CONTEXT" in env
-        else DEFAULT_STATUS_CONTEXT,
+        instance=instance,
+        status_context=_status_context(env, instance),
         comment=parse_bool(env, "comment", True),
         fail_on_blocked=parse_bool(env, "fail-on-blocked", False),
         archive_on_close=parse_bool(env, "archive-on-close", True),

@@ -305,8 +305,10 @@ def _run(
         confluence_url=settings.confluence_url or mapping.confluence_url,
         run_url=settings.run_url,
         comment_author=settings.comment_author,
+        instance=settings.instance,
     )
-    runner.info(f"Pull request #{pr.number} ({mode.value}): {pr.html_url}")
+    instance = f", instance {settings.instance}" if settings.instance else ""
+    runner.info(f"Pull request #{pr.number} ({mode.value}{instance}): {pr.html_url}")
     with (
         httpx.Client(timeout=30.0) as oauth_http,
         ThreadPoolExecutor(max_workers=MAX_WORKERS) as pool,

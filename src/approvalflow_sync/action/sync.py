@@ -72,6 +72,8 @@ class Options:
     run_url: str | None
     comment_author: str | None = None
     """The login our comments are written by, when the token cannot tell (a GitHub App's)."""
+    instance: str = ""
+    """Names this configuration's comments and change sets apart from another's (issue 15)."""
 
 
 @dataclass(frozen=True)
@@ -82,10 +84,10 @@ class Gathered:
     change_sets: dict[str, list[models.ChangeSet]]
     status: Status | None
 
-    def own(self, kind: str) -> Comment | None:
+    def own(self, kind: str, instance: str) -> Comment | None:
         """Our comment of ``kind``: marker first, written by the token's identity, oldest."""
         for comment in self.comments:
-            if self.identity.wrote(comment) and md.has_marker(comment.body, kind):
+            if self.identity.wrote(comment) and md.has_marker(comment.body, kind, instance):
                 return comment
         return None
 
@@ -134,6 +136,9 @@ class Run:
             change_sets={space: found.result() for space, found in change_sets.items()},
             status=status.result() if status else None,
         )
+
+    def _fields(self) -> planning.Fields:
+        return planning.desired_fields(self.pr, self.options.title_template, self.options.instance)
 
     def _identity(self) -> Identity:
         named = self.options.comment_author
@@ -258,7 +263,7 @@ class Run:
         if wants_status and not self.options.dry_run:
             jobs.append(self.pool.submit(self._write_status, outcome, gathered.status))
         if self.options.comment and not self.options.dry_run:
-            existing = gathered.own(report.STICKY)
+            existing = gathered.own(report.STICKY, self.options.instance)
             if existing is not None or sticky_needed:
                 jobs.append(
                     self.pool.submit(self._write_sticky, outcome, existing, gathered.identity)
@@ -320,11 +325,12 @@ class Run:
         return outcome
 
     def _sync_pages(self, gathered: Gathered, kind: Kind) -> Outcome:
-        fields = planning.desired_fields(self.pr, self.options.title_template)
+        fields = self._fields()
         match = self.match(planning.changed_paths(gathered.files))
         plans = planning.plan_sync(match.pages_by_space, gathered.change_sets, fields)
         spaces = self._each_space(lambda plan: self._space(plan, fields, match, kind), plans)
-        return Outcome(kind=kind, pr=self.pr, spaces=tuple(spaces), dry_run=self.options.dry_run)
+        options = self.options
+        return Outcome(kind, self.pr, tuple(spaces), options.dry_run, instance=options.instance)
 
     def _space(
         self, plan: SpacePlan, fields: planning.Fields, match: MatchResult, kind: Kind
@@ -371,7 +377,7 @@ class Run:
         mine = self._own_change_sets(gathered)
         if not any(cs.rollupState not in (None, "open") for cs in mine):
             return False
-        fields = planning.desired_fields(self.pr, self.options.title_template)
+        fields = self._fields()
         match = self.match(planning.changed_paths(gathered.files))
         plans = planning.plan_sync(match.pages_by_space, gathered.change_sets, fields)
         if any(plan.create or plan.archive or "page_ids" in plan.changes for plan in plans):
@@ -384,15 +390,15 @@ class Run:
         return [
             cs
             for found in gathered.change_sets.values()
-            for cs in planning.linked_open(found, self.pr.html_url)
+            for cs in planning.linked_open(found, self._fields().reference_url)
         ]
 
     def _already_submitted(self, gathered: Gathered) -> Outcome:
         """A rerun of the merge: submit nothing, say so; counts from our own result comment."""
         ids = [cs.id for cs in self._own_change_sets(gathered)]
         self.reporter.info("Already submitted (ApprovalFlow shows it); nothing submitted again.")
-        posted = gathered.own(report.RESULT)
-        counts = _stored_counts(posted.body) if posted is not None else {}
+        posted = gathered.own(report.RESULT, self.options.instance)
+        counts = _stored_counts(posted.body, self.options.instance) if posted else {}
         for name, value in {**counts, "change-set-ids": json.dumps(ids)}.items():
             self.reporter.set_output(name, value)
         result = {"kind": Kind.SUBMIT.value, "alreadySubmitted": True, "changeSetIds": ids}
@@ -408,6 +414,7 @@ class Run:
             pr=self.pr,
             already_submitted=True,
             result_comment_url=posted.html_url if posted else None,
+            instance=self.options.instance,
         )
 
     def _each_space(
@@ -430,23 +437,22 @@ class Run:
     def archive(self) -> Outcome:
         """Closed without merge: archive the pull request's change sets, or keep them."""
         gathered = self.gather(files=False)
-        plans = planning.plan_archive(gathered.change_sets, self.pr.html_url)
+        fields = self._fields()
+        plans = planning.plan_archive(gathered.change_sets, fields.reference_url)
+        outcome = Outcome(kind=Kind.ARCHIVE, pr=self.pr, instance=self.options.instance)
         if not self.options.archive_on_close:
             note = "Change sets kept open (archive-on-close is false)."
-            outcome = Outcome(kind=Kind.ARCHIVE, pr=self.pr, notes=(note,))
+            outcome = replace(outcome, notes=(note,))
         else:
-            fields = planning.desired_fields(self.pr, self.options.title_template)
             spaces = self._each_space(lambda plan: self.apply_space(plan, fields), plans)
-            outcome = Outcome(
-                kind=Kind.ARCHIVE, pr=self.pr, spaces=tuple(spaces), dry_run=self.options.dry_run
-            )
+            outcome = replace(outcome, spaces=tuple(spaces), dry_run=self.options.dry_run)
         self.publish(outcome, gathered, sticky_needed=False)
         return outcome
 
 
-def _stored_counts(body: str) -> dict[str, str]:
+def _stored_counts(body: str, instance: str) -> dict[str, str]:
     """The count outputs kept in a result comment: known names with whole numbers only."""
-    data = md.extract_json(body, report.RESULT_DATA)
+    data = md.extract_json(body, report.RESULT_DATA, instance)
     stored = data.get("outputs") if isinstance(data, dict) else None
     if not isinstance(stored, dict):
         return {}

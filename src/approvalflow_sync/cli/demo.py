@@ -16,7 +16,7 @@ from typing import TextIO
 
 import httpx
 
-from approvalflow_sync.action.inputs import DEFAULT_STATUS_CONTEXT
+from approvalflow_sync.action.inputs import DEFAULT_STATUS_CONTEXT, instance_context, parse_instance
 from approvalflow_sync.action.runner import Runner
 from approvalflow_sync.action.sync import Options, Run
 from approvalflow_sync.approvalflow.client import ApprovalFlowClient
@@ -112,20 +112,22 @@ def _show(out: TextIO, title: str, github: DemoGitHub, shown: dict[int, str]) ->
         print(f"\n--- PR comment #{comment.id} ---\n{comment.body.strip()}", file=out)
 
 
-def run(out: TextIO) -> int:
+def run(out: TextIO, instance: str = "") -> int:
     """Open a pull request, push more docs, merge it; print what the action posts each time."""
+    instance = parse_instance(instance, "--instance")
     mapping = load_mapping(MAPPING, DEFAULT_MAPPING_FILE)
     matcher = compile_mapping(mapping)
     github = DemoGitHub()
     shown: dict[int, str] = {}
     options = Options(
         title_template=mapping.title_template or DEFAULT_TITLE_TEMPLATE,
-        status_context=DEFAULT_STATUS_CONTEXT,
+        status_context=instance_context(DEFAULT_STATUS_CONTEXT, instance),
         comment=True,
         dry_run=False,
         archive_on_close=True,
         confluence_url=mapping.confluence_url,
         run_url=None,
+        instance=instance,
     )
     print("The mapping (.github/approvalflow.yml):\n" + textwrap.indent(MAPPING, "  "), file=out)
     with (

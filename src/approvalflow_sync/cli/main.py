@@ -285,8 +285,13 @@ def _github_secret_flags(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _instance_flag(parser: argparse.ArgumentParser, help_text: str) -> None:
+    parser.add_argument("--instance", metavar="NAME", default="", help=help_text)
+
+
 def _add_demo_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     demo = subparsers.add_parser("demo", help="a whole pull request's life against a sandbox")
+    _instance_flag(demo, "run as that instance: its comment markers, status context and links")
     demo.set_defaults(handler=_run_demo)
 
 
@@ -323,6 +328,7 @@ def _add_plan_command(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
         metavar="NUMBER_OR_URL",
         help="the branch's pull request, to plan against its change sets (default: a new one)",
     )
+    _instance_flag(plan, "plan against that instance's change sets (the action's input instance)")
     plan.add_argument(
         "--sandbox",
         nargs="?",
@@ -422,7 +428,7 @@ def _ask(question: str) -> bool:
 def _run_demo(args: argparse.Namespace) -> int:
     from approvalflow_sync.cli import demo  # noqa: PLC0415 - keeps start-up light
 
-    return demo.run(sys.stdout)
+    return demo.run(sys.stdout, instance=args.instance)
 
 
 def _run_action(args: argparse.Namespace) -> int:

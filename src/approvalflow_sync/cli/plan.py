@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 from urllib.parse import urlsplit
 
+from approvalflow_sync.action.inputs import parse_instance
 from approvalflow_sync.cli import terminal
 from approvalflow_sync.cli.settings import (
     ENV_PREFIX,
@@ -215,11 +216,13 @@ def ask(
     spaces: Sequence[str],
     match: MatchResult,
     pull_request: str | None,
+    instance: str = "",
 ) -> Asked:
     """List the spaces' change sets, plan with the action's planner, preflight every page."""
     with ThreadPoolExecutor(PREFLIGHT_WORKERS, "plan") as pool:
         listed = dict(zip(spaces, pool.map(client.list_change_sets, spaces), strict=True))
-        fields = planning.Fields(title="", summary="", reference_url=pull_request or "")
+        link = planning.reference_url(pull_request or "", instance)
+        fields = planning.Fields(title="", summary="", reference_url=link)
         # Without --pr the pull request is a new one: no change set is its own yet.
         plans = planning.plan_sync(match.pages_by_space, listed if pull_request else {}, fields)
         jobs = [pool.submit(_preflights, client, plan) for plan in plans]
@@ -388,6 +391,7 @@ def _space_json(plan: SpacePlan, asked: Asked) -> dict[str, object]:
 
 def run(args: argparse.Namespace, env: Mapping[str, str], out: TextIO) -> int:
     """Print the plan; 0, or a configuration error (exit 2) naming what to fix."""
+    instance = parse_instance(args.instance, "--instance")
     branch = read_branch(Path.cwd(), args.base)
     default = os.path.relpath(branch.root / DEFAULT_MAPPING_FILE)
     mapping = read_mapping(args.mapping or default)
@@ -402,7 +406,7 @@ def run(args: argparse.Namespace, env: Mapping[str, str], out: TextIO) -> int:
             )
 
             with ApprovalFlowClient(connection.base_url, connection.token) as client:
-                asked = ask(client, spaces, match, pull_request)
+                asked = ask(client, spaces, match, pull_request, instance)
     render = render_json if args.json else render_text
     print(render(branch, match, asked), file=out)
     return 0

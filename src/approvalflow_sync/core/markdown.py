@@ -184,28 +184,37 @@ def _check_kind(kind: str) -> None:
         )
 
 
-def comment_marker(kind: str) -> str:
-    """The hidden first line of a comment of ``kind``: ``<!-- approvalflow-sync:KIND -->``."""
+def _app(instance: str) -> str:
+    """Whose marker: ``approvalflow-sync``, or ``approvalflow-sync@INSTANCE`` for an instance."""
+    if not instance:
+        return MARKER_APP
+    _check_kind(instance)
+    return f"{MARKER_APP}@{instance}"
+
+
+def comment_marker(kind: str, instance: str = "") -> str:
+    """The hidden first line of a comment of ``kind``: ``<!-- approvalflow-sync:KIND -->``,
+    or ``<!-- approvalflow-sync@INSTANCE:KIND -->``: each instance finds only its own."""
     _check_kind(kind)
-    return f"<!-- {MARKER_APP}:{kind} -->"
+    return f"<!-- {_app(instance)}:{kind} -->"
 
 
 def _first_line(body: str) -> str:
     return body.split("\n", 1)[0].removesuffix("\r")
 
 
-def has_marker(body: str, kind: str) -> bool:
+def has_marker(body: str, kind: str, instance: str = "") -> bool:
     """Whether ``body``'s first line is the :func:`comment_marker` of ``kind`` (CRLF allowed:
     the web editor writes it). Anyone can write the marker: check the author too."""
-    return _first_line(body) == comment_marker(kind)
+    return _first_line(body) == comment_marker(kind, instance)
 
 
-def _json_prefix(kind: str) -> str:
+def _json_prefix(kind: str, instance: str) -> str:
     _check_kind(kind)
-    return f"<!-- {MARKER_APP}:{kind}:json "
+    return f"<!-- {_app(instance)}:{kind}:json "
 
 
-def embed_json(kind: str, data: object) -> str:
+def embed_json(kind: str, data: object, instance: str = "") -> str:
     """One line keeping ``data`` as JSON in a hidden HTML comment, for :func:`extract_json`.
 
     ``<``, ``>``, ``&`` and ``--`` are written as JSON string escapes (they only occur inside
@@ -218,17 +227,17 @@ def embed_json(kind: str, data: object) -> str:
         .replace(">", "\\u003e")
         .replace("--", "-\\u002d")
     )
-    return f"{_json_prefix(kind)}{payload} -->"
+    return f"{_json_prefix(kind, instance)}{payload} -->"
 
 
-def extract_json(body: str, kind: str) -> object | None:
+def extract_json(body: str, kind: str, instance: str = "") -> object | None:
     """The data :func:`embed_json` stored for ``kind`` in ``body``, or None.
 
     Only a whole line outside code fences counts, which no renderer here makes from untrusted
     text; two such lines mean tampering: None. Put it right after the marker line, so that
     :func:`truncate` never cuts it off.
     """
-    prefix = _json_prefix(kind)
+    prefix = _json_prefix(kind, instance)
     found: list[str] = []
     fence: str | None = None
     for line in _NEWLINE.split(body):

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from approvalflow_sync.core.markdown import MARKER_APP
 from approvalflow_sync.github.event import ChangedFile, PullRequest
 
 if TYPE_CHECKING:  # annotations only: planning offline (``plan``) loads no pydantic
@@ -88,11 +89,21 @@ def summarise(body: str, limit: int = MAX_SUMMARY) -> str:
     return cut.rstrip() + "…"
 
 
-def desired_fields(pr: PullRequest, title_template: str) -> Fields:
+def reference_url(pr_url: str, instance: str = "") -> str:
+    """The link that tells which change sets are this pull request's (and this instance's).
+
+    An instance adds a fragment, ``PR_URL#approvalflow-sync=INSTANCE``: still a link to the pull
+    request (GitHub ignores the fragment), set by us alone and kept when someone edits the
+    title in Confluence. Without an instance the link is the pull request's URL as is.
+    """
+    return f"{pr_url}#{MARKER_APP}={instance}" if instance else pr_url
+
+
+def desired_fields(pr: PullRequest, title_template: str, instance: str = "") -> Fields:
     return Fields(
         title=render_title(title_template, pr),
         summary=summarise(pr.body),
-        reference_url=pr.html_url,
+        reference_url=reference_url(pr.html_url, instance),
     )
 
 

@@ -70,6 +70,8 @@ class Outcome:
     already_submitted: bool = False
     result_comment_url: str | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
+    instance: str = ""
+    """The configuration that made it (input ``instance``): names its markers and headline."""
 
     @property
     def rows(self) -> list[PageRow]:
@@ -217,7 +219,8 @@ def _headline(outcome: Outcome) -> str:
 def body(outcome: Outcome, confluence_url: str | None, *, this_run: bool = False) -> str:
     """The report's markdown without a marker: headline, change sets, pages."""
     prefix = "[dry run] " if outcome.dry_run else ""
-    parts = [f"### ApprovalFlow: {prefix}{_headline(outcome)}"]
+    name = f" ({md.text(outcome.instance)})" if outcome.instance else ""
+    parts = [f"### ApprovalFlow{name}: {prefix}{_headline(outcome)}"]
     lines = [_space_line(s, outcome.dry_run, this_run=this_run) for s in outcome.spaces]
     if lines:
         parts.append("\n".join(lines))
@@ -232,7 +235,7 @@ def body(outcome: Outcome, confluence_url: str | None, *, this_run: bool = False
 
 def sticky_comment(outcome: Outcome, confluence_url: str | None) -> str:
     """The one sticky comment, found again by its marker."""
-    text = f"{md.comment_marker(STICKY)}\n{body(outcome, confluence_url)}\n"
+    text = f"{md.comment_marker(STICKY, outcome.instance)}\n{body(outcome, confluence_url)}\n"
     return md.truncate(text, md.COMMENT_LIMIT, CUT_NOTE)
 
 
@@ -245,8 +248,10 @@ def result_data(outcome: Outcome) -> dict[str, object]:
 def result_comment(outcome: Outcome, confluence_url: str | None) -> str:
     """The comment posted once after the merge's submit; the data a rerun reads comes right
     after the marker, so cutting the table short never loses it."""
+    instance = outcome.instance
     text = (
-        f"{md.comment_marker(RESULT)}\n{md.embed_json(RESULT_DATA, result_data(outcome))}\n"
+        f"{md.comment_marker(RESULT, instance)}\n"
+        f"{md.embed_json(RESULT_DATA, result_data(outcome), instance)}\n"
         f"{body(outcome, confluence_url)}\n"
     )
     return md.truncate(text, md.COMMENT_LIMIT, CUT_NOTE)
