@@ -516,8 +516,13 @@ def run_check(
     *,
     confirm: Confirm | None = None,
 ) -> int:
-    """List the sites a token reaches and check each scope; 1 when a scope fails."""
+    """List the sites a token reaches and check each scope; 1 when a scope fails.
+
+    Without ``confirm``, a terminal is asked before the refresh token is spent.
+    """
     out = _robust(out)
+    if confirm is None and sys.stdin.isatty():
+        confirm = _ask
     urls = auth_urls(args, env)
     base_url = _base_url(args, env, urls.sandbox)
     with httpx.Client(timeout=30.0) as http:
@@ -538,6 +543,10 @@ def run_check(
     marks = {check.scope: check.mark for check in checks}
     print(f"\nCommands:\n{_commands_report(marks)}", file=out)
     return 1 if any(marks[scope] == FAILED for scope in COMMAND_SCOPES["run"]) else 0
+
+
+def _ask(question: str) -> bool:
+    return input(question).strip().lower() in ("y", "yes")
 
 
 def _commands_report(marks: Mapping[str, str]) -> str:

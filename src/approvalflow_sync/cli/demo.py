@@ -8,8 +8,10 @@ action would post.
 
 from __future__ import annotations
 
+import argparse
 import itertools
 import textwrap
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import TextIO
@@ -112,7 +114,7 @@ def _show(out: TextIO, title: str, github: DemoGitHub, shown: dict[int, str]) ->
         print(f"\n--- PR comment #{comment.id} ---\n{comment.body.strip()}", file=out)
 
 
-def run(out: TextIO) -> int:
+def run(args: argparse.Namespace, env: Mapping[str, str], out: TextIO) -> int:
     """Open a pull request, push more docs, merge it; print what the action posts each time."""
     mapping = load_mapping(MAPPING, DEFAULT_MAPPING_FILE)
     matcher = compile_mapping(mapping)
