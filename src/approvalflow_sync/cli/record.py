@@ -24,7 +24,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from approvalflow_sync.approvalflow import models
 from approvalflow_sync.approvalflow.client import ApprovalFlowClient
 from approvalflow_sync.cli import terminal
-from approvalflow_sync.cli.api import connection_of, page_ids
+from approvalflow_sync.cli.api import page_ids
+from approvalflow_sync.cli.settings import connection_of
 from approvalflow_sync.errors import (
     APIConnectionError,
     APIError,
