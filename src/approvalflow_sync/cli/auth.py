@@ -272,8 +272,7 @@ def _hand_on(
 
 
 class _OutOrStderr(io.TextIOBase):
-    """``out``, until writing to it fails (a pipe closed early, as ``| head -1`` does); then
-    stderr, so that a refresh token printed after that still reaches the user."""
+    """``out`` until writing to it fails (``| head -1``), then stderr: a new token gets through."""
 
     def __init__(self, out: TextIO) -> None:
         self._out = out
@@ -535,11 +534,7 @@ def _ask(question: str) -> bool:
 
 
 def _commands_report(marks: Mapping[str, str]) -> str:
-    """One line per command: whether its scopes work, else the ones it lacks; ``run`` decides.
-
-    Exit status 1 only when the action (``run``) lacks a scope: the ``pages`` commands' scopes
-    are asked for only on request (``auth init --with-page-scopes``).
-    """
+    """One line per command: whether its scopes work, else the ones it lacks."""
     width = max(map(len, COMMAND_SCOPES))
     lines = []
     for command, scopes in COMMAND_SCOPES.items():

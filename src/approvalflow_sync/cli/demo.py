@@ -1,9 +1,6 @@
 """``approvalflow-sync demo``: a pull request's whole life against a sandbox in this process.
 
-It needs no Confluence site, token or network: the ApprovalFlow sandbox listens on a free
-loopback port, GitHub is a small in-memory stand-in, and the real sync logic runs between them
-with a built-in mapping and pull request. It prints the status, the comments and the results the
-action would post.
+No site, token or network: the real sync logic runs between the sandbox and an in-memory GitHub.
 """
 
 from __future__ import annotations
