@@ -85,20 +85,27 @@ CHANGE_SET = flag("id", help="change set id")
 PAGE = flag("page", help="page id")
 
 
+def page_list(help_text: str, *, required: bool = False) -> Flag:
+    """``--page``, repeated or with several ids: ``args.pages``."""
+    return flag(
+        "--page",
+        dest="pages",
+        action="extend",
+        nargs="+",
+        required=required,
+        metavar="PAGE_ID",
+        help=help_text,
+    )
+
+
 def change_set_fields(*, required: bool) -> list[Flag]:
     """The fields ``create`` needs and ``update`` may change."""
     return [
         flag("--title", required=required, help="the title reviewers read"),
         flag("--summary", help="what changed and why"),
         flag("--reference-url", help="link back to the work, e.g. the PR's URL"),
-        flag(
-            "--page",
-            dest="pages",
-            action="extend",
-            nargs="+",
-            required=required,
-            metavar="PAGE_ID",
-            help="page id (repeat or list several; on update, replaces the page list)",
+        page_list(
+            "page id (repeat or list several; on update, replaces the page list)", required=required
         ),
     ]
 
@@ -168,14 +175,7 @@ COMMANDS: dict[str, Command] = {
         [
             flag("directory", metavar="DIR", help="where the cassette is written"),
             flag("--space", action="append", required=True, help="space id to list (repeat)"),
-            flag(
-                "--page",
-                dest="pages",
-                action="extend",
-                nargs="+",
-                metavar="PAGE_ID",
-                help="page ids to preflight besides those of the change sets read",
-            ),
+            page_list("page ids to preflight besides those of the change sets read"),
             flag(
                 "--limit",
                 type=int,
