@@ -185,15 +185,9 @@ def github_repository_url(remote: str) -> str | None:
 @contextmanager
 def _approvalflow(args: argparse.Namespace, env: Mapping[str, str]) -> Iterator[Connection | None]:
     """Where to ask: a sandbox (started here, or at a URL), the connection given, or None."""
-    if args.sandbox is not None or env.get(SANDBOX_VARIABLE):
-        with _sandbox(args, env) as connection:
-            yield connection
+    if args.sandbox is None and not env.get(SANDBOX_VARIABLE):
+        yield connection_of(args, env) if base_url_from(args, env) else None
         return
-    yield connection_of(args, env) if base_url_from(args, env) else None
-
-
-@contextmanager
-def _sandbox(args: argparse.Namespace, env: Mapping[str, str]) -> Iterator[Connection]:
     from approvalflow_sync.cli.sandbox import SandboxURLs  # noqa: PLC0415 - see TYPE_CHECKING
     from approvalflow_sync.sandbox import DEFAULT_TOKEN, SandboxServer  # noqa: PLC0415
 
