@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import signal
 import socket
@@ -17,7 +18,8 @@ import httpx
 import pytest
 from sandbox_helpers import DOCS, Sandbox, refs
 
-from approvalflow_sync.cli.sandbox import main_sandbox
+from approvalflow_sync.cli import sandbox as sandbox_command
+from approvalflow_sync.cli.main import build_parser
 from approvalflow_sync.errors import ConfigError
 from approvalflow_sync.sandbox import DEFAULT_TOKEN, SandboxServer, load_seed
 from approvalflow_sync.sandbox.server import MAX_CONNECTIONS
@@ -189,18 +191,24 @@ def test_a_missing_seed_file_is_a_config_error(tmp_path: Path) -> None:
         load_seed(tmp_path / "nope.yaml")
 
 
+def serve(*argv: str) -> int:
+    """The ``sandbox`` command as the command line runs it, on a free port."""
+    args = build_parser().parse_args(["sandbox", "--port", "0", *argv])
+    return sandbox_command.run(args, {}, io.StringIO())
+
+
 def test_the_command_refuses_a_bad_seed_before_listening(tmp_path: Path) -> None:
     path = _write(tmp_path, "seed.yaml", "spaces: 3")
     with pytest.raises(
         ConfigError, match=r"seed file .*seed\.yaml: spaces: Input should be a valid list"
     ):
-        main_sandbox("127.0.0.1", 0, None, path, 0.0)
+        serve("--seed", str(path))
 
 
 @pytest.mark.parametrize("latency", [-1.0, 1e308, float("nan")])
 def test_the_command_refuses_a_latency_out_of_bounds(latency: float) -> None:
     with pytest.raises(ConfigError, match=r"--latency: must be 0 to 60 seconds"):
-        main_sandbox("127.0.0.1", 0, None, None, latency)
+        serve("--latency", str(latency))
 
 
 def test_a_bad_seed_given_to_the_constructor_is_a_config_error() -> None:

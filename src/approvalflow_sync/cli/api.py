@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from approvalflow_sync.approvalflow.client import ApprovalFlowClient
 from approvalflow_sync.approvalflow.models import SubmitAnswer
 from approvalflow_sync.cli import terminal
-from approvalflow_sync.cli.settings import PARTS, Connection, connection_from
+from approvalflow_sync.cli.settings import connection_of
 from approvalflow_sync.errors import (
     EXIT_FAILURE,
     APIConnectionError,
@@ -158,12 +158,6 @@ def as_json(value: object) -> str:
     else:
         data = value
     return json.dumps(data, indent=2, ensure_ascii=False)
-
-
-def connection_of(args: argparse.Namespace, env: Mapping[str, str]) -> Connection:
-    """The connection from the command's connection flags over the environment."""
-    flags = {part: getattr(args, part) for part in (*PARTS, "token")}
-    return connection_from(flags, env)
 
 
 def run(args: argparse.Namespace, env: Mapping[str, str], out: TextIO) -> int:

@@ -1,15 +1,7 @@
-"""``approvalflow-sync auth init`` and ``auth check``: the first consent, and a token health check.
+"""``auth init`` (the first consent, from a terminal) and ``auth check`` (what a token can do).
 
-``auth init`` runs the authorization code grant from a terminal: it prints the consent URL, waits
-on a loopback redirect for the browser to come back, checks ``state``, trades the code for tokens
-and hands the refresh token on, printed once or written straight into an Actions secret.
-
-``auth check`` says what a token can do: the sites it reaches (with their cloud ids) and, per
-scope, whether a read call works. Checking with a refresh token spends it (refresh tokens
-rotate), so the command says so before it exchanges, and hands the new one on.
-
-Secrets come from environment variables only (flags show in ``ps`` and shell history); the one
-secret ever printed is the new refresh token, when it is not written to a secret.
+Secrets come from environment variables only (flags show in ``ps``); the one secret ever printed
+is a new refresh token, when it is not stored in an Actions secret.
 """
 
 from __future__ import annotations
@@ -60,6 +52,7 @@ from approvalflow_sync.approvalflow.scopes import (
 )
 from approvalflow_sync.cli import terminal
 from approvalflow_sync.cli.sandbox import SandboxURLs
+from approvalflow_sync.cli.settings import base_url_from
 from approvalflow_sync.errors import (
     APIError,
     ApprovalFlowSyncError,
@@ -167,11 +160,7 @@ _SECRET_NAME = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|API_?KEY|PRI
 
 
 def launch_browser(url: str, env: Mapping[str, str]) -> None:
-    """Open ``url`` in the user's browser, started without any secret in its environment.
-
-    ``webbrowser`` hands the browser our whole environment, so it runs in a child Python whose
-    environment lacks every variable named like a secret (the client secret, ``GH_TOKEN`` ...).
-    """
+    """Open ``url`` in a browser started from a child Python without our secret variables."""
     clean = {k: v for k, v in env.items() if not _SECRET_NAME.search(k)}
     subprocess.Popen(  # noqa: S603 - our own interpreter and module, the URL as one argument
         [sys.executable, "-m", "webbrowser", "-t", url],
@@ -259,8 +248,7 @@ def _hand_on(
 ) -> int:
     """Store the new refresh token in a secret, or print it once under ``heading``; 0.
 
-    It is never lost: whatever fails while storing it (GitHub, an answer not as documented, a
-    bug), it is printed with what to do, and then the failure is raised as a one-line error.
+    Whatever fails while storing it, it is printed first, then the failure is raised.
     """
     if sink is None:
         print(f"{heading}\n\n{refresh_token}\n\n{_ROTATION_NOTE}", file=out)
@@ -284,8 +272,7 @@ def _hand_on(
 
 
 class _OutOrStderr(io.TextIOBase):
-    """``out``, until writing to it fails (a pipe closed early, as ``| head -1`` does); then
-    stderr, so that a refresh token printed after that still reaches the user."""
+    """``out`` until writing to it fails (``| head -1``), then stderr: a new token gets through."""
 
     def __init__(self, out: TextIO) -> None:
         self._out = out
@@ -387,11 +374,8 @@ _FINAL_PAGES = {
 class LoopbackCallback:
     """An HTTP listener on ``127.0.0.1:PORT`` for the consent redirect.
 
-    ``/callback`` with our ``state`` ends the wait (:func:`check_callback` then decides, in the
-    terminal); with another ``state`` (a stray local request, a forged one) it gets an error page
-    and the wait goes on until the timeout. :meth:`start_url` is a one-shot page that redirects
-    to the consent page, so the authorize URL (``state`` included) never sits on the browser's
-    command line. Other paths (a browser's ``/favicon.ico``) get a 404.
+    Only ``/callback`` with our ``state`` ends the wait. The browser is given a one-shot start
+    page that redirects to the consent page, so ``state`` never sits on its command line.
     """
 
     def __init__(self, port: int, state: str) -> None:
@@ -516,8 +500,13 @@ def run_check(
     *,
     confirm: Confirm | None = None,
 ) -> int:
-    """List the sites a token reaches and check each scope; 1 when a scope fails."""
+    """List the sites a token reaches and check each scope; 1 when a scope fails.
+
+    Without ``confirm``, a terminal is asked before the refresh token is spent.
+    """
     out = _robust(out)
+    if confirm is None and sys.stdin.isatty():
+        confirm = _ask
     urls = auth_urls(args, env)
     base_url = _base_url(args, env, urls.sandbox)
     with httpx.Client(timeout=30.0) as http:
@@ -540,12 +529,12 @@ def run_check(
     return 1 if any(marks[scope] == FAILED for scope in COMMAND_SCOPES["run"]) else 0
 
 
-def _commands_report(marks: Mapping[str, str]) -> str:
-    """One line per command: whether its scopes work, else the ones it lacks; ``run`` decides.
+def _ask(question: str) -> bool:
+    return input(question).strip().lower() in ("y", "yes")
 
-    Exit status 1 only when the action (``run``) lacks a scope: the ``pages`` commands' scopes
-    are asked for only on request (``auth init --with-page-scopes``).
-    """
+
+def _commands_report(marks: Mapping[str, str]) -> str:
+    """One line per command: whether its scopes work, else the ones it lacks."""
     width = max(map(len, COMMAND_SCOPES))
     lines = []
     for command, scopes in COMMAND_SCOPES.items():
@@ -756,15 +745,7 @@ def _base_url(
     """The API base URL: --base-url, the sandbox's, or the APPROVALFLOW_* variables; or None."""
     if args.base_url:
         return build_base_url(base_url=args.base_url, name_prefix="--")
-    if sandbox is not None:
-        return sandbox.api
-    names = ("BASE_URL", "CLOUD_ID", "SITE", "APP_ID", "ENVIRONMENT_ID")
-    base, cloud, site, app, environment = (env.get(f"APPROVALFLOW_{n}") or None for n in names)
-    if not any((base, cloud, site, app, environment)):
-        return None
-    return build_base_url(
-        base_url=base, cloud_id=cloud, site=site, app_id=app, environment_id=environment
-    )
+    return sandbox.api if sandbox is not None else base_url_from(None, env)
 
 
 def _from_env(env: Mapping[str, str], name: str, what: str) -> str:

@@ -1,15 +1,14 @@
 """``approvalflow-sync demo``: a pull request's whole life against a sandbox in this process.
 
-It needs no Confluence site, token or network: the ApprovalFlow sandbox listens on a free
-loopback port, GitHub is a small in-memory stand-in, and the real sync logic runs between them
-with a built-in mapping and pull request. It prints the status, the comments and the results the
-action would post.
+No site, token or network: the real sync logic runs between the sandbox and an in-memory GitHub.
 """
 
 from __future__ import annotations
 
+import argparse
 import itertools
 import textwrap
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import TextIO
@@ -112,9 +111,9 @@ def _show(out: TextIO, title: str, github: DemoGitHub, shown: dict[int, str]) ->
         print(f"\n--- PR comment #{comment.id} ---\n{comment.body.strip()}", file=out)
 
 
-def run(out: TextIO, instance: str = "") -> int:
+def run(args: argparse.Namespace, env: Mapping[str, str], out: TextIO) -> int:
     """Open a pull request, push more docs, merge it; print what the action posts each time."""
-    instance = parse_instance(instance, "--instance")
+    instance = parse_instance(args.instance, "--instance")
     mapping = load_mapping(MAPPING, DEFAULT_MAPPING_FILE)
     matcher = compile_mapping(mapping)
     github = DemoGitHub()

@@ -7,20 +7,22 @@ start without loading HTTP, pydantic or PyGithub.
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
-from collections.abc import Callable, Sequence
-from typing import NoReturn, cast
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, NoReturn, TextIO, cast
 
 from approvalflow_sync import __version__
-from approvalflow_sync.approvalflow.scopes import scope_help
+from approvalflow_sync.approvalflow.scopes import COMMAND_SCOPES, scope_help
 from approvalflow_sync.errors import ApprovalFlowSyncError, UsageError
 from approvalflow_sync.safe_text import scrub
 
 PROG = "approvalflow-sync"
 DEBUG = "--debug"
 """Taken out of the command line wherever it stands: before or after the command."""
-Handler = Callable[[argparse.Namespace], int]
+Handler = Callable[[argparse.Namespace, Mapping[str, str], TextIO], int]
 
 
 class Parser(argparse.ArgumentParser):
@@ -31,328 +33,309 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(message, prog=self.prog, usage=self.format_usage())
 
 
-def _connection_flags(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group(
-        "connection (flags win over APPROVALFLOW_BASE_URL, APPROVALFLOW_TOKEN, "
-        "APPROVALFLOW_CLOUD_ID, APPROVALFLOW_SITE, APPROVALFLOW_APP_ID, "
-        "APPROVALFLOW_ENVIRONMENT_ID)"
-    )
-    group.add_argument("--base-url", help="the whole API base URL")
-    group.add_argument("--cloud-id", help="the site's cloud id (api.atlassian.com form)")
-    group.add_argument("--site", help="the site host, e.g. acme.atlassian.net (gateway form)")
-    group.add_argument("--app-id", help="ApprovalFlow's app id")
-    group.add_argument("--environment-id", help="ApprovalFlow's environment id")
-    group.add_argument(
-        "--token", help="access token (prefer APPROVALFLOW_TOKEN: flags show in `ps`)"
-    )
+Flag = tuple[tuple[str, ...], dict[str, Any]]
 
 
-def _api_command(
-    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
-    group: str,
-    name: str,
-    help_text: str,
-) -> argparse.ArgumentParser:
-    command = f"{group} {name}"
-    parser = subparsers.add_parser(
-        name,
-        help=help_text,
-        description=f"{help_text[0].upper()}{help_text[1:]}. {scope_help(command)}",
-    )
-    _connection_flags(parser)
-    _json_flag(parser)
-    parser.set_defaults(handler=_run_api, command_name=command)
-    return parser
+def flag(*names: str, **options: Any) -> Flag:
+    """One ``add_argument`` call, written down as data."""
+    return names, options
 
 
-def _json_flag(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--json",
-        action="store_true",
-        help='print the answer as JSON; an error too, on stdout: {"error": {"type", "message", '
-        '"status"}}, with the same exit status',
-    )
+@dataclass(frozen=True)
+class Group:
+    """Flags shown under a heading of their own in ``--help``."""
+
+    title: str
+    flags: Sequence[Flag]
 
 
-def _change_set_fields(parser: argparse.ArgumentParser, *, required: bool) -> None:
-    parser.add_argument("--title", required=required, help="the title reviewers read")
-    parser.add_argument("--summary", help="what changed and why")
-    parser.add_argument("--reference-url", help="link back to the work, e.g. the PR's URL")
-    parser.add_argument(
+@dataclass(frozen=True)
+class Command:
+    """One command: its help, the flags it takes, and ``module:function`` that runs it.
+
+    The function is called as ``function(args, os.environ, sys.stdout)``.
+    """
+
+    help: str
+    run: str
+    flags: Sequence[Flag | Group] = ()
+    description: str | None = None
+
+
+CONNECTION = Group(
+    "connection (flags win over APPROVALFLOW_BASE_URL, APPROVALFLOW_TOKEN, "
+    "APPROVALFLOW_CLOUD_ID, APPROVALFLOW_SITE, APPROVALFLOW_APP_ID, APPROVALFLOW_ENVIRONMENT_ID)",
+    [
+        flag("--base-url", help="the whole API base URL"),
+        flag("--cloud-id", help="the site's cloud id (api.atlassian.com form)"),
+        flag("--site", help="the site host, e.g. acme.atlassian.net (gateway form)"),
+        flag("--app-id", help="ApprovalFlow's app id"),
+        flag("--environment-id", help="ApprovalFlow's environment id"),
+        flag("--token", help="access token (prefer APPROVALFLOW_TOKEN: flags show in `ps`)"),
+    ],
+)
+JSON = flag(
+    "--json",
+    action="store_true",
+    help='print the answer as JSON; an error too, on stdout: {"error": {"type", "message", '
+    '"status"}}, with the same exit status',
+)
+SPACE = flag("--space", required=True, help="space id")
+CHANGE_SET = flag("id", help="change set id")
+PAGE = flag("page", help="page id")
+
+
+def instance_flag(help_text: str) -> Flag:
+    """``--instance NAME``: the action's input ``instance`` (empty: none)."""
+    return flag("--instance", metavar="NAME", default="", help=help_text)
+
+
+def page_list(help_text: str, *, required: bool = False) -> Flag:
+    """``--page``, repeated or with several ids: ``args.pages``."""
+    return flag(
         "--page",
         dest="pages",
         action="extend",
         nargs="+",
         required=required,
         metavar="PAGE_ID",
-        help="page id (repeat or list several; on update, replaces the page list)",
+        help=help_text,
     )
 
 
-def _add_change_set_commands(
-    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
-) -> None:
-    group = subparsers.add_parser("change-sets", help="list, show, create, update, submit ...")
-    commands = group.add_subparsers(dest="action", required=True, metavar="ACTION")
-    _api_command(commands, "change-sets", "list", "every change set of a space").add_argument(
-        "--space", required=True, help="space id"
-    )
-    for name, help_text in (
-        ("show", "one change set with its pages' versions"),
-        ("archive", "archive a change set (it becomes read-only)"),
-        ("submit", "submit every eligible page for approval"),
-        ("preflight", "dry run of submit: who can be submitted, who is blocked and why"),
-    ):
-        _api_command(commands, "change-sets", name, help_text).add_argument(
-            "id", help="change set id"
-        )
-    create = _api_command(commands, "change-sets", "create", "create a change set")
-    create.add_argument("--space", required=True, help="space id")
-    _change_set_fields(create, required=True)
-    update = _api_command(commands, "change-sets", "update", "change a change set's fields")
-    update.add_argument("id", help="change set id")
-    _change_set_fields(update, required=False)
+def change_set_fields(*, required: bool) -> list[Flag]:
+    """The fields ``create`` needs and ``update`` may change."""
+    return [
+        flag("--title", required=required, help="the title reviewers read"),
+        flag("--summary", help="what changed and why"),
+        flag("--reference-url", help="link back to the work, e.g. the PR's URL"),
+        page_list(
+            "page id (repeat or list several; on update, replaces the page list)", required=required
+        ),
+    ]
 
 
-def _add_page_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    group = subparsers.add_parser("pages", help="submit or preflight one page")
-    commands = group.add_subparsers(dest="action", required=True, metavar="ACTION")
-    for name, help_text in (
-        ("submit", "submit one page (strict about workflows)"),
-        ("preflight", "can this page be submitted, and if not why"),
-    ):
-        _api_command(commands, "pages", name, help_text).add_argument("page", help="page id")
-
-
-def _add_record_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
-        "record",
-        help="record a site's answers to the read calls, redacted, to share for tests",
-        description="List change sets, read some in detail and preflight them and their pages "
-        "(reads only; preflight writes nothing), and write the answers as a vcrpy cassette, "
-        "DIR/approvalflow-reads.yaml, with the token, base URL, titles, summaries, URLs, names "
-        "and account ids replaced. Needs vcrpy: pip install 'approvalflow-sync[record]'. "
-        + scope_help("record"),
-    )
-    parser.add_argument("directory", metavar="DIR", help="where the cassette is written")
-    parser.add_argument(
-        "--space", action="append", required=True, help="space id to list (repeat for several)"
-    )
-    parser.add_argument(
-        "--page",
-        dest="pages",
-        action="extend",
-        nargs="+",
-        metavar="PAGE_ID",
-        help="page ids to preflight besides those of the change sets read",
-    )
-    parser.add_argument(
-        "--limit",
-        type=int,
-        default=3,
-        help="change sets to read in detail per space, and pages to preflight (default 3)",
-    )
-    _connection_flags(parser)
-    parser.set_defaults(handler=_run_record)
-
-
-def _add_sandbox_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
-        "sandbox",
-        help="run a local ApprovalFlow on loopback",
-        description="A local server that behaves like ApprovalFlow (admin under /_sandbox/).",
-    )
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    parser.add_argument("--port", type=int, default=8080, help="port (0 picks a free one)")
-    parser.add_argument("--state", help="JSON file that keeps the state across restarts")
-    parser.add_argument("--seed", help="YAML or JSON file of spaces, pages and workflows")
-    parser.add_argument(
-        "--latency", type=float, default=0.0, help="seconds added to every API answer"
-    )
-    parser.add_argument(
-        "--answers",
-        choices=("reference", "rich"),
-        default="reference",
-        help="reference: answer only what the vendor's reference shows (writes answer "
-        '{"success": true}); rich: the change set in every answer, status "archived"',
-    )
-    parser.set_defaults(handler=_run_sandbox)
-
-
-def _add_auth_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    group = subparsers.add_parser(
-        "auth", help="OAuth setup: first consent (init), token health check (check)"
-    )
-    commands = group.add_subparsers(dest="action", required=True, metavar="ACTION")
-    init = commands.add_parser(
-        "init",
-        help="consent in a browser once and get the refresh token a CI job lives on",
-        description="Print the consent URL, wait for the browser on a loopback redirect, trade "
-        "the code for tokens, and print the refresh token once or store it in a secret.",
-    )
-    init.add_argument("--client-id", required=True, help="the OAuth app's client id")
-    _client_secret_flag(init)
-    init.add_argument(
-        "--port",
-        type=int,
-        default=8765,
-        help="loopback port; http://127.0.0.1:PORT/callback must be the app's callback URL "
-        "(default 8765)",
-    )
-    init.add_argument("--auth-url", help="the consent page (default: Atlassian's)")
-    _token_url_flag(init)
-    init.add_argument(
-        "--timeout",
-        type=float,
-        default=300.0,
-        help="seconds to wait for the browser (default 300)",
-    )
-    init.add_argument(
-        "--no-browser", action="store_true", help="only print the URL, do not open a browser"
-    )
-    init.add_argument(
-        "--with-page-scopes",
-        action="store_true",
-        help="also ask for the scopes of the `pages` commands (read:approval:custom, "
-        "write:approval:custom); the action needs neither",
-    )
-    _github_secret_flags(init)
-    init.set_defaults(handler=_run_auth_init)
-
-    check = commands.add_parser(
-        "check",
-        help="list the sites a token reaches and check each scope with a read call",
-        description="With --client-id, refresh first (this rotates the refresh token: the new "
-        "one is printed or stored); with --access-token-env, check that access token as is.",
-    )
-    check.add_argument("--client-id", help="the OAuth app's client id (refresh token flow)")
-    _client_secret_flag(check)
-    check.add_argument(
-        "--refresh-token-env",
-        default="APPROVALFLOW_REFRESH_TOKEN",
-        metavar="VAR",
-        help="variable holding the refresh token (default APPROVALFLOW_REFRESH_TOKEN)",
-    )
-    check.add_argument(
-        "--access-token-env",
-        metavar="VAR",
-        help="variable holding an access token to check as is (no refresh)",
-    )
-    _token_url_flag(check)
-    check.add_argument(
-        "--resources-url", help="the accessible-resources endpoint (default: Atlassian's)"
-    )
-    check.add_argument("--base-url", help="the ApprovalFlow API base URL for the read calls")
-    check.add_argument("--space", help="space id for the read:change-set call")
-    check.add_argument("--page", help="page id for the read:approval call")
-    check.add_argument(
-        "--yes", action="store_true", help="refresh without asking (the token rotates)"
-    )
-    _github_secret_flags(check)
-    check.set_defaults(handler=_run_auth_check)
-
-
-def _client_secret_flag(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
+SANDBOX_URL = flag(
+    "--sandbox",
+    metavar="URL",
+    help="use the sandbox at URL (e.g. http://127.0.0.1:8080) for every URL not given; "
+    "default $APPROVALFLOW_SANDBOX",
+)
+AUTH: list[Flag | Group] = [
+    flag(
         "--client-secret-env",
         default="ATLASSIAN_CLIENT_SECRET",
         metavar="VAR",
         help="variable holding the client secret (default ATLASSIAN_CLIENT_SECRET)",
-    )
+    ),
+    flag("--token-url", help="the token endpoint (default: Atlassian's)"),
+    SANDBOX_URL,
+    Group(
+        "store the new refresh token in an Actions secret (token from GITHUB_TOKEN or GH_TOKEN)",
+        [
+            flag("--github-repo", metavar="OWNER/REPO", help="the repository"),
+            flag(
+                "--secret-name",
+                help="NAME, env:ENVIRONMENT/NAME or org:ORG/NAME "
+                "(default APPROVALFLOW_REFRESH_TOKEN)",
+            ),
+            flag(
+                "--github-api-url",
+                help="GitHub's API URL (default GITHUB_API_URL or api.github.com)",
+            ),
+        ],
+    ),
+]
 
-
-def _token_url_flag(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--token-url", help="the token endpoint (default: Atlassian's)")
-    parser.add_argument(
-        "--sandbox",
-        metavar="URL",
-        help="use the sandbox at URL (e.g. http://127.0.0.1:8080) for every URL not given; "
-        "default $APPROVALFLOW_SANDBOX",
-    )
-
-
-def _github_secret_flags(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group(
-        "store the new refresh token in an Actions secret (token from GITHUB_TOKEN or GH_TOKEN)"
-    )
-    group.add_argument("--github-repo", metavar="OWNER/REPO", help="the repository")
-    group.add_argument(
-        "--secret-name",
-        help="NAME, env:ENVIRONMENT/NAME or org:ORG/NAME (default APPROVALFLOW_REFRESH_TOKEN)",
-    )
-    group.add_argument(
-        "--github-api-url", help="GitHub's API URL (default GITHUB_API_URL or api.github.com)"
-    )
-
-
-def _instance_flag(parser: argparse.ArgumentParser, help_text: str) -> None:
-    parser.add_argument("--instance", metavar="NAME", default="", help=help_text)
-
-
-def _add_demo_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    demo = subparsers.add_parser("demo", help="a whole pull request's life against a sandbox")
-    _instance_flag(demo, "run as that instance: its comment markers, status context and links")
-    demo.set_defaults(handler=_run_demo)
-
-
-def _add_run_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    help_text = "the GitHub Action: sync the event's pull request (reads INPUT_* and GITHUB_*)"
-    run = subparsers.add_parser("run", help=help_text, description=scope_help("run"))
-    run.set_defaults(handler=_run_action)
-
-
-def _add_validate_command(
-    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
-) -> None:
-    validate = subparsers.add_parser("validate", help="check a mapping file")
-    validate.add_argument("file", nargs="?", help="the mapping file (.github/approvalflow.yml)")
-    validate.add_argument("--repo", help="repository to check patterns against (default: here)")
-    validate.set_defaults(handler=_run_validate)
-
-
-def _add_plan_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    plan = subparsers.add_parser(
-        "plan",
-        help="before pushing: the branch's changed files, their pages, and what a run would do",
-        description="From the local checkout, no GitHub needed: the files changed since the "
-        "branch left the default branch (commits and staged changes), the pages they map to "
-        "and, with a connection or --sandbox, what a run would create or update and each "
-        "page's preflight. It only reads: nothing is written to ApprovalFlow.",
-    )
-    plan.add_argument("--base", metavar="REF", help="compare with REF (default: origin/HEAD, "
-                      "else origin/main, origin/master, main or master)")  # fmt: skip
-    plan.add_argument("--mapping", metavar="FILE", help="the mapping file "
-                      "(default .github/approvalflow.yml at the repository's top)")  # fmt: skip
-    plan.add_argument(
-        "--pr",
-        metavar="NUMBER_OR_URL",
-        help="the branch's pull request, to plan against its change sets (default: a new one)",
-    )
-    _instance_flag(plan, "plan against that instance's change sets (the action's input instance)")
-    plan.add_argument(
-        "--sandbox",
-        nargs="?",
-        const="",
-        metavar="URL",
-        help="ask the sandbox at URL (default $APPROVALFLOW_SANDBOX), or without URL start the "
-        "built-in one here",
-    )
-    _connection_flags(plan)
-    _json_flag(plan)
-    plan.set_defaults(handler=_run_plan)
-
-
-COMMANDS = {
-    "change-sets": _add_change_set_commands,
-    "pages": _add_page_commands,
-    "record": _add_record_command,
-    "sandbox": _add_sandbox_command,
-    "auth": _add_auth_commands,
-    "demo": _add_demo_command,
-    "run": _add_run_command,
-    "validate": _add_validate_command,
-    "plan": _add_plan_command,
+GROUPS = {
+    "change-sets": "list, show, create, update, submit ...",
+    "pages": "submit or preflight one page",
+    "auth": "OAuth setup: first consent (init), token health check (check)",
 }
+"""Commands of two words: the first word's help."""
+
+
+def api(help_text: str, *flags: Flag) -> Command:
+    """An API command: one call, with the connection flags and ``--json``."""
+    return Command(help_text, "cli.api:run", [*flags, CONNECTION, JSON])
+
+
+COMMANDS: dict[str, Command] = {
+    "change-sets list": api("every change set of a space", SPACE),
+    "change-sets show": api("one change set with its pages' versions", CHANGE_SET),
+    "change-sets create": api("create a change set", SPACE, *change_set_fields(required=True)),
+    "change-sets update": api(
+        "change a change set's fields", CHANGE_SET, *change_set_fields(required=False)
+    ),
+    "change-sets archive": api("archive a change set (it becomes read-only)", CHANGE_SET),
+    "change-sets submit": api("submit every eligible page for approval", CHANGE_SET),
+    "change-sets preflight": api(
+        "dry run of submit: who can be submitted, who is blocked and why", CHANGE_SET
+    ),
+    "pages submit": api("submit one page (strict about workflows)", PAGE),
+    "pages preflight": api("can this page be submitted, and if not why", PAGE),
+    "record": Command(
+        "record a site's answers to the read calls, redacted, to share for tests",
+        "cli.record:run",
+        [
+            flag("directory", metavar="DIR", help="where the cassette is written"),
+            flag("--space", action="append", required=True, help="space id to list (repeat)"),
+            page_list("page ids to preflight besides those of the change sets read"),
+            flag(
+                "--limit",
+                type=int,
+                default=3,
+                help="change sets to read in detail per space, and pages to preflight (default 3)",
+            ),
+            CONNECTION,
+        ],
+        "List change sets, read some in detail and preflight them and their pages (reads "
+        "only; preflight writes nothing), and write the answers as a vcrpy cassette, "
+        "DIR/approvalflow-reads.yaml, with the token, base URL, titles, summaries, URLs, names "
+        "and account ids replaced. Needs vcrpy: pip install 'approvalflow-sync[record]'.",
+    ),
+    "sandbox": Command(
+        "run a local ApprovalFlow on loopback",
+        "cli.sandbox:run",
+        [
+            flag("--host", default="127.0.0.1", help="address to listen on"),
+            flag("--port", type=int, default=8080, help="port (0 picks a free one)"),
+            flag("--state", help="JSON file that keeps the state across restarts"),
+            flag("--seed", help="YAML or JSON file of spaces, pages and workflows"),
+            flag("--latency", type=float, default=0.0, help="seconds added to every API answer"),
+            flag(
+                "--answers",
+                choices=("reference", "rich"),
+                default="reference",
+                help="reference: answer only what the vendor's reference shows (writes answer "
+                '{"success": true}); rich: the change set in every answer, status "archived"',
+            ),
+        ],
+        "A local server that behaves like ApprovalFlow (admin under /_sandbox/).",
+    ),
+    "auth init": Command(
+        "consent in a browser once and get the refresh token a CI job lives on",
+        "cli.auth:run_init",
+        [
+            flag("--client-id", required=True, help="the OAuth app's client id"),
+            flag(
+                "--port",
+                type=int,
+                default=8765,
+                help="loopback port; http://127.0.0.1:PORT/callback must be the app's "
+                "callback URL (default 8765)",
+            ),
+            flag("--auth-url", help="the consent page (default: Atlassian's)"),
+            flag(
+                "--timeout",
+                type=float,
+                default=300.0,
+                help="seconds to wait for the browser (default 300)",
+            ),
+            flag("--no-browser", action="store_true", help="only print the URL, open no browser"),
+            flag(
+                "--with-page-scopes",
+                action="store_true",
+                help="also ask for the scopes of the `pages` commands (read:approval:custom, "
+                "write:approval:custom); the action needs neither",
+            ),
+            *AUTH,
+        ],
+        "Print the consent URL, wait for the browser on a loopback redirect, trade the code for "
+        "tokens, and print the refresh token once or store it in a secret.",
+    ),
+    "auth check": Command(
+        "list the sites a token reaches and check each scope with a read call",
+        "cli.auth:run_check",
+        [
+            flag("--client-id", help="the OAuth app's client id (refresh token flow)"),
+            flag(
+                "--refresh-token-env",
+                default="APPROVALFLOW_REFRESH_TOKEN",
+                metavar="VAR",
+                help="variable holding the refresh token (default APPROVALFLOW_REFRESH_TOKEN)",
+            ),
+            flag(
+                "--access-token-env",
+                metavar="VAR",
+                help="variable holding an access token to check as is (no refresh)",
+            ),
+            flag(
+                "--resources-url", help="the accessible-resources endpoint (default: Atlassian's)"
+            ),
+            flag("--base-url", help="the ApprovalFlow API base URL for the read calls"),
+            flag("--space", help="space id for the read:change-set call"),
+            flag("--page", help="page id for the read:approval call"),
+            flag("--yes", action="store_true", help="refresh without asking (the token rotates)"),
+            *AUTH,
+        ],
+        "With --client-id, refresh first (this rotates the refresh token: the new one is printed "
+        "or stored); with --access-token-env, check that access token as is.",
+    ),
+    "demo": Command(
+        "a whole pull request's life against a sandbox",
+        "cli.demo:run",
+        [instance_flag("run as that instance: its comment markers, status context and links")],
+    ),
+    "run": Command(
+        "the GitHub Action: sync the event's pull request (reads INPUT_* and GITHUB_*)",
+        "cli.main:run_action",
+    ),
+    "validate": Command(
+        "check a mapping file",
+        "cli.validate:run",
+        [
+            flag("file", nargs="?", help="the mapping file (.github/approvalflow.yml)"),
+            flag("--repo", help="repository to check patterns against (default: here)"),
+        ],
+    ),
+    "plan": Command(
+        "before pushing: the branch's changed files, their pages, and what a run would do",
+        "cli.plan:run",
+        [
+            flag(
+                "--base",
+                metavar="REF",
+                help="compare with REF (default: origin/HEAD, else origin/main, origin/master, "
+                "main or master)",
+            ),
+            flag(
+                "--mapping",
+                metavar="FILE",
+                help="the mapping file (default .github/approvalflow.yml at the repository's top)",
+            ),
+            flag(
+                "--pr",
+                metavar="NUMBER_OR_URL",
+                help="the branch's pull request, to plan against its change sets "
+                "(default: a new one)",
+            ),
+            instance_flag("plan against that instance's change sets (the action's input instance)"),
+            flag(
+                "--sandbox",
+                nargs="?",
+                const="",
+                metavar="URL",
+                help="ask the sandbox at URL (default $APPROVALFLOW_SANDBOX), or without URL "
+                "start the built-in one here",
+            ),
+            CONNECTION,
+            JSON,
+        ],
+        "From the local checkout, no GitHub needed: the files changed since the branch left the "
+        "default branch (commits and staged changes), the pages they map to and, with a "
+        "connection or --sandbox, what a run would create or update and each page's preflight. "
+        "It only reads: nothing is written to ApprovalFlow.",
+    ),
+}
+
+
+def _add(parser: argparse._ActionsContainer, flags: Sequence[Flag | Group]) -> None:
+    for item in flags:
+        if isinstance(item, Group):
+            _add(parser.add_argument_group(item.title), item.flags)
+        else:
+            parser.add_argument(*item[0], **item[1])
 
 
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
@@ -369,84 +352,47 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     parser.add_argument(
         DEBUG, action="store_true", help="log HTTP calls; show tracebacks (before or after COMMAND)"
     )
-    subparsers = cast(  # its parsers are Parsers too: every usage error is reported one way
-        "argparse._SubParsersAction[argparse.ArgumentParser]",
-        parser.add_subparsers(dest="command", required=True, metavar="COMMAND"),
-    )
     words = [word for word in (argv or ()) if not word.startswith("-")]
-    named = words[0] if words and words[0] in COMMANDS else None
-    for name, add in COMMANDS.items():
-        if named is None or name == named:
-            add(subparsers)
+    named = words[0] if words and any(name.split()[0] == words[0] for name in COMMANDS) else None
+    top = _subparsers(parser, "command", "COMMAND")
+    groups: dict[str, argparse._SubParsersAction[argparse.ArgumentParser]] = {}
+    for name, command in COMMANDS.items():
+        first, _, second = name.partition(" ")
+        if named not in (None, first):
+            continue
+        if second and first not in groups:
+            groups[first] = _subparsers(
+                top.add_parser(first, help=GROUPS[first]), "action", "ACTION"
+            )
+        description = command.description or f"{command.help[0].upper()}{command.help[1:]}."
+        if name in COMMAND_SCOPES:
+            description += f" {scope_help(name)}"
+        sub = groups.get(first, top).add_parser(
+            second or first, help=command.help, description=description
+        )
+        _add(sub, command.flags)
+        sub.set_defaults(handler=command.run, command_name=name)
     return parser
 
 
-def _run_api(args: argparse.Namespace) -> int:
-    from approvalflow_sync.cli import api as api_commands  # noqa: PLC0415 - keeps start-up light
-
-    return api_commands.run(args, os.environ, sys.stdout)
-
-
-def _run_record(args: argparse.Namespace) -> int:
-    from approvalflow_sync.cli import record  # noqa: PLC0415 - keeps start-up light
-
-    return record.run(args, os.environ, sys.stdout)
+def _subparsers(
+    parser: argparse.ArgumentParser, dest: str, metavar: str
+) -> argparse._SubParsersAction[argparse.ArgumentParser]:
+    # argparse makes the subparsers of a Parser Parsers too: every usage error is reported one way
+    return parser.add_subparsers(dest=dest, required=True, metavar=metavar)
 
 
-def _run_sandbox(args: argparse.Namespace) -> int:
-    from pathlib import Path  # noqa: PLC0415 - keeps start-up light
-
-    from approvalflow_sync.cli.sandbox import main_sandbox  # noqa: PLC0415 - keeps start-up light
-
-    return main_sandbox(
-        host=args.host,
-        port=args.port,
-        state=Path(args.state) if args.state else None,
-        seed=Path(args.seed) if args.seed else None,
-        latency=args.latency,
-        answers=args.answers,
-    )
+def _handler(spec: str) -> Handler:
+    """``module:function`` under ``approvalflow_sync``, imported only now: start-up stays light."""
+    module, function = spec.split(":")
+    return cast(Handler, getattr(importlib.import_module(f"approvalflow_sync.{module}"), function))
 
 
-def _run_auth_init(args: argparse.Namespace) -> int:
-    from approvalflow_sync.cli import auth as auth_commands  # noqa: PLC0415 - keeps start-up light
+def run_action(args: argparse.Namespace, env: Mapping[str, str], out: TextIO) -> int:
+    """``approvalflow-sync run``: the Action's program, which reads its inputs from ``env``."""
+    from approvalflow_sync.action.run import main as action  # noqa: PLC0415 - start-up stays light
 
-    return auth_commands.run_init(args, os.environ, sys.stdout)
-
-
-def _run_auth_check(args: argparse.Namespace) -> int:
-    from approvalflow_sync.cli import auth as auth_commands  # noqa: PLC0415 - keeps start-up light
-
-    confirm = _ask if sys.stdin.isatty() else None
-    return auth_commands.run_check(args, os.environ, sys.stdout, confirm=confirm)
-
-
-def _ask(question: str) -> bool:
-    return input(question).strip().lower() in ("y", "yes")
-
-
-def _run_demo(args: argparse.Namespace) -> int:
-    from approvalflow_sync.cli import demo  # noqa: PLC0415 - keeps start-up light
-
-    return demo.run(sys.stdout, instance=args.instance)
-
-
-def _run_action(args: argparse.Namespace) -> int:
-    from approvalflow_sync.action import run as action  # noqa: PLC0415 - keeps start-up light
-
-    return action.run_from_environment(sys.stdout)
-
-
-def _run_validate(args: argparse.Namespace) -> int:
-    from approvalflow_sync.cli import validate  # noqa: PLC0415 - keeps start-up light
-
-    return validate.run(args.file, args.repo, sys.stdout, sys.stderr)
-
-
-def _run_plan(args: argparse.Namespace) -> int:
-    from approvalflow_sync.cli import plan  # noqa: PLC0415 - keeps start-up light
-
-    return plan.run(args, os.environ, sys.stdout)
+    return action(env, out)
 
 
 def _configure_logging(debug: bool) -> None:
@@ -472,11 +418,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser(words).parse_args(words)
     except UsageError as error:
         return _report(error, as_json=as_json)
-    handler: Handler = args.handler
-    if handler is not _run_validate:  # validate logs nothing; it starts faster without logging
+    if args.command_name != "validate":  # validate logs nothing; it starts faster without
         _configure_logging(debug)
     try:
-        return handler(args)
+        return _handler(args.handler)(args, os.environ, sys.stdout)
     except ApprovalFlowSyncError as error:
         if debug:
             import traceback  # noqa: PLC0415 - only when debugging

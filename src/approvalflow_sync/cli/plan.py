@@ -1,10 +1,7 @@
 """``approvalflow-sync plan``: what a push of this branch would do, seen from the local checkout.
 
-The changed files are git's: from the merge base with the default branch (or ``--base``) to the
-index, so the branch's commits and what is staged for the next one. The mapping file says which
-pages they map to. Given a connection (or the sandbox), the action's own planner
-(:mod:`approvalflow_sync.core.plan`) says which change sets a run would create or update, and
-preflights say which pages could be submitted. Only reads are sent: list, detail, preflight.
+The changed files are git's, from the merge base with the default branch to the index; the
+action's own planner says what a run would do. Only reads are sent: list, detail, preflight.
 """
 
 from __future__ import annotations
@@ -26,10 +23,10 @@ from approvalflow_sync.action.inputs import parse_instance
 from approvalflow_sync.cli import terminal
 from approvalflow_sync.cli.settings import (
     ENV_PREFIX,
-    PARTS,
     SANDBOX_VARIABLE,
     Connection,
-    connection_from,
+    base_url_from,
+    connection_of,
 )
 from approvalflow_sync.core import plan as planning
 from approvalflow_sync.core.mapping import (
@@ -189,17 +186,9 @@ def github_repository_url(remote: str) -> str | None:
 @contextmanager
 def _approvalflow(args: argparse.Namespace, env: Mapping[str, str]) -> Iterator[Connection | None]:
     """Where to ask: a sandbox (started here, or at a URL), the connection given, or None."""
-    if args.sandbox is not None or env.get(SANDBOX_VARIABLE):
-        with _sandbox(args, env) as connection:
-            yield connection
+    if args.sandbox is None and not env.get(SANDBOX_VARIABLE):
+        yield connection_of(args, env) if base_url_from(args, env) else None
         return
-    flags = {part: getattr(args, part) for part in PARTS}
-    given = any(flags.values()) or any(env.get(ENV_PREFIX + part.upper()) for part in PARTS)
-    yield connection_from({**flags, "token": args.token}, env) if given else None
-
-
-@contextmanager
-def _sandbox(args: argparse.Namespace, env: Mapping[str, str]) -> Iterator[Connection]:
     from approvalflow_sync.cli.sandbox import SandboxURLs  # noqa: PLC0415 - see TYPE_CHECKING
     from approvalflow_sync.sandbox import DEFAULT_TOKEN, SandboxServer  # noqa: PLC0415
 
@@ -283,6 +272,13 @@ def _also_in(key: PageKey, asked: Asked, plan: SpacePlan) -> list[str]:
     ]
 
 
+def _page_rows(asked: Asked, plan: SpacePlan) -> Iterator[tuple[PageKey, PagePreflight, list[str]]]:
+    """Each page of the plan with its preflight and the other change sets that hold it."""
+    for page in plan.pages:
+        key = PageKey(plan.space, page)
+        yield key, asked.checks[key], _also_in(key, asked, plan)
+
+
 def render_text(branch: Branch, match: MatchResult, asked: Asked | None) -> str:
     """The files with their pages, then (when asked) each space's plan and each page's check."""
     head = (
@@ -319,12 +315,11 @@ def render_text(branch: Branch, match: MatchResult, asked: Asked | None) -> str:
             key.page,
             check.canSubmit,
             check.workflowId if check.canSubmit else check.reason,
-            ", ".join(_also_in(key, asked, plan)) or "-",
+            ", ".join(also_in) or "-",
         )
         for plan in asked.plans
-        for key, check in ((PageKey(plan.space, p), asked.checks[PageKey(plan.space, p)])
-                           for p in plan.pages)
-    ]  # fmt: skip
+        for key, check, also_in in _page_rows(asked, plan)
+    ]
     if checks:
         headers = ("SPACE", "PAGE", "CAN SUBMIT", "WORKFLOW / REASON", "ALSO IN")
         parts.append(terminal.table(headers, checks))
@@ -364,19 +359,16 @@ def render_json(branch: Branch, match: MatchResult, asked: Asked | None) -> str:
 
 
 def _space_json(plan: SpacePlan, asked: Asked) -> dict[str, object]:
-    pages = []
-    for page in plan.pages:
-        key = PageKey(plan.space, page)
-        check = asked.checks[key]
-        pages.append(
-            {
-                "page": page,
-                "canSubmit": check.canSubmit,
-                "workflowId": check.workflowId,
-                "reason": check.reason,
-                "alsoIn": _also_in(key, asked, plan),
-            }
-        )
+    pages = [
+        {
+            "page": key.page,
+            "canSubmit": check.canSubmit,
+            "workflowId": check.workflowId,
+            "reason": check.reason,
+            "alsoIn": also_in,
+        }
+        for key, check, also_in in _page_rows(asked, plan)
+    ]
     return {
         "space": plan.space,
         "plan": describe(plan)[0],

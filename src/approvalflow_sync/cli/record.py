@@ -1,11 +1,7 @@
 """``approvalflow-sync record DIR``: a real site's answers to the read calls, as a vcrpy cassette.
 
-Only reads: list by space, detail, change-set preflight and single-page preflight (preflights
-write nothing). The cassette keeps what the client must cope with and drops what names the
-customer: every header but a few, the token, the base URL (site, cloud, app and environment
-ids), and titles, summaries, URLs, names, e-mail addresses and account ids, each replaced by a
-placeholder that is the same wherever its value recurs. Space, page, change set and workflow
-ids are kept: they mean nothing without access to the site, and replayed requests must match.
+What names the customer is replaced by placeholders, the same wherever a value recurs; space,
+page, change set and workflow ids are kept, so that replayed requests match.
 """
 
 from __future__ import annotations
@@ -24,7 +20,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from approvalflow_sync.approvalflow import models
 from approvalflow_sync.approvalflow.client import ApprovalFlowClient
 from approvalflow_sync.cli import terminal
-from approvalflow_sync.cli.api import connection_of, page_ids
+from approvalflow_sync.cli.api import page_ids
+from approvalflow_sync.cli.settings import connection_of
 from approvalflow_sync.errors import (
     APIConnectionError,
     APIError,
@@ -51,10 +48,7 @@ T = TypeVar("T")
 
 
 def recorder(directory: Path, record_mode: str, redactor: Redactor | None = None) -> Any:
-    """The vcrpy configuration shared by ``record`` and the replaying tests (``tests/recorded``).
-
-    vcrpy is imported here, as the optional extra ``approvalflow-sync[record]``.
-    """
+    """The vcrpy configuration shared by ``record`` and the replaying tests (``tests/recorded``)."""
     try:
         import vcr  # noqa: PLC0415 - an optional dependency, needed by this command only
     except ImportError:
@@ -189,9 +183,10 @@ def _preflight_text(answer: models.PreflightAnswer) -> str:
 def record_reads(
     client: ApprovalFlowClient, spaces: list[str], pages: list[str], limit: int
 ) -> list[str]:
-    """The read calls, one line each: every space listed, ``limit`` change sets read in detail
-    and preflighted per space, and the given pages plus ``limit`` pages of those change sets
-    preflighted one by one. The same arguments replay the same calls from the cassette.
+    """The read calls, one line each; the same arguments replay the same calls from a cassette.
+
+    Per space: the list, then ``limit`` change sets read and preflighted; then the given pages
+    and ``limit`` pages of those change sets, preflighted one by one.
     """
     said: list[str] = []
     found: list[str] = []

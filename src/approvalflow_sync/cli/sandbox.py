@@ -6,50 +6,45 @@ it, and ``auth``'s ``--sandbox`` and ``plan``'s ``--sandbox URL`` take their URL
 
 from __future__ import annotations
 
+import argparse
 import signal
-import sys
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 from typing import TextIO
 
 from approvalflow_sync.approvalflow.base_url import check_url
 from approvalflow_sync.cli.settings import SANDBOX_VARIABLE
 from approvalflow_sync.errors import ConfigError
-from approvalflow_sync.sandbox.app import ADMIN_PREFIX, MAX_DELAY_SECONDS, Answers
+from approvalflow_sync.sandbox.app import ADMIN_PREFIX, MAX_DELAY_SECONDS
 from approvalflow_sync.sandbox.oauth import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from approvalflow_sync.sandbox.seed import load_seed
 from approvalflow_sync.sandbox.server import SandboxServer
 from approvalflow_sync.sandbox.state import DEFAULT_TOKEN
 
 
-def main_sandbox(
-    host: str,
-    port: int,
-    state: Path | None,
-    seed: Path | None,
-    latency: float,
-    *,
-    answers: Answers = "reference",
-    out: TextIO | None = None,
-) -> int:
+def run(args: argparse.Namespace, env: Mapping[str, str], out: TextIO) -> int:
     """Print where the sandbox listens, serve until Ctrl-C (or SIGTERM), and return 0.
 
     A bad seed or state file, a latency out of bounds or a busy port raise ConfigError.
     """
-    if not 0 <= latency <= MAX_DELAY_SECONDS:
-        raise ConfigError(f"--latency: must be 0 to {MAX_DELAY_SECONDS:g} seconds, got {latency}")
-    if not 0 <= port <= 65535:
-        raise ConfigError(f"--port: must be from 0 to 65535, got {port}")
-    out = out or sys.stdout
+    if not 0 <= args.latency <= MAX_DELAY_SECONDS:
+        raise ConfigError(
+            f"--latency: must be 0 to {MAX_DELAY_SECONDS:g} seconds, got {args.latency}"
+        )
+    if not 0 <= args.port <= 65535:
+        raise ConfigError(f"--port: must be from 0 to 65535, got {args.port}")
     try:
         with _terminate_as_interrupt():
-            seed_data = load_seed(seed) if seed is not None else None
             server = SandboxServer(
-                host, port, seed=seed_data, state_file=state, latency=latency, answers=answers
+                args.host,
+                args.port,
+                seed=load_seed(Path(args.seed)) if args.seed else None,
+                state_file=Path(args.state) if args.state else None,
+                latency=args.latency,
+                answers=args.answers,
             )
             print(banner(SandboxURLs(server.base_url)), file=out, flush=True)
             server.serve_forever()
@@ -123,11 +118,7 @@ def _terminate_as_interrupt() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-
-    def interrupt(_signum: int, _frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         yield
     finally:

@@ -29,14 +29,15 @@ def _env_name(part: str) -> str:
     return ENV_PREFIX + part.upper()
 
 
-def connection_from(flags: Mapping[str, str | None], env: Mapping[str, str]) -> Connection:
-    """The connection from flags (``base_url``, ``cloud_id``, ..., ``token``) over environment.
+def base_url_from(args: object, env: Mapping[str, str]) -> str | None:
+    """The API base URL from the flags (``args.base_url``, ``args.cloud_id`` ...) over ``env``.
 
-    A value given as a flag wins over the environment for that same setting; the base URL's
-    parts are then validated together by :func:`build_base_url`.
+    None when neither gives any part of it; else the parts are validated together.
     """
-    values = {part: flags.get(part) or env.get(_env_name(part)) or None for part in PARTS}
-    base_url = build_base_url(
+    values = {part: getattr(args, part, None) or env.get(_env_name(part)) for part in PARTS}
+    if not any(values.values()):
+        return None
+    return build_base_url(
         base_url=values["base_url"],
         cloud_id=values["cloud_id"],
         site=values["site"],
@@ -44,7 +45,12 @@ def connection_from(flags: Mapping[str, str | None], env: Mapping[str, str]) -> 
         environment_id=values["environment_id"],
         name_prefix="--",
     )
-    token = flags.get("token") or env.get(_env_name("token"))
+
+
+def connection_of(args: object, env: Mapping[str, str]) -> Connection:
+    """The connection from the command's connection flags over the environment."""
+    base_url = base_url_from(args, env) or build_base_url(name_prefix="--")  # says what to give
+    token = getattr(args, "token", None) or env.get(_env_name("token"))
     if not token or not token.strip():
         raise ConfigError(
             f"--token: not set; put the ApprovalFlow access token in {_env_name('token')} "

@@ -1,8 +1,4 @@
-"""Plain-text rendering of API answers for people at a terminal (pure functions).
-
-Text from the server is shown verbatim except what :func:`~approvalflow_sync.safe_text.scrub`
-replaces, so that a title cannot move the cursor, recolour the terminal or read backwards.
-"""
+"""Plain-text rendering of API answers for people at a terminal; server text is scrubbed."""
 
 from __future__ import annotations
 

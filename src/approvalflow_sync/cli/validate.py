@@ -7,7 +7,10 @@ the repository: the default file and the files to check patterns against are the
 
 from __future__ import annotations
 
+import argparse
 import os
+import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TextIO
 
@@ -26,9 +29,13 @@ NO_REPOSITORY = (
 )
 
 
-def run(file: str | None, repo: str | None, out: TextIO, err: TextIO) -> int:
-    """Check ``file`` (default: the repository's ``.github/approvalflow.yml``) and its patterns."""
-    root = repo or repository_root(os.getcwd())
+def run(args: argparse.Namespace, env: Mapping[str, str], out: TextIO) -> int:
+    """Check the file (default: the repository's ``.github/approvalflow.yml``) and its patterns.
+
+    Problems go to stderr, the verdict to ``out``.
+    """
+    file, err = args.file, sys.stderr
+    root = args.repo or repository_root(os.getcwd())
     listing = Listing(root) if root else None  # git walks the tree while the mapping loads
     path = file or os.path.relpath(Path(root or ".") / DEFAULT_MAPPING_FILE)
     try:
