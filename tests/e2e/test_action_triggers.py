@@ -71,9 +71,9 @@ def config_error(run: ActionRun) -> str:
     return error.message
 
 
-def pull_request(h: ActionHarness, files: list[str], payload: str = "opened", **fields: Any) -> Any:
+def pull_request(h: ActionHarness, files: list[str], **fields: Any) -> dict[str, Any]:
     """A pull request in the fake, with the base branch's mapping at its base commit."""
-    event = h.add_pull_request(load_payload(payload), files, **fields)
+    event = h.add_pull_request(load_payload("opened"), files, **fields)
     pr = event["pull_request"]
     h.github.set_file_content(REPO, MAPPING_PATH, BASE_MAPPING, ref=pr["base"]["sha"])
     return event
