@@ -297,8 +297,8 @@ def _withheld(settings: ActionSettings, pr: PullRequest) -> str | None:
     if pr.is_fork and settings.event_name == "pull_request":
         return (
             "this pull request comes from a fork, and GitHub gives fork pull requests no secrets "
-            "under pull_request. To sync them, run on pull_request_target (the mapping is then "
-            "read from the base branch)"
+            "under pull_request. To sync them, run on pull_request_target, or on workflow_run "
+            "with pr-number (the mapping is then read from the base branch)"
         )
     if settings.actor == DEPENDABOT:
         return (
