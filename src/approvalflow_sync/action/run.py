@@ -218,7 +218,7 @@ def _gateway(settings: ActionSettings, run_ends: float) -> GitHubGateway:
 
 
 def _fetch(settings: ActionSettings, number: int) -> PullRequest:
-    """Pull request ``number`` of this repository as GitHub has it now (``pr-number``)."""
+    """Pull request ``number`` of this repository as GitHub has it now."""
     gh = _gateway(settings, time.monotonic() + RUN_SECONDS)
     try:
         pr = gh.pull_request(settings.repository, number)
@@ -247,40 +247,25 @@ def _merge_group(settings: ActionSettings, group: MergeGroup, runner: Runner) ->
     if not context:
         runner.notice("Nothing to do for the merge_group event: status-context is empty.")
         return 0
+    pr = _fetch(settings, group.number)
+    commit = replace(pr, head_sha=group.head_sha)  # the group's commit takes the status
     gh = _gateway(settings, time.monotonic() + RUN_SECONDS)
     try:
-        pr = gh.pull_request(settings.repository, group.number)
-        if pr is None:
-            raise ApprovalFlowSyncError(
-                f"merge group {group.head_sha[:12]}: {settings.repository} has no pull request "
-                f"#{group.number}"
-            )
-        own = gh.latest_status(pr, context)
-        state, description = merge_group_status(
-            pr.number, context, (own.state, own.description) if own else None
-        )
-        commit = replace(pr, head_sha=group.head_sha)  # the group's commit takes the status
-        current = gh.latest_status(commit, context)
-        unchanged = current is not None and (current.state, current.description) == (
-            state,
-            description,
-        )
-        if not (settings.dry_run or unchanged):
+        own, current = gh.latest_status(pr, context), gh.latest_status(commit, context)
+        found = (own.state, own.description) if own else None
+        state, text = merge_group_status(pr.number, context, found)
+        if not settings.dry_run and (
+            current is None or (current.state, current.description) != (state, text)
+        ):
             gh.set_status(
-                commit,
-                state=state,
-                context=context,
-                description=description,
-                target_url=settings.run_url,
+                commit, state=state, context=context, description=text, target_url=settings.run_url
             )
     finally:
         gh.close()
-    verb = "would get" if settings.dry_run else "has"
-    runner.info(f"Merge group {group.head_sha[:12]} of pull request #{pr.number}: {state}.")
     runner.append_summary(
         f"### ApprovalFlow: merge group\n\nThe merge group's commit {md.code(group.head_sha)} "
-        f"{verb} {md.code(context)} **{state}**, passed on from pull request #{pr.number}: "
-        f"{md.text(description)}\n"
+        f"{'would get' if settings.dry_run else 'has'} {md.code(context)} **{state}**, passed on "
+        f"from pull request #{pr.number}: {md.text(text)}\n"
     )
     return 0
 
