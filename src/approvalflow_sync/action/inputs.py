@@ -24,6 +24,7 @@ DEFAULT_GITHUB_API_URL = "https://api.github.com"
 
 _LOGIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\[bot\])?")
 _INSTANCE = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
+_PR_NUMBER = re.compile(r"[1-9][0-9]{0,9}")
 
 SECRET_INPUTS = ("access-token", "github-token", "client-secret", "refresh-token", "secrets-token")
 """Inputs whose values are masked before anything else is printed."""
@@ -82,6 +83,8 @@ class ActionSettings:
     instance: str
     """Empty, or the name that keeps this configuration's comments, status and change sets
     apart from another's on the same pull request."""
+    pr_number: int | None
+    """The pull request to act on when the event carries none (workflow_run, workflow_dispatch)."""
     status_context: str
     comment: bool
     fail_on_blocked: bool
@@ -175,6 +178,20 @@ def _status_context(env: Mapping[str, str], instance: str) -> str:
     return instance_context(context, instance) if context == DEFAULT_STATUS_CONTEXT else context
 
 
+def parse_pr_number(env: Mapping[str, str]) -> int | None:
+    """The ``pr-number`` input: a positive whole number, or None when not given.
+
+    Under workflow_run it comes from another workflow's artifact: data, checked as a number only.
+    """
+    value = input_value(env, "pr-number")
+    if value and not _PR_NUMBER.fullmatch(value):
+        raise ConfigError(
+            f"input pr-number: {value[:40]!r} is not a pull request number; pass the number "
+            "alone, such as 123"
+        )
+    return int(value) if value else None
+
+
 def parse_title_template(env: Mapping[str, str]) -> str | None:
     """The ``title-template`` input, checked (see :mod:`title_template`); None when not given."""
     template = input_value(env, "title-template")
@@ -249,6 +266,7 @@ def load_settings(env: Mapping[str, str]) -> ActionSettings:
         mode=parse_mode(env),
         instance=instance,
         status_context=_status_context(env, instance),
+        pr_number=parse_pr_number(env),
         comment=parse_bool(env, "comment", True),
         fail_on_blocked=parse_bool(env, "fail-on-blocked", False),
         archive_on_close=parse_bool(env, "archive-on-close", True),
