@@ -475,7 +475,3 @@ def _warn_unmatched(matcher: Matcher, settings: ActionSettings, runner: Runner) 
             col=problem.column,
         )
 
-
-def run_from_environment(out: TextIO) -> int:
-    """Entry point of ``approvalflow-sync run``."""
-    return main(os.environ, out)
