@@ -8,7 +8,6 @@ without undoing the ApprovalFlow work.
 from __future__ import annotations
 
 import logging
-import os
 import sys
 import time
 import traceback
