@@ -4,7 +4,7 @@ Atlassian's and GitHub's advice (retry safe calls, honour ``Retry-After``, jitte
 backoff, few attempts) plus one rule of ours: a write is repeated only when it surely did not
 take effect, as a repeated create would make a second change set or comment. Each call has a
 total deadline too: httpx bounds each read, not the call, so a server sending a byte a second
-could hold it forever; :func:`send_within` reads against the clock.
+could hold it forever; :func:`within` waits for an attempt against the clock.
 """
 
 from __future__ import annotations
@@ -12,11 +12,13 @@ from __future__ import annotations
 import email.utils
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Literal, cast
+from typing import Literal, TypeVar, cast
 
 import httpx
 import tenacity
@@ -30,6 +32,7 @@ from approvalflow_sync.errors import (
 )
 
 log = logging.getLogger("approvalflow_sync.retry")
+T = TypeVar("T")
 
 Kind = Literal["rate limited", "not sent", "server error", "maybe sent"]
 WRITES_RETRIED_AFTER: frozenset[Kind] = frozenset({"rate limited", "not sent"})
@@ -182,14 +185,37 @@ def retrying(policy: RetryPolicy, *, idempotent: bool, deadline: float) -> tenac
     )
 
 
+def within(deadline: float, clock: Callable[[], float], work: Callable[[], T]) -> T:
+    """``work()``'s result, or :class:`TimeoutError` once ``deadline`` passes.
+
+    The work runs in a thread of its own: a server sending its headers a byte a second holds a
+    socket past any read timeout, so only the caller can stop waiting. The thread is left to end.
+    """
+    left = deadline - clock()
+    if left <= 0:
+        raise TimeoutError("the deadline passed before the request was sent")
+    done: Future[T] = Future()
+
+    def run() -> None:
+        try:
+            done.set_result(work())
+        except BaseException as error:  # handed to the caller, whatever it is
+            done.set_exception(error)
+
+    threading.Thread(target=run, name="http-call", daemon=True).start()
+    if not wait([done], timeout=left).done:
+        raise TimeoutError("the deadline passed before the answer came")
+    return done.result()
+
+
 def send_within(
     http: httpx.Client,
     request: httpx.Request,
     deadline: float,
     clock: Callable[[], float] = time.monotonic,
 ) -> httpx.Response:
-    """Send ``request`` and read its whole answer by ``deadline`` (httpx's ``ConnectTimeout`` or
-    ``ReadTimeout`` after it); redirects are not followed."""
+    """Send ``request`` and read its whole answer, headers included, by ``deadline`` (httpx's
+    ``ConnectTimeout`` or ``ReadTimeout`` after it); redirects are not followed."""
     left = deadline - clock()
     if left <= 0:
         raise httpx.ConnectTimeout(
@@ -199,21 +225,12 @@ def send_within(
         phase: left if seconds is None else min(seconds, left)
         for phase, seconds in http.timeout.as_dict().items()
     }
-    response = http.send(request, stream=True, follow_redirects=False)
     try:
-        chunks = []
-        for chunk in response.iter_bytes():
-            chunks.append(chunk)
-            if clock() > deadline:
-                raise httpx.ReadTimeout(
-                    f"the deadline passed {left:.3g} s after the request started", request=request
-                )
-    finally:
-        response.close()
-    decoded = [item for item in response.headers.multi_items() if item[0] != "content-encoding"]
-    return httpx.Response(
-        response.status_code, headers=decoded, content=b"".join(chunks), request=request
-    )
+        return within(deadline, clock, lambda: http.send(request, follow_redirects=False))
+    except TimeoutError:
+        raise httpx.ReadTimeout(
+            f"the deadline passed {left:.3g} s after the request started", request=request
+        ) from None
 
 
 def json_of(response: httpx.Response) -> object:
