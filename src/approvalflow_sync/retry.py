@@ -18,10 +18,13 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import Future, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Literal, TypeVar, cast
+from typing import TYPE_CHECKING, Literal, TypeVar, cast
 
 import httpx
 import tenacity
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
 
 from approvalflow_sync.errors import (
     APIConnectionError,
@@ -241,6 +244,13 @@ def json_of(response: httpx.Response) -> object:
         return json.loads(response.content)
     except (ValueError, UnicodeDecodeError, RecursionError):  # nested too deep for the parser
         return None
+
+
+def first_problem(error: ValidationError) -> str:
+    """The first problem of a validation error, without the input (it may hold a token)."""
+    problem = error.errors()[0]
+    where = ".".join(str(part) for part in problem["loc"]) or "the answer"
+    return f"{where}: {problem['msg']}"
 
 
 def describe_body(response: httpx.Response) -> str:

@@ -37,6 +37,7 @@ from approvalflow_sync.retry import (
     IDEMPOTENT_METHODS,
     RetryPolicy,
     describe_body,
+    first_problem,
     json_of,
     parse_retry_after,
     retrying,
@@ -329,10 +330,8 @@ def _parse(answer_type: type[Answer], body: dict[str, Any], method: str, path: s
     try:
         return answer_type.model_validate(body)
     except ValidationError as exc:
-        problem = exc.errors()[0]
-        where = ".".join(str(part) for part in problem["loc"]) or "the answer"
         raise APIResponseError(
-            f"the answer is not as documented: {where}: {problem['msg']}; check that the base "
+            f"the answer is not as documented: {first_problem(exc)}; check that the base "
             "URL is ApprovalFlow's API (another service or a proxy answers like this)",
             method=method,
             path=path,

@@ -1,13 +1,8 @@
 """Write a GitHub Actions secret of a repository, an environment or an organisation.
 
-GitHub stores Actions secrets encrypted with a libsodium sealed box of the repository's (or
-environment's, or organisation's) public key; only GitHub's runners can open it. PyGithub reads
-the key, seals the value and puts it, through the gateway's requester: the same retry policy, and
-the token bound to the configured API host.
-
-The workflow's default ``GITHUB_TOKEN`` can never write secrets, whatever ``permissions:`` says;
-the error for that case says which token to use instead. Neither the value nor the token ever
-appears in an error or a log line.
+PyGithub reads the public key, seals the value and puts it, through the gateway's requester (the
+same retry policy, the token bound to the API host). The workflow's default ``GITHUB_TOKEN`` can
+never write secrets; the error says which token to use. No value or token appears in an error.
 """
 
 from __future__ import annotations
