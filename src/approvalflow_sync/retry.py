@@ -142,17 +142,15 @@ def _advice(state: tenacity.RetryCallState) -> float | None:
     return verdict.retry_after if verdict else None
 
 
-class _Wait(tenacity.wait.wait_base):
+def _wait(policy: RetryPolicy) -> Callable[[tenacity.RetryCallState], float]:
     """``Retry-After`` when the server gave it, else exponential backoff with full jitter."""
+    backoff = tenacity.wait_random_exponential(policy.initial_backoff, max=policy.max_backoff)
 
-    def __init__(self, policy: RetryPolicy) -> None:
-        self._backoff = tenacity.wait_random_exponential(
-            multiplier=policy.initial_backoff, max=policy.max_backoff
-        )
+    def wait(state: tenacity.RetryCallState) -> float:
+        advice = _advice(state)
+        return advice if advice is not None else float(backoff(state))
 
-    def __call__(self, retry_state: tenacity.RetryCallState) -> float:
-        advice = _advice(retry_state)
-        return advice if advice is not None else float(self._backoff(retry_state))
+    return wait
 
 
 def _stop(policy: RetryPolicy, deadline: float) -> Callable[[tenacity.RetryCallState], bool]:
@@ -181,7 +179,7 @@ def retrying(policy: RetryPolicy, *, idempotent: bool, deadline: float) -> tenac
     return tenacity.Retrying(
         sleep=policy.sleep,
         stop=_stop(policy, deadline),
-        wait=_Wait(policy),
+        wait=_wait(policy),
         retry=tenacity.retry_if_exception(lambda error: should_retry(error, idempotent=idempotent)),
         before_sleep=_log_retry,
         reraise=True,

@@ -136,10 +136,10 @@ class ApprovalFlowClient:
     ) -> models.ChangeSet | None:
         """Create a change set: the new one if the answer carries it, else None (the caller
         finds it in the space's list by its link)."""
-        sent = models.NewChangeSet(
+        sent = _body(
             spaceId=space_id,
             title=title,
-            pageRefs=models.page_refs(page_ids),
+            pageRefs=_page_refs(page_ids),
             summary=summary,
             referenceUrl=reference_url,
         )
@@ -155,49 +155,49 @@ class ApprovalFlowClient:
         page_ids: list[str] | None = None,
     ) -> models.ChangeSet | None:
         """Change the given fields only; ``page_ids`` replaces the whole page list."""
-        sent = models.ChangeSetUpdate(
+        sent = _body(
             changeSetId=change_set_id,
             title=title,
             summary=summary,
             referenceUrl=reference_url,
-            pageRefs=None if page_ids is None else models.page_refs(page_ids),
+            pageRefs=None if page_ids is None else _page_refs(page_ids),
         )
         return self._write("/changeSets/update", sent)
 
     def archive_change_set(self, change_set_id: str) -> models.ChangeSet | None:
         """Archive a change set; it is read-only from then on."""
-        return self._write("/changeSets/archive", models.ChangeSetCall(changeSetId=change_set_id))
+        return self._write("/changeSets/archive", {"changeSetId": change_set_id})
 
     def submit_change_set(self, change_set_id: str) -> models.SubmitAnswer:
         """Submit every eligible page; the others are skipped with a reason."""
-        sent = models.ChangeSetCall(changeSetId=change_set_id)
+        sent = {"changeSetId": change_set_id}
         return self._post("/changeSets/submit", sent, models.SubmitAnswer, WRITE_CHANGE_SET)
 
     def preflight_change_set(self, change_set_id: str) -> models.PreflightAnswer:
         """Dry run of submit: who could be submitted, who is blocked and why."""
-        sent = models.ChangeSetCall(changeSetId=change_set_id)
+        sent = {"changeSetId": change_set_id}
         return self._post("/changeSets/preflight", sent, models.PreflightAnswer, READ_CHANGE_SET)
 
     def submit_page(self, page_id: str) -> models.PageSubmitAnswer:
         """Submit one page (strict: a blocked page is refused with 400)."""
-        sent = models.PageCall(pageId=page_id)
+        sent = {"pageId": page_id}
         answer = self._post("/pages/submit", sent, models.PageSubmitAnswer, WRITE_APPROVAL)
         return answer if answer.pageId else answer.model_copy(update={"pageId": page_id})
 
     def preflight_page(self, page_id: str) -> models.PagePreflightAnswer:
         """Eligibility of one page."""
-        sent = models.PageCall(pageId=page_id)
+        sent = {"pageId": page_id}
         answer = self._post("/pages/preflight", sent, models.PagePreflightAnswer, READ_APPROVAL)
         return answer if answer.pageId else answer.model_copy(update={"pageId": page_id})
 
-    def _write(self, path: str, sent: models.Sent) -> models.ChangeSet | None:
+    def _write(self, path: str, sent: dict[str, Any]) -> models.ChangeSet | None:
         """A change-set write: done on any 2xx not saying ``success: false``, whatever the body."""
         return models.change_set_in(self._post(path, sent, models.Envelope, WRITE_CHANGE_SET))
 
-    def _post(self, path: str, sent: models.Sent, answer: type[Answer], scope: str) -> Answer:
+    def _post(self, path: str, sent: dict[str, Any], answer: type[Answer], scope: str) -> Answer:
         """A POST; the preflights (scope read) change nothing, so they are retried like a GET."""
         idempotent = scope in (READ_CHANGE_SET, READ_APPROVAL)
-        return self._call("POST", path, answer, scope, json_body=sent.body(), idempotent=idempotent)
+        return self._call("POST", path, answer, scope, json_body=sent, idempotent=idempotent)
 
     def _call(
         self,
@@ -251,6 +251,15 @@ class ApprovalFlowClient:
                 status=response.status_code,
             )
         return _read_answer(response, method, path, scope)
+
+
+def _body(**fields: Any) -> dict[str, Any]:
+    """A request body of the documented fields given, the ``None`` ones left out."""
+    return {name: value for name, value in fields.items() if value is not None}
+
+
+def _page_refs(page_ids: list[str]) -> list[dict[str, str]]:
+    return [{"pageId": page_id} for page_id in page_ids]
 
 
 _TRANSPORT_ERRORS: tuple[tuple[type[Exception], type[APIConnectionError], str, bool], ...] = (

@@ -1,5 +1,5 @@
-"""Wire models: what we send to ApprovalFlow (strict: documented fields only), and what we
-accept back (tolerant readers: defaults, unknown fields kept, numbers read as text).
+"""Wire models of what we accept back from ApprovalFlow: tolerant readers (defaults, unknown
+fields kept, numbers read as text).
 
 What the reference leaves open is read leniently: ``success`` may be absent; a write may answer
 ``{"success": true}``, nothing, or the change set flat or wrapped in ``changeSet``; a ``status``
@@ -9,7 +9,7 @@ may be missing, flat or one level down.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Annotated, Any, ClassVar
 
 from pydantic import (
@@ -27,61 +27,6 @@ OPEN = "open"
 
 VERSION_FIELDS = ("currentPageVersion", "approvedAtVersion", "isStale", "versionDelta")
 """Detail's per-page version fields; where exactly they sit is not documented."""
-
-
-# -- what we send --------------------------------------------------------------------------------
-
-
-class Sent(BaseModel):
-    """Base of the request bodies: documented fields only, ``None`` ones left out when sent."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    def body(self) -> dict[str, Any]:
-        return self.model_dump(exclude_none=True)
-
-
-class PageRefSent(Sent):
-    """A page as sent in ``pageRefs``."""
-
-    pageId: str
-
-
-class NewChangeSet(Sent):
-    """Body of ``POST /changeSets``."""
-
-    spaceId: str
-    title: str
-    pageRefs: list[PageRefSent]
-    summary: str | None = None
-    referenceUrl: str | None = None
-
-
-class ChangeSetUpdate(Sent):
-    """Body of ``POST /changeSets/update``; ``pageRefs`` replaces the whole page list."""
-
-    changeSetId: str
-    title: str | None = None
-    summary: str | None = None
-    referenceUrl: str | None = None
-    pageRefs: list[PageRefSent] | None = None
-
-
-class ChangeSetCall(Sent):
-    """Body of archive, submit and preflight of a change set."""
-
-    changeSetId: str
-
-
-class PageCall(Sent):
-    """Body of the single-page submit and preflight."""
-
-    pageId: str
-
-
-def page_refs(page_ids: Iterable[str]) -> list[PageRefSent]:
-    """``pageRefs`` as sent: a list of objects with ``pageId``."""
-    return [PageRefSent(pageId=page_id) for page_id in page_ids]
 
 
 # -- what we receive -----------------------------------------------------------------------------
