@@ -234,6 +234,24 @@ def send_within(
         ) from None
 
 
+def no_answer(error: httpx.RequestError) -> tuple[str, bool]:
+    """What a failed send says, and whether the request may have taken effect."""
+    name = type(error).__name__
+    if isinstance(error, httpx.ConnectTimeout):
+        return f"timed out connecting ({error}); check the URL and the network", False
+    if isinstance(error, httpx.TimeoutException):
+        return (
+            f"timed out waiting for the answer ({error}); the request may have taken effect",
+            True,
+        )
+    if isinstance(error, httpx.ConnectError):
+        return f"could not connect ({name}); check the URL and the network", False
+    return (
+        f"the connection broke before an answer ({name}); the request may have taken effect",
+        True,
+    )
+
+
 def json_of(response: httpx.Response) -> object:
     """An answer's JSON value; None when the body is empty or not JSON."""
     if not response.content.strip():

@@ -5,8 +5,6 @@ It reads no environment; the token goes into the ``Authorization`` header and no
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any, Protocol, TypedDict, TypeVar
 
 import httpx
@@ -39,6 +37,7 @@ from approvalflow_sync.retry import (
     describe_body,
     first_problem,
     json_of,
+    no_answer,
     parse_retry_after,
     retrying,
     send_within,
@@ -231,11 +230,16 @@ class ApprovalFlowClient:
         def request() -> httpx.Response:
             headers = {"Authorization": f"Bearer {self._token.current()}"}
             headers["Accept"] = "application/json"
-            with _transport_errors(method, path):
-                built = self._http.build_request(
-                    method, self.base_url + path, params=params, json=json_body, headers=headers
-                )
+            built = self._http.build_request(
+                method, self.base_url + path, params=params, json=json_body, headers=headers
+            )
+            try:
                 return send_within(self._http, built, deadline, self._retry.clock)
+            except httpx.RequestError as exc:
+                said, maybe = no_answer(exc)
+                timeout = isinstance(exc, httpx.TimeoutException)
+                kind = APITimeoutError if timeout else APIConnectionError
+                raise kind(said, method=method, path=path, maybe_applied=maybe) from exc
 
         response = request()
         if response.status_code == 401 and self._token.refresh():
@@ -260,37 +264,6 @@ def _body(**fields: Any) -> dict[str, Any]:
 
 def _page_refs(page_ids: list[str]) -> list[dict[str, str]]:
     return [{"pageId": page_id} for page_id in page_ids]
-
-
-_TRANSPORT_ERRORS: tuple[tuple[type[Exception], type[APIConnectionError], str, bool], ...] = (
-    (httpx.ConnectTimeout, APITimeoutError, "timed out connecting ({exc})", False),
-    (httpx.TimeoutException, APITimeoutError, "timed out waiting for the answer ({exc})", True),
-    (httpx.ConnectError, APIConnectionError, "could not connect ({name})", False),
-    (
-        httpx.TransportError,
-        APIConnectionError,
-        "the connection broke before an answer ({name})",
-        True,
-    ),
-)
-"""httpx's transport errors as ours, each saying whether a write may have happened."""
-
-
-@contextmanager
-def _transport_errors(method: str, path: str) -> Iterator[None]:
-    try:
-        yield
-    except httpx.TransportError as exc:
-        for caught, ours, text, maybe_applied in _TRANSPORT_ERRORS:
-            if isinstance(exc, caught):
-                advice = (
-                    "the request may have taken effect"
-                    if maybe_applied
-                    else "check the base URL and the network"
-                )
-                message = f"{text.format(exc=exc, name=type(exc).__name__)}; {advice}"
-                raise ours(message, method=method, path=path, maybe_applied=maybe_applied) from exc
-        raise  # pragma: no cover - the last row catches every transport error
 
 
 def _read_answer(response: httpx.Response, method: str, path: str, scope: str) -> dict[str, Any]:

@@ -33,6 +33,7 @@ from approvalflow_sync.retry import (
     describe_body,
     first_problem,
     json_of,
+    no_answer,
     parse_retry_after,
     retrying,
     send_within,
@@ -243,17 +244,9 @@ def _retried(
     def attempt() -> Any:
         try:
             response = send_within(http, request, deadline, retry.clock)
-        except httpx.ConnectError as exc:
-            raise OAuthConnectionError(
-                f"{where}: could not connect ({exc.__class__.__name__}); check the URL and the "
-                "network",
-                maybe_applied=False,
-            ) from None
-        except httpx.HTTPError as exc:
-            raise OAuthConnectionError(
-                f"{where}: no answer ({exc.__class__.__name__}: {exc}); the request may have "
-                "reached it"
-            ) from None
+        except httpx.RequestError as exc:
+            said, maybe = no_answer(exc)
+            raise OAuthConnectionError(f"{where}: {said}", maybe_applied=maybe) from None
         return read(response)
 
     return retrying(retry, idempotent=idempotent, deadline=deadline)(attempt)
