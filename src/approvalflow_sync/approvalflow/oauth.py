@@ -199,17 +199,8 @@ def accessible_resources(
     where = f"GET {resources_url}"
     headers = {"Authorization": f"Bearer {access_token}", "Accept": "application/json"}
 
-    def busy(response: httpx.Response) -> httpx.Response:
-        if response.status_code == 429 or response.status_code >= 500:
-            raise OAuthConnectionError(
-                f"{where} answered {response.status_code}; try again later",
-                status=response.status_code,
-                retry_after=parse_retry_after(response.headers.get("Retry-After")),
-            )
-        return response
-
     request = http.build_request("GET", resources_url, headers=headers)
-    response = _retried(http, request, retry, busy, idempotent=True)
+    response = _send(http, request, retry, idempotent=True)
     data = json_of(response)
     if response.status_code == 401:
         raise OAuthError(
@@ -228,28 +219,33 @@ def accessible_resources(
         ) from None
 
 
-def _retried(
-    http: httpx.Client,
-    request: httpx.Request,
-    retry: RetryPolicy,
-    read: Callable[[httpx.Response], Any],
-    *,
-    idempotent: bool,
-) -> Any:
-    """``read`` of the answer, each attempt by the call's deadline; ``read`` raises
-    :class:`OAuthConnectionError` for an answer worth another attempt, as a failed send does."""
+def _send(
+    http: httpx.Client, request: httpx.Request, retry: RetryPolicy, *, idempotent: bool
+) -> httpx.Response:
+    """The answer, each attempt by the call's deadline; no answer, 429 and 5xx are
+    :class:`OAuthConnectionError`, worth another attempt."""
     where = f"{request.method} {request.url.copy_with(query=None)}"
     deadline = retry.deadline()
 
-    def attempt() -> Any:
+    def attempt() -> httpx.Response:
         try:
             response = send_within(http, request, deadline, retry.clock)
         except httpx.RequestError as exc:
             said, maybe = no_answer(exc)
             raise OAuthConnectionError(f"{where}: {said}", maybe_applied=maybe) from None
-        return read(response)
+        status = response.status_code
+        if status == 429 or status >= 500:
+            raise OAuthConnectionError(
+                f"{where} answered {status} with {describe_body(response)}: Atlassian is busy or "
+                "failing; try again later",
+                status=status,
+                retry_after=parse_retry_after(response.headers.get("Retry-After")),
+            )
+        return response
 
-    return retrying(retry, idempotent=idempotent, deadline=deadline)(attempt)
+    attempts = retrying(retry, idempotent=idempotent, deadline=deadline)
+    answer: httpx.Response = attempts(attempt)
+    return answer
 
 
 # -- the token source --------------------------------------------------------------------------
@@ -381,27 +377,24 @@ def _token_request(
         "POST", token_url, json=body, headers={"Accept": "application/json"}
     )
 
-    def grant(response: httpx.Response) -> TokenGrant:
-        data = json_of(response)
-        status = response.status_code
-        if status >= 300:
-            raise _token_error(f"POST {token_url}", response, data, body, consent_command)
-        if not isinstance(data, dict):
-            raise OAuthError(
-                f"POST {token_url} answered {status} with {describe_body(response)} instead of a "
-                "token; check the token URL",
-                status=status,
-            )
-        try:
-            return TokenGrant.model_validate(data)
-        except ValidationError as exc:
-            raise OAuthError(
-                f"POST {token_url}: the answer is not as documented: {first_problem(exc)}",
-                status=status,
-            ) from None
-
-    granted: TokenGrant = _retried(http, request, retry, grant, idempotent=repeatable)
-    return granted
+    response = _send(http, request, retry, idempotent=repeatable)
+    data = json_of(response)
+    status = response.status_code
+    if status >= 300:
+        raise _token_error(f"POST {token_url}", response, data, body, consent_command)
+    if not isinstance(data, dict):
+        raise OAuthError(
+            f"POST {token_url} answered {status} with {describe_body(response)} instead of a "
+            "token; check the token URL",
+            status=status,
+        )
+    try:
+        return TokenGrant.model_validate(data)
+    except ValidationError as exc:
+        raise OAuthError(
+            f"POST {token_url}: the answer is not as documented: {first_problem(exc)}",
+            status=status,
+        ) from None
 
 
 def _token_error(
@@ -448,12 +441,6 @@ def _token_error(
             f"{head}: the client id {client_id!r} or its client secret is wrong. Copy both from "
             "developer.atlassian.com > Developer console > your app > Settings (a regenerated "
             "secret replaces the old one)",
-            **fields,
-        )
-    if status == 429 or status >= 500:
-        return OAuthConnectionError(
-            f"{head}: Atlassian's token endpoint is busy or failing; try again later",
-            retry_after=parse_retry_after(response.headers.get("Retry-After")),
             **fields,
         )
     return OAuthError(head, **fields)
