@@ -5,7 +5,7 @@ It reads no environment; the token goes into the ``Authorization`` header and no
 
 from __future__ import annotations
 
-from typing import Any, Protocol, TypedDict, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import httpx
 from pydantic import BaseModel, ValidationError
@@ -321,14 +321,6 @@ def _parse(answer_type: type[Answer], body: dict[str, Any], method: str, path: s
         ) from None
 
 
-class _Where(TypedDict):
-    method: str
-    path: str
-    status: int
-    error: str | None
-    retry_after: float | None
-
-
 _ADVICE: dict[int, tuple[type[APIStatusError], str]] = {
     400: (BadRequestError, ""),
     401: (AuthenticationError, " (the access token is missing, expired or revoked: get a new one)"),
@@ -352,20 +344,15 @@ def error_for_status(
     kind, advice = _ADVICE.get(status, (APIStatusError, ""))
     if status >= 500:
         kind, advice = ServerError, " (a failure on ApprovalFlow's side: try again later)"
-    advised = retry_after if kind in (RateLimitError, ServerError) else None
-    where: _Where = {
-        "method": method,
-        "path": path,
-        "status": status,
-        "error": error,
-        "retry_after": advised,
-    }
     if status == 403:
-        return _permission_error(text, scope, where)
-    return kind(text + advice, **where)
+        return _permission_error(text, scope, method=method, path=path, status=status, error=error)
+    advised = retry_after if kind in (RateLimitError, ServerError) else None
+    return kind(
+        text + advice, method=method, path=path, status=status, error=error, retry_after=advised
+    )
 
 
-def _permission_error(text: str, scope: str, where: _Where) -> PermissionDeniedError:
+def _permission_error(text: str, scope: str, **where: Any) -> PermissionDeniedError:
     lowered = text.lower()
     reason = "licence" if "licen" in lowered else "scope" if "scope" in lowered else "unknown"
     advice = {
