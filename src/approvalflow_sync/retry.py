@@ -1,10 +1,7 @@
 """The one retry engine (ApprovalFlow, the token endpoint, GitHub), deadlines, reading answers.
 
-Atlassian's and GitHub's advice (retry safe calls, honour ``Retry-After``, jittered exponential
-backoff, few attempts) plus one rule of ours: a write is repeated only when it surely did not
-take effect, as a repeated create would make a second change set or comment. Each call has a
-total deadline too: httpx bounds each read, not the call, so a server sending a byte a second
-could hold it forever; :func:`within` waits for an attempt against the clock.
+Safe calls are retried with jittered backoff, ``Retry-After`` honoured; a write only when it
+surely did not take effect. Each call also has a total deadline, headers and body included.
 """
 
 from __future__ import annotations
@@ -187,11 +184,8 @@ def retrying(policy: RetryPolicy, *, idempotent: bool, deadline: float) -> tenac
 
 
 def within(deadline: float, clock: Callable[[], float], work: Callable[[], T]) -> T:
-    """``work()``'s result, or :class:`TimeoutError` once ``deadline`` passes.
-
-    The work runs in a thread of its own: a server sending its headers a byte a second holds a
-    socket past any read timeout, so only the caller can stop waiting. The thread is left to end.
-    """
+    """``work()``'s result, or :class:`TimeoutError` once ``deadline`` passes: the work runs in a
+    thread left to end, as a server sending a byte a second outlasts every read timeout."""
     left = deadline - clock()
     if left <= 0:
         raise TimeoutError("the deadline passed before the request was sent")

@@ -1,7 +1,4 @@
-"""A typed client for the ApprovalFlow REST API: one method per endpoint.
-
-It reads no environment; the token goes into the ``Authorization`` header and nowhere else.
-"""
+"""A typed client for the ApprovalFlow REST API: one method per endpoint, no environment read."""
 
 from __future__ import annotations
 

@@ -45,11 +45,8 @@ MaybeBool = Annotated[bool | None, WrapValidator(_unknown_if_invalid)]
 
 
 class Received(BaseModel):
-    """Base of the answer models: unknown fields kept, numbers read as text where text is due.
-
-    A ``null`` reads as the field left out, so it takes the field's default: the reference
-    shows no nulls, and one must not fail a whole answer.
-    """
+    """Base of the answer models: unknown fields kept, numbers read as text where text is due, a
+    ``null`` read as the field left out (the reference shows none; one must not fail an answer)."""
 
     model_config = ConfigDict(extra="allow", populate_by_name=True, coerce_numbers_to_str=True)
 

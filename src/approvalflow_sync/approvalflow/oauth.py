@@ -139,12 +139,8 @@ def exchange_code(
     retry: RetryPolicy = TOKEN_RETRY,
     consent_command: str = CONSENT_COMMAND,
 ) -> TokenGrant:
-    """Trade an authorization code for tokens (``grant_type=authorization_code``).
-
-    With ``require_refresh_token`` (the default), an answer without a refresh token raises
-    :class:`OfflineAccessMissingError`. A code is single-use, so the request is repeated only
-    when it surely never reached the server.
-    """
+    """Trade an authorization code for tokens; without a refresh token, and
+    ``require_refresh_token``, :class:`OfflineAccessMissingError`. Repeated only if never sent."""
     body = {
         "grant_type": "authorization_code",
         "client_id": client_id,
@@ -177,12 +173,8 @@ def exchange_refresh_token(
     retry: RetryPolicy = TOKEN_RETRY,
     consent_command: str = CONSENT_COMMAND,
 ) -> TokenGrant:
-    """Trade a refresh token for a new access token and a new refresh token.
-
-    Spending a refresh token starts its 10-minute reuse window; keep the new one it answers.
-    Transient failures are retried: within the reuse window the same refresh token still works.
-    ``consent_command`` is what the advice for a dead refresh token tells the user to run.
-    """
+    """Trade a refresh token for a new access token and a new refresh token; retried, as the
+    token used still works for its 10-minute reuse window."""
     body = {
         "grant_type": "refresh_token",
         "client_id": client_id,

@@ -51,11 +51,8 @@ def changed_files_from_git(
     *,
     runner: Runner = subprocess.run,
 ) -> list[ChangedFile]:
-    """The pull request's files as git sees them in ``workspace``: ``git diff base...head``.
-
-    A :class:`ConfigError` when the repository lacks a commit or the merge base. Renames come as
-    GitHub lists them (past ``diff.renameLimit`` as removed plus added: the same paths).
-    """
+    """The pull request's files as git sees them in ``workspace``: ``git diff base...head``; a
+    :class:`ConfigError` when the repository lacks a commit or the merge base."""
     for name, sha in (("base", base_sha), ("head", head_sha)):
         if not _COMMIT.fullmatch(sha):
             raise ValueError(f"the {name} commit must be a hexadecimal commit id, not {sha!r}")

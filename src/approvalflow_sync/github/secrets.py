@@ -84,11 +84,8 @@ class SecretTarget:
 
 
 def parse_secret_target(target: str, repo: str | None) -> SecretTarget:
-    """A target written ``NAME``, ``env:ENVIRONMENT/NAME`` or ``org:ORG/NAME``.
-
-    ``repo`` (``OWNER/REPO``, usually ``GITHUB_REPOSITORY``) is where repository and environment
-    secrets go. Raises :class:`ConfigError` naming the problem and the accepted forms.
-    """
+    """A target written ``NAME``, ``env:ENVIRONMENT/NAME`` or ``org:ORG/NAME``; ``repo``
+    (``OWNER/REPO``) holds repository and environment secrets. :class:`ConfigError` if wrong."""
     text = target.strip()
     prefix, colon, rest = text.partition(":")
     if not colon:
@@ -157,9 +154,7 @@ def write_secret(
 ) -> SecretTarget:
     """Create or overwrite an Actions secret with ``value``; returns where it went.
 
-    ``target`` is parsed by :func:`parse_secret_target` with ``repo`` when given as text.
-    ``api_url`` is ``GITHUB_API_URL`` (``https://api.github.com``, or ``.../api/v3`` on
-    Enterprise Server). Raises :class:`SecretWriteError` with what to do when GitHub refuses.
+    ``api_url`` is ``GITHUB_API_URL``; :class:`SecretWriteError` says what to do when refused.
     """
     where = target if isinstance(target, SecretTarget) else parse_secret_target(target, repo)
     if not value:
@@ -208,10 +203,8 @@ def _write(requester: HostBoundRequester, target: SecretTarget, value: str) -> N
 def _org_access(
     org: Organization, target: SecretTarget, requester: HostBoundRequester
 ) -> dict[str, Any]:
-    """Keep an existing organisation secret's visibility and every one of its repositories.
-
-    Only a 404 means there is none: a new one is shared with ``target.repo`` alone.
-    """
+    """Keep an existing organisation secret's visibility and repositories; a new one (404) is
+    shared with ``target.repo`` alone."""
     secret = org.get_secret(target.name)
     try:
         visibility = secret.visibility
