@@ -205,8 +205,6 @@ class MappingError(ConfigError):
     all (for annotations), the message the first :data:`MAX_REPORTED`."""
 
     def __init__(self, problems: Sequence[Problem]) -> None:
-        if not problems:
-            raise ValueError("a MappingError needs at least one problem")
         self.problems: list[Problem] = list(problems)
         lines = [str(problem) for problem in self.problems[:MAX_REPORTED]]
         hidden = len(self.problems) - MAX_REPORTED

@@ -1,10 +1,6 @@
-"""Wire models of what we accept back from ApprovalFlow: tolerant readers (defaults, unknown
-fields kept, numbers read as text).
-
-What the reference leaves open is read leniently: ``success`` may be absent; a write may answer
-``{"success": true}``, nothing, or the change set flat or wrapped in ``changeSet``; a ``status``
-other than ``open`` means read-only; ``pageRefs`` may be bare ids, and detail's version fields
-may be missing, flat or one level down.
+"""Wire models of what ApprovalFlow answers, read leniently where the reference leaves things
+open: ``success`` may be absent, a write may answer nothing or the change set flat or wrapped,
+``pageRefs`` may be bare ids, version fields may be missing, flat or one level down.
 """
 
 from __future__ import annotations
