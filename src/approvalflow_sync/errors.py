@@ -1,7 +1,4 @@
-"""The one exception tree: the command line prints ``str(error)`` and exits ``error.exit_code``.
-
-Messages never hold a token: they are built from the method, path, status and server's text.
-"""
+"""The one exception tree: the command line prints ``str(error)`` and exits ``error.exit_code``."""
 
 from __future__ import annotations
 
@@ -26,10 +23,7 @@ class ConfigError(ApprovalFlowSyncError):
 
 
 class UsageError(ConfigError):
-    """Raised when the command line does not parse: an unknown flag, a missing argument.
-
-    ``prog`` names the command, ``usage`` is its usage line, printed with the message.
-    """
+    """Raised when the command line does not parse; ``usage`` is printed with the message."""
 
     def __init__(self, message: str, *, prog: str, usage: str) -> None:
         self.prog = prog
@@ -38,11 +32,7 @@ class UsageError(ConfigError):
 
 
 class APIError(ApprovalFlowSyncError):
-    """Raised when a call to the ApprovalFlow API fails, whatever the reason.
-
-    ``retry_after`` is the server's ``Retry-After`` advice in seconds, when it gave one (429 and
-    503 do).
-    """
+    """Raised when a call to the ApprovalFlow API fails; ``retry_after``: the server's advice."""
 
     def __init__(
         self,
@@ -118,7 +108,6 @@ class GitHubError(ApprovalFlowSyncError):
     """Raised when a call to the GitHub REST API fails."""
 
     def __init__(self, operation: str, message: str, *, status: int | None = None) -> None:
-        self.operation = operation
         self.status = status
         where = f" answered {status}" if status is not None else ""
         super().__init__(f"GitHub {operation}{where}: {message}")
@@ -135,11 +124,7 @@ class SecretWriteError(GitHubError):
 
 
 class OAuthError(ApprovalFlowSyncError):
-    """Raised when Atlassian's token endpoint refuses a request or answers something unusable.
-
-    ``error`` is the OAuth error code, ``description`` the server's text; no secret is ever in
-    the message.
-    """
+    """Raised when Atlassian's token endpoint refuses a request or answers something unusable."""
 
     def __init__(
         self,
@@ -160,13 +145,8 @@ class OAuthError(ApprovalFlowSyncError):
 
 
 class OAuthConnectionError(OAuthError):
-    """Raised when the token endpoint could not be reached, or answered 429 or 5xx.
-
-    These are worth another attempt; a refresh may be repeated safely, because the refresh token
-    used stays valid for the 10-minute reuse window even if the server did rotate it. An
-    authorization code is single-use, so its exchange is repeated only when ``maybe_applied`` is
-    false (the request never left). ``retry_after`` is the server's advice, in seconds.
-    """
+    """Raised when the token endpoint could not be reached, or answered 429 or 5xx: worth another
+    attempt (a code's exchange only when ``maybe_applied`` is false: a code is single-use)."""
 
 
 class InvalidGrantError(OAuthError):
@@ -182,10 +162,8 @@ class OfflineAccessMissingError(OAuthError):
 
 
 class TransientAnswer(Exception):  # noqa: N818 - a signal to the retry engine, never shown
-    """Raised inside a retried call when an answer is worth another attempt; never escapes it.
-
-    ``kind`` is a kind of :mod:`retry`; ``answer`` is what the call hands on when none is left.
-    """
+    """Raised inside a retried call for an answer worth another attempt; ``answer`` is handed on
+    when no attempt is left."""
 
     def __init__(
         self, description: str, kind: str, *, retry_after: float | None = None, answer: object
@@ -227,8 +205,6 @@ class MappingError(ConfigError):
     all (for annotations), the message the first :data:`MAX_REPORTED`."""
 
     def __init__(self, problems: Sequence[Problem]) -> None:
-        if not problems:
-            raise ValueError("a MappingError needs at least one problem")
         self.problems: list[Problem] = list(problems)
         lines = [str(problem) for problem in self.problems[:MAX_REPORTED]]
         hidden = len(self.problems) - MAX_REPORTED

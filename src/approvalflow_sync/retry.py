@@ -1,10 +1,7 @@
 """The one retry engine (ApprovalFlow, the token endpoint, GitHub), deadlines, reading answers.
 
-Atlassian's and GitHub's advice (retry safe calls, honour ``Retry-After``, jittered exponential
-backoff, few attempts) plus one rule of ours: a write is repeated only when it surely did not
-take effect, as a repeated create would make a second change set or comment. Each call has a
-total deadline too: httpx bounds each read, not the call, so a server sending a byte a second
-could hold it forever; :func:`send_within` reads against the clock.
+Safe calls are retried with jittered backoff, ``Retry-After`` honoured; a write only when it
+surely did not take effect. Each call also has a total deadline, headers and body included.
 """
 
 from __future__ import annotations
@@ -12,14 +9,19 @@ from __future__ import annotations
 import email.utils
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Literal, cast
+from typing import TYPE_CHECKING, Literal, TypeVar, cast
 
 import httpx
 import tenacity
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
 
 from approvalflow_sync.errors import (
     APIConnectionError,
@@ -30,6 +32,7 @@ from approvalflow_sync.errors import (
 )
 
 log = logging.getLogger("approvalflow_sync.retry")
+T = TypeVar("T")
 
 Kind = Literal["rate limited", "not sent", "server error", "maybe sent"]
 WRITES_RETRIED_AFTER: frozenset[Kind] = frozenset({"rate limited", "not sent"})
@@ -136,17 +139,15 @@ def _advice(state: tenacity.RetryCallState) -> float | None:
     return verdict.retry_after if verdict else None
 
 
-class _Wait(tenacity.wait.wait_base):
+def _wait(policy: RetryPolicy) -> Callable[[tenacity.RetryCallState], float]:
     """``Retry-After`` when the server gave it, else exponential backoff with full jitter."""
+    backoff = tenacity.wait_random_exponential(policy.initial_backoff, max=policy.max_backoff)
 
-    def __init__(self, policy: RetryPolicy) -> None:
-        self._backoff = tenacity.wait_random_exponential(
-            multiplier=policy.initial_backoff, max=policy.max_backoff
-        )
+    def wait(state: tenacity.RetryCallState) -> float:
+        advice = _advice(state)
+        return advice if advice is not None else float(backoff(state))
 
-    def __call__(self, retry_state: tenacity.RetryCallState) -> float:
-        advice = _advice(retry_state)
-        return advice if advice is not None else float(self._backoff(retry_state))
+    return wait
 
 
 def _stop(policy: RetryPolicy, deadline: float) -> Callable[[tenacity.RetryCallState], bool]:
@@ -175,11 +176,31 @@ def retrying(policy: RetryPolicy, *, idempotent: bool, deadline: float) -> tenac
     return tenacity.Retrying(
         sleep=policy.sleep,
         stop=_stop(policy, deadline),
-        wait=_Wait(policy),
+        wait=_wait(policy),
         retry=tenacity.retry_if_exception(lambda error: should_retry(error, idempotent=idempotent)),
         before_sleep=_log_retry,
         reraise=True,
     )
+
+
+def within(deadline: float, clock: Callable[[], float], work: Callable[[], T]) -> T:
+    """``work()``'s result, or :class:`TimeoutError` once ``deadline`` passes: the work runs in a
+    thread left to end, as a server sending a byte a second outlasts every read timeout."""
+    left = deadline - clock()
+    if left <= 0:
+        raise TimeoutError("the deadline passed before the request was sent")
+    done: Future[T] = Future()
+
+    def run() -> None:
+        try:
+            done.set_result(work())
+        except BaseException as error:  # handed to the caller, whatever it is
+            done.set_exception(error)
+
+    threading.Thread(target=run, name="http-call", daemon=True).start()
+    if not wait([done], timeout=left).done:
+        raise TimeoutError("the deadline passed before the answer came")
+    return done.result()
 
 
 def send_within(
@@ -188,8 +209,8 @@ def send_within(
     deadline: float,
     clock: Callable[[], float] = time.monotonic,
 ) -> httpx.Response:
-    """Send ``request`` and read its whole answer by ``deadline`` (httpx's ``ConnectTimeout`` or
-    ``ReadTimeout`` after it); redirects are not followed."""
+    """Send ``request`` and read its whole answer, headers included, by ``deadline`` (httpx's
+    ``ConnectTimeout`` or ``ReadTimeout`` after it); redirects are not followed."""
     left = deadline - clock()
     if left <= 0:
         raise httpx.ConnectTimeout(
@@ -199,20 +220,29 @@ def send_within(
         phase: left if seconds is None else min(seconds, left)
         for phase, seconds in http.timeout.as_dict().items()
     }
-    response = http.send(request, stream=True, follow_redirects=False)
     try:
-        chunks = []
-        for chunk in response.iter_bytes():
-            chunks.append(chunk)
-            if clock() > deadline:
-                raise httpx.ReadTimeout(
-                    f"the deadline passed {left:.3g} s after the request started", request=request
-                )
-    finally:
-        response.close()
-    decoded = [item for item in response.headers.multi_items() if item[0] != "content-encoding"]
-    return httpx.Response(
-        response.status_code, headers=decoded, content=b"".join(chunks), request=request
+        return within(deadline, clock, lambda: http.send(request, follow_redirects=False))
+    except TimeoutError:
+        raise httpx.ReadTimeout(
+            f"the deadline passed {left:.3g} s after the request started", request=request
+        ) from None
+
+
+def no_answer(error: httpx.RequestError) -> tuple[str, bool]:
+    """What a failed send says, and whether the request may have taken effect."""
+    name = type(error).__name__
+    if isinstance(error, httpx.ConnectTimeout):
+        return f"timed out connecting ({error}); check the URL and the network", False
+    if isinstance(error, httpx.TimeoutException):
+        return (
+            f"timed out waiting for the answer ({error}); the request may have taken effect",
+            True,
+        )
+    if isinstance(error, httpx.ConnectError):
+        return f"could not connect ({name}); check the URL and the network", False
+    return (
+        f"the connection broke before an answer ({name}); the request may have taken effect",
+        True,
     )
 
 
@@ -224,6 +254,13 @@ def json_of(response: httpx.Response) -> object:
         return json.loads(response.content)
     except (ValueError, UnicodeDecodeError, RecursionError):  # nested too deep for the parser
         return None
+
+
+def first_problem(error: ValidationError) -> str:
+    """The first problem of a validation error, without the input (it may hold a token)."""
+    problem = error.errors()[0]
+    where = ".".join(str(part) for part in problem["loc"]) or "the answer"
+    return f"{where}: {problem['msg']}"
 
 
 def describe_body(response: httpx.Response) -> str:

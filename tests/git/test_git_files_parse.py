@@ -71,13 +71,10 @@ def test_a_modification_with_a_dissimilarity_score_is_modified() -> None:
 @pytest.mark.parametrize(
     ("output", "message"),
     [
-        ("A\0a.md", "end with NUL"),
         ("U\0conflict.md\0", "unknown git diff status 'U'"),
         ("X\0odd.md\0", "unknown git diff status 'X'"),
         ("a.md\0", "unknown git diff status 'a.md'"),
-        ("A\0", "ends inside record 1"),
-        ("R100\0old.md\0", "ends inside record 1"),
-        ("M\0a.md\0C\0", "ends inside record 2"),
+        ("M\0a.md\0U\0b.md\0", "unknown git diff status 'U' in record 2"),
         ("\0", "unknown git diff status ''"),
     ],
 )

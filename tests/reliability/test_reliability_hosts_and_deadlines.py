@@ -138,6 +138,18 @@ def trickle(handler: http.server.BaseHTTPRequestHandler) -> None:
         time.sleep(1.0)
 
 
+def trickle_headers(handler: http.server.BaseHTTPRequestHandler) -> None:
+    """The status line and headers themselves, one byte a second, written straight to the socket."""
+    data = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
+    for byte in data:
+        handler.wfile.write(bytes([byte]))
+        handler.wfile.flush()
+        time.sleep(1.0)
+
+
+SLOW_ANSWERS = pytest.mark.parametrize("slow", [trickle, trickle_headers], ids=["body", "headers"])
+
+
 def approvalflow(url: str, retry: RetryPolicy) -> ApprovalFlowClient:
     return ApprovalFlowClient(url, TOKEN, http=httpx.Client(timeout=2.0), retry=retry)
 
@@ -145,8 +157,11 @@ def approvalflow(url: str, retry: RetryPolicy) -> ApprovalFlowClient:
 # -- deadlines -------------------------------------------------------------------------------------
 
 
-def test_an_approvalflow_call_ends_at_its_deadline_however_slowly_the_answer_comes() -> None:
-    with serving(trickle) as server:
+@SLOW_ANSWERS
+def test_an_approvalflow_call_ends_at_its_deadline_however_slowly_the_answer_comes(
+    slow: Answer,
+) -> None:
+    with serving(slow) as server:
         started = time.monotonic()
         with pytest.raises(APITimeoutError) as caught:
             approvalflow(server.url, RetryPolicy(total_seconds=3.0)).list_change_sets("1")
@@ -178,8 +193,9 @@ def test_a_call_after_the_run_deadline_is_not_sent() -> None:
     assert server.received == []
 
 
-def test_a_token_request_ends_at_its_deadline() -> None:
-    with serving(trickle) as server, httpx.Client(timeout=2.0) as http:
+@SLOW_ANSWERS
+def test_a_token_request_ends_at_its_deadline(slow: Answer) -> None:
+    with serving(slow) as server, httpx.Client(timeout=2.0) as http:
         started = time.monotonic()
         with pytest.raises(OAuthConnectionError) as caught:
             exchange_refresh_token(
@@ -195,6 +211,29 @@ def test_a_token_request_ends_at_its_deadline() -> None:
     assert took < 3.0 + 1.5, took
     assert f"POST {server.url}/oauth/token" in str(caught.value)
     assert "deadline passed" in str(caught.value)
+
+
+@SLOW_ANSWERS
+def test_a_github_call_ends_at_its_deadline_however_slowly_the_answer_comes(slow: Answer) -> None:
+    with serving(slow) as server:
+        gateway = GitHubGateway(f"{server.url}/api/v3", TOKEN, retry=RetryPolicy(total_seconds=3.0))
+        started = time.monotonic()
+        with pytest.raises(GitHubError) as caught:
+            gateway.list_files(PR)
+        took = time.monotonic() - started
+
+    assert 2.5 <= took < 3.0 + 1.5, took
+    assert "no answer (TimeoutError)" in str(caught.value)
+    assert len(server.received) == 1, "no retry starts after the deadline"
+
+
+def test_a_github_write_after_the_run_deadline_is_not_sent() -> None:
+    with serving(trickle) as server:
+        gateway = GitHubGateway(f"{server.url}/api/v3", TOKEN, run_ends=time.monotonic() - 1.0)
+        with pytest.raises(GitHubError, match="no answer"):
+            gateway.create_comment(PR, "hello")
+
+    assert server.received == []
 
 
 # -- ApprovalFlow and the token endpoint: no redirect is followed ----------------------------------

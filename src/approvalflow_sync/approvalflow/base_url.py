@@ -16,8 +16,7 @@ from urllib.parse import urlsplit
 from approvalflow_sync.errors import ConfigError
 
 DEFAULT_TOKEN_URL = "https://auth.atlassian.com/oauth/token"  # noqa: S105 - a URL, no secret
-"""Atlassian's OAuth token endpoint (here, beside the API's URL forms, so the action's inputs
-name it without loading the OAuth module)."""
+"""Atlassian's OAuth token endpoint: here, so the action's inputs need not load the OAuth module."""
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*$")
 _SITE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*(\.[A-Za-z0-9-]+)+$")
@@ -63,10 +62,7 @@ def is_loopback(host: str) -> bool:
 
 
 def url_problem(url: str, name: str) -> str | None:
-    """What is wrong with ``url`` (absolute, https, or http on loopback only), or ``None``.
-
-    The mapping loader uses it too: this module imports nothing heavy.
-    """
+    """What is wrong with ``url`` (absolute, https, or http on loopback only), or ``None``."""
     try:
         parts = urlsplit(url.strip())
         parts.port  # noqa: B018 - raises ValueError for a port out of range or not a number
@@ -111,10 +107,8 @@ def build_base_url(
     environment_id: str | None = None,
     name_prefix: str = "",
 ) -> str:
-    """The base URL from whichever form was given, or a :class:`ConfigError` saying what to give.
-
-    ``name_prefix`` is put before setting names in messages (``--`` for flags, for instance).
-    """
+    """The base URL from whichever form was given, or a :class:`ConfigError` saying what to give;
+    ``name_prefix`` goes before setting names in messages (``--`` for flags)."""
     p = name_prefix
     parts = {"cloud-id": cloud_id, "site": site, "app-id": app_id, "environment-id": environment_id}
     given = [f"{p}{key}" for key, value in parts.items() if value]

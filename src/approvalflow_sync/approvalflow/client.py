@@ -1,13 +1,8 @@
-"""A typed client for the ApprovalFlow REST API: one method per endpoint.
-
-It reads no environment; the token goes into the ``Authorization`` header and nowhere else.
-"""
+"""A typed client for the ApprovalFlow REST API: one method per endpoint, no environment read."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any, Protocol, TypedDict, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import httpx
 from pydantic import BaseModel, ValidationError
@@ -37,7 +32,9 @@ from approvalflow_sync.retry import (
     IDEMPOTENT_METHODS,
     RetryPolicy,
     describe_body,
+    first_problem,
     json_of,
+    no_answer,
     parse_retry_after,
     retrying,
     send_within,
@@ -135,10 +132,10 @@ class ApprovalFlowClient:
     ) -> models.ChangeSet | None:
         """Create a change set: the new one if the answer carries it, else None (the caller
         finds it in the space's list by its link)."""
-        sent = models.NewChangeSet(
+        sent = _body(
             spaceId=space_id,
             title=title,
-            pageRefs=models.page_refs(page_ids),
+            pageRefs=_page_refs(page_ids),
             summary=summary,
             referenceUrl=reference_url,
         )
@@ -154,49 +151,49 @@ class ApprovalFlowClient:
         page_ids: list[str] | None = None,
     ) -> models.ChangeSet | None:
         """Change the given fields only; ``page_ids`` replaces the whole page list."""
-        sent = models.ChangeSetUpdate(
+        sent = _body(
             changeSetId=change_set_id,
             title=title,
             summary=summary,
             referenceUrl=reference_url,
-            pageRefs=None if page_ids is None else models.page_refs(page_ids),
+            pageRefs=None if page_ids is None else _page_refs(page_ids),
         )
         return self._write("/changeSets/update", sent)
 
     def archive_change_set(self, change_set_id: str) -> models.ChangeSet | None:
         """Archive a change set; it is read-only from then on."""
-        return self._write("/changeSets/archive", models.ChangeSetCall(changeSetId=change_set_id))
+        return self._write("/changeSets/archive", {"changeSetId": change_set_id})
 
     def submit_change_set(self, change_set_id: str) -> models.SubmitAnswer:
         """Submit every eligible page; the others are skipped with a reason."""
-        sent = models.ChangeSetCall(changeSetId=change_set_id)
+        sent = {"changeSetId": change_set_id}
         return self._post("/changeSets/submit", sent, models.SubmitAnswer, WRITE_CHANGE_SET)
 
     def preflight_change_set(self, change_set_id: str) -> models.PreflightAnswer:
         """Dry run of submit: who could be submitted, who is blocked and why."""
-        sent = models.ChangeSetCall(changeSetId=change_set_id)
+        sent = {"changeSetId": change_set_id}
         return self._post("/changeSets/preflight", sent, models.PreflightAnswer, READ_CHANGE_SET)
 
     def submit_page(self, page_id: str) -> models.PageSubmitAnswer:
         """Submit one page (strict: a blocked page is refused with 400)."""
-        sent = models.PageCall(pageId=page_id)
+        sent = {"pageId": page_id}
         answer = self._post("/pages/submit", sent, models.PageSubmitAnswer, WRITE_APPROVAL)
         return answer if answer.pageId else answer.model_copy(update={"pageId": page_id})
 
     def preflight_page(self, page_id: str) -> models.PagePreflightAnswer:
         """Eligibility of one page."""
-        sent = models.PageCall(pageId=page_id)
+        sent = {"pageId": page_id}
         answer = self._post("/pages/preflight", sent, models.PagePreflightAnswer, READ_APPROVAL)
         return answer if answer.pageId else answer.model_copy(update={"pageId": page_id})
 
-    def _write(self, path: str, sent: models.Sent) -> models.ChangeSet | None:
+    def _write(self, path: str, sent: dict[str, Any]) -> models.ChangeSet | None:
         """A change-set write: done on any 2xx not saying ``success: false``, whatever the body."""
         return models.change_set_in(self._post(path, sent, models.Envelope, WRITE_CHANGE_SET))
 
-    def _post(self, path: str, sent: models.Sent, answer: type[Answer], scope: str) -> Answer:
+    def _post(self, path: str, sent: dict[str, Any], answer: type[Answer], scope: str) -> Answer:
         """A POST; the preflights (scope read) change nothing, so they are retried like a GET."""
         idempotent = scope in (READ_CHANGE_SET, READ_APPROVAL)
-        return self._call("POST", path, answer, scope, json_body=sent.body(), idempotent=idempotent)
+        return self._call("POST", path, answer, scope, json_body=sent, idempotent=idempotent)
 
     def _call(
         self,
@@ -230,11 +227,16 @@ class ApprovalFlowClient:
         def request() -> httpx.Response:
             headers = {"Authorization": f"Bearer {self._token.current()}"}
             headers["Accept"] = "application/json"
-            with _transport_errors(method, path):
-                built = self._http.build_request(
-                    method, self.base_url + path, params=params, json=json_body, headers=headers
-                )
+            built = self._http.build_request(
+                method, self.base_url + path, params=params, json=json_body, headers=headers
+            )
+            try:
                 return send_within(self._http, built, deadline, self._retry.clock)
+            except httpx.RequestError as exc:
+                said, maybe = no_answer(exc)
+                timeout = isinstance(exc, httpx.TimeoutException)
+                kind = APITimeoutError if timeout else APIConnectionError
+                raise kind(said, method=method, path=path, maybe_applied=maybe) from exc
 
         response = request()
         if response.status_code == 401 and self._token.refresh():
@@ -252,35 +254,13 @@ class ApprovalFlowClient:
         return _read_answer(response, method, path, scope)
 
 
-_TRANSPORT_ERRORS: tuple[tuple[type[Exception], type[APIConnectionError], str, bool], ...] = (
-    (httpx.ConnectTimeout, APITimeoutError, "timed out connecting ({exc})", False),
-    (httpx.TimeoutException, APITimeoutError, "timed out waiting for the answer ({exc})", True),
-    (httpx.ConnectError, APIConnectionError, "could not connect ({name})", False),
-    (
-        httpx.TransportError,
-        APIConnectionError,
-        "the connection broke before an answer ({name})",
-        True,
-    ),
-)
-"""httpx's transport errors as ours, each saying whether a write may have happened."""
+def _body(**fields: Any) -> dict[str, Any]:
+    """A request body of the documented fields given, the ``None`` ones left out."""
+    return {name: value for name, value in fields.items() if value is not None}
 
 
-@contextmanager
-def _transport_errors(method: str, path: str) -> Iterator[None]:
-    try:
-        yield
-    except httpx.TransportError as exc:
-        for caught, ours, text, maybe_applied in _TRANSPORT_ERRORS:
-            if isinstance(exc, caught):
-                advice = (
-                    "the request may have taken effect"
-                    if maybe_applied
-                    else "check the base URL and the network"
-                )
-                message = f"{text.format(exc=exc, name=type(exc).__name__)}; {advice}"
-                raise ours(message, method=method, path=path, maybe_applied=maybe_applied) from exc
-        raise  # pragma: no cover - the last row catches every transport error
+def _page_refs(page_ids: list[str]) -> list[dict[str, str]]:
+    return [{"pageId": page_id} for page_id in page_ids]
 
 
 def _read_answer(response: httpx.Response, method: str, path: str, scope: str) -> dict[str, Any]:
@@ -329,23 +309,13 @@ def _parse(answer_type: type[Answer], body: dict[str, Any], method: str, path: s
     try:
         return answer_type.model_validate(body)
     except ValidationError as exc:
-        problem = exc.errors()[0]
-        where = ".".join(str(part) for part in problem["loc"]) or "the answer"
         raise APIResponseError(
-            f"the answer is not as documented: {where}: {problem['msg']}; check that the base "
+            f"the answer is not as documented: {first_problem(exc)}; check that the base "
             "URL is ApprovalFlow's API (another service or a proxy answers like this)",
             method=method,
             path=path,
             status=200,
         ) from None
-
-
-class _Where(TypedDict):
-    method: str
-    path: str
-    status: int
-    error: str | None
-    retry_after: float | None
 
 
 _ADVICE: dict[int, tuple[type[APIStatusError], str]] = {
@@ -371,20 +341,15 @@ def error_for_status(
     kind, advice = _ADVICE.get(status, (APIStatusError, ""))
     if status >= 500:
         kind, advice = ServerError, " (a failure on ApprovalFlow's side: try again later)"
-    advised = retry_after if kind in (RateLimitError, ServerError) else None
-    where: _Where = {
-        "method": method,
-        "path": path,
-        "status": status,
-        "error": error,
-        "retry_after": advised,
-    }
     if status == 403:
-        return _permission_error(text, scope, where)
-    return kind(text + advice, **where)
+        return _permission_error(text, scope, method=method, path=path, status=status, error=error)
+    advised = retry_after if kind in (RateLimitError, ServerError) else None
+    return kind(
+        text + advice, method=method, path=path, status=status, error=error, retry_after=advised
+    )
 
 
-def _permission_error(text: str, scope: str, where: _Where) -> PermissionDeniedError:
+def _permission_error(text: str, scope: str, **where: Any) -> PermissionDeniedError:
     lowered = text.lower()
     reason = "licence" if "licen" in lowered else "scope" if "scope" in lowered else "unknown"
     advice = {

@@ -1,15 +1,11 @@
-"""Wire models: what we send to ApprovalFlow (strict: documented fields only), and what we
-accept back (tolerant readers: defaults, unknown fields kept, numbers read as text).
-
-What the reference leaves open is read leniently: ``success`` may be absent; a write may answer
-``{"success": true}``, nothing, or the change set flat or wrapped in ``changeSet``; a ``status``
-other than ``open`` means read-only; ``pageRefs`` may be bare ids, and detail's version fields
-may be missing, flat or one level down.
+"""Wire models of what ApprovalFlow answers, read leniently where the reference leaves things
+open: ``success`` may be absent, a write may answer nothing or the change set flat or wrapped,
+``pageRefs`` may be bare ids, version fields may be missing, flat or one level down.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Annotated, Any, ClassVar
 
 from pydantic import (
@@ -29,61 +25,6 @@ VERSION_FIELDS = ("currentPageVersion", "approvedAtVersion", "isStale", "version
 """Detail's per-page version fields; where exactly they sit is not documented."""
 
 
-# -- what we send --------------------------------------------------------------------------------
-
-
-class Sent(BaseModel):
-    """Base of the request bodies: documented fields only, ``None`` ones left out when sent."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    def body(self) -> dict[str, Any]:
-        return self.model_dump(exclude_none=True)
-
-
-class PageRefSent(Sent):
-    """A page as sent in ``pageRefs``."""
-
-    pageId: str
-
-
-class NewChangeSet(Sent):
-    """Body of ``POST /changeSets``."""
-
-    spaceId: str
-    title: str
-    pageRefs: list[PageRefSent]
-    summary: str | None = None
-    referenceUrl: str | None = None
-
-
-class ChangeSetUpdate(Sent):
-    """Body of ``POST /changeSets/update``; ``pageRefs`` replaces the whole page list."""
-
-    changeSetId: str
-    title: str | None = None
-    summary: str | None = None
-    referenceUrl: str | None = None
-    pageRefs: list[PageRefSent] | None = None
-
-
-class ChangeSetCall(Sent):
-    """Body of archive, submit and preflight of a change set."""
-
-    changeSetId: str
-
-
-class PageCall(Sent):
-    """Body of the single-page submit and preflight."""
-
-    pageId: str
-
-
-def page_refs(page_ids: Iterable[str]) -> list[PageRefSent]:
-    """``pageRefs`` as sent: a list of objects with ``pageId``."""
-    return [PageRefSent(pageId=page_id) for page_id in page_ids]
-
-
 # -- what we receive -----------------------------------------------------------------------------
 
 
@@ -100,11 +41,8 @@ MaybeBool = Annotated[bool | None, WrapValidator(_unknown_if_invalid)]
 
 
 class Received(BaseModel):
-    """Base of the answer models: unknown fields kept, numbers read as text where text is due.
-
-    A ``null`` reads as the field left out, so it takes the field's default: the reference
-    shows no nulls, and one must not fail a whole answer.
-    """
+    """Base of the answer models: unknown fields kept, numbers read as text where text is due, a
+    ``null`` read as the field left out (the reference shows none; one must not fail an answer)."""
 
     model_config = ConfigDict(extra="allow", populate_by_name=True, coerce_numbers_to_str=True)
 

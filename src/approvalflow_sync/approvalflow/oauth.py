@@ -1,12 +1,7 @@
 """Atlassian's OAuth 2.0 (3LO) token endpoint, and a token source that refreshes itself.
 
-3LO has no grant a machine can use alone: a person consents once in a browser (the authorization
-code grant, see ``approvalflow-sync auth init``), and from then on a job lives on the refresh
-token. Refresh tokens rotate: every refresh answers a new one, and the one used stops working
-10 minutes later. :class:`RefreshingToken` keeps the newest one and hands it to an ``on_rotate``
-callback the moment it arrives, so the program can mask it and store it before anything else.
-
-Secrets (access and refresh tokens, codes, the client secret) go into request bodies and
+A person consents once in a browser (``approvalflow-sync auth init``); from then on a job lives on
+the refresh token, which rotates on every refresh. Secrets go into request bodies and
 ``Authorization`` headers only: never into an error message, a log line or a ``repr``.
 """
 
@@ -19,12 +14,11 @@ import secrets as _random
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, quote_plus, urlencode
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from approvalflow_sync.approvalflow.scopes import CONSENT_SCOPES
 from approvalflow_sync.errors import (
@@ -37,7 +31,9 @@ from approvalflow_sync.errors import (
 from approvalflow_sync.retry import (
     RetryPolicy,
     describe_body,
+    first_problem,
     json_of,
+    no_answer,
     parse_retry_after,
     retrying,
     send_within,
@@ -46,7 +42,6 @@ from approvalflow_sync.retry import (
 log = logging.getLogger("approvalflow_sync.oauth")
 
 DEFAULT_AUTHORIZE_URL = "https://auth.atlassian.com/authorize"
-DEFAULT_TOKEN_URL = "https://auth.atlassian.com/oauth/token"  # noqa: S105 - a URL
 DEFAULT_RESOURCES_URL = "https://api.atlassian.com/oauth/token/accessible-resources"
 AUDIENCE = "api.atlassian.com"
 REUSE_WINDOW_MINUTES = 10
@@ -60,22 +55,30 @@ TOKEN_RETRY = RetryPolicy(attempts=3, total_seconds=30.0, initial_backoff=0.5, m
 """Token requests are few: a short budget, so a dead endpoint fails the run quickly."""
 
 
-# -- wire shapes -------------------------------------------------------------------------------
+class TokenGrant(BaseModel):
+    """The token endpoint's answer to either grant (RFC 6749 section 5.1); ``repr`` shows no
+    token."""
 
+    model_config = ConfigDict(frozen=True)
 
-class TokenAnswer(BaseModel):
-    """The token endpoint's answer to either grant (RFC 6749 section 5.1)."""
-
-    model_config = ConfigDict(extra="allow")
-
-    access_token: str = Field(min_length=1)
+    access_token: str = Field(min_length=1, repr=False)
+    refresh_token: str | None = Field(default=None, repr=False)
+    """Present only when ``offline_access`` was granted."""
     expires_in: int = 3600
     """Seconds the access token lives; Atlassian answers 3600."""
-    token_type: str = "Bearer"  # noqa: S105 - a token type, not a secret
     scope: str = ""
-    """The granted scopes, separated by spaces."""
-    refresh_token: str | None = None
-    """Present only when ``offline_access`` was granted."""
+    """The granted scopes, separated by spaces, as the server wrote them."""
+    token_type: str = "Bearer"  # noqa: S105 - a token type, not a secret
+
+    @field_validator("refresh_token")
+    @classmethod
+    def _empty_is_none(cls, value: str | None) -> str | None:
+        return value or None
+
+    @property
+    def scopes(self) -> frozenset[str]:
+        """The granted scopes as a set."""
+        return frozenset(self.scope.split())
 
 
 class Site(BaseModel):
@@ -91,42 +94,9 @@ class Site(BaseModel):
     avatarUrl: str | None = None  # noqa: N815 - the wire's name
 
 
-# -- what callers get --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, repr=False)
-class TokenGrant:
-    """What the token endpoint granted; ``repr`` and ``str`` show no token."""
-
-    access_token: str
-    refresh_token: str | None
-    """The new refresh token (None when ``offline_access`` was not granted)."""
-    expires_in: int
-    """Seconds the access token lives."""
-    scope: str
-    """The granted scopes, separated by spaces, as the server wrote them."""
-    token_type: str = "Bearer"  # noqa: S105 - a token type, not a secret
-
-    @property
-    def scopes(self) -> frozenset[str]:
-        """The granted scopes as a set."""
-        return frozenset(self.scope.split())
-
-    def __repr__(self) -> str:
-        refresh = HIDDEN if self.refresh_token is not None else None
-        return (
-            f"TokenGrant(access_token={HIDDEN}, refresh_token={refresh}, "
-            f"expires_in={self.expires_in}, scope={self.scope!r})"
-        )
-
-
 def pkce_pair() -> tuple[str, str]:
-    """A fresh PKCE code verifier and its S256 code challenge (RFC 7636).
-
-    Atlassian documents no PKCE for 3LO, but its authorization server takes the challenge (the
-    code it issues carries it) and RFC 6749 makes a server ignore parameters it does not know,
-    so sending it costs nothing and binds the code to this process where it is checked.
-    """
+    """A fresh PKCE code verifier and its S256 code challenge (RFC 7636): undocumented for 3LO,
+    but a server ignores parameters it does not know, and where it checks, the code is bound."""
     verifier = _random.token_urlsafe(48)
     digest = hashlib.sha256(verifier.encode("ascii")).digest()
     return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
@@ -169,12 +139,8 @@ def exchange_code(
     retry: RetryPolicy = TOKEN_RETRY,
     consent_command: str = CONSENT_COMMAND,
 ) -> TokenGrant:
-    """Trade an authorization code for tokens (``grant_type=authorization_code``).
-
-    With ``require_refresh_token`` (the default), an answer without a refresh token raises
-    :class:`OfflineAccessMissingError`. A code is single-use, so the request is repeated only
-    when it surely never reached the server.
-    """
+    """Trade an authorization code for tokens; without a refresh token, and
+    ``require_refresh_token``, :class:`OfflineAccessMissingError`. Repeated only if never sent."""
     body = {
         "grant_type": "authorization_code",
         "client_id": client_id,
@@ -184,8 +150,7 @@ def exchange_code(
     }
     if code_verifier:
         body["code_verifier"] = code_verifier
-    call = _TokenCall(token_url, client_id, body, consent_command)
-    grant = _token_request(http, call, retry, repeatable=False)
+    grant = _token_request(http, token_url, body, consent_command, retry, repeatable=False)
     if require_refresh_token and grant.refresh_token is None:
         raise OfflineAccessMissingError(
             "the consent gave no refresh token: the scope offline_access was not granted "
@@ -208,20 +173,15 @@ def exchange_refresh_token(
     retry: RetryPolicy = TOKEN_RETRY,
     consent_command: str = CONSENT_COMMAND,
 ) -> TokenGrant:
-    """Trade a refresh token for a new access token and a new refresh token.
-
-    Spending a refresh token starts its 10-minute reuse window; keep the new one it answers.
-    Transient failures are retried: within the reuse window the same refresh token still works.
-    ``consent_command`` is what the advice for a dead refresh token tells the user to run.
-    """
+    """Trade a refresh token for a new access token and a new refresh token; retried, as the
+    token used still works for its 10-minute reuse window."""
     body = {
         "grant_type": "refresh_token",
         "client_id": client_id,
         "client_secret": client_secret,
         "refresh_token": refresh_token,
     }
-    call = _TokenCall(token_url, client_id, body, consent_command)
-    return _token_request(http, call, retry, repeatable=True)
+    return _token_request(http, token_url, body, consent_command, retry, repeatable=True)
 
 
 def accessible_resources(
@@ -230,17 +190,9 @@ def accessible_resources(
     """The sites (with cloud ids) an access token reaches."""
     where = f"GET {resources_url}"
     headers = {"Authorization": f"Bearer {access_token}", "Accept": "application/json"}
-    deadline = retry.deadline()
-    for attempt in retrying(retry, idempotent=True, deadline=deadline):
-        with attempt:
-            request = http.build_request("GET", resources_url, headers=headers)
-            response = _send(http, request, retry, deadline)
-            if response.status_code == 429 or response.status_code >= 500:
-                raise OAuthConnectionError(
-                    f"{where} answered {response.status_code}; try again later",
-                    status=response.status_code,
-                    retry_after=parse_retry_after(response.headers.get("Retry-After")),
-                )
+
+    request = http.build_request("GET", resources_url, headers=headers)
+    response = _send(http, request, retry, idempotent=True)
     data = json_of(response)
     if response.status_code == 401:
         raise OAuthError(
@@ -254,25 +206,38 @@ def accessible_resources(
     try:
         return [Site.model_validate(item) for item in data]
     except ValidationError as exc:
-        raise OAuthError(f"{where}: the answer is not as documented: {_first(exc)}") from None
+        raise OAuthError(
+            f"{where}: the answer is not as documented: {first_problem(exc)}"
+        ) from None
 
 
 def _send(
-    http: httpx.Client, request: httpx.Request, retry: RetryPolicy, deadline: float
+    http: httpx.Client, request: httpx.Request, retry: RetryPolicy, *, idempotent: bool
 ) -> httpx.Response:
-    """One attempt by the call's deadline; a transport failure as :class:`OAuthConnectionError`."""
+    """The answer, each attempt by the call's deadline; no answer, 429 and 5xx are
+    :class:`OAuthConnectionError`, worth another attempt."""
     where = f"{request.method} {request.url.copy_with(query=None)}"
-    try:
-        return send_within(http, request, deadline, retry.clock)
-    except httpx.ConnectError as exc:
-        raise OAuthConnectionError(
-            f"{where}: could not connect ({exc.__class__.__name__}); check the URL and the network",
-            maybe_applied=False,
-        ) from None
-    except httpx.HTTPError as exc:
-        raise OAuthConnectionError(
-            f"{where}: no answer ({exc.__class__.__name__}: {exc}); the request may have reached it"
-        ) from None
+    deadline = retry.deadline()
+
+    def attempt() -> httpx.Response:
+        try:
+            response = send_within(http, request, deadline, retry.clock)
+        except httpx.RequestError as exc:
+            said, maybe = no_answer(exc)
+            raise OAuthConnectionError(f"{where}: {said}", maybe_applied=maybe) from None
+        status = response.status_code
+        if status == 429 or status >= 500:
+            raise OAuthConnectionError(
+                f"{where} answered {status} with {describe_body(response)}: Atlassian is busy or "
+                "failing; try again later",
+                status=status,
+                retry_after=parse_retry_after(response.headers.get("Retry-After")),
+            )
+        return response
+
+    attempts = retrying(retry, idempotent=idempotent, deadline=deadline)
+    answer: httpx.Response = attempts(attempt)
+    return answer
 
 
 # -- the token source --------------------------------------------------------------------------
@@ -281,15 +246,9 @@ def _send(
 class RefreshingToken:
     """The client's token source for CI: access tokens from a rotating refresh token.
 
-    ``current()`` exchanges the refresh token on first use (and again shortly before the access
-    token's ``expires_in`` runs out); ``refresh()`` exchanges at once. The client calls
-    ``refresh()`` once after a 401 and repeats that one request; a second 401 is final.
-
-    Every exchange spends the current refresh token and keeps the new one; ``on_rotate`` gets
-    the new one before the exchange returns, so the program can mask and store it before any
-    other work. If ``on_rotate`` raises, the error propagates, and the new token is still kept
-    (``refresh_token``), so the program can still hand it on. ``on_grant`` gets every new access
-    token first, rotation or not (to mask it).
+    Every exchange keeps the new refresh token and hands it to ``on_rotate`` before returning, so
+    the program masks and stores it before other work (kept even if ``on_rotate`` raises);
+    ``on_grant`` gets every new access token first, to mask it.
     """
 
     def __init__(
@@ -318,9 +277,8 @@ class RefreshingToken:
         self._fresh_until = 0.0
         self._lock = threading.RLock()
         self.exchanges = 0
-        """How many times the refresh token was exchanged."""
         self.rotations = 0
-        """How many of those answered a new refresh token."""
+        """How many exchanges there were, and how many answered a new refresh token."""
 
     def __repr__(self) -> str:
         return (
@@ -395,80 +353,48 @@ class RefreshingToken:
 # -- the token request -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, repr=False)
-class _TokenCall:
-    """One token request: where to, for which client, and its body (which holds the secrets)."""
-
-    token_url: str
-    client_id: str
-    body: dict[str, str]
-    consent_command: str = CONSENT_COMMAND
-    """The command that gets a new refresh token, for the advice when one is refused."""
-
-    @property
-    def grant_type(self) -> str:
-        return self.body["grant_type"]
-
-    @property
-    def where(self) -> str:
-        return f"POST {self.token_url}"
-
-    @property
-    def secrets(self) -> list[str]:
-        """Every value of the body that must never be shown."""
-        return [v for k, v in self.body.items() if k not in ("grant_type", "client_id")]
-
-
 def _token_request(
-    http: httpx.Client, call: _TokenCall, retry: RetryPolicy, *, repeatable: bool
+    http: httpx.Client,
+    token_url: str,
+    body: dict[str, str],
+    consent_command: str,
+    retry: RetryPolicy,
+    *,
+    repeatable: bool,
 ) -> TokenGrant:
-    deadline = retry.deadline()
-    post = retrying(retry, idempotent=repeatable, deadline=deadline)
-    return post(_post_token, http, call, deadline, retry)
-
-
-def _post_token(
-    http: httpx.Client, call: _TokenCall, deadline: float, retry: RetryPolicy
-) -> TokenGrant:
-    where = call.where
-    log.debug("%s (grant_type=%s, client_id=%s)", where, call.grant_type, call.client_id)
-    request = http.build_request(
-        "POST", call.token_url, json=call.body, headers={"Accept": "application/json"}
+    log.debug(
+        "POST %s (grant_type=%s, client_id=%s)", token_url, body["grant_type"], body["client_id"]
     )
-    response = _send(http, request, retry, deadline)
+    request = http.build_request(
+        "POST", token_url, json=body, headers={"Accept": "application/json"}
+    )
+
+    response = _send(http, request, retry, idempotent=repeatable)
     data = json_of(response)
     status = response.status_code
     if status >= 300:
-        raise _token_error(call, response, data)
+        raise _token_error(f"POST {token_url}", response, data, body, consent_command)
     if not isinstance(data, dict):
         raise OAuthError(
-            f"{where} answered {status} with {describe_body(response)} instead of a token; "
-            "check the token URL",
+            f"POST {token_url} answered {status} with {describe_body(response)} instead of a "
+            "token; check the token URL",
             status=status,
         )
     try:
-        answer = TokenAnswer.model_validate(data)
+        return TokenGrant.model_validate(data)
     except ValidationError as exc:
         raise OAuthError(
-            f"{where}: the answer is not as documented: {_first(exc)}", status=status
+            f"POST {token_url}: the answer is not as documented: {first_problem(exc)}",
+            status=status,
         ) from None
-    return TokenGrant(
-        access_token=answer.access_token,
-        refresh_token=answer.refresh_token or None,
-        expires_in=answer.expires_in,
-        scope=answer.scope,
-        token_type=answer.token_type,
-    )
 
 
-def _token_error(call: _TokenCall, response: httpx.Response, data: object) -> OAuthError:
+def _token_error(
+    where: str, response: httpx.Response, data: object, body: dict[str, str], consent_command: str
+) -> OAuthError:
     """The error for a refused token request: the one place statuses and codes map to classes."""
-    where, client_id, grant_type, secrets = (
-        call.where,
-        call.client_id,
-        call.grant_type,
-        call.secrets,
-    )
+    client_id, grant_type = body["client_id"], body["grant_type"]
+    secrets = [v for k, v in body.items() if k not in ("grant_type", "client_id")]
     status = response.status_code
     error = _hide(data.get("error"), secrets) if isinstance(data, dict) else None
     description = _hide(data.get("error_description"), secrets) if isinstance(data, dict) else None
@@ -491,14 +417,14 @@ def _token_error(call: _TokenCall, response: httpx.Response, data: object) -> OA
             "before this one (then the secret may hold that job's newer token: run this job "
             "again). It also expires after 90 days unused, and dies when the user or an admin "
             "revokes the app's access. Otherwise the only cure is a new consent in a browser: run "
-            f"`{call.consent_command} --client-id {client_id}` and store the refresh token it "
+            f"`{consent_command} --client-id {client_id}` and store the refresh token it "
             "gives",
             **fields,
         )
     if error == "invalid_grant":
         return InvalidGrantError(
             f"{head}: the authorization code was already used, has expired, or the redirect URI "
-            f"differs from the one in the authorize URL. Run `{call.consent_command}` again and "
+            f"differs from the one in the authorize URL. Run `{consent_command}` again and "
             "finish the consent within a few minutes",
             **fields,
         )
@@ -507,12 +433,6 @@ def _token_error(call: _TokenCall, response: httpx.Response, data: object) -> OA
             f"{head}: the client id {client_id!r} or its client secret is wrong. Copy both from "
             "developer.atlassian.com > Developer console > your app > Settings (a regenerated "
             "secret replaces the old one)",
-            **fields,
-        )
-    if status == 429 or status >= 500:
-        return OAuthConnectionError(
-            f"{head}: Atlassian's token endpoint is busy or failing; try again later",
-            retry_after=parse_retry_after(response.headers.get("Retry-After")),
             **fields,
         )
     return OAuthError(head, **fields)
@@ -528,10 +448,3 @@ def _hide(value: object, secrets: list[str]) -> str | None:
             for form in sorted(forms, key=len, reverse=True):
                 value = value.replace(form, HIDDEN)
     return value
-
-
-def _first(exc: ValidationError) -> str:
-    """The first problem of a validation error, without the input (it may hold a token)."""
-    problem = exc.errors()[0]
-    where = ".".join(str(part) for part in problem["loc"]) or "the answer"
-    return f"{where}: {problem['msg']}"

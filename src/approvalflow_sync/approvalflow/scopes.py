@@ -1,7 +1,6 @@
 """The OAuth scopes, and which each command needs: one table for help texts, auth init and check.
 
-Outside the ``approvalflow`` package and free of imports, so the command line names scopes in
-``--help`` without loading the API client (``--version`` builds every command's parser).
+Free of imports, so ``--help`` names scopes without loading the API client.
 """
 
 from __future__ import annotations

@@ -23,13 +23,17 @@ from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 
-from approvalflow_sync.approvalflow.base_url import build_base_url, check_url, url_parts
+from approvalflow_sync.approvalflow.base_url import (
+    DEFAULT_TOKEN_URL,
+    build_base_url,
+    check_url,
+    url_parts,
+)
 from approvalflow_sync.approvalflow.client import ApprovalFlowClient
 from approvalflow_sync.approvalflow.oauth import (
     CONSENT_COMMAND,
     DEFAULT_AUTHORIZE_URL,
     DEFAULT_RESOURCES_URL,
-    DEFAULT_TOKEN_URL,
     REUSE_WINDOW_MINUTES,
     Site,
     TokenGrant,

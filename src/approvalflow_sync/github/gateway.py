@@ -12,6 +12,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -29,6 +30,7 @@ from approvalflow_sync.retry import (
     RetryPolicy,
     retrying,
     status_verdict,
+    within,
 )
 
 # PyGithub gives its logger a console handler at INFO when imported, which would print every
@@ -155,7 +157,7 @@ class HostBoundRequester(Requester):
         deadline = self._retry.deadline()
         call = retrying(self._retry, idempotent=verb in IDEMPOTENT_METHODS, deadline=deadline)
         try:
-            return call(self._attempt, verb, url, *args, **kwargs)
+            return call(self._attempt, deadline, verb, url, *args, **kwargs)
         except TransientAnswer as last:
             if isinstance(last.answer, BaseException):
                 raise last.answer from None
@@ -163,12 +165,13 @@ class HostBoundRequester(Requester):
             return answer
 
     def _attempt(
-        self, verb: str, url: str, *args: Any, **kwargs: Any
+        self, deadline: float, verb: str, url: str, *args: Any, **kwargs: Any
     ) -> tuple[int, dict[str, Any], str]:
         where = f"GitHub {verb} {urlsplit(url).path}"
+        send = partial(super().requestJson, verb, url, *args, **kwargs)
         try:
-            status, headers, output = super().requestJson(verb, url, *args, **kwargs)
-        except requests.RequestException as exc:
+            status, headers, output = within(deadline, self._retry.clock, send)
+        except (requests.RequestException, TimeoutError) as exc:
             refused = isinstance(exc, requests.ConnectTimeout) or "NewConnectionError" in str(exc)
             no_answer = f"{where}: no answer ({exc.__class__.__name__})"
             kind = "not sent" if refused else "maybe sent"

@@ -1,9 +1,8 @@
 """A pull request's changed files from git, past the 3,000 GitHub's API lists.
 
-``git diff --name-status -z -M`` from the merge base to the head (``base...head``, what GitHub's
-"Files changed" shows). ``-z`` quotes nothing, so every name git can store comes back exactly
-(bytes that are not UTF-8 as surrogate escapes). When the history is missing, the error names
-the ``actions/checkout`` settings that bring it.
+``git diff --name-status -z -M base...head``: from the merge base, as GitHub's "Files changed".
+``-z`` quotes nothing, so every name comes back exactly (non-UTF-8 bytes as surrogate escapes).
+When the history is missing, the error names the ``actions/checkout`` settings that bring it.
 """
 
 from __future__ import annotations
@@ -23,7 +22,7 @@ STATUSES = {"A": "added", "M": "modified", "D": "removed", "T": "changed"}
 STATUSES |= {"C": "copied", "R": "renamed"}  # these two carry the old path too
 Runner = Callable[..., subprocess.CompletedProcess[bytes]]
 
-_STATUS = re.compile(r"([AMDTCR])([0-9]{0,3})")
+_STATUS = re.compile(r"[AMDTCR][0-9]{0,3}")
 _COMMIT = re.compile(r"[0-9a-fA-F]{4,64}")
 
 
@@ -34,26 +33,14 @@ def needs_git_fallback(listed: int, changed_files: int | None) -> bool:
 
 def parse_name_status(output: str) -> list[ChangedFile]:
     """The files in ``git diff --name-status -z`` output: ``STATUS NUL path NUL``, or
-    ``R|C<score> NUL old NUL new NUL``. ValueError on what git does not print."""
-    if not output:
-        return []
-    if not output.endswith("\0"):
-        raise ValueError("git diff -z output must end with NUL; was -z given?")
-    fields = output[:-1].split("\0")
+    ``R|C<score> NUL old NUL new NUL``. ValueError on a status git does not print here."""
+    fields = iter(output.split("\0")[:-1])
     files: list[ChangedFile] = []
-    index = 0
-    while index < len(fields):
-        status = fields[index]
-        match = _STATUS.fullmatch(status)
-        if match is None:
+    for status in fields:
+        if not _STATUS.fullmatch(status):
             raise ValueError(f"unknown git diff status {status!r} in record {len(files) + 1}")
-        letter = match.group(1)
-        paths = 2 if letter in "RC" else 1
-        if index + paths >= len(fields):
-            raise ValueError(f"git diff output ends inside record {len(files) + 1} ({status})")
-        old = fields[index + 1] if paths == 2 else None
-        files.append(ChangedFile(fields[index + paths], STATUSES[letter], old))
-        index += paths + 1
+        old = next(fields) if status[0] in "RC" else None
+        files.append(ChangedFile(next(fields), STATUSES[status[0]], old))
     return files
 
 
@@ -64,11 +51,8 @@ def changed_files_from_git(
     *,
     runner: Runner = subprocess.run,
 ) -> list[ChangedFile]:
-    """The pull request's files as git sees them in ``workspace``: ``git diff base...head``.
-
-    A :class:`ConfigError` when the repository lacks a commit or the merge base. Renames come as
-    GitHub lists them (past ``diff.renameLimit`` as removed plus added: the same paths).
-    """
+    """The pull request's files as git sees them in ``workspace``: ``git diff base...head``; a
+    :class:`ConfigError` when the repository lacks a commit or the merge base."""
     for name, sha in (("base", base_sha), ("head", head_sha)):
         if not _COMMIT.fullmatch(sha):
             raise ValueError(f"the {name} commit must be a hexadecimal commit id, not {sha!r}")
@@ -81,6 +65,10 @@ def changed_files_from_git(
                 "git is not installed or not on PATH", base_sha, head_sha, checkout=True
             ) from None
 
+    options = ("--name-status", "-z", "-M", "--no-color", "--no-ext-diff", "--no-relative")
+    diff = git("diff", *options, f"{base_sha}...{head_sha}")
+    if diff.returncode == 0:
+        return parse_name_status(diff.stdout.decode("utf-8", "surrogateescape"))
     found = git("rev-parse", "--git-dir")
     if found.returncode != 0:
         raise _history_error(
@@ -97,23 +85,17 @@ def changed_files_from_git(
                 head_sha,
                 missing=name,
             )
-    merge_base = git("merge-base", base_sha, head_sha)
-    if merge_base.returncode != 0 or not merge_base.stdout.strip():
+    if git("merge-base", base_sha, head_sha).returncode != 0:
         raise _history_error(
             f"the base commit {base_sha} and the head commit {head_sha} have no common "
             f"ancestor in the fetched history{_shallow(git)}",
             base_sha,
             head_sha,
         )
-    since = merge_base.stdout.decode("ascii").strip()
-    options = ("--name-status", "-z", "-M", "--no-color", "--no-ext-diff", "--no-relative")
-    diff = git("diff", *options, since, head_sha)
-    if diff.returncode != 0:
-        raise ConfigError(
-            f"git diff {base_sha}...{head_sha} failed in {workspace}: {_said(diff)}; the "
-            "repository checked out in the workspace cannot list the pull request's files"
-        )
-    return parse_name_status(diff.stdout.decode("utf-8", "surrogateescape"))
+    raise ConfigError(
+        f"git diff {base_sha}...{head_sha} failed in {workspace}: {_said(diff)}; the "
+        "repository checked out in the workspace cannot list the pull request's files"
+    )
 
 
 def _said(done: subprocess.CompletedProcess[bytes]) -> str:

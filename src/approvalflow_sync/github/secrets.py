@@ -1,13 +1,8 @@
 """Write a GitHub Actions secret of a repository, an environment or an organisation.
 
-GitHub stores Actions secrets encrypted with a libsodium sealed box of the repository's (or
-environment's, or organisation's) public key; only GitHub's runners can open it. PyGithub reads
-the key, seals the value and puts it, through the gateway's requester: the same retry policy, and
-the token bound to the configured API host.
-
-The workflow's default ``GITHUB_TOKEN`` can never write secrets, whatever ``permissions:`` says;
-the error for that case says which token to use instead. Neither the value nor the token ever
-appears in an error or a log line.
+PyGithub reads the public key, seals the value and puts it, through the gateway's requester (the
+same retry policy, the token bound to the API host). The workflow's default ``GITHUB_TOKEN`` can
+never write secrets; the error says which token to use. No value or token appears in an error.
 """
 
 from __future__ import annotations
@@ -89,11 +84,8 @@ class SecretTarget:
 
 
 def parse_secret_target(target: str, repo: str | None) -> SecretTarget:
-    """A target written ``NAME``, ``env:ENVIRONMENT/NAME`` or ``org:ORG/NAME``.
-
-    ``repo`` (``OWNER/REPO``, usually ``GITHUB_REPOSITORY``) is where repository and environment
-    secrets go. Raises :class:`ConfigError` naming the problem and the accepted forms.
-    """
+    """A target written ``NAME``, ``env:ENVIRONMENT/NAME`` or ``org:ORG/NAME``; ``repo``
+    (``OWNER/REPO``) holds repository and environment secrets. :class:`ConfigError` if wrong."""
     text = target.strip()
     prefix, colon, rest = text.partition(":")
     if not colon:
@@ -162,9 +154,7 @@ def write_secret(
 ) -> SecretTarget:
     """Create or overwrite an Actions secret with ``value``; returns where it went.
 
-    ``target`` is parsed by :func:`parse_secret_target` with ``repo`` when given as text.
-    ``api_url`` is ``GITHUB_API_URL`` (``https://api.github.com``, or ``.../api/v3`` on
-    Enterprise Server). Raises :class:`SecretWriteError` with what to do when GitHub refuses.
+    ``api_url`` is ``GITHUB_API_URL``; :class:`SecretWriteError` says what to do when refused.
     """
     where = target if isinstance(target, SecretTarget) else parse_secret_target(target, repo)
     if not value:
@@ -213,10 +203,8 @@ def _write(requester: HostBoundRequester, target: SecretTarget, value: str) -> N
 def _org_access(
     org: Organization, target: SecretTarget, requester: HostBoundRequester
 ) -> dict[str, Any]:
-    """Keep an existing organisation secret's visibility and every one of its repositories.
-
-    Only a 404 means there is none: a new one is shared with ``target.repo`` alone.
-    """
+    """Keep an existing organisation secret's visibility and repositories; a new one (404) is
+    shared with ``target.repo`` alone."""
     secret = org.get_secret(target.name)
     try:
         visibility = secret.visibility
