@@ -473,4 +473,3 @@ def _warn_unmatched(matcher: Matcher, settings: ActionSettings, runner: Runner) 
             line=problem.line,
             col=problem.column,
         )
-
