@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ import pytest
 
 from action_harness import (
     MAPPING_PATH,
+    RESULT_MARKER,
     ActionHarness,
     ActionRun,
     harness,
@@ -196,3 +198,38 @@ def test_an_instance_does_not_adopt_a_change_set_someone_else_made(h: ActionHarn
     ours = [cs for cs in h.change_sets(link) if cs["status"] == "open" and cs["id"] != planted_id]
     assert len(ours) == 1, "the run made no change set of its own"
     assert ours[0]["pageIds"] == ["67890"]
+
+
+# -- finding 5: the README's workflow_run job is not serialised per pull request --------------
+
+
+def submit_in_flight(h: ActionHarness) -> bool:
+    return any(c["path"] == "/changeSets/submit" and c["status"] is None for c in h.sandbox_calls())
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="finding 5: the README's workflow_run concurrency group is the head repository and "
+    "branch, not the pull request: a run naming pull request #2 (a fork's artifact, or a "
+    "re-run) goes on beside #2's own merge run, both submit, and the merge ends reported as "
+    "skipped with two result comments",
+)
+def test_two_runs_for_one_merge_submit_once(h: ActionHarness) -> None:
+    event = pull_request(h, ["docs/auth/login.md"])
+    ok(h.run(event, event_name="pull_request_target"))
+    h.github.update_pull_request(REPO, 2, **MERGED)
+    merged = h.with_action(event, "closed", **MERGED)
+    upstream = attacker_run(h, event)
+    # The merge run's submit is slow to answer; the other run starts meanwhile.
+    h.admin("POST", "/faults", {"method": "POST", "path": "/changeSets/submit", "delay": 20})
+    own = h.start(merged, event_name="pull_request_target")
+    deadline = time.monotonic() + 60
+    while not submit_in_flight(h) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert submit_in_flight(h), "the merge run never reached its submit"
+    other = h.run(upstream, event_name="workflow_run", inputs={"pr-number": "2"})
+    ok(own.wait())
+
+    assert len(h.ours(merged, RESULT_MARKER)) == 1, "two result comments"
+    assert h.statuses(merged)[0]["state"] == "success", h.statuses(merged)[0]["description"]
+    assert other.returncode == 0
