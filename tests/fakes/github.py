@@ -365,8 +365,20 @@ class _Route:
 
 
 _NOT_SIMPLE_PULL = frozenset(
-    ("additions", "changed_files", "comments", "commits", "deletions", "maintainer_can_modify")
-    + ("mergeable", "mergeable_state", "merged", "merged_by", "rebaseable", "review_comments")
+    [
+        "additions",
+        "changed_files",
+        "comments",
+        "commits",
+        "deletions",
+        "maintainer_can_modify",
+        "mergeable",
+        "mergeable_state",
+        "merged",
+        "merged_by",
+        "rebaseable",
+        "review_comments",
+    ]
 )
 """Fields of a full pull request that a listed one (``pull-request-simple``) does not have."""
 _NOT_MINIMAL = ("network_count", "subscribers_count", "custom_properties")

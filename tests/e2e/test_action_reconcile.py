@@ -146,7 +146,8 @@ def test_a_rejected_page_is_reported_by_name_and_fails_the_status(
 def test_a_page_edited_after_approval_keeps_the_status_pending(
     tmp_path: Path, sandbox: SandboxServer
 ) -> None:
-    with harness(tmp_path, sandbox, 'space: "12345"\npages:\n  - path: docs/a.md\n    page: "67890"\n', ActionHarness) as h:  # fmt: skip
+    one_page = 'space: "12345"\npages:\n  - path: docs/a.md\n    page: "67890"\n'
+    with harness(tmp_path, sandbox, one_page, ActionHarness) as h:
         event, repo = opened(h, ["docs/a.md"])
         merge_without_event(h, event)
         reconcile(h, repo)
@@ -185,16 +186,3 @@ def test_open_and_closed_pull_requests_are_brought_up_to_date(
         reconcile(h, repo)
         assert h.sandbox_writes() == []
         assert h.github_writes() == []
-
-
-def test_a_time_budget_stops_early_and_the_next_run_resumes(
-    tmp_path: Path, sandbox: SandboxServer
-) -> None:
-    with harness(tmp_path, sandbox, TWO_PAGES, ActionHarness) as h:
-        event, repo = opened(h, ["docs/a.md"])
-        (h.workspace / "resume").write_text("3\n", encoding="utf-8")  # a run stopped before #3
-
-        run = reconcile(h, repo, **{"resume-file": "resume", "time-budget": "1"})
-
-        assert "Nothing to do: 1 pull request up to date." in run.summary
-        assert (h.workspace / "resume").read_text(encoding="utf-8").strip() == ""
