@@ -104,6 +104,8 @@ class ActionSettings:
     """Reconcile: how far back merged pull requests are submitted and followed."""
     time_budget: float = DEFAULT_TIME_BUDGET_MINUTES * 60.0
     """Reconcile: seconds after which it starts no further pull request."""
+    reconcile_repository: str = ""
+    """Reconcile: ``owner/name`` of the repository reconciled (a matrix job's), else this one."""
     resume_file: str | None = None
     """Reconcile: where the pull request to start from next time is kept (a cache restores it)."""
 
@@ -261,5 +263,6 @@ def load_settings(env: Mapping[str, str]) -> ActionSettings:
         approval_context=input_value(env, "approval-status-context") or DEFAULT_APPROVAL_CONTEXT,
         since_days=parse_count(env, "since", DEFAULT_SINCE_DAYS),
         time_budget=parse_count(env, "time-budget", DEFAULT_TIME_BUDGET_MINUTES) * 60.0,
+        reconcile_repository=input_value(env, "repository") or repository,
         resume_file=input_value(env, "resume-file") or None,
     )

@@ -96,7 +96,7 @@ class Reconcile:
     def pull_requests(self) -> list[PullRequest]:
         """Open ones, and closed ones updated within ``since`` days, by number from the cursor."""
         since = datetime.now(timezone.utc) - timedelta(days=self.settings.since_days)
-        repo = self.settings.repository
+        repo = self.settings.reconcile_repository
         closed = self.gh.pull_requests(repo, "closed", since.strftime("%Y-%m-%dT%H:%M:%SZ"))
         prs = sorted(self.gh.pull_requests(repo, "open") + closed, key=lambda pr: pr.number)
         cursor = read_cursor(self.settings)
@@ -255,10 +255,10 @@ def reconcile(settings: ActionSettings, runner: Runner, *, debug: bool) -> int:
             "inputs access-token and refresh-token: both empty; pass the ApprovalFlow "
             "secrets to the reconcile step (scheduled runs get the repository's secrets)"
         )
-    if not settings.repository or not settings.github_token:
+    if not settings.reconcile_repository or not settings.github_token:
         raise ConfigError(
-            "GITHUB_REPOSITORY and input github-token: reconcile needs both; run it in "
-            "GitHub Actions with the default github-token"
+            "inputs repository and github-token: reconcile needs both; run it in GitHub "
+            "Actions (they default to this repository and its token)"
         )
     stop_at = time.monotonic() + settings.time_budget
     run_ends = stop_at + GRACE_SECONDS
@@ -296,7 +296,7 @@ def reconcile(settings: ActionSettings, runner: Runner, *, debug: bool) -> int:
                 gh.close()
                 warn_if_spent(handoff, runner)
     write_cursor(settings, stopped)
-    runner.append_summary(summary(settings.repository, done, len(prs), stopped))
+    runner.append_summary(summary(settings.reconcile_repository, done, len(prs), stopped))
     for pr, failure in work.failed:
         kind = " (the ApprovalFlow work was done)" if isinstance(failure, GitHubError) else ""
         runner.error(f"pull request #{pr.number}: {failure}{kind}", title="approvalflow-sync")

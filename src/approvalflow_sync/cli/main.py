@@ -448,7 +448,7 @@ def _run_action(args: argparse.Namespace) -> int:
 def _run_reconcile(args: argparse.Namespace) -> int:
     from approvalflow_sync.action import run as action  # noqa: PLC0415 - keeps start-up light
 
-    given = {"GITHUB_REPOSITORY": args.repo, "INPUT_SINCE": args.since,
+    given = {"INPUT_REPOSITORY": args.repo, "INPUT_SINCE": args.since,
              "INPUT_TIME-BUDGET": args.time_budget}  # fmt: skip
     env = {**os.environ, "INPUT_MODE": "reconcile"}
     return action.main(env | {name: value for name, value in given.items() if value}, sys.stdout)
