@@ -105,15 +105,15 @@ class Reconcile:
     def run(self, prs: Sequence[PullRequest], stop_at: float) -> tuple[list[Done], int | None]:
         """Every pull request in order until ``stop_at``; what was done, and where it stopped."""
         self.change_sets = [cs for s in self.spaces for cs in self.af.list_change_sets(s)]
+
+        def in_time(pr: PullRequest) -> tuple[bool, Done | None]:
+            """Whether ``pr`` was started (the clock is read as a worker takes it), and how."""
+            return (False, None) if time.monotonic() >= stop_at else (True, self.one(pr))
+
         with ThreadPoolExecutor(PR_WORKERS, "pr") as workers:
-            started = []
-            for pr in prs:
-                if time.monotonic() >= stop_at:
-                    break
-                started.append(workers.submit(self.one, pr))
-        done = [found for future in started if (found := future.result()) is not None]
-        stopped = prs[len(started)].number if len(started) < len(prs) else None
-        return done, stopped
+            results = list(workers.map(in_time, prs))
+        left = [pr.number for pr, (started, _) in zip(prs, results, strict=True) if not started]
+        return [done for _, done in results if done is not None], (left[0] if left else None)
 
     def one(self, pr: PullRequest) -> Done | None:
         """The step ``pr`` needs, taken; a failure is kept and the others go on."""
@@ -122,7 +122,7 @@ class Reconcile:
             return self._do(pr, self._step(pr, linked), linked)
         except ApprovalFlowSyncError as error:
             self.failed.append((pr, error))
-            return Done(pr, Step.NONE, "failed")
+            return Done(pr, Step.NONE, "failed, see the error")
 
     def _step(self, pr: PullRequest, linked: list[models.ChangeSet]) -> Step:
         unsubmitted = [cs for cs in linked if cs.rollupState in NOT_SUBMITTED]
