@@ -139,16 +139,7 @@ class Reconcile:
         if needed is Step.FOLLOW:
             state = self.follow(pr, linked)
             return Done(pr, needed, state) if state else None
-        single = Run(
-            pr,
-            approvalflow=self.af,
-            github=self.gh,
-            reporter=Quiet(self.runner),
-            options=self.options,
-            spaces=self.spaces,
-            match=self.matcher.match,
-            pool=self.pool,
-        )
+        single = self._single(pr)
         flows: dict[Step, Callable[[], report.Outcome]] = {
             Step.SYNC: single.sync,
             Step.SUBMIT: single.submit,
@@ -195,16 +186,20 @@ class Reconcile:
         return replace(found, rejected=tuple(page for page in rejected if page in again))
 
     def sticky(self, pr: PullRequest, approvals: Sequence[report.Approval]) -> None:
+        """The sticky comment with the approval section; posted if there is none."""
         comments = self.gh.list_comments(pr)
         mine = (c for c in comments if self.me.wrote(c) and md.has_marker(c.body, report.STICKY))
         existing = next(mine, None)
         section = report.approval_section(approvals, self.options.confluence_url)
         base = existing.body if existing else md.comment_marker(report.STICKY)
-        single = Run(
+        self._single(pr).put_sticky(report.with_approval(base, section), existing, self.me)
+
+    def _single(self, pr: PullRequest) -> Run:
+        """The single run's flows for ``pr``, reporting through :class:`Quiet`."""
+        return Run(
             pr, approvalflow=self.af, github=self.gh, reporter=Quiet(self.runner),
-            options=self.options, spaces=(), match=self.matcher.match, pool=self.pool,
+            options=self.options, spaces=self.spaces, match=self.matcher.match, pool=self.pool,
         )  # fmt: skip
-        single.put_sticky(report.with_approval(base, section), existing, self.me)
 
 
 def read_cursor(settings: ActionSettings) -> int:
