@@ -9,7 +9,8 @@ the fake. Responses follow the schemas in ``tests/data/github/openapi/schemas.js
 permission-less writes answer ``403 Resource not accessible by integration``, pagination
 with ``per_page`` <= 100 and absolute ``Link`` URLs (``/repositories/{id}/...`` like
 GitHub), a 3,000 entry cap on PR files, comments in ascending id order, 404 for a deleted
-comment, 140-character status descriptions, sealed-box secrets.
+comment, 140-character status descriptions, sealed-box secrets, weak `ETag`s on GET answers
+and 304 to a matching `If-None-Match` (not counted against the rate limit).
 
 Usage::
 
@@ -552,6 +553,22 @@ def _base64_lines(data: bytes) -> str:
     return "".join(encoded[i : i + 60] + "\n" for i in range(0, len(encoded), 60))
 
 
+def _etag(body: Any) -> str:
+    """A weak validator of the answer, as GitHub sends: ``W/"<sha256 of the body>"``."""
+    data = body.encode() if isinstance(body, str) else body
+    if not isinstance(data, bytes):
+        data = json.dumps(body, sort_keys=True).encode()
+    return f'W/"{hashlib.sha256(data).hexdigest()}"'
+
+
+def _etag_matches(header: str | None, etag: str) -> bool:
+    """``If-None-Match`` compared weakly (RFC 9110): any listed tag, or ``*``."""
+    if not header:
+        return False
+    tags = {tag.strip().removeprefix("W/") for tag in header.split(",")}
+    return "*" in tags or etag.removeprefix("W/") in tags
+
+
 def _error(message: str, docs: str, status: int) -> dict[str, Any]:
     return {"message": message, "documentation_url": docs, "status": str(status)}
 
@@ -672,6 +689,7 @@ class FakeGitHub:
         self._calls: list[Call] = []
         self._rate_used: dict[str, int] = {}
         self._rate_reset = int(time.time()) + 3600
+        self._rate_limit_status = 403
         self._comment_ids = itertools.count(1_900_000_001)
         self._status_ids = itertools.count(30_000_000_001)
         self._repo_ids = itertools.count(700_000_001)
@@ -753,6 +771,14 @@ class FakeGitHub:
         with self._lock:
             self._rate_used.clear()
             self._rate_reset = int(time.time()) + 3600
+
+    def exhaust_rate_limit(self, token: str, *, resets_in: int = 3600, status: int = 403) -> None:
+        """Use up ``token``'s primary rate limit until ``resets_in`` seconds from now; then
+        (or on :meth:`reset_rate_limits`) it is full again. GitHub answers 403 or 429."""
+        with self._lock:
+            self._rate_used[token] = self._tokens[token].rate_limit
+            self._rate_reset = int(time.time()) + resets_in
+            self._rate_limit_status = status
 
     # ------------------------------------------------------------------ repositories
 
@@ -1250,8 +1276,16 @@ class FakeGitHub:
         else:  # pragma: no cover - _dispatch always raises
             status, reply_body, extra_headers = 500, _error("no answer", DOCS_ROOT, 500), {}
 
+        etag = None
+        if method == "GET" and status == 200 and fault is None and reply_body is not None:
+            etag = _etag(reply_body)
+            if _etag_matches(handler.headers.get("If-None-Match"), etag):
+                status, reply_body = 304, None
+                self._refund_rate(token)  # GitHub: a 304 does not count against the limit
         headers = self._standard_headers(handler, token, request_id)
         headers.update(extra_headers)
+        if etag is not None:
+            headers["ETag"] = etag
         payload = b""
         if reply_body is None:
             headers.pop("Content-Type", None)
@@ -1421,6 +1455,8 @@ class FakeGitHub:
         if token is None:
             return
         with self._lock:
+            if time.time() >= self._rate_reset:  # a new hour
+                self.reset_rate_limits()
             used = self._rate_used.get(token.value, 0)
             if used >= token.rate_limit:
                 who = (
@@ -1428,11 +1464,16 @@ class FakeGitHub:
                     if token.kind == "installation"
                     else f"user ID {token.identity.id}"
                 )
+                status = self._rate_limit_status
                 raise _Reply(
-                    403,
-                    _error(f"API rate limit exceeded for {who}.", RATE_LIMIT_DOCS, 403),
+                    status, _error(f"API rate limit exceeded for {who}.", RATE_LIMIT_DOCS, status)
                 )
             self._rate_used[token.value] = used + 1
+
+    def _refund_rate(self, token: Token | None) -> None:
+        if token is not None:
+            with self._lock:
+                self._rate_used[token.value] = max(0, self._rate_used.get(token.value, 0) - 1)
 
     # ------------------------------------------------------------------ permission helpers
 
