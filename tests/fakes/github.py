@@ -1276,16 +1276,11 @@ class FakeGitHub:
         else:  # pragma: no cover - _dispatch always raises
             status, reply_body, extra_headers = 500, _error("no answer", DOCS_ROOT, 500), {}
 
-        etag = None
-        if method == "GET" and status == 200 and fault is None and reply_body is not None:
-            etag = _etag(reply_body)
-            if _etag_matches(handler.headers.get("If-None-Match"), etag):
-                status, reply_body = 304, None
-                self._refund_rate(token)  # GitHub: a 304 does not count against the limit
+        fresh = method == "GET" and status == 200 and fault is None and reply_body is not None
+        etag = _etag(reply_body) if fresh else None
+        status, reply_body = self._unless_unchanged(handler, token, etag, status, reply_body)
         headers = self._standard_headers(handler, token, request_id)
-        headers.update(extra_headers)
-        if etag is not None:
-            headers["ETag"] = etag
+        headers.update(extra_headers, **({"ETag": etag} if etag else {}))
         payload = b""
         if reply_body is None:
             headers.pop("Content-Type", None)
@@ -1297,6 +1292,16 @@ class FakeGitHub:
         # log before answering: a client that got its answer must find the call in the log
         log(status, operation, headers, copy.deepcopy(reply_body))
         self._write(handler, status, headers, payload)
+
+    def _unless_unchanged(
+        self, handler: _Handler, token: Token | None, etag: str | None, status: int, body: Any
+    ) -> tuple[int, Any]:
+        """The answer, or 304 and no body when ``If-None-Match`` holds ``etag``: GitHub does
+        not count that request against the rate limit."""
+        if etag is None or not _etag_matches(handler.headers.get("If-None-Match"), etag):
+            return status, body
+        self._refund_rate(token)
+        return 304, None
 
     def _dispatch(
         self,
