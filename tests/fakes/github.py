@@ -365,6 +365,23 @@ class _Route:
     handler: str
 
 
+_NOT_SIMPLE_PULL = frozenset(
+    [
+        "additions",
+        "changed_files",
+        "comments",
+        "commits",
+        "deletions",
+        "maintainer_can_modify",
+        "mergeable",
+        "mergeable_state",
+        "merged",
+        "merged_by",
+        "rebaseable",
+        "review_comments",
+    ]
+)
+"""Fields of a full pull request that a listed one (``pull-request-simple``) does not have."""
 _NOT_MINIMAL = ("network_count", "subscribers_count", "custom_properties")
 """Fields of a full repository that a minimal repository does not have."""
 
@@ -379,6 +396,7 @@ _ROUTES = [
         "GET", "/user", "users/get-authenticated", "users/users#get-the-authenticated-user", "user"
     ),
     _route("GET", _REPO, "repos/get", "repos/repos#get-a-repository", "repo_get"),
+    _route("GET", _REPO + r"/pulls", "pulls/list", "pulls/pulls#list-pull-requests", "pulls_list"),
     _route(
         "GET",
         _REPO + r"/pulls/(?P<number>\d+)",
@@ -1963,6 +1981,23 @@ class FakeGitHub:
         if pr is None:
             raise _not_found(spec.docs)
         raise _Reply(200, copy.deepcopy(pr))
+
+    def _op_pulls_list(self, request: _Request, params: dict[str, str], spec: _Route) -> None:
+        """``pull-request-simple`` items: no ``merged`` (``merged_at`` says it), no counts."""
+        repo = self._repo_for(params, spec)
+        self._require(request, spec, [("pull-requests", "read")], repo)
+        query = {key: values[-1] for key, values in self._query_dict(request.query).items()}
+        state = query.get("state", "open")
+        if state not in ("open", "closed", "all"):
+            raise _validation_failed(spec.docs, "PullRequest", "state", "invalid")
+        sort = query.get("sort", "created")
+        order = {"created": "created_at", "updated": "updated_at"}.get(sort, "created_at")
+        newest_first = query.get("direction", "desc" if sort == "created" else "asc") == "desc"
+        pulls = [pr for pr in repo.pulls.values() if state in ("all", pr["state"])]
+        pulls.sort(key=lambda pr: (pr[order], pr["number"]), reverse=newest_first)
+        simple = [{k: v for k, v in pr.items() if k not in _NOT_SIMPLE_PULL} for pr in pulls]
+        chunk, headers = self._page(request, repo, simple)
+        raise _Reply(200, copy.deepcopy(chunk), headers)
 
     def _op_pull_files(self, request: _Request, params: dict[str, str], spec: _Route) -> None:
         repo = self._repo_for(params, spec)

@@ -148,6 +148,10 @@ def _main(env: Mapping[str, str], runner: Runner) -> int:
     debug = debugging(env)
     try:
         settings = load_settings(env)
+        if settings.mode is Mode.RECONCILE:
+            from approvalflow_sync.action.reconcile import reconcile  # noqa: PLC0415
+
+            return reconcile(settings, runner, debug=debug)
         event = parse_event(settings.event_name, read_event(settings.event_path))
         mode = resolve_mode(settings.mode, event)
     except ApprovalFlowSyncError as error:

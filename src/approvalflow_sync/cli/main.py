@@ -296,6 +296,19 @@ def _add_run_command(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
     run.set_defaults(handler=_run_action)
 
 
+def _add_reconcile_command(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> None:
+    help_text = "every pull request of a repository brought up to date (mode reconcile of run)"
+    reconcile = subparsers.add_parser("reconcile", help=help_text, description=help_text + "; "
+                                      "the other settings come from INPUT_* and GITHUB_* as for "
+                                      "run (GITHUB_TOKEN, INPUT_ACCESS-TOKEN, ...)")  # fmt: skip
+    reconcile.add_argument("--repo", metavar="OWNER/NAME", help="default GITHUB_REPOSITORY")
+    reconcile.add_argument("--since", metavar="DAYS", help="merged within DAYS (default 14)")
+    reconcile.add_argument("--time-budget", metavar="MINUTES", help="default 50")
+    reconcile.set_defaults(handler=_run_reconcile)
+
+
 def _add_validate_command(
     subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
 ) -> None:
@@ -344,6 +357,7 @@ COMMANDS = {
     "auth": _add_auth_commands,
     "demo": _add_demo_command,
     "run": _add_run_command,
+    "reconcile": _add_reconcile_command,
     "validate": _add_validate_command,
     "plan": _add_plan_command,
 }
@@ -429,6 +443,15 @@ def _run_action(args: argparse.Namespace) -> int:
     from approvalflow_sync.action import run as action  # noqa: PLC0415 - keeps start-up light
 
     return action.run_from_environment(sys.stdout)
+
+
+def _run_reconcile(args: argparse.Namespace) -> int:
+    from approvalflow_sync.action import run as action  # noqa: PLC0415 - keeps start-up light
+
+    given = {"INPUT_REPOSITORY": args.repo, "INPUT_SINCE": args.since,
+             "INPUT_TIME-BUDGET": args.time_budget}  # fmt: skip
+    env = {**os.environ, "INPUT_MODE": "reconcile"}
+    return action.main(env | {name: value for name, value in given.items() if value}, sys.stdout)
 
 
 def _run_validate(args: argparse.Namespace) -> int:

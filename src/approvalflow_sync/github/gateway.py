@@ -12,6 +12,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from itertools import takewhile
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -19,13 +20,14 @@ from urllib.parse import urlsplit
 import requests
 from github import Auth, GithubException
 from github.File import File
+from github.GithubObject import NonCompletableGithubObject
 from github.IssueComment import IssueComment
 from github.PaginatedList import PaginatedList
 from github.Requester import Requester
 
 from approvalflow_sync.errors import GitHubError, TransientAnswer
 from approvalflow_sync.github.conditional import ETagStore
-from approvalflow_sync.github.event import ChangedFile, PullRequest
+from approvalflow_sync.github.event import ChangedFile, PullRequest, parse_pull_request
 from approvalflow_sync.github.ratelimit import CONCURRENCY, Limiter, Usage
 from approvalflow_sync.retry import (
     IDEMPOTENT_METHODS,
@@ -86,6 +88,7 @@ PERMISSIONS = {
     "set commit status": "statuses: write",
     "read commit statuses": "statuses: read",
     "read file": "contents: read",
+    "list pull requests": "pull-requests: read",
 }
 
 
@@ -256,6 +259,16 @@ def _refused(verb: str, url: str, what: str) -> GitHubError:
     )
 
 
+class _Raw(NonCompletableGithubObject):
+    """A listed item kept as GitHub's JSON: PyGithub's own class would fetch each one again."""
+
+    def _initAttributes(self) -> None:  # noqa: N802 - PyGithub's name
+        pass
+
+    def _useAttributes(self, attributes: dict[str, Any]) -> None:  # noqa: N802
+        pass
+
+
 def _comment(raw: IssueComment) -> Comment:
     return Comment(
         id=raw.id,
@@ -317,6 +330,20 @@ class GitHubGateway:
         pages: PaginatedList[File] = PaginatedList(File, self._requester, url, None)
         with _github_errors("list pull request files"):
             return [ChangedFile(f.filename, f.status, f.previous_filename or None) for f in pages]
+
+    def pull_requests(self, repo: str, state: str, updated_since: str = "") -> list[PullRequest]:
+        """The repository's pull requests in ``state``, last updated first, every page of them;
+        with ``updated_since`` (ISO time) the listing stops at the first older one."""
+        url = f"/repos/{repo}/pulls"
+        query = {"state": state, "sort": "updated", "direction": "desc"}
+        pages: PaginatedList[_Raw] = PaginatedList(_Raw, self._requester, url, query)
+        with _github_errors("list pull requests"):
+            where = {"full_name": repo}
+            found = (
+                parse_pull_request({"pull_request": raw.raw_data, "repository": where})
+                for raw in pages
+            )
+            return list(takewhile(lambda pr: pr.updated_at >= updated_since, found))
 
     def list_comments(self, pr: PullRequest) -> list[Comment]:
         """Every comment of the pull request's conversation, oldest first."""
