@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import random
+import re
 import shutil
 import statistics
 import subprocess
@@ -23,7 +24,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -126,7 +127,13 @@ def _event(github: FakeGitHub, payload_file: Path, work: Path) -> tuple[Path, di
     return event, pr
 
 
-def _run_action(sandbox: SandboxServer, github: FakeGitHub, event: Path, work: Path) -> float:
+def _run_action(
+    sandbox: SandboxServer,
+    github: FakeGitHub,
+    event: Path,
+    work: Path,
+    inputs: dict[str, str] | None = None,
+) -> float:
     (work / ".github").mkdir(exist_ok=True)
     (work / ".github" / "approvalflow.yml").write_text(_mapping())
     for name in ("out", "summary"):
@@ -146,7 +153,9 @@ def _run_action(sandbox: SandboxServer, github: FakeGitHub, event: Path, work: P
         "INPUT_BASE-URL": sandbox.base_url,
         "INPUT_ACCESS-TOKEN": DEFAULT_TOKEN,
         "INPUT_GITHUB-TOKEN": "ghs_actions",
-    }
+    } | {f"INPUT_{name.upper()}": value for name, value in (inputs or {}).items()}
+    if inputs and inputs.get("mode") == "reconcile":
+        env["GITHUB_EVENT_NAME"] = "schedule"
     started = time.perf_counter()
     run_quiet([sys.executable, "-m", "approvalflow_sync", "run"], env=env)
     return time.perf_counter() - started
@@ -237,7 +246,30 @@ def round_trip_rows(repeats: int) -> list[Row]:
     return rows
 
 
-# -- 2. start-up ------------------------------------------------------------------------------
+# -- 2. reconcile at scale -------------------------------------------------------------------
+
+OPEN_PRS, MERGED_PRS = 500, 200
+
+
+def _population(github: FakeGitHub, work: Path) -> Path:
+    """500 open pull requests and 200 merged today, none touching a mapped file; the event file
+    of a scheduled run."""
+    payload = json.loads(PAYLOAD.read_text())
+    template = json.dumps(payload["pull_request"])
+    now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    for n in range(1, OPEN_PRS + MERGED_PRS + 1):
+        pr = json.loads(re.sub(r"/(pulls?|issues)/2\b", rf"/\g<1>/{n}", template))
+        pr.update(number=n, id=n, head={**pr["head"], "sha": f"{n:040x}"}, updated_at=now)
+        if n > OPEN_PRS:
+            pr.update(state="closed", merged=True, merged_at=now, closed_at=now,
+                      merge_commit_sha=f"{n + 10**6:040x}")  # fmt: skip
+        github.add_pull_request({**payload, "pull_request": pr}, files=[f"src/module{n}.py"])
+    event = work / "schedule.json"
+    event.write_text(json.dumps({"schedule": "*/30 * * * *", "repository": payload["repository"]}))
+    return event
+
+
+# -- 3. start-up ------------------------------------------------------------------------------
 
 
 def startup_rows(repeats: int, work: Path) -> list[Row]:
@@ -271,7 +303,7 @@ def startup_rows(repeats: int, work: Path) -> list[Row]:
     ]  # fmt: skip
 
 
-# -- 3. install -------------------------------------------------------------------------------
+# -- 4. install -------------------------------------------------------------------------------
 
 
 def install_rows(repeats: int, work: Path) -> list[Row]:
@@ -312,7 +344,7 @@ def install_rows(repeats: int, work: Path) -> list[Row]:
     ]  # fmt: skip
 
 
-# -- 4. mapping at scale ----------------------------------------------------------------------
+# -- 5. mapping at scale ----------------------------------------------------------------------
 
 
 def scale_mapping(rules: int = 10_000, files: int = 3_000, seed: int = 7) -> tuple[str, list[str]]:
