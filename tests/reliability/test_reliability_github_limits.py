@@ -107,13 +107,20 @@ def test_a_warm_store_makes_unchanged_reads_free_304s(
     used = fake.rate_limit_used(ACTIONS_TOKEN)
     fake.clear_calls()
 
+    saved = store.read_bytes()
+    store.touch()
+    written = store.stat().st_mtime_ns
+
     warm = GitHubGateway(fake.api_url, ACTIONS_TOKEN, etag_file=store)
     again = read_everything(warm, pr)
+    warm.close()
 
     assert again == first
     assert [c.status for c in fake.calls] == [304] * 5  # 3 pages of files, comments, statuses
     assert all(c.request_headers.get("If-None-Match") for c in fake.calls)
     assert fake.rate_limit_used(ACTIONS_TOKEN) == used, "a 304 costs nothing"
+    assert store.stat().st_mtime_ns == written, "nothing new: the file is not rewritten"
+    assert store.read_bytes() == saved
     usage = warm.usage()
     assert (usage.counted, usage.not_modified) == (0, 5)
     assert cold.usage().counted == 5

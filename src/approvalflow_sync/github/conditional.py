@@ -13,7 +13,7 @@ import os
 import tempfile
 import threading
 from collections import OrderedDict
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,7 @@ class ETagStore:
         self._bytes = 0
         self._max = max_bytes
         self._lock = threading.Lock()
+        self._changed = False
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -64,6 +65,7 @@ class ETagStore:
         kept = Kept(etag, {k: headers[k] for k in KEPT_HEADERS if k in headers}, body)
         with self._lock:
             self._add(url, kept)
+            self._changed = True
 
     def _add(self, url: str, kept: Kept) -> None:
         old = self._entries.pop(url, None)
@@ -97,9 +99,15 @@ class ETagStore:
         return store
 
     def save(self, path: Path) -> None:
-        """Write the store to ``path`` atomically (a reader never sees half a file)."""
+        """Write the store to ``path`` atomically (a reader never sees half a file), unless
+        nothing changed since it was read."""
         with self._lock:
-            entries = [{"url": url, **asdict(kept)} for url, kept in self._entries.items()]
+            if not self._changed and path.exists():
+                return
+            entries = [
+                {"url": url, "etag": kept.etag, "headers": kept.headers, "body": kept.body}
+                for url, kept in self._entries.items()
+            ]
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
