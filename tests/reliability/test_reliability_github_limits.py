@@ -25,7 +25,7 @@ from approvalflow_sync.github.gateway import Comment, GitHubGateway, Status
 from approvalflow_sync.github.ratelimit import CONCURRENCY, SECONDARY_WAIT
 from approvalflow_sync.retry import RetryPolicy
 from approvalflow_sync.sandbox import SandboxServer
-from fakes.github import ACTIONS_TOKEN, FakeGitHub
+from fakes.github import ACTIONS_TOKEN, GITHUB_ACTIONS_BOT, FakeGitHub
 
 REPO = "Codertocat/Hello-World"
 FILES = [f"docs/page-{n:03}.md" for n in range(250)]  # three pages of 100
@@ -249,6 +249,22 @@ def test_a_primary_limit_past_the_run_stops_it_with_one_line_naming_the_reset(
     assert abs(caught.value.resets_at - reset) <= 2
     assert clock.sleeps == []
     assert len(fake.calls) == 1, "no request sent into a spent limit"
+
+
+def test_an_answer_that_leaves_nothing_holds_the_next_request_back(
+    fake: FakeGitHub, pr: PullRequest
+) -> None:
+    fake.add_token("ghs_tiny", GITHUB_ACTIONS_BOT, rate_limit=2)
+    clock = Clock()
+    gh = GitHubGateway(fake.api_url, "ghs_tiny", retry=clock.policy(), run_ends=clock.now + 600)
+    gh.list_comments(pr)
+    gh.latest_status(pr, "ApprovalFlow / preflight")  # x-ratelimit-remaining: 0
+
+    with pytest.raises(GitHubRateLimitError, match="primary rate limit is used up"):
+        gh.list_comments(pr)
+
+    assert gh.usage().remaining == 0
+    assert [c.status for c in fake.calls] == [200, 200], "the third was never sent"
 
 
 @pytest.mark.parametrize(

@@ -146,16 +146,14 @@ class Limiter:
         with self._lock:
             limit = read_limit(status, headers, body, strikes=self._strikes)
             self._count(status, headers)
-            remaining, reset = headers.get("x-ratelimit-remaining"), self._usage.resets_at
-            if limit is None and remaining == "0" and reset is not None:
-                limit = Limit(
-                    primary=True, wait=max(0.0, reset - time.time()) + 1.0, resets_at=reset
-                )
-                self._set_pause(limit)
-                return None  # this answer is good; the next request would not be
             self._strikes = self._strikes + 1 if limit and not limit.primary else 0
+            reset = self._usage.resets_at
             if limit is not None:
                 self._set_pause(limit)
+            elif headers.get("x-ratelimit-remaining") == "0" and reset is not None:
+                # this answer is good, the next request would not be
+                wait = max(0.0, reset - time.time()) + 1.0
+                self._set_pause(Limit(primary=True, wait=wait, resets_at=reset))
             return limit
 
     def _set_pause(self, limit: Limit) -> None:
@@ -164,15 +162,12 @@ class Limiter:
             self._pause, self._until = limit, until
 
     def _count(self, status: int, headers: Mapping[str, str]) -> None:
-        usage = self._usage
-        if status == 304:
-            usage = replace(usage, not_modified=usage.not_modified + 1)
-        else:
-            usage = replace(usage, counted=usage.counted + 1)
-        remaining, reset = (
-            headers.get("x-ratelimit-remaining", ""),
-            headers.get("x-ratelimit-reset", ""),
+        usage, free = self._usage, status == 304
+        usage = replace(
+            usage, counted=usage.counted + (not free), not_modified=usage.not_modified + free
         )
+        remaining = headers.get("x-ratelimit-remaining", "")
+        reset = headers.get("x-ratelimit-reset", "")
         if remaining.isdigit() and reset.isdigit():
             later = usage.resets_at is None or int(reset) > usage.resets_at
             fewer = usage.remaining is None or int(remaining) < usage.remaining
