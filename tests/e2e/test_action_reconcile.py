@@ -100,6 +100,10 @@ def test_a_dropped_merge_event_is_healed_and_approval_comes_back(
         assert approval_status(h, event)["state"] == "pending"
         assert "in review" in sticky(h, event).split(APPROVAL_MARKER)[1]
         assert "follow" in followed.summary
+        h.forget_calls()
+        reconcile(h, repo)  # still in review: read, nothing written
+        assert h.sandbox_writes() == []
+        assert h.github_writes() == []
 
         h.admin("POST", "/approve", {"pageId": "67890"})
         reconcile(h, repo)

@@ -151,3 +151,18 @@ def test_counts_must_be_whole_numbers(name: str) -> None:
     env = {"INPUT_BASE-URL": "https://api.atlassian.com/svc/confluence/c/apps/a_e"}
     with pytest.raises(ConfigError, match=f"input {name}: '0' is not a whole number"):
         load_settings({**env, f"INPUT_{name.upper()}": "0"})
+
+
+def test_the_budget_is_read_as_each_pull_request_starts(tmp_path: Path) -> None:
+    prs = [replace(CLOSED, number=n) for n in range(1, 7)]
+    work = reconcile(tmp_path, prs)
+    started: list[int] = []
+
+    def slow(pr: Any) -> None:
+        started.append(pr.number)
+        time.sleep(2.0)
+
+    work.one = slow  # type: ignore[method-assign]
+    done, stopped = work.run(prs, stop_at=time.monotonic() + 1.0)
+    assert sorted(started) == [1, 2, 3, 4]  # the four workers' first; then the budget was spent
+    assert (done, stopped) == ([], 5)

@@ -105,15 +105,15 @@ class Reconcile:
     def run(self, prs: Sequence[PullRequest], stop_at: float) -> tuple[list[Done], int | None]:
         """Every pull request in order until ``stop_at``; what was done, and where it stopped."""
         self.change_sets = [cs for s in self.spaces for cs in self.af.list_change_sets(s)]
+
+        def in_time(pr: PullRequest) -> tuple[bool, Done | None]:
+            """Whether ``pr`` was started (the clock is read as a worker takes it), and how."""
+            return (False, None) if time.monotonic() >= stop_at else (True, self.one(pr))
+
         with ThreadPoolExecutor(PR_WORKERS, "pr") as workers:
-            started = []
-            for pr in prs:
-                if time.monotonic() >= stop_at:
-                    break
-                started.append(workers.submit(self.one, pr))
-        done = [found for future in started if (found := future.result()) is not None]
-        stopped = prs[len(started)].number if len(started) < len(prs) else None
-        return done, stopped
+            results = list(workers.map(in_time, prs))
+        left = [pr.number for pr, (started, _) in zip(prs, results, strict=True) if not started]
+        return [done for _, done in results if done is not None], (left[0] if left else None)
 
     def one(self, pr: PullRequest) -> Done | None:
         """The step ``pr`` needs, taken; a failure is kept and the others go on."""
@@ -122,7 +122,7 @@ class Reconcile:
             return self._do(pr, self._step(pr, linked), linked)
         except ApprovalFlowSyncError as error:
             self.failed.append((pr, error))
-            return Done(pr, Step.NONE, "failed")
+            return Done(pr, Step.NONE, "failed, see the error")
 
     def _step(self, pr: PullRequest, linked: list[models.ChangeSet]) -> Step:
         unsubmitted = [cs for cs in linked if cs.rollupState in NOT_SUBMITTED]
@@ -139,16 +139,7 @@ class Reconcile:
         if needed is Step.FOLLOW:
             state = self.follow(pr, linked)
             return Done(pr, needed, state) if state else None
-        single = Run(
-            pr,
-            approvalflow=self.af,
-            github=self.gh,
-            reporter=Quiet(self.runner),
-            options=self.options,
-            spaces=self.spaces,
-            match=self.matcher.match,
-            pool=self.pool,
-        )
+        single = self._single(pr)
         flows: dict[Step, Callable[[], report.Outcome]] = {
             Step.SYNC: single.sync,
             Step.SUBMIT: single.submit,
@@ -195,16 +186,20 @@ class Reconcile:
         return replace(found, rejected=tuple(page for page in rejected if page in again))
 
     def sticky(self, pr: PullRequest, approvals: Sequence[report.Approval]) -> None:
+        """The sticky comment with the approval section; posted if there is none."""
         comments = self.gh.list_comments(pr)
         mine = (c for c in comments if self.me.wrote(c) and md.has_marker(c.body, report.STICKY))
         existing = next(mine, None)
         section = report.approval_section(approvals, self.options.confluence_url)
         base = existing.body if existing else md.comment_marker(report.STICKY)
-        single = Run(
+        self._single(pr).put_sticky(report.with_approval(base, section), existing, self.me)
+
+    def _single(self, pr: PullRequest) -> Run:
+        """The single run's flows for ``pr``, reporting through :class:`Quiet`."""
+        return Run(
             pr, approvalflow=self.af, github=self.gh, reporter=Quiet(self.runner),
-            options=self.options, spaces=(), match=self.matcher.match, pool=self.pool,
+            options=self.options, spaces=self.spaces, match=self.matcher.match, pool=self.pool,
         )  # fmt: skip
-        single.put_sticky(report.with_approval(base, section), existing, self.me)
 
 
 def read_cursor(settings: ActionSettings) -> int:
