@@ -10,6 +10,7 @@ import base64
 import hashlib
 import json
 import ssl
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -489,6 +490,33 @@ def test_primary_rate_limit_exhaustion(seeded: FakeGitHub) -> None:
     assert codes == [200, 200, 403]
     assert limited.json()["message"] == "API rate limit exceeded for installation ID 7."
     assert limited.headers["x-ratelimit-remaining"] == "0"
+
+
+def test_a_conditional_get_is_answered_304_and_not_counted(seeded: FakeGitHub) -> None:
+    with http(seeded) as api:
+        first = api.get(f"/repos/{REPO}/pulls/2/files")
+        etag = first.headers["etag"]
+        again = api.get(f"/repos/{REPO}/pulls/2/files", headers={"If-None-Match": etag})
+        seeded.set_pull_request_files(REPO, PR_NUMBER, ["docs/changed.md"])
+        changed = api.get(f"/repos/{REPO}/pulls/2/files", headers={"If-None-Match": etag})
+    assert etag.startswith('W/"')
+    assert (again.status_code, again.content, again.headers["etag"]) == (304, b"", etag)
+    assert again.headers["x-ratelimit-remaining"] == first.headers["x-ratelimit-remaining"]
+    assert changed.status_code == 200
+    assert changed.headers["etag"] != etag
+    assert seeded.rate_limit_used(ACTIONS_TOKEN) == 2
+
+
+def test_an_exhausted_rate_limit_comes_back_at_its_reset(seeded: FakeGitHub) -> None:
+    with http(seeded) as api:
+        seeded.exhaust_rate_limit(ACTIONS_TOKEN, resets_in=60, status=429)
+        limited = api.get(f"/repos/{REPO}/pulls/2")
+        seeded.exhaust_rate_limit(ACTIONS_TOKEN, resets_in=0)
+        after_reset = api.get(f"/repos/{REPO}/pulls/2")
+    assert limited.status_code == 429
+    assert limited.headers["x-ratelimit-remaining"] == "0"
+    assert int(limited.headers["x-ratelimit-reset"]) >= int(time.time()) + 58
+    assert after_reset.status_code == 200
 
 
 # --------------------------------------------------------------------------- secrets

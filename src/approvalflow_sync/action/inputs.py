@@ -108,6 +108,8 @@ class ActionSettings:
     """Reconcile: ``owner/name`` of the repository reconciled (a matrix job's), else this one."""
     resume_file: str | None = None
     """Reconcile: where the pull request to start from next time is kept (a cache restores it)."""
+    etag_file: str | None = None
+    """Reconcile: where GitHub's answers are kept for conditional requests (a cache restores it)."""
 
 
 def input_value(env: Mapping[str, str], name: str) -> str:
@@ -265,4 +267,5 @@ def load_settings(env: Mapping[str, str]) -> ActionSettings:
         time_budget=parse_count(env, "time-budget", DEFAULT_TIME_BUDGET_MINUTES) * 60.0,
         reconcile_repository=input_value(env, "repository") or repository,
         resume_file=input_value(env, "resume-file") or None,
+        etag_file=input_value(env, "etag-file") or None,
     )

@@ -257,7 +257,8 @@ def reconcile(settings: ActionSettings, runner: Runner, *, debug: bool) -> int:
         )
     stop_at = time.monotonic() + settings.time_budget
     run_ends = stop_at + GRACE_SECONDS
-    gh = GitHubGateway(settings.api_url, settings.github_token, run_ends=run_ends)
+    etags = settings.workspace / settings.etag_file if settings.etag_file else None
+    gh = GitHubGateway(settings.api_url, settings.github_token, run_ends=run_ends, etag_file=etags)
     mapping = read_mapping(_mapping_path(settings), source=settings.mapping_file)
     login = settings.comment_author or gh.identity().login
     options = Options(
@@ -292,6 +293,7 @@ def reconcile(settings: ActionSettings, runner: Runner, *, debug: bool) -> int:
                 warn_if_spent(handoff, runner)
     write_cursor(settings, stopped)
     runner.append_summary(summary(settings.reconcile_repository, done, len(prs), stopped))
+    runner.append_summary(f"\n{gh.usage().describe()}\n")
     for pr, failure in work.failed:
         kind = " (the ApprovalFlow work was done)" if isinstance(failure, GitHubError) else ""
         runner.error(f"pull request #{pr.number}: {failure}{kind}", title="approvalflow-sync")

@@ -342,6 +342,7 @@ def _run(
                 # a failed run must still say that the stored refresh token is spent
                 gh.close()
                 warn_if_spent(handoff, runner)
+                runner.append_summary(f"\n{gh.usage().describe()}\n")
     for failure in run.github_failures:
         runner.error(f"{failure} (the ApprovalFlow work was done)", title="approvalflow-sync")
     if run.github_failures:

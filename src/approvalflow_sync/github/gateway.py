@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from itertools import takewhile
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -25,7 +26,9 @@ from github.PaginatedList import PaginatedList
 from github.Requester import Requester
 
 from approvalflow_sync.errors import GitHubError, TransientAnswer
+from approvalflow_sync.github.conditional import ETagStore
 from approvalflow_sync.github.event import ChangedFile, PullRequest, parse_pull_request
+from approvalflow_sync.github.ratelimit import CONCURRENCY, Limiter, Usage
 from approvalflow_sync.retry import (
     IDEMPOTENT_METHODS,
     RetryPolicy,
@@ -121,9 +124,19 @@ def _github_errors(operation: str) -> Iterator[None]:
 
 
 class HostBoundRequester(Requester):
-    """PyGithub's requester, under our retry policy and bound to the configured API host."""
+    """PyGithub's requester, under our retry policy and bound to the configured API host.
 
-    def __init__(self, api_url: str, token: str, retry: RetryPolicy = GITHUB_RETRY) -> None:
+    GETs are conditional (a 304 gives back the kept answer, free of the rate limit), at most
+    :data:`CONCURRENCY` requests are in flight, and a rate limit pauses every thread.
+    """
+
+    def __init__(
+        self,
+        api_url: str,
+        token: str,
+        retry: RetryPolicy = GITHUB_RETRY,
+        etags: ETagStore | None = None,
+    ) -> None:
         super().__init__(
             auth=Auth.Token(token),
             base_url=api_url.rstrip("/"),
@@ -132,13 +145,15 @@ class HostBoundRequester(Requester):
             per_page=PER_PAGE,
             verify=True,
             retry=None,
-            pool_size=None,
+            pool_size=CONCURRENCY,
             seconds_between_requests=0,
             seconds_between_writes=0,
             lazy=True,
         )
         self._origin = _origin(api_url)
         self._retry = retry
+        self.limits = Limiter(retry)
+        self.etags = etags or ETagStore()
 
     def __repr__(self) -> str:
         return f"HostBoundRequester({self.base_url!r}, <token hidden>)"
@@ -157,7 +172,7 @@ class HostBoundRequester(Requester):
         deadline = self._retry.deadline()
         call = retrying(self._retry, idempotent=verb in IDEMPOTENT_METHODS, deadline=deadline)
         try:
-            return call(self._attempt, verb, url, *args, **kwargs)
+            return call(self._attempt, deadline, verb, url, *args, **kwargs)
         except TransientAnswer as last:
             if isinstance(last.answer, BaseException):
                 raise last.answer from None
@@ -165,11 +180,26 @@ class HostBoundRequester(Requester):
             return answer
 
     def _attempt(
-        self, verb: str, url: str, *args: Any, **kwargs: Any
+        self,
+        deadline: float,
+        verb: str,
+        url: str,
+        parameters: dict[str, Any] | None = None,
+        headers: dict[str, Any] | None = None,
+        *args: Any,
+        **kwargs: Any,
     ) -> tuple[int, dict[str, Any], str]:
-        where = f"GitHub {verb} {urlsplit(url).path}"
+        request = f"{verb} {urlsplit(url).path}"
+        where = f"GitHub {request}"
+        key = self.add_parameters_to_url(url, parameters or {}) if verb == "GET" else None
+        kept = self.etags.get(key) if key else None
+        if kept:  # a copy: PyGithub adds the token to the dict it is given
+            headers = {**(headers or {}), "If-None-Match": kept.etag}
         try:
-            status, headers, output = super().requestJson(verb, url, *args, **kwargs)
+            with self.limits.slot(request, deadline):
+                status, answer_headers, output = super().requestJson(
+                    verb, url, parameters, headers, *args, **kwargs
+                )
         except requests.RequestException as exc:
             refused = isinstance(exc, requests.ConnectTimeout) or "NewConnectionError" in str(exc)
             no_answer = f"{where}: no answer ({exc.__class__.__name__})"
@@ -179,6 +209,22 @@ class HostBoundRequester(Requester):
             if "redirected" not in str(exc):
                 raise
             raise _refused(verb, url, "a redirect to another host") from None
+        answer = (status, answer_headers, output)
+        if self.limits.observe(status, answer_headers, output):  # the next attempt waits
+            raise TransientAnswer(
+                f"{where} answered {status}", "rate limited", retry_after=0.0, answer=answer
+            )
+        if status == 304 and kept:
+            return 200, {**answer_headers, **kept.headers}, kept.body
+        if status == 200 and key:
+            self.etags.put(key, answer_headers, output)
+        return self._checked(where, verb, url, answer)
+
+    def _checked(
+        self, where: str, verb: str, url: str, answer: tuple[int, dict[str, Any], str]
+    ) -> tuple[int, dict[str, Any], str]:
+        """Redirects refused, 5xx and other transient answers raised for the retry engine."""
+        status, headers, output = answer
         if 300 <= status < 400 and status != 304:
             raise _refused(
                 verb, url, f"a {status} redirect to {headers.get('location', '?')[:200]!r}"
@@ -243,15 +289,25 @@ class GitHubGateway:
         *,
         retry: RetryPolicy = GITHUB_RETRY,
         run_ends: float | None = None,
+        etag_file: Path | None = None,
     ) -> None:
+        """``etag_file``: where the answers for conditional requests are kept between runs."""
         if run_ends is not None:
             retry = replace(retry, run_ends=run_ends)
-        self._requester = HostBoundRequester(api_url, token, retry)
+        self._etag_file = etag_file
+        etags = ETagStore.load(etag_file) if etag_file else None
+        self._requester = HostBoundRequester(api_url, token, retry, etags)
 
     def __repr__(self) -> str:
         return "GitHubGateway(<token hidden>)"
 
+    def usage(self) -> Usage:
+        """The requests made so far, counted and answered 304, and what GitHub says is left."""
+        return self._requester.limits.usage()
+
     def close(self) -> None:
+        if self._etag_file:
+            self._requester.etags.save(self._etag_file)
         self._requester.close()
 
     def identity(self) -> Identity:
