@@ -70,6 +70,7 @@ ACTION_DEFAULTS: dict[str, str] = {
     "since": "14",
     "time-budget": "50",
     "resume-file": "",
+    "etag-file": "",
 }
 """The inputs of ``action.yml`` with their defaults: the composite step sets every one."""
 

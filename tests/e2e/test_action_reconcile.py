@@ -123,6 +123,7 @@ def test_a_dropped_merge_event_is_healed_and_approval_comes_back(
         assert h.sandbox_writes() == []
         assert h.github_writes() == []
         assert "Nothing to do" in quiet.summary
+        assert "GitHub requests: " in quiet.summary
         # followed no further: one read of the merge commit's statuses, no comment read
         assert h.github.calls_to("GET", r"/comments$") == []
 
