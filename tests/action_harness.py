@@ -67,6 +67,12 @@ ACTION_DEFAULTS: dict[str, str] = {
     "title-template": "",
     "confluence-url": "",
     "dry-run": "false",
+    "approval-status-context": "ApprovalFlow / approval",
+    "repository": "",
+    "since": "14",
+    "time-budget": "50",
+    "resume-file": "",
+    "etag-file": "",
 }
 """The inputs of ``action.yml`` with their defaults: the composite step sets every one."""
 

@@ -113,6 +113,15 @@ class GitHubError(ApprovalFlowSyncError):
         super().__init__(f"GitHub {operation}{where}: {message}")
 
 
+class GitHubRateLimitError(GitHubError):
+    """Raised when a GitHub rate limit lasts past the deadline: ``resets_at`` (epoch seconds)
+    says when to try again."""
+
+    def __init__(self, operation: str, message: str, *, resets_at: float) -> None:
+        self.resets_at = resets_at
+        super().__init__(operation, message)
+
+
 class SecretWriteError(GitHubError):
     """Raised when an Actions secret cannot be written; ``target``: ``NAME``, ``env:E/NAME``…"""
 

@@ -181,10 +181,13 @@ def act_command(
     ]  # fmt: skip
 
 
-def act_offline(act: str, workflow: Path, *, event: Path, work: Path, gh: FakeGitHub) -> list[str]:
-    """act on ``workflow`` for a pull_request event, with no remote action and no Docker."""
+def act_offline(
+    act: str, workflow: Path, *, event: Path, work: Path, gh: FakeGitHub,
+    event_name: str = "pull_request",
+) -> list[str]:  # fmt: skip
+    """act on ``workflow`` for an event (a pull request's), with no remote action and no Docker."""
     return [
-        act, "pull_request",
+        act, event_name,
         "--workflows", str(workflow),
         "--eventpath", str(event),
         # Run the job on this machine; its workspace starts empty (the first step fills it).

@@ -385,3 +385,92 @@ def test_the_readme_workflow_runs_under_act_and_writes_the_new_refresh_token_bac
 
     for secret in (first, stored, CLIENT_SECRET, APP_TOKEN, ACTIONS_TOKEN):
         assert secret not in log
+
+
+# ---------------------------------------------------------------- the matrix one under act
+
+
+def matrix_workflow() -> Block:
+    [block] = [b for b in BLOCKS if "mode: reconcile" in b.text and "matrix:" in b.text]
+    return block
+
+
+def matrix_for_act(workflow_text: str, token_endpoint: str) -> str:
+    """The README's reconcile matrix as act runs it offline: the app token (no GitHub App
+    here) and the cache (a remote action) left out, a copy for the checkout, ``uses: ./``."""
+    workflow = load(workflow_text.replace("${{ steps.token.outputs.token }}",
+                                          "${{ secrets.GITHUB_TOKEN }}"))  # fmt: skip
+    [job] = workflow["jobs"].values()
+    remote = ("actions/create-github-app-token@", "actions/cache@")
+    job["steps"] = [s for s in job["steps"] if not s.get("uses", "").startswith(remote)]
+    for step in job["steps"]:
+        if step.get("uses", "").startswith("actions/checkout@"):
+            step.clear()
+            step.update(name="Copy the repository", run='cp -a "$APPROVALFLOW_ACT_SOURCE/." .')
+        elif OUR_ACTION.match(f"uses: {step.get('uses', '')}"):
+            step["uses"] = "./"
+            step["with"]["token-url"] = token_endpoint
+    return yaml.safe_dump(workflow, sort_keys=False)
+
+
+def add_repository_with_a_pull_request(gh: FakeGitHub, name: str, number: int) -> dict[str, Any]:
+    """``Codertocat/<name>`` with one open pull request no event ever reached the action for."""
+    payload: dict[str, Any] = json.loads(PAYLOAD.read_text(encoding="utf-8"))
+    full_name = f"Codertocat/{name}"
+    repository = {**payload["repository"], "name": name, "full_name": full_name,
+                  "id": 1000 + number, "html_url": f"https://github.com/{full_name}"}  # fmt: skip
+    pr = payload["pull_request"]
+    pr |= {"number": number, "html_url": f"https://github.com/Codertocat/{name}/pull/{number}"}
+    pr["base"] = {**pr["base"], "repo": repository}
+    pr["head"] = {**pr["head"], "repo": repository}
+    return gh.add_pull_request({**payload, "repository": repository, "pull_request": pr},
+                               files=PR_FILES)  # fmt: skip
+
+
+@pytest.mark.timeout(ACT_TIMEOUT + 60)
+def test_the_readme_matrix_reconciles_each_repository_in_its_own_job_under_act(
+    tmp_path: Path, sandbox: SandboxServer, fake_github: FakeGitHub
+) -> None:
+    act = act_binary()
+    block = matrix_workflow()
+    repositories = load(block.text)["jobs"]["reconcile"]["strategy"]["matrix"]["repository"]
+    assert len(repositories) == 2
+    prs = [add_repository_with_a_pull_request(fake_github, name, 10 + i)
+           for i, name in enumerate(repositories)]  # fmt: skip
+    first = consent(sandbox)
+    fake_github.add_pull_request(json.loads(PAYLOAD.read_text(encoding="utf-8")))  # act's own
+    fake_github.add_environment(REPOSITORY, "approvalflow")
+    values = {
+        "vars": {"APPROVALFLOW_BASE_URL": sandbox.base_url, "ATLASSIAN_CLIENT_ID": CLIENT_ID,
+                 "APPROVALFLOW_APP_SLUG": "github-actions"},  # the fake's Actions token writes
+        "secrets": {"ATLASSIAN_CLIENT_SECRET": CLIENT_SECRET,
+                    "APPROVALFLOW_REFRESH_TOKEN": first, "SECRETS_TOKEN": APP_TOKEN},
+    }  # fmt: skip
+    event = tmp_path / "schedule.json"
+    event.write_text(json.dumps({"schedule": "23 * * * *"}), encoding="utf-8")
+    repo = tmp_path / "repo"
+    act_repository(repo, matrix_for_act(block.text, token_url(sandbox)))
+    workflow = repo / ".github/workflows/docs-approval.yml"
+    command = [
+        *act_offline(act, workflow, event=event, work=tmp_path, gh=fake_github,
+                     event_name="schedule"),
+        "--secret", f"GITHUB_TOKEN={ACTIONS_TOKEN}",
+        *act_values(values),
+    ]  # fmt: skip
+    result = run_act(command, repo)
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, log[-6000:]
+    assert log.count("Job succeeded") == 2, log[-6000:]
+
+    # Each job reconciled its own repository: the pull request no event reached is synced.
+    with ApprovalFlowClient(sandbox.base_url, DEFAULT_TOKEN) as af:
+        for pr in prs:
+            for space, pages in EXPECTED.items():
+                [change_set] = linked_open(af.list_change_sets(space), pr["html_url"])
+                assert {ref.pageId for ref in change_set.pageRefs} == pages
+    for pr in prs:
+        [comment] = fake_github.issue_comments(pr["base"]["repo"]["full_name"], pr["number"])
+        assert comment["user"]["login"] == GITHUB_ACTIONS_BOT.login
+        assert has_marker(comment["body"], STICKY)
+    for secret in (first, CLIENT_SECRET, APP_TOKEN, ACTIONS_TOKEN):
+        assert secret not in log

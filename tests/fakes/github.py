@@ -9,7 +9,9 @@ the fake. Responses follow the schemas in ``tests/data/github/openapi/schemas.js
 permission-less writes answer ``403 Resource not accessible by integration``, pagination
 with ``per_page`` <= 100 and absolute ``Link`` URLs (``/repositories/{id}/...`` like
 GitHub), a 3,000 entry cap on PR files, comments in ascending id order, 404 for a deleted
-comment, 140-character status descriptions, sealed-box secrets.
+comment, 140-character status descriptions, sealed-box secrets, weak ``ETag``s (a hash of the
+body) on GET answers and 304 to a matching ``If-None-Match`` (not counted against the rate
+limit).
 
 Usage::
 
@@ -364,6 +366,23 @@ class _Route:
     handler: str
 
 
+_NOT_SIMPLE_PULL = frozenset(
+    [
+        "additions",
+        "changed_files",
+        "comments",
+        "commits",
+        "deletions",
+        "maintainer_can_modify",
+        "mergeable",
+        "mergeable_state",
+        "merged",
+        "merged_by",
+        "rebaseable",
+        "review_comments",
+    ]
+)
+"""Fields of a full pull request that a listed one (``pull-request-simple``) does not have."""
 _NOT_MINIMAL = ("network_count", "subscribers_count", "custom_properties")
 """Fields of a full repository that a minimal repository does not have."""
 
@@ -378,6 +397,7 @@ _ROUTES = [
         "GET", "/user", "users/get-authenticated", "users/users#get-the-authenticated-user", "user"
     ),
     _route("GET", _REPO, "repos/get", "repos/repos#get-a-repository", "repo_get"),
+    _route("GET", _REPO + r"/pulls", "pulls/list", "pulls/pulls#list-pull-requests", "pulls_list"),
     _route(
         "GET",
         _REPO + r"/pulls/(?P<number>\d+)",
@@ -552,6 +572,23 @@ def _base64_lines(data: bytes) -> str:
     return "".join(encoded[i : i + 60] + "\n" for i in range(0, len(encoded), 60))
 
 
+def _encoded(body: Any) -> bytes:
+    """An answer's bytes: a ``str``/``bytes`` body as is (HTML), anything else as JSON."""
+    if body is None:
+        return b""
+    if isinstance(body, bytes | str):
+        return body.encode() if isinstance(body, str) else body
+    return json.dumps(body).encode()
+
+
+def _etag_matches(header: str | None, etag: str) -> bool:
+    """``If-None-Match`` compared weakly (RFC 9110): any listed tag, or ``*``."""
+    if not header:
+        return False
+    tags = {tag.strip().removeprefix("W/") for tag in header.split(",")}
+    return "*" in tags or etag.removeprefix("W/") in tags
+
+
 def _error(message: str, docs: str, status: int) -> dict[str, Any]:
     return {"message": message, "documentation_url": docs, "status": str(status)}
 
@@ -672,6 +709,7 @@ class FakeGitHub:
         self._calls: list[Call] = []
         self._rate_used: dict[str, int] = {}
         self._rate_reset = int(time.time()) + 3600
+        self._rate_limit_status = 403
         self._comment_ids = itertools.count(1_900_000_001)
         self._status_ids = itertools.count(30_000_000_001)
         self._repo_ids = itertools.count(700_000_001)
@@ -753,6 +791,14 @@ class FakeGitHub:
         with self._lock:
             self._rate_used.clear()
             self._rate_reset = int(time.time()) + 3600
+
+    def exhaust_rate_limit(self, token: str, *, resets_in: int = 3600, status: int = 403) -> None:
+        """Use up ``token``'s primary rate limit until ``resets_in`` seconds from now; then
+        (or on :meth:`reset_rate_limits`) it is full again. GitHub answers 403 or 429."""
+        with self._lock:
+            self._rate_used[token] = self._tokens[token].rate_limit
+            self._rate_reset = int(time.time()) + resets_in
+            self._rate_limit_status = status
 
     # ------------------------------------------------------------------ repositories
 
@@ -1250,19 +1296,32 @@ class FakeGitHub:
         else:  # pragma: no cover - _dispatch always raises
             status, reply_body, extra_headers = 500, _error("no answer", DOCS_ROOT, 500), {}
 
+        payload = _encoded(reply_body)
+        fresh = method == "GET" and status == 200 and fault is None and reply_body is not None
+        etag = f'W/"{hashlib.sha256(payload).hexdigest()}"' if fresh else None
+        status, reply_body = self._unless_unchanged(handler, token, etag, status, reply_body)
         headers = self._standard_headers(handler, token, request_id)
-        headers.update(extra_headers)
-        payload = b""
+        headers.update(extra_headers, **({"ETag": etag} if etag else {}))
         if reply_body is None:
+            payload = b""
             headers.pop("Content-Type", None)
         elif isinstance(reply_body, bytes | str):
-            payload = reply_body.encode() if isinstance(reply_body, str) else reply_body
             headers["Content-Type"] = "text/html; charset=utf-8"
-        else:
-            payload = json.dumps(reply_body).encode()
         # log before answering: a client that got its answer must find the call in the log
-        log(status, operation, headers, copy.deepcopy(reply_body))
+        # a copy of a JSON answer, decoded from what is sent: faster than deepcopy on big pages
+        json_body = reply_body is not None and not isinstance(reply_body, bytes | str)
+        log(status, operation, headers, json.loads(payload) if json_body else reply_body)
         self._write(handler, status, headers, payload)
+
+    def _unless_unchanged(
+        self, handler: _Handler, token: Token | None, etag: str | None, status: int, body: Any
+    ) -> tuple[int, Any]:
+        """The answer, or 304 and no body when ``If-None-Match`` holds ``etag``: GitHub does
+        not count that request against the rate limit."""
+        if etag is None or not _etag_matches(handler.headers.get("If-None-Match"), etag):
+            return status, body
+        self._refund_rate(token)
+        return 304, None
 
     def _dispatch(
         self,
@@ -1421,6 +1480,8 @@ class FakeGitHub:
         if token is None:
             return
         with self._lock:
+            if time.time() >= self._rate_reset:  # a new hour
+                self.reset_rate_limits()
             used = self._rate_used.get(token.value, 0)
             if used >= token.rate_limit:
                 who = (
@@ -1428,11 +1489,16 @@ class FakeGitHub:
                     if token.kind == "installation"
                     else f"user ID {token.identity.id}"
                 )
+                status = self._rate_limit_status
                 raise _Reply(
-                    403,
-                    _error(f"API rate limit exceeded for {who}.", RATE_LIMIT_DOCS, 403),
+                    status, _error(f"API rate limit exceeded for {who}.", RATE_LIMIT_DOCS, status)
                 )
             self._rate_used[token.value] = used + 1
+
+    def _refund_rate(self, token: Token | None) -> None:
+        if token is not None:
+            with self._lock:
+                self._rate_used[token.value] = max(0, self._rate_used.get(token.value, 0) - 1)
 
     # ------------------------------------------------------------------ permission helpers
 
@@ -1917,6 +1983,23 @@ class FakeGitHub:
         if pr is None:
             raise _not_found(spec.docs)
         raise _Reply(200, copy.deepcopy(pr))
+
+    def _op_pulls_list(self, request: _Request, params: dict[str, str], spec: _Route) -> None:
+        """``pull-request-simple`` items: no ``merged`` (``merged_at`` says it), no counts."""
+        repo = self._repo_for(params, spec)
+        self._require(request, spec, [("pull-requests", "read")], repo)
+        query = {key: values[-1] for key, values in self._query_dict(request.query).items()}
+        state = query.get("state", "open")
+        if state not in ("open", "closed", "all"):
+            raise _validation_failed(spec.docs, "PullRequest", "state", "invalid")
+        sort = query.get("sort", "created")
+        order = {"created": "created_at", "updated": "updated_at"}.get(sort, "created_at")
+        newest_first = query.get("direction", "desc" if sort == "created" else "asc") == "desc"
+        pulls = [pr for pr in repo.pulls.values() if state in ("all", pr["state"])]
+        pulls.sort(key=lambda pr: (pr[order], pr["number"]), reverse=newest_first)
+        simple = [{k: v for k, v in pr.items() if k not in _NOT_SIMPLE_PULL} for pr in pulls]
+        chunk, headers = self._page(request, repo, simple)
+        raise _Reply(200, chunk, headers)  # new dicts: encoded before any change
 
     def _op_pull_files(self, request: _Request, params: dict[str, str], spec: _Route) -> None:
         repo = self._repo_for(params, spec)

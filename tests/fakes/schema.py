@@ -41,11 +41,14 @@ def load_schemas() -> Mapping[str, Any]:
 
 def response_schema(operation_id: str, status: int) -> Any:
     """The response schema of ``operation_id`` for ``status``; error codes the operation does
-    not document fall back to GitHub's ``basic-error`` (``validation-error`` for 422)."""
+    not document fall back to GitHub's ``basic-error`` (``validation-error`` for 422); a 304
+    has no body."""
     schemas = load_schemas()
     responses = schemas["operations"][operation_id]["responses"]
     if str(status) in responses:
         return responses[str(status)]
+    if status == 304:  # any GET with an ETag, documented or not ("most endpoints")
+        return None
     if status == 422:
         return schemas["components"]["validation-error"]
     if status >= 400:

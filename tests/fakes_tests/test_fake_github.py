@@ -10,6 +10,7 @@ import base64
 import hashlib
 import json
 import ssl
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -20,6 +21,7 @@ import httpx
 import pytest
 from nacl.public import PublicKey, SealedBox
 
+from approvalflow_sync.github.gateway import GitHubGateway
 from fakes.github import (
     ACTIONS_READONLY_TOKEN,
     ACTIONS_TOKEN,
@@ -490,6 +492,33 @@ def test_primary_rate_limit_exhaustion(seeded: FakeGitHub) -> None:
     assert limited.headers["x-ratelimit-remaining"] == "0"
 
 
+def test_a_conditional_get_is_answered_304_and_not_counted(seeded: FakeGitHub) -> None:
+    with http(seeded) as api:
+        first = api.get(f"/repos/{REPO}/pulls/2/files")
+        etag = first.headers["etag"]
+        again = api.get(f"/repos/{REPO}/pulls/2/files", headers={"If-None-Match": etag})
+        seeded.set_pull_request_files(REPO, PR_NUMBER, ["docs/changed.md"])
+        changed = api.get(f"/repos/{REPO}/pulls/2/files", headers={"If-None-Match": etag})
+    assert etag.startswith('W/"')
+    assert (again.status_code, again.content, again.headers["etag"]) == (304, b"", etag)
+    assert again.headers["x-ratelimit-remaining"] == first.headers["x-ratelimit-remaining"]
+    assert changed.status_code == 200
+    assert changed.headers["etag"] != etag
+    assert seeded.rate_limit_used(ACTIONS_TOKEN) == 2
+
+
+def test_an_exhausted_rate_limit_comes_back_at_its_reset(seeded: FakeGitHub) -> None:
+    with http(seeded) as api:
+        seeded.exhaust_rate_limit(ACTIONS_TOKEN, resets_in=60, status=429)
+        limited = api.get(f"/repos/{REPO}/pulls/2")
+        seeded.exhaust_rate_limit(ACTIONS_TOKEN, resets_in=0)
+        after_reset = api.get(f"/repos/{REPO}/pulls/2")
+    assert limited.status_code == 429
+    assert limited.headers["x-ratelimit-remaining"] == "0"
+    assert int(limited.headers["x-ratelimit-reset"]) >= int(time.time()) + 58
+    assert after_reset.status_code == 200
+
+
 # --------------------------------------------------------------------------- secrets
 
 
@@ -674,3 +703,39 @@ def test_comments_since_filter(seeded: FakeGitHub) -> None:
             f"/repos/{REPO}/issues/2/comments", params={"since": "2023-01-01T00:00:00Z"}
         ).json()
     assert [c["body"] for c in since] == ["new"]
+
+
+# --------------------------------------------------------------------------- listing pulls
+
+
+def test_pull_requests_listed_by_state_newest_first_over_pages(fake: FakeGitHub) -> None:
+    """GitHub's list: ``pull-request-simple`` items (no ``merged``), filtered by state, sorted,
+    paged through absolute ``Link`` URLs; the gateway reads merged from ``merged_at``."""
+    payload = load_payload()
+    for number in range(1, 301):
+        pr = {**payload["pull_request"], "number": number}
+        pr["updated_at"] = f"2026-01-01T00:{number // 60:02d}:{number % 60:02d}Z"
+        if number % 3 == 0:
+            pr |= {"state": "closed", "merged_at": "2026-01-02T00:00:00Z"}
+            pr["merge_commit_sha"] = f"{number:040x}"
+        fake.add_pull_request({**payload, "pull_request": pr})
+    with http(fake) as api:
+        first = api.get(f"/repos/{REPO}/pulls", params={"state": "closed", "per_page": 30})
+    assert "merged" not in first.json()[0]
+    assert "merged_at" in first.json()[0]
+    assert [pr["number"] for pr in first.json()][:2] == [300, 297]  # created equal: by number
+    assert 'rel="next"' in first.headers["Link"]
+
+    gateway = GitHubGateway(fake.api_url, ACTIONS_TOKEN)
+    open_prs = gateway.pull_requests(REPO, "open")
+    closed = gateway.pull_requests(REPO, "closed", "2026-01-01T00:01:00Z")
+    gateway.close()
+
+    assert len(open_prs) == 200
+    assert not any(pr.merged for pr in open_prs)
+    assert [pr.number for pr in open_prs][:3] == [299, 298, 296]  # updated last, first
+    assert [pr.number for pr in closed] == list(range(300, 59, -3))  # stopped at the window
+    assert all(pr.merged and pr.state == "closed" for pr in closed)
+    assert closed[0].merge_commit_sha == f"{300:040x}"
+    pages = fake.calls_to("GET", r"/pulls$")
+    assert any("/repositories/" in call.path for call in pages)  # followed the next links

@@ -20,6 +20,9 @@ from approvalflow_sync.core.title_template import template_problem
 from approvalflow_sync.errors import ConfigError
 
 DEFAULT_STATUS_CONTEXT = "ApprovalFlow / preflight"
+DEFAULT_APPROVAL_CONTEXT = "ApprovalFlow / approval"
+DEFAULT_SINCE_DAYS = 14
+DEFAULT_TIME_BUDGET_MINUTES = 50
 DEFAULT_GITHUB_API_URL = "https://api.github.com"
 
 _LOGIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\[bot\])?")
@@ -37,6 +40,7 @@ class Mode(str, Enum):
     SYNC = "sync"
     SUBMIT = "submit"
     ARCHIVE = "archive"
+    RECONCILE = "reconcile"
 
 
 class MissingCredentials(str, Enum):
@@ -102,6 +106,17 @@ class ActionSettings:
     server_url: str
     workspace: Path
     run_url: str | None
+    approval_context: str = DEFAULT_APPROVAL_CONTEXT
+    since_days: int = DEFAULT_SINCE_DAYS
+    """Reconcile: how far back merged pull requests are submitted and followed."""
+    time_budget: float = DEFAULT_TIME_BUDGET_MINUTES * 60.0
+    """Reconcile: seconds after which it starts no further pull request."""
+    reconcile_repository: str = ""
+    """Reconcile: ``owner/name`` of the repository reconciled (a matrix job's), else this one."""
+    resume_file: str | None = None
+    """Reconcile: where the pull request to start from next time is kept (a cache restores it)."""
+    etag_file: str | None = None
+    """Reconcile: where GitHub's answers are kept for conditional requests (a cache restores it)."""
 
 
 def input_value(env: Mapping[str, str], name: str) -> str:
@@ -135,6 +150,14 @@ def parse_mode(env: Mapping[str, str]) -> Mode:
         raise ConfigError(
             f"input mode: {input_value(env, 'mode')!r} is not a mode; use one of {choices}"
         ) from None
+
+
+def parse_count(env: Mapping[str, str], name: str, default: int) -> int:
+    """A whole number input of at least 1, empty for the default."""
+    value = input_value(env, name) or str(default)
+    if not value.isdigit() or int(value) < 1:
+        raise ConfigError(f"input {name}: {value!r} is not a whole number of at least 1")
+    return int(value)
 
 
 def _run_url(env: Mapping[str, str], server_url: str, repository: str) -> str | None:
@@ -284,4 +307,10 @@ def load_settings(env: Mapping[str, str]) -> ActionSettings:
         server_url=server_url,
         workspace=Path(env.get("GITHUB_WORKSPACE", "").strip() or "."),
         run_url=_run_url(env, server_url, repository),
+        approval_context=input_value(env, "approval-status-context") or DEFAULT_APPROVAL_CONTEXT,
+        since_days=parse_count(env, "since", DEFAULT_SINCE_DAYS),
+        time_budget=parse_count(env, "time-budget", DEFAULT_TIME_BUDGET_MINUTES) * 60.0,
+        reconcile_repository=input_value(env, "repository") or repository,
+        resume_file=input_value(env, "resume-file") or None,
+        etag_file=input_value(env, "etag-file") or None,
     )

@@ -186,6 +186,10 @@ def _main(env: Mapping[str, str], runner: Runner) -> int:
     debug = debugging(env)
     try:
         settings = load_settings(env)
+        if settings.mode is Mode.RECONCILE:
+            from approvalflow_sync.action.reconcile import reconcile  # noqa: PLC0415
+
+            return reconcile(settings, runner, debug=debug)
         event = parse_event(settings.event_name, read_event(settings.event_path))
         number = number_to_fetch(settings.pr_number, event)
         if event.merge_group is not None:
@@ -442,6 +446,7 @@ def _run(
                 # a failed run must still say that the stored refresh token is spent
                 gh.close()
                 warn_if_spent(handoff, runner)
+                runner.append_summary(f"\n{gh.usage().describe()}\n")
     for failure in run.github_failures:
         runner.error(f"{failure} (the ApprovalFlow work was done)", title="approvalflow-sync")
     if run.github_failures:

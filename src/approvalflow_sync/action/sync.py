@@ -300,7 +300,10 @@ class Run:
 
     def _write_sticky(self, outcome: Outcome, existing: Comment | None, me: Identity) -> None:
         """Create the sticky comment, or edit it when its text changed (repost it if deleted)."""
-        text = report.sticky_comment(outcome, self.options.confluence_url)
+        self.put_sticky(report.sticky_comment(outcome, self.options.confluence_url), existing, me)
+
+    def put_sticky(self, text: str, existing: Comment | None, me: Identity) -> None:
+        """Write ``text`` as the sticky comment: edit it when it differs, post it if missing."""
         if existing is not None and existing.body.strip() == text.strip():
             return
         if existing is not None:

@@ -281,6 +281,19 @@ COMMANDS: dict[str, Command] = {
         "the GitHub Action: sync the event's pull request (reads INPUT_* and GITHUB_*)",
         "cli.main:run_action",
     ),
+    "reconcile": Command(
+        "every pull request of a repository brought up to date (mode reconcile of run)",
+        "cli.main:run_reconcile",
+        [
+            flag("--repo", metavar="OWNER/NAME", help="default GITHUB_REPOSITORY"),
+            flag("--since", metavar="DAYS", help="merged within DAYS (default 14)"),
+            flag("--time-budget", metavar="MINUTES", help="default 50"),
+        ],
+        "Every open pull request brought to the state its latest event would have produced, "
+        "merged ones submitted once, closed ones archived, approvals reported back. The other "
+        "settings come from INPUT_* and GITHUB_* as for run (GITHUB_TOKEN, INPUT_ACCESS-TOKEN, "
+        "...).",
+    ),
     "validate": Command(
         "check a mapping file",
         "cli.validate:run",
@@ -393,6 +406,16 @@ def run_action(args: argparse.Namespace, env: Mapping[str, str], out: TextIO) ->
     from approvalflow_sync.action.run import main as action  # noqa: PLC0415 - start-up stays light
 
     return action(env, out)
+
+
+def run_reconcile(args: argparse.Namespace, env: Mapping[str, str], out: TextIO) -> int:
+    """``approvalflow-sync reconcile``: the Action's program in mode reconcile."""
+    from approvalflow_sync.action.run import main as action  # noqa: PLC0415 - start-up stays light
+
+    given = {"INPUT_REPOSITORY": args.repo, "INPUT_SINCE": args.since}
+    given["INPUT_TIME-BUDGET"] = args.time_budget
+    chosen = {name: value for name, value in given.items() if value}
+    return action({**env, "INPUT_MODE": "reconcile", **chosen}, out)
 
 
 def _configure_logging(debug: bool) -> None:

@@ -16,6 +16,7 @@ from approvalflow_sync.core import markdown as md
 from approvalflow_sync.github.event import PullRequest
 
 STICKY = "sticky"
+APPROVAL = "approval"
 RESULT = "result"
 RESULT_DATA = "result-data"
 MAX_FILES_SHOWN = 5
@@ -354,3 +355,70 @@ def _space_json(space: SpaceOutcome) -> Mapping[str, object]:
             for row in space.pages
         ],
     }
+
+
+ROLLUP_LABELS = {
+    "open": "🕒 not submitted",
+    "in_review": "🕒 in review",
+    "partially_approved": "◑ partially approved",
+    "all_approved": "✅ all approved",
+    "has_rejections": "⛔ rejected",
+    "stale": "⚠️ stale after approval: a page was edited since, it needs approval again",
+}
+FINAL_STATES = ("success", "failure")
+"""Approval statuses after which reconcile stops following a pull request."""
+
+
+@dataclass(frozen=True)
+class Approval:
+    """Where one change set of a merged pull request stands; ``rejected`` names its pages."""
+
+    space: str
+    change_set_id: str
+    rollup: str | None
+    rejected: tuple[str, ...] = ()
+
+
+def _rollup(approval: Approval, confluence_url: str | None) -> str:
+    """The state's label; a value ApprovalFlow did not announce is shown as it came."""
+    rollup = approval.rollup or "open"
+    label = ROLLUP_LABELS.get(rollup) or f"❔ {md.code(rollup)}"
+    if approval.rejected:
+        pages = ", ".join(page_link(page, confluence_url) for page in approval.rejected)
+        label += f": {'page' if len(approval.rejected) == 1 else 'pages'} {pages}"
+    return label
+
+
+def approval_section(approvals: Sequence[Approval], confluence_url: str | None) -> str:
+    """The sticky comment's approval section, under its own marker line."""
+    lines = [
+        f"- Space {md.text(a.space)}: change set {md.code(a.change_set_id)}: "
+        f"{_rollup(a, confluence_url)}"
+        for a in approvals
+    ]
+    return f"{md.comment_marker(APPROVAL)}\n#### Approval\n\n" + "\n".join(lines)
+
+
+def with_approval(sticky: str, section: str) -> str:
+    """The sticky comment with its approval section replaced, or added at the end."""
+    kept = sticky.split(md.comment_marker(APPROVAL), maxsplit=1)[0].rstrip()
+    text = f"{kept}\n\n{section}\n"
+    return md.truncate(text, md.COMMENT_LIMIT, CUT_NOTE)
+
+
+def approval_status(approvals: Sequence[Approval]) -> tuple[str, str]:
+    """The merge commit's approval status: failure on a rejection, success once all are
+    approved, else pending (stale too: a page edited after approval waits for approval)."""
+    rollups = [a.rollup for a in approvals]
+    approved = rollups.count("all_approved")
+    if "has_rejections" in rollups:
+        pages = sum(len(a.rejected) for a in approvals)
+        state, text = "failure", f"Rejected: {plural(pages, 'page')}" if pages else "Rejected"
+    elif approved == len(rollups):
+        state, text = "success", "All pages approved"
+    elif "stale" in rollups:
+        state, text = "pending", "A page was edited after approval: it needs approval again"
+    else:
+        state = "pending"
+        text = f"In review: {approved} of {plural(len(rollups), 'change set')} all approved"
+    return state, text[:MAX_STATUS_DESCRIPTION]

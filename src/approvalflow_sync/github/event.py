@@ -40,7 +40,11 @@ class PullRequest:
     merged: bool
     changed_files: int | None
     state: str = "open"
-    """``open`` or ``closed``: a pull request fetched by number has no event action to go by."""
+    """``open`` or ``closed``: a pull request fetched or listed has no event action to go by."""
+    merge_commit_sha: str | None = None
+    """Where a merged pull request landed: the approval status goes on it."""
+    updated_at: str = ""
+    """ISO time of the last change: listing by it newest first lets reconcile stop early."""
 
     @property
     def is_fork(self) -> bool:
@@ -124,9 +128,11 @@ def parse_pull_request(payload: dict[str, Any]) -> PullRequest:
         head_repo=head_repo.get("full_name") or "",
         base_ref=_text(pr, "base.ref"),
         base_sha=_text(pr, "base.sha"),
-        merged=pr.get("merged") is True,
+        merged=pr.get("merged") is True or bool(pr.get("merged_at")),  # a listed PR: merged_at
         changed_files=changed if isinstance(changed, int) else None,
         state="closed" if pr.get("state") == "closed" else "open",
+        merge_commit_sha=_optional_text(pr, "merge_commit_sha"),
+        updated_at=_optional_text(pr, "updated_at") or "",
     )
 
 
@@ -157,6 +163,11 @@ def _workflow_run_numbers(payload: dict[str, Any]) -> tuple[int, ...]:
         and isinstance(entry.get("number"), int)
         and ((entry.get("base") or {}).get("repo") or {}).get("id") == repo_id
     )
+
+
+def _optional_text(data: dict[str, Any], key: str) -> str | None:
+    value = data.get(key)
+    return value if isinstance(value, str) and value else None
 
 
 def parse_event(name: str | None, payload: dict[str, Any]) -> Event:

@@ -13,18 +13,23 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import partial
+from itertools import takewhile
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 from github import Auth, GithubException
 from github.File import File
+from github.GithubObject import NonCompletableGithubObject
 from github.IssueComment import IssueComment
 from github.PaginatedList import PaginatedList
 from github.Requester import Requester
 
 from approvalflow_sync.errors import GitHubError, TransientAnswer
+from approvalflow_sync.github.conditional import ETagStore
 from approvalflow_sync.github.event import ChangedFile, PullRequest, parse_pull_request
+from approvalflow_sync.github.ratelimit import CONCURRENCY, Limiter, Usage
 from approvalflow_sync.retry import (
     IDEMPOTENT_METHODS,
     RetryPolicy,
@@ -86,6 +91,7 @@ PERMISSIONS = {
     "set commit status": "statuses: write",
     "read commit statuses": "statuses: read",
     "read file": "contents: read",
+    "list pull requests": "pull-requests: read",
 }
 
 
@@ -121,9 +127,19 @@ def _github_errors(operation: str) -> Iterator[None]:
 
 
 class HostBoundRequester(Requester):
-    """PyGithub's requester, under our retry policy and bound to the configured API host."""
+    """PyGithub's requester, under our retry policy and bound to the configured API host.
 
-    def __init__(self, api_url: str, token: str, retry: RetryPolicy = GITHUB_RETRY) -> None:
+    GETs are conditional (a 304 gives back the kept answer, free of the rate limit), at most
+    :data:`CONCURRENCY` requests are in flight, and a rate limit pauses every thread.
+    """
+
+    def __init__(
+        self,
+        api_url: str,
+        token: str,
+        retry: RetryPolicy = GITHUB_RETRY,
+        etags: ETagStore | None = None,
+    ) -> None:
         super().__init__(
             auth=Auth.Token(token),
             base_url=api_url.rstrip("/"),
@@ -132,13 +148,15 @@ class HostBoundRequester(Requester):
             per_page=PER_PAGE,
             verify=True,
             retry=None,
-            pool_size=None,
+            pool_size=CONCURRENCY,
             seconds_between_requests=0,
             seconds_between_writes=0,
             lazy=True,
         )
         self._origin = _origin(api_url)
         self._retry = retry
+        self.limits = Limiter(retry)
+        self.etags = etags or ETagStore()
 
     def __repr__(self) -> str:
         return f"HostBoundRequester({self.base_url!r}, <token hidden>)"
@@ -165,12 +183,25 @@ class HostBoundRequester(Requester):
             return answer
 
     def _attempt(
-        self, deadline: float, verb: str, url: str, *args: Any, **kwargs: Any
+        self,
+        deadline: float,
+        verb: str,
+        url: str,
+        parameters: dict[str, Any] | None = None,
+        headers: dict[str, Any] | None = None,
+        *args: Any,
+        **kwargs: Any,
     ) -> tuple[int, dict[str, Any], str]:
-        where = f"GitHub {verb} {urlsplit(url).path}"
-        send = partial(super().requestJson, verb, url, *args, **kwargs)
+        request = f"{verb} {urlsplit(url).path}"
+        where = f"GitHub {request}"
+        key = self.add_parameters_to_url(url, parameters or {}) if verb == "GET" else None
+        kept = self.etags.get(key) if key else None
+        if kept:  # a copy: PyGithub adds the token to the dict it is given
+            headers = {**(headers or {}), "If-None-Match": kept.etag}
         try:
-            status, headers, output = within(deadline, self._retry.clock, send)
+            send = partial(super().requestJson, verb, url, parameters, headers, *args, **kwargs)
+            with self.limits.slot(request, deadline):
+                status, answer_headers, output = within(deadline, self._retry.clock, send)
         except (requests.RequestException, TimeoutError) as exc:
             refused = isinstance(exc, requests.ConnectTimeout) or "NewConnectionError" in str(exc)
             no_answer = f"{where}: no answer ({exc.__class__.__name__})"
@@ -180,6 +211,22 @@ class HostBoundRequester(Requester):
             if "redirected" not in str(exc):
                 raise
             raise _refused(verb, url, "a redirect to another host") from None
+        answer = (status, answer_headers, output)
+        if self.limits.observe(status, answer_headers, output):  # the next attempt waits
+            raise TransientAnswer(
+                f"{where} answered {status}", "rate limited", retry_after=0.0, answer=answer
+            )
+        if status == 304 and kept:
+            return 200, {**answer_headers, **kept.headers}, kept.body
+        if status == 200 and key:
+            self.etags.put(key, answer_headers, output)
+        return self._checked(where, verb, url, answer)
+
+    def _checked(
+        self, where: str, verb: str, url: str, answer: tuple[int, dict[str, Any], str]
+    ) -> tuple[int, dict[str, Any], str]:
+        """Redirects refused, 5xx and other transient answers raised for the retry engine."""
+        status, headers, output = answer
         if 300 <= status < 400 and status != 304:
             raise _refused(
                 verb, url, f"a {status} redirect to {headers.get('location', '?')[:200]!r}"
@@ -214,6 +261,16 @@ def _refused(verb: str, url: str, what: str) -> GitHubError:
     )
 
 
+class _Raw(NonCompletableGithubObject):
+    """A listed item kept as GitHub's JSON: PyGithub's own class would fetch each one again."""
+
+    def _initAttributes(self) -> None:  # noqa: N802 - PyGithub's name
+        pass
+
+    def _useAttributes(self, attributes: dict[str, Any]) -> None:  # noqa: N802
+        pass
+
+
 def _comment(raw: IssueComment) -> Comment:
     return Comment(
         id=raw.id,
@@ -234,15 +291,25 @@ class GitHubGateway:
         *,
         retry: RetryPolicy = GITHUB_RETRY,
         run_ends: float | None = None,
+        etag_file: Path | None = None,
     ) -> None:
+        """``etag_file``: where the answers for conditional requests are kept between runs."""
         if run_ends is not None:
             retry = replace(retry, run_ends=run_ends)
-        self._requester = HostBoundRequester(api_url, token, retry)
+        self._etag_file = etag_file
+        etags = ETagStore.load(etag_file) if etag_file else None
+        self._requester = HostBoundRequester(api_url, token, retry, etags)
 
     def __repr__(self) -> str:
         return "GitHubGateway(<token hidden>)"
 
+    def usage(self) -> Usage:
+        """The requests made so far, counted and answered 304, and what GitHub says is left."""
+        return self._requester.limits.usage()
+
     def close(self) -> None:
+        if self._etag_file:
+            self._requester.etags.save(self._etag_file)
         self._requester.close()
 
     def identity(self) -> Identity:
@@ -280,6 +347,20 @@ class GitHubGateway:
         pages: PaginatedList[File] = PaginatedList(File, self._requester, url, None)
         with _github_errors("list pull request files"):
             return [ChangedFile(f.filename, f.status, f.previous_filename or None) for f in pages]
+
+    def pull_requests(self, repo: str, state: str, updated_since: str = "") -> list[PullRequest]:
+        """The repository's pull requests in ``state``, last updated first, every page of them;
+        with ``updated_since`` (ISO time) the listing stops at the first older one."""
+        url = f"/repos/{repo}/pulls"
+        query = {"state": state, "sort": "updated", "direction": "desc"}
+        pages: PaginatedList[_Raw] = PaginatedList(_Raw, self._requester, url, query)
+        with _github_errors("list pull requests"):
+            where = {"full_name": repo}
+            found = (
+                parse_pull_request({"pull_request": raw.raw_data, "repository": where})
+                for raw in pages
+            )
+            return list(takewhile(lambda pr: pr.updated_at >= updated_since, found))
 
     def list_comments(self, pr: PullRequest) -> list[Comment]:
         """Every comment of the pull request's conversation, oldest first."""

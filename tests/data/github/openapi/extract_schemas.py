@@ -26,6 +26,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 
 OPERATIONS = [
+    "pulls/list",
     "pulls/get",
     "pulls/list-files",
     "issues/list-comments",

@@ -1,0 +1,311 @@
+"""Reconcile: every pull request of one repository brought to where its events would have left it.
+
+For ``schedule:`` and ``workflow_dispatch:``, where no event names a pull request. Each pull
+request gets the single run's own flow (:class:`Run`: sync, submit, archive), as chosen by
+:func:`core.reconcile.step`; merged ones have their approval progress followed onto the sticky
+comment and a status on the merge commit. No pull request is started after the time budget;
+``resume-file`` keeps where the next run starts, pull requests taken in order of number.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import httpx
+
+from approvalflow_sync.action.credentials import token_for, warn_if_spent
+from approvalflow_sync.action.inputs import ActionSettings, MissingCredentials
+from approvalflow_sync.action.run import MAX_WORKERS, RUN_SECONDS, fail
+from approvalflow_sync.action.runner import Runner
+from approvalflow_sync.action.sync import Options, Run
+from approvalflow_sync.approvalflow import models
+from approvalflow_sync.approvalflow.client import ApprovalFlowClient
+from approvalflow_sync.core import markdown as md
+from approvalflow_sync.core import plan as planning
+from approvalflow_sync.core import report
+from approvalflow_sync.core.mapping import Matcher, compile_mapping, read_mapping
+from approvalflow_sync.core.reconcile import NOT_SUBMITTED, Step, step
+from approvalflow_sync.core.title_template import DEFAULT_TITLE_TEMPLATE
+from approvalflow_sync.errors import ApprovalFlowSyncError, ConfigError, GitHubError
+from approvalflow_sync.github.event import PullRequest
+from approvalflow_sync.github.gateway import GitHubGateway, Identity, Status
+from approvalflow_sync.retry import RetryPolicy
+
+PR_WORKERS = 4
+"""Pull requests reconciled at once; each runs its own reads in the shared pool."""
+GRACE_SECONDS = RUN_SECONDS / 3
+"""After the time budget, the pull requests under way get this long to finish."""
+
+
+class Quiet:
+    """The single runs' reporter inside reconcile: log lines and warnings pass; the summary,
+    outputs and file annotations of each pull request do not (reconcile writes its own)."""
+
+    def __init__(self, runner: Runner) -> None:
+        self.runner = runner
+
+    def info(self, message: str) -> None:
+        self.runner.info(message)
+
+    def warning(self, message: str, *, file: str | None = None, title: str | None = None) -> None:
+        if file is None:
+            self.runner.warning(message, title=title)
+
+    def append_summary(self, markdown: str) -> None:
+        pass
+
+    def set_output(self, name: str, value: str) -> None:
+        pass
+
+
+@dataclass(frozen=True)
+class Done:
+    """What reconcile did to one pull request."""
+
+    pr: PullRequest
+    step: Step
+    note: str = ""
+
+
+class Reconcile:
+    """One repository's pull requests, each given the step it needs."""
+
+    def __init__(
+        self,
+        settings: ActionSettings,
+        runner: Runner,
+        *,
+        gh: GitHubGateway,
+        af: ApprovalFlowClient,
+        pool: ThreadPoolExecutor,
+        options: Options,
+        matcher: Matcher,
+        spaces: Sequence[str],
+    ) -> None:
+        self.settings, self.runner, self.gh, self.af, self.pool = settings, runner, gh, af, pool
+        self.options, self.matcher, self.spaces = options, matcher, sorted(set(spaces))
+        self.me = Identity(options.comment_author or "")
+        self.change_sets: list[models.ChangeSet] = []
+        self.failed: list[tuple[PullRequest, ApprovalFlowSyncError]] = []
+
+    def pull_requests(self) -> list[PullRequest]:
+        """Open ones, and closed ones updated within ``since`` days, by number from the cursor."""
+        since = datetime.now(timezone.utc) - timedelta(days=self.settings.since_days)
+        repo = self.settings.reconcile_repository
+        closed = self.gh.pull_requests(repo, "closed", since.strftime("%Y-%m-%dT%H:%M:%SZ"))
+        prs = sorted(self.gh.pull_requests(repo, "open") + closed, key=lambda pr: pr.number)
+        cursor = read_cursor(self.settings)
+        return [pr for pr in prs if pr.number >= cursor] + [pr for pr in prs if pr.number < cursor]
+
+    def run(self, prs: Sequence[PullRequest], stop_at: float) -> tuple[list[Done], int | None]:
+        """Every pull request in order until ``stop_at``; what was done, and where it stopped."""
+        self.change_sets = [cs for s in self.spaces for cs in self.af.list_change_sets(s)]
+
+        def in_time(pr: PullRequest) -> tuple[bool, Done | None]:
+            """Whether ``pr`` was started (the clock is read as a worker takes it), and how."""
+            return (False, None) if time.monotonic() >= stop_at else (True, self.one(pr))
+
+        with ThreadPoolExecutor(PR_WORKERS, "pr") as workers:
+            results = list(workers.map(in_time, prs))
+        left = [pr.number for pr, (started, _) in zip(prs, results, strict=True) if not started]
+        return [done for _, done in results if done is not None], (left[0] if left else None)
+
+    def one(self, pr: PullRequest) -> Done | None:
+        """The step ``pr`` needs, taken; a failure is kept and the others go on."""
+        linked = planning.linked_open(self.change_sets, pr.html_url)
+        try:
+            return self._do(pr, self._step(pr, linked), linked)
+        except ApprovalFlowSyncError as error:
+            self.failed.append((pr, error))
+            return Done(pr, Step.NONE, "failed, see the error")
+
+    def _step(self, pr: PullRequest, linked: list[models.ChangeSet]) -> Step:
+        unsubmitted = [cs for cs in linked if cs.rollupState in NOT_SUBMITTED]
+        submittable = 0
+        if pr.merged and unsubmitted:
+            checks = [self.af.preflight_change_set(cs.id) for cs in unsubmitted]
+            submittable = sum(1 for check in checks for page in check.results if page.canSubmit)
+        rollups = [cs.rollupState for cs in linked]
+        return step(pr, rollups, submittable, archive_on_close=self.options.archive_on_close)
+
+    def _do(self, pr: PullRequest, needed: Step, linked: list[models.ChangeSet]) -> Done | None:
+        if needed is Step.NONE:
+            return None
+        if needed is Step.FOLLOW:
+            state = self.follow(pr, linked)
+            return Done(pr, needed, state) if state else None
+        single = self._single(pr)
+        flows: dict[Step, Callable[[], report.Outcome]] = {
+            Step.SYNC: single.sync,
+            Step.SUBMIT: single.submit,
+            Step.ARCHIVE: single.archive,
+        }
+        flows[needed]()
+        for failure in single.github_failures:
+            self.failed.append((pr, failure))
+        wrote = ", ".join(f"{d.action} {d.change_set_id}" for d in single.done)
+        return Done(pr, needed, wrote) if wrote or needed is not Step.SYNC else None
+
+    def follow(self, pr: PullRequest, linked: list[models.ChangeSet]) -> str | None:
+        """Approval progress onto the merge commit's status and the sticky comment; None once
+        the status is final (approved or rejected): the pull request is no longer followed."""
+        context = self.settings.approval_context
+        merge = replace(pr, head_sha=pr.merge_commit_sha) if pr.merge_commit_sha else None
+        none = Status("", "", None)
+        current = (self.gh.latest_status(merge, context) if merge else None) or none
+        if current.state in report.FINAL_STATES:
+            return None
+        approvals = list(self.pool.map(self.approval, linked))
+        state, description = report.approval_status(approvals)
+        if self.options.dry_run:
+            return state
+        if merge and (current.state, current.description) != (state, description):
+            self.gh.set_status(
+                merge, state=state, context=context, description=description,
+                target_url=self.options.run_url,
+            )  # fmt: skip
+        if self.options.comment:
+            self.sticky(pr, approvals)
+        return state
+
+    def approval(self, change_set: models.ChangeSet) -> report.Approval:
+        """A change set's state; with rejections, the pages rejected: never approved, and
+        submittable again (a page still in review is blocked by its pending approval)."""
+        found = report.Approval(change_set.spaceId or "", change_set.id, change_set.rollupState)
+        if change_set.rollupState != "has_rejections":
+            return found
+        detail = self.af.get_change_set(change_set.id)
+        checks = self.af.preflight_change_set(change_set.id).results
+        again = {check.pageId for check in checks if check.canSubmit}
+        rejected = [r.pageId for r in detail.pageRefs if r.approvedAtVersion is None]
+        return replace(found, rejected=tuple(page for page in rejected if page in again))
+
+    def sticky(self, pr: PullRequest, approvals: Sequence[report.Approval]) -> None:
+        """The sticky comment with the approval section; posted if there is none."""
+        comments = self.gh.list_comments(pr)
+        mine = (c for c in comments if self.me.wrote(c) and md.has_marker(c.body, report.STICKY))
+        existing = next(mine, None)
+        section = report.approval_section(approvals, self.options.confluence_url)
+        base = existing.body if existing else md.comment_marker(report.STICKY)
+        self._single(pr).put_sticky(report.with_approval(base, section), existing, self.me)
+
+    def _single(self, pr: PullRequest) -> Run:
+        """The single run's flows for ``pr``, reporting through :class:`Quiet`."""
+        return Run(
+            pr, approvalflow=self.af, github=self.gh, reporter=Quiet(self.runner),
+            options=self.options, spaces=self.spaces, match=self.matcher.match, pool=self.pool,
+        )  # fmt: skip
+
+
+def read_cursor(settings: ActionSettings) -> int:
+    """The pull request number a stopped run asked to start from; 0 when none."""
+    path = _resume_path(settings)
+    text = path.read_text(encoding="utf-8").strip() if path and path.is_file() else ""
+    return int(text) if text.isdigit() else 0
+
+
+def write_cursor(settings: ActionSettings, number: int | None) -> None:
+    path = _resume_path(settings)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"{number or ''}\n", encoding="utf-8")
+
+
+def _resume_path(settings: ActionSettings) -> Path | None:
+    name = settings.resume_file
+    return settings.workspace / name if name else None
+
+
+def summary(repo: str, done: Sequence[Done], total: int, stopped: int | None) -> str:
+    """The job summary: what was done to which pull request, and where a stopped run resumes."""
+    parts = [f"### ApprovalFlow: reconciled {md.text(repo)}"]
+    if done:
+        lines = [
+            f"- {md.link(f'#{d.pr.number}', d.pr.html_url)} {md.text(d.pr.title)}: "
+            f"{d.step.value}{': ' + md.text(d.note) if d.note else ''}"
+            for d in done
+        ]
+        parts.append("\n".join(lines))
+    else:
+        parts.append(f"Nothing to do: {report.plural(total, 'pull request')} up to date.")
+    if stopped is not None:
+        parts.append(
+            f"Stopped at the time budget; the next run resumes at pull request #{stopped}."
+        )
+    return "\n\n".join(parts) + "\n"
+
+
+def reconcile(settings: ActionSettings, runner: Runner, *, debug: bool) -> int:
+    """The reconcile run: set up as a single run, then every pull request of the repository."""
+    if settings.credentials.missing:
+        if settings.credentials.on_missing is MissingCredentials.SKIP:
+            runner.notice("Skipped, nothing written: no ApprovalFlow credentials.")
+            return 0
+        raise ConfigError(
+            "inputs access-token and refresh-token: both empty; pass the ApprovalFlow "
+            "secrets to the reconcile step (scheduled runs get the repository's secrets)"
+        )
+    if not settings.reconcile_repository or not settings.github_token:
+        raise ConfigError(
+            "inputs repository and github-token: reconcile needs both; run it in GitHub "
+            "Actions (they default to this repository and its token)"
+        )
+    stop_at = time.monotonic() + settings.time_budget
+    run_ends = stop_at + GRACE_SECONDS
+    etags = settings.workspace / settings.etag_file if settings.etag_file else None
+    gh = GitHubGateway(settings.api_url, settings.github_token, run_ends=run_ends, etag_file=etags)
+    mapping = read_mapping(_mapping_path(settings), source=settings.mapping_file)
+    login = settings.comment_author or gh.identity().login
+    options = Options(
+        title_template=settings.title_template or mapping.title_template or DEFAULT_TITLE_TEMPLATE,
+        status_context=settings.status_context,
+        comment=settings.comment,
+        dry_run=settings.dry_run,
+        archive_on_close=settings.archive_on_close,
+        confluence_url=settings.confluence_url or mapping.confluence_url,
+        run_url=settings.run_url,
+        comment_author=login,
+    )
+    with (
+        httpx.Client(timeout=30.0) as oauth_http,
+        ThreadPoolExecutor(max_workers=MAX_WORKERS) as pool,
+    ):
+        token, handoff = token_for(settings, runner, oauth_http, run_ends=run_ends)
+        with ApprovalFlowClient(
+            settings.base_url, token, retry=RetryPolicy(run_ends=run_ends)
+        ) as af:
+            work = Reconcile(
+                settings, runner, gh=gh, af=af, pool=pool, options=options,
+                matcher=compile_mapping(mapping), spaces=[rule.space for rule in mapping.rules],
+            )  # fmt: skip
+            try:
+                prs = work.pull_requests()
+                done, stopped = work.run(prs, stop_at)
+            except ApprovalFlowSyncError as error:
+                return fail(runner, error, debug=debug)
+            finally:
+                gh.close()
+                warn_if_spent(handoff, runner)
+    write_cursor(settings, stopped)
+    runner.append_summary(summary(settings.reconcile_repository, done, len(prs), stopped))
+    runner.append_summary(f"\n{gh.usage().describe()}\n")
+    for pr, failure in work.failed:
+        kind = " (the ApprovalFlow work was done)" if isinstance(failure, GitHubError) else ""
+        runner.error(f"pull request #{pr.number}: {failure}{kind}", title="approvalflow-sync")
+    return 1 if work.failed else 0
+
+
+def _mapping_path(settings: ActionSettings) -> Path:
+    """The mapping in the checkout of the default branch (no pull request's code is there)."""
+    path = settings.workspace / settings.mapping_file
+    if not path.is_file():
+        raise ConfigError(
+            f"{settings.mapping_file}: not found: {settings.workspace} holds no checkout of it; "
+            "add `- uses: actions/checkout@v4` to the job before this step"
+        )
+    return path

@@ -1,0 +1,135 @@
+"""Conditional GETs: GitHub answers 304, free of its rate limit, when a kept answer is current.
+
+The store keeps, by URL, what GitHub answered this token's GETs: the body and the headers a
+reader needs (never a request header, so never the token). It may live in a JSON file that
+``actions/cache`` restores between scheduled runs; a file that cannot be read starts it empty.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("approvalflow_sync.github")
+
+KEPT_HEADERS = ("etag", "link", "last-modified", "content-type")
+"""The answer headers kept beside a body: its validator and what pagination reads."""
+MAX_BYTES = 32 * 2**20
+"""The store's size bound; the answers used longest ago go first."""
+VERSION = 1
+
+
+@dataclass(frozen=True)
+class Kept:
+    etag: str
+    headers: dict[str, str]
+    body: str
+
+    @property
+    def size(self) -> int:
+        return len(self.body) + sum(len(k) + len(v) for k, v in self.headers.items())
+
+
+class ETagStore:
+    """Answers by URL, bounded to ``max_bytes``, safe to share between threads."""
+
+    def __init__(self, max_bytes: int = MAX_BYTES) -> None:
+        self._entries: OrderedDict[str, Kept] = OrderedDict()
+        self._bytes = 0
+        self._max = max_bytes
+        self._lock = threading.Lock()
+        self._changed = False
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, url: str) -> Kept | None:
+        with self._lock:
+            kept = self._entries.get(url)
+            if kept is not None:
+                self._entries.move_to_end(url)
+            return kept
+
+    def put(self, url: str, headers: dict[str, str], body: str) -> None:
+        """Keep a 200 answer that carries an ``ETag``; others are not worth asking about."""
+        etag = headers.get("etag")
+        if not etag:
+            return
+        kept = Kept(etag, {k: headers[k] for k in KEPT_HEADERS if k in headers}, body)
+        with self._lock:
+            self._add(url, kept)
+            self._changed = True
+
+    def _add(self, url: str, kept: Kept) -> None:
+        old = self._entries.pop(url, None)
+        self._bytes -= old.size if old else 0
+        if kept.size > self._max:
+            return
+        self._entries[url] = kept
+        self._bytes += kept.size
+        while self._bytes > self._max:
+            _url, dropped = self._entries.popitem(last=False)
+            self._bytes -= dropped.size
+
+    @classmethod
+    def load(cls, path: Path, max_bytes: int = MAX_BYTES) -> ETagStore:
+        """The store saved at ``path``; empty, with one warning, when the file is unusable."""
+        store = cls(max_bytes)
+        if not path.exists():
+            return store
+        try:
+            entries = _parse(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
+            log.warning(
+                "the ETag store %s could not be read (%s); starting without it: every GET counts "
+                "against the rate limit this run",
+                path,
+                exc.__class__.__name__,
+            )
+            return store
+        for url, kept in entries:
+            store._add(url, kept)
+        return store
+
+    def save(self, path: Path) -> None:
+        """Write the store to ``path`` atomically (a reader never sees half a file), unless
+        nothing changed since it was read."""
+        with self._lock:
+            if not self._changed and path.exists():
+                return
+            entries = [
+                {"url": url, "etag": kept.etag, "headers": kept.headers, "body": kept.body}
+                for url, kept in self._entries.items()
+            ]
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as file:
+                    json.dump({"version": VERSION, "entries": entries}, file)
+                os.replace(temporary, path)
+            finally:
+                if os.path.exists(temporary):
+                    os.unlink(temporary)
+        except OSError as exc:
+            log.warning("the ETag store %s was not saved (%s)", path, exc.__class__.__name__)
+
+
+def _parse(data: Any) -> list[tuple[str, Kept]]:
+    """The entries of a saved store, oldest first; ``ValueError`` on anything else."""
+    if data.get("version") != VERSION:
+        raise ValueError(f"version {data.get('version')!r}, not {VERSION}")
+    entries = []
+    for entry in data["entries"]:
+        url, kept = entry["url"], Kept(entry["etag"], dict(entry["headers"]), entry["body"])
+        if not all(isinstance(v, str) for v in [url, kept.etag, kept.body, *kept.headers.values()]):
+            raise ValueError("an entry that is not text")
+        entries.append((url, kept))
+    return entries
