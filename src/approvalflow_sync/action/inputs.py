@@ -307,7 +307,8 @@ def load_settings(env: Mapping[str, str]) -> ActionSettings:
         server_url=server_url,
         workspace=Path(env.get("GITHUB_WORKSPACE", "").strip() or "."),
         run_url=_run_url(env, server_url, repository),
-        approval_context=input_value(env, "approval-status-context") or DEFAULT_APPROVAL_CONTEXT,
+        approval_context=input_value(env, "approval-status-context")
+        or instance_context(DEFAULT_APPROVAL_CONTEXT, instance),
         since_days=parse_count(env, "since", DEFAULT_SINCE_DAYS),
         time_budget=parse_count(env, "time-budget", DEFAULT_TIME_BUDGET_MINUTES) * 60.0,
         reconcile_repository=input_value(env, "repository") or repository,

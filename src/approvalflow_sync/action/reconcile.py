@@ -117,7 +117,8 @@ class Reconcile:
 
     def one(self, pr: PullRequest) -> Done | None:
         """The step ``pr`` needs, taken; a failure is kept and the others go on."""
-        linked = planning.linked_open(self.change_sets, pr.html_url)
+        link = planning.reference_url(pr.html_url, self.options.instance)
+        linked = planning.linked_open(self.change_sets, link)
         try:
             return self._do(pr, self._step(pr, linked), linked)
         except ApprovalFlowSyncError as error:
@@ -188,10 +189,15 @@ class Reconcile:
     def sticky(self, pr: PullRequest, approvals: Sequence[report.Approval]) -> None:
         """The sticky comment with the approval section; posted if there is none."""
         comments = self.gh.list_comments(pr)
-        mine = (c for c in comments if self.me.wrote(c) and md.has_marker(c.body, report.STICKY))
+        instance = self.options.instance
+        mine = (
+            c
+            for c in comments
+            if self.me.wrote(c) and md.has_marker(c.body, report.STICKY, instance)
+        )
         existing = next(mine, None)
         section = report.approval_section(approvals, self.options.confluence_url)
-        base = existing.body if existing else md.comment_marker(report.STICKY)
+        base = existing.body if existing else md.comment_marker(report.STICKY, instance)
         self._single(pr).put_sticky(report.with_approval(base, section), existing, self.me)
 
     def _single(self, pr: PullRequest) -> Run:
@@ -270,6 +276,7 @@ def reconcile(settings: ActionSettings, runner: Runner, *, debug: bool) -> int:
         confluence_url=settings.confluence_url or mapping.confluence_url,
         run_url=settings.run_url,
         comment_author=login,
+        instance=settings.instance,
     )
     with (
         httpx.Client(timeout=30.0) as oauth_http,
