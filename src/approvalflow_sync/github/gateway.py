@@ -200,8 +200,8 @@ class HostBoundRequester(Requester):
             headers = {**(headers or {}), "If-None-Match": kept.etag}
         try:
             send = partial(super().requestJson, verb, url, parameters, headers, *args, **kwargs)
-            with self.limits.slot(request, deadline):
-                status, answer_headers, output = within(deadline, self._retry.clock, send)
+            with self.limits.slot(request, deadline) as attempt_ends:
+                status, answer_headers, output = within(attempt_ends, self._retry.clock, send)
         except (requests.RequestException, TimeoutError) as exc:
             refused = isinstance(exc, requests.ConnectTimeout) or "NewConnectionError" in str(exc)
             no_answer = f"{where}: no answer ({exc.__class__.__name__})"

@@ -124,10 +124,12 @@ class Limiter:
             return self._usage
 
     @contextmanager
-    def slot(self, where: str, deadline: float) -> Iterator[None]:
-        """A turn to send, after any pause; a pause past its deadline is an error instead.
+    def slot(self, where: str, deadline: float) -> Iterator[float]:
+        """A turn to send, after any pause, and when the attempt must end; a pause past its
+        deadline is an error instead.
 
-        A secondary limit must end by the call's ``deadline``, a primary one by the run's end.
+        A secondary limit must end by the call's ``deadline``, a primary one by the run's end:
+        after waiting one out, the attempt gets a call's time again (within the run).
         """
         with self._lock:
             pause, left = self._pause, self._until - self._policy.clock()
@@ -138,8 +140,10 @@ class Limiter:
             kind = "primary" if pause.primary else "secondary"
             log.warning("GitHub's %s rate limit: waiting %.0f s before %s", kind, left, where)
             self._policy.sleep(left)
+            if pause.primary:
+                deadline = max(deadline, self._policy.deadline())
         with self._slots:
-            yield
+            yield deadline
 
     def observe(self, status: int, headers: Mapping[str, str], body: str) -> Limit | None:
         """Count an answer and read its limit; a limit (or nothing left) pauses every thread."""
