@@ -65,6 +65,7 @@ ACTION_DEFAULTS: dict[str, str] = {
     "title-template": "",
     "confluence-url": "",
     "dry-run": "false",
+    "page-ids-from-files": "true",
 }
 """The inputs of ``action.yml`` with their defaults: the composite step sets every one."""
 

@@ -33,6 +33,7 @@ from approvalflow_sync.errors import EXIT_CONFIG, ApprovalFlowSyncError, ConfigE
 from approvalflow_sync.github.event import SYNC_ACTIONS, Event, PullRequest, parse_event, read_event
 
 if TYPE_CHECKING:
+    from approvalflow_sync.action.file_pages import Pages
     from approvalflow_sync.core.mapping import Mapping as MappingFile
     from approvalflow_sync.core.mapping import Matcher
     from approvalflow_sync.github.gateway import GitHubGateway
@@ -216,8 +217,8 @@ def _without_credentials(settings: ActionSettings, pr: PullRequest, runner: Runn
 
 def _load_mapping(
     settings: ActionSettings, event_name: str, pr: PullRequest, gh: GitHubGateway
-) -> MappingFile:
-    """The validated mapping.
+) -> MappingFile | None:
+    """The validated mapping; None when it is missing and the files may name their pages.
 
     Under ``pull_request_target`` the workspace may hold the pull request's code, so the mapping
     is read from the base commit through the API: a pull request cannot point its own pages.
@@ -225,14 +226,20 @@ def _load_mapping(
     from approvalflow_sync.core.mapping import load_mapping, read_mapping  # noqa: PLC0415
 
     name = settings.mapping_file
+    optional = settings.page_ids_from_files
     if event_name != "pull_request_target":
-        if not _checked_out(settings) and not (settings.workspace / name).exists():
+        missing = not (settings.workspace / name).exists()
+        if missing and optional:
+            return None
+        if not _checked_out(settings) and missing:
             raise ConfigError(
                 f"{name}: not found: {settings.workspace} holds no checkout; add "
                 "`- uses: actions/checkout@v4` to the job before this step"
             )
         return read_mapping(_in_workspace(settings.workspace, name), source=name)
     text = gh.read_file(pr.repo, name, pr.base_sha)
+    if text is None and optional:
+        return None
     if text is None:
         raise ConfigError(
             f"{name}: not found at the base commit {pr.base_sha[:12]}; commit the mapping "
@@ -284,8 +291,8 @@ def _run(
     run_ends = time.monotonic() + RUN_SECONDS
     gh = GitHubGateway(settings.api_url, settings.github_token, run_ends=run_ends)
     mapping = _load_mapping(settings, event_name, pr, gh)
-    matcher = compile_mapping(mapping)
-    if event_name == "pull_request_target":
+    matcher = compile_mapping(mapping) if mapping else None
+    if event_name == "pull_request_target" or matcher is None:
         pass  # the workspace is not the pull request's: its files say nothing of the patterns
     elif _checked_out(settings):
         _warn_unmatched(matcher, settings, runner)
@@ -297,12 +304,13 @@ def _run(
             title="approvalflow-sync",
         )
     options = Options(
-        title_template=settings.title_template or mapping.title_template or DEFAULT_TITLE_TEMPLATE,
+        title_template=settings.title_template
+        or (mapping.title_template if mapping else DEFAULT_TITLE_TEMPLATE),
         status_context=settings.status_context,
         comment=settings.comment,
         dry_run=settings.dry_run,
         archive_on_close=settings.archive_on_close,
-        confluence_url=settings.confluence_url or mapping.confluence_url,
+        confluence_url=settings.confluence_url or (mapping.confluence_url if mapping else None),
         run_url=settings.run_url,
         comment_author=settings.comment_author,
     )
@@ -322,8 +330,8 @@ def _run(
                 github=gh,
                 reporter=runner,
                 options=options,
-                spaces={rule.space for rule in mapping.rules},
-                match=matcher.match,
+                spaces={rule.space for rule in mapping.rules} if mapping else (),
+                match=_pages(settings, event_name, pr, mapping, matcher, gh, runner, pool),
                 pool=pool,
                 files_from_git=lambda pr: changed_files_from_git(
                     settings.workspace, pr.base_sha, pr.head_sha
@@ -350,6 +358,31 @@ def _run(
         )
         return 1
     return 0
+
+
+def _pages(  # noqa: PLR0917 - the run's parts, each passed on once
+    settings: ActionSettings,
+    event_name: str,
+    pr: PullRequest,
+    mapping: MappingFile | None,
+    matcher: Matcher | None,
+    gh: GitHubGateway,
+    runner: Runner,
+    pool: ThreadPoolExecutor,
+) -> Pages:
+    """The files' pages: the mapping's rules, and the ids the files carry (unless turned off)."""
+    from approvalflow_sync.action.file_pages import Pages, head_untrusted, reader  # noqa: PLC0415
+
+    untrusted = head_untrusted(event_name, pr)
+    workspace = settings.workspace if _checked_out(settings) else None
+    read = reader(pr, untrusted=untrusted, workspace=workspace, github=gh, pool=pool)
+    return Pages(
+        matcher=matcher,
+        mapping=mapping,
+        mapping_file=settings.mapping_file,
+        read=read if settings.page_ids_from_files else None,
+        reporter=runner,
+    )
 
 
 def _checked_out(settings: ActionSettings) -> bool:
