@@ -31,7 +31,7 @@ HOW = (
 
 _LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _COMMENT = re.compile(r"<!--\s*confluence[-_]page[-_]id:\s*([0-9]+)\s*-->")
-_FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)^(?:---|\.\.\.)[ \t]*$", re.DOTALL | re.M)
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)^(?:---|\.\.\.)[ \t]*\r?$", re.DOTALL | re.M)
 _DIGITS = re.compile(r"[0-9]{1,30}", re.ASCII)
 
 

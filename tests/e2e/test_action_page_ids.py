@@ -1,0 +1,188 @@
+"""Page ids kept in the docs files drive the sync end to end (issue 15, items 2-4).
+
+Each test runs ``approvalflow-sync run`` against the sandbox and a fake GitHub whose contents API
+holds each file's version at the base and the head commit (the workspace is an empty checkout,
+so the files come from the API), or against a real git history in the workspace.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from action_harness import ActionHarness, ActionRun, by_space, harness, load_payload
+from approvalflow_sync.sandbox import SandboxServer
+
+REPO = "Codertocat/Hello-World"
+FORMS = {
+    "md2conf": "<!-- confluence-page-id: {page} -->\n\n# A page\n",
+    "markdown-confluence": "---\nconnie-publish: true\nconnie-page-id: '{page}'\n---\n# A page\n",
+    "telefonica": '---\nconfluence_page_id: "{page}"\nsync_to_confluence: true\n---\n# A page\n',
+}
+MAPPING = 'space: "12345"\npages:\n  - path: docs/auth/**\n    page: "67890"\n'
+HOSTILE = ("76541", "67897")
+"""Pages a fork's head points its files at: neither may reach ApprovalFlow."""
+FORK_HEAD_REPO = "someone/Hello-World"
+Files = dict[str, tuple[str | None, str | None]]
+"""path: (text at the base commit, text at the head commit); None where the file is absent."""
+
+
+@pytest.fixture
+def h(tmp_path: Path, sandbox: SandboxServer) -> Iterator[ActionHarness]:
+    """No mapping file: the docs carry their ids."""
+    with harness(tmp_path, sandbox, None, ActionHarness) as action:
+        yield action
+
+
+def pull_request(h: ActionHarness, files: Files, *, fork: bool = False) -> dict[str, Any]:
+    """The ``opened`` payload's pull request changing ``files``, their texts in the fake."""
+    payload = load_payload("opened")
+    fields: dict[str, Any] = {}
+    if fork:
+        head = payload["pull_request"]["head"]
+        fields["head"] = {**head, "repo": {**head["repo"], "full_name": FORK_HEAD_REPO}}
+    changed = [
+        {"filename": path, "status": "added" if base is None else "modified"}
+        for path, (base, _head) in files.items()
+    ]
+    event = h.add_pull_request(payload, changed, **fields)
+    pr = event["pull_request"]
+    for path, texts in files.items():
+        for sha, text in zip((pr["base"]["sha"], pr["head"]["sha"]), texts, strict=True):
+            if text is not None:
+                h.github.set_file_content(REPO, path, text, ref=sha)
+    return event
+
+
+def ok(run: ActionRun) -> ActionRun:
+    assert run.returncode == 0, run.describe()
+    assert "Traceback" not in run.stderr, run.describe()
+    return run
+
+
+def sent_pages(h: ActionHarness) -> set[str]:
+    """Every page id any call to ApprovalFlow carried."""
+    pages: set[str] = set()
+    for call in h.sandbox_calls():
+        body = call.get("body") or {}
+        refs = body.get("pageRefs", []) if isinstance(body, dict) else []
+        pages |= {ref["pageId"] for ref in refs}
+        if isinstance(body, dict) and "pageId" in body:
+            pages.add(body["pageId"])
+    return pages
+
+
+@pytest.mark.parametrize("form", sorted(FORMS))
+def test_ids_in_each_publishers_form_drive_a_sync(h: ActionHarness, form: str) -> None:
+    text = FORMS[form]
+    spaced = "---\nconnie-page-id: 76540\napprovalflow-space-id: '54321'\n---\n"
+    event = pull_request(
+        h,
+        {
+            "docs/guide.md": (text.format(page="67891"), text.format(page="67892")),
+            "handbook/review.mdx": (spaced, spaced),
+            "src/app.py": ("x = 1\n", "x = 2\n"),
+        },
+    )
+    run = h.run(event)  # no mapping file: no default space
+    assert run.returncode == 2, run.describe()
+    (error,) = run.annotations("error")
+    assert error.message.startswith("docs/guide.md: page 67892 has no space: add ")
+    assert h.sandbox_writes() == []
+
+    h.github.clear_calls()
+    h.write_mapping('space: "12345"\npages:\n  - path: unused/**\n    page: "67890"\n')
+    ok(h.run(event))
+    sets = by_space(h.change_sets(event["pull_request"]["html_url"]))
+    assert sets["12345"]["pageIds"] == ["67892"], "the head's id, in the mapping's space"
+    assert sets["54321"]["pageIds"] == ["76540"], "the file's own space"
+    reads = sorted(c.route.split("/contents/")[1] for c in h.github.calls_to("GET", "/contents/"))
+    assert reads == ["docs/guide.md", "handbook/review.mdx"], "only changed Markdown is read"
+
+
+def test_without_a_mapping_a_doc_without_an_id_is_a_configuration_error(h: ActionHarness) -> None:
+    event = pull_request(
+        h,
+        {
+            "handbook/review.md": (None, "---\nconnie-page-id: 1\napprovalflow-space-id: 2\n---\n"),
+            "docs/no-id.md": ("# Nothing\n", "# Still nothing\n"),
+        },
+    )
+    run = h.run(event)
+    assert run.returncode == 2, run.describe()
+    (error,) = run.annotations("error")
+    assert error.message.startswith(
+        ".github/approvalflow.yml: not found, and docs/no-id.md names no page"
+    )
+    assert "Traceback" not in run.stderr
+    assert h.sandbox_writes() == []
+
+    off = h.run(event, inputs={"page-ids-from-files": "false"})
+    assert off.returncode == 2, off.describe()
+    (error,) = off.annotations("error")
+    assert "mapping file .github/approvalflow.yml does not exist" in error.message
+
+
+def test_the_mapping_and_the_files_unite_and_a_contradiction_is_reported(h: ActionHarness) -> None:
+    h.write_mapping(MAPPING)
+    md2conf = FORMS["md2conf"]
+    event = pull_request(
+        h,
+        {
+            "docs/auth/login.md": (md2conf.format(page="67899"), md2conf.format(page="67899")),
+            "docs/api.md": (md2conf.format(page="67893"), md2conf.format(page="67893")),
+            "docs/broken.md": ("---\nconnie-page-id: TBD\n---\n",) * 2,
+        },
+    )
+    run = ok(h.run(event))
+    (cs,) = h.change_sets(event["pull_request"]["html_url"])
+    assert cs["pageIds"] == ["67890", "67893"], "the mapping's rule wins; the file's own id adds"
+    warnings = {w.properties.get("file"): w for w in run.annotations("warning")}
+    contradicted = warnings["docs/auth/login.md"]
+    assert "names page 67899, but the mapping maps it to 67890" in contradicted.message
+    assert "`docs/auth/login.md` names page 67899; the mapping's 67890 used" in run.summary
+    assert "connie-page-id is 'TBD'" in warnings["docs/broken.md"].message
+
+    h.admin("DELETE", "/calls")
+    ok(h.run(event, inputs={"page-ids-from-files": "false"}))
+    assert by_space(h.change_sets(event["pull_request"]["html_url"]))["12345"]["pageIds"] == [
+        "67890"
+    ], "turned off, the files' ids are not read"
+
+
+def hostile_files() -> Files:
+    honest = FORMS["telefonica"].format(page="67891")
+    elsewhere = f"---\nconfluence_page_id: '{HOSTILE[0]}'\napprovalflow-space-id: '54321'\n---\n"
+    return {
+        # the head points a file the base names 67891 at another space's page
+        "docs/guide.md": (honest, elsewhere),
+        # and adds a file claiming a page
+        "docs/new.md": (None, FORMS["markdown-confluence"].format(page=HOSTILE[1])),
+    }
+
+
+@pytest.mark.parametrize("event_name", ["pull_request_target"])
+def test_a_forks_head_cannot_point_the_approval_at_its_own_pages(
+    h: ActionHarness, event_name: str
+) -> None:
+    event = pull_request(h, hostile_files(), fork=True)
+    base_sha = event["pull_request"]["base"]["sha"]
+    h.github.set_file_content(REPO, ".github/approvalflow.yml", MAPPING, ref=base_sha)
+
+    ok(h.run(event, event_name=event_name))
+
+    assert sent_pages(h) == {"67891"}, "only the base commit's id reached ApprovalFlow"
+    (cs,) = h.change_sets(event["pull_request"]["html_url"])
+    assert cs["spaceId"] == "12345"
+    reads = h.github.calls_to("GET", r"/contents/docs/")
+    assert reads
+    assert all(call.query == {"ref": [base_sha]} for call in reads)
+
+    # the same pull request from the same repository: the head's ids count
+    h.forget_calls()
+    same = pull_request(h, hostile_files())
+    ok(h.run(same, event_name=event_name))
+    assert sent_pages(h) >= {HOSTILE[1]}
