@@ -7,6 +7,8 @@ so the files come from the API), or against a real git history in the workspace.
 
 from __future__ import annotations
 
+import os
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -186,3 +188,60 @@ def test_a_forks_head_cannot_point_the_approval_at_its_own_pages(
     same = pull_request(h, hostile_files())
     ok(h.run(same, event_name=event_name))
     assert sent_pages(h) >= {HOSTILE[1]}
+
+
+GIT_ENV = {
+    "GIT_CONFIG_GLOBAL": os.devnull,
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_AUTHOR_NAME": "t",
+    "GIT_AUTHOR_EMAIL": "t@example.com",
+    "GIT_COMMITTER_NAME": "t",
+    "GIT_COMMITTER_EMAIL": "t@example.com",
+}
+
+
+def commit(repo: Path, files: dict[str, str]) -> str:
+    for name, text in files.items():
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        (repo / name).write_text(text, encoding="utf-8")
+
+    def git(*args: str) -> str:
+        done = subprocess.run(
+            ["git", "-C", str(repo), *args],
+            env={**os.environ, **GIT_ENV},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return done.stdout.strip()
+
+    git("add", "-A")
+    git("commit", "-q", "-m", "c")
+    return git("rev-parse", "HEAD")
+
+
+@pytest.mark.parametrize("fork", [False, True])
+def test_with_the_commits_checked_out_no_file_is_asked_of_github(
+    h: ActionHarness, fork: bool
+) -> None:
+    """The workspace holds the base and the head (a job that checked the head out): ids come
+    from git, the base's for a fork's head under pull_request_target."""
+    files = hostile_files()
+    h.write_mapping(MAPPING)
+    base = commit(h.workspace, {p: b for p, (b, _) in files.items() if b is not None})
+    head = commit(h.workspace, {p: t for p, (_, t) in files.items() if t is not None})
+    payload = load_payload("opened")
+    pr = payload["pull_request"]
+    head_repo = {**pr["head"]["repo"], "full_name": FORK_HEAD_REPO if fork else REPO}
+    event = h.add_pull_request(
+        payload,
+        [{"filename": "docs/guide.md"}, {"filename": "docs/new.md", "status": "added"}],
+        head={**pr["head"], "sha": head, "repo": head_repo},
+        base={**pr["base"], "sha": base},
+    )
+    h.github.set_file_content(REPO, ".github/approvalflow.yml", MAPPING, ref=base)
+
+    ok(h.run(event, event_name="pull_request_target"))
+
+    assert [c.route for c in h.github.calls_to("GET", "/contents/docs")] == []
+    assert sent_pages(h) == ({"67891"} if fork else {*HOSTILE})

@@ -53,7 +53,7 @@ def test_each_file_as_the_commit_has_it_cut_at_the_limit(tmp_path: Path) -> None
         "big.md": big[:1000],
         "gone.md": None,
         "dir": None,  # a tree, not a file
-        "x\nmain:a.md": None,  # a line break would make two requests: not asked
+        "x\nmain:a.md": None,  # no such file (a line break asks nothing else)
     }
 
 

@@ -33,6 +33,10 @@ from approvalflow_sync.github.event import ChangedFile, PullRequest
 SECRET_EVENTS = ("pull_request_target", "workflow_run")
 """Events whose runs get the repository's secrets even for a fork's pull request."""
 
+API_READS = 300
+"""Most files read through the contents API in one run: a workflow's token has 1,000 requests
+an hour for the whole repository; more files need a checkout."""
+
 Read = Callable[[list[ChangedFile]], dict[str, str | None]]
 
 
@@ -68,7 +72,13 @@ def wanted(files: Iterable[ChangedFile], pr: PullRequest, *, untrusted: bool) ->
 
 
 def reader(
-    pr: PullRequest, *, untrusted: bool, workspace: Path | None, github: Contents, pool: Executor
+    pr: PullRequest,
+    *,
+    untrusted: bool,
+    workspace: Path | None,
+    github: Contents,
+    pool: Executor,
+    api_limit: int = API_READS,
 ) -> Read:
     """Reads the changed Markdown files' texts (None: not at that commit)."""
 
@@ -84,11 +94,19 @@ def reader(
                 blobs = read_blobs(workspace, where, paths, MAX_CHARS * 4)
                 texts |= {p: b.decode("utf-8", "replace") if b is not None else None
                           for p, b in blobs.items()}  # fmt: skip
-            else:
-                answers = pool.map(
-                    lambda p, c=commit: github.read_file(pr.repo, p, c, errors="replace"), paths
+                continue
+            if len(paths) > api_limit:
+                raise ConfigError(
+                    f"input page-ids-from-files: {len(paths):,} changed Markdown files to read "
+                    f"at commit {commit[:12]}, which the workspace does not hold: through "
+                    f"GitHub's API that is a request each (over the {api_limit} this action "
+                    "makes; a workflow's token has 1,000 an hour); add an actions/checkout "
+                    "step before this one, or set page-ids-from-files: false"
                 )
-                texts |= dict(zip(paths, answers, strict=True))
+            answers = pool.map(
+                lambda p, c=commit: github.read_file(pr.repo, p, c, errors="replace"), paths
+            )
+            texts |= dict(zip(paths, answers, strict=True))
         return texts
 
     return read

@@ -109,30 +109,40 @@ def commit_in_checkout(root: str | os.PathLike[str], commit: str, *, merge_of: b
 def read_blobs(
     root: str | os.PathLike[str], commit: str, paths: list[str], limit: int
 ) -> dict[str, bytes | None]:
-    """The first ``limit`` bytes of each path at ``commit`` (None: no such file), from one
-    ``git cat-file --batch``; a path holding a line break is not asked (it would be two)."""
+    """The first ``limit`` bytes of each path at ``commit`` (None: no such file).
+
+    One ``git ls-tree`` finds the files' blobs, one ``git cat-file --batch`` reads them: asking
+    ``commit:path`` instead walks the commit's tree again for every file, quadratic time.
+    """
+    root = os.fspath(root)
     found: dict[str, bytes | None] = dict.fromkeys(paths)
-    asked = [path for path in paths if "\n" not in path and "\r" not in path]
+    listing = _git(root, "ls-tree", "-r", "-z", "--full-tree", commit)
+    blobs: dict[str, str] = {}
+    for entry in listing.stdout.split(b"\0") if listing.returncode == 0 else ():
+        meta, _, name = entry.partition(b"\t")
+        _mode, kind, blob = [*meta.split(b" "), b"", b""][:3]
+        path = name.decode("utf-8", "surrogateescape")
+        if kind == b"blob" and path in found:
+            blobs[path] = blob.decode("ascii")
     with subprocess.Popen(  # noqa: S603 - fixed arguments, no shell
-        [GIT, "-C", os.fspath(root), "cat-file", "--batch"],
+        [GIT, "-C", root, "cat-file", "--batch"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
     ) as git:
         stdin, stdout = cast("IO[bytes]", git.stdin), cast("IO[bytes]", git.stdout)  # PIPEs
-        lines = "".join(f"{commit}:{path}\n" for path in asked).encode("utf-8", "surrogateescape")
+        lines = "".join(f"{blob}\n" for blob in blobs.values()).encode("ascii")
         writer = threading.Thread(target=_feed, args=(stdin, lines), daemon=True)
         writer.start()
-        for path in asked:
+        for path in blobs:
             header = _OBJECT.fullmatch(stdout.readline())
-            if header is None:  # "<commit>:<path> missing"
+            if header is None:  # "<id> missing"
                 continue
             size = int(header[2])
-            data = stdout.read(min(size, limit))
-            rest = size - len(data) + 1  # the rest, and the newline
+            found[path] = stdout.read(min(size, limit))
+            rest = size - len(found[path] or b"") + 1  # the rest, and the newline
             while rest > 0:
                 rest -= len(stdout.read(min(rest, 1 << 16))) or rest
-            found[path] = data if header[1] == b"blob" else None
         writer.join()
     return found
 
