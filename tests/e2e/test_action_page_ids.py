@@ -8,6 +8,7 @@ so the files come from the API), or against a real git history in the workspace.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any
 import pytest
 
 from action_harness import ActionHarness, ActionRun, by_space, harness, load_payload
+from approvalflow_sync.action.file_pages import API_READS
 from approvalflow_sync.sandbox import SandboxServer
 
 REPO = "Codertocat/Hello-World"
@@ -245,3 +247,21 @@ def test_with_the_commits_checked_out_no_file_is_asked_of_github(
 
     assert [c.route for c in h.github.calls_to("GET", "/contents/docs")] == []
     assert sent_pages(h) == ({"67891"} if fork else {*HOSTILE})
+
+
+def test_too_many_files_for_the_api_without_a_checkout_is_one_clear_error(
+    h: ActionHarness,
+) -> None:
+    shutil.rmtree(h.workspace / ".git")
+    h.write_mapping(MAPPING)
+    files = [f"docs/p{i:03}.md" for i in range(API_READS + 1)]
+    event = h.add_pull_request(load_payload("opened"), files)
+    run = h.run(event)
+    assert run.returncode == 2, run.describe()
+    (error,) = run.annotations("error")
+    assert error.message.startswith(
+        f"input page-ids-from-files: {API_READS + 1} changed Markdown files to read at commit "
+    )
+    assert "add an actions/checkout step" in error.message
+    assert h.github.calls_to("GET", "/contents/") == []
+    assert h.sandbox_writes() == []
