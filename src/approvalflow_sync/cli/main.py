@@ -318,6 +318,8 @@ def _add_plan_command(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
                       "else origin/main, origin/master, main or master)")  # fmt: skip
     plan.add_argument("--mapping", metavar="FILE", help="the mapping file "
                       "(default .github/approvalflow.yml at the repository's top)")  # fmt: skip
+    plan.add_argument("--no-page-ids-from-files", action="store_true", help="read no page "
+                      "ids from the changed Markdown files, only the mapping")  # fmt: skip
     plan.add_argument(
         "--pr",
         metavar="NUMBER_OR_URL",
