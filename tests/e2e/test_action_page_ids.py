@@ -265,3 +265,15 @@ def test_too_many_files_for_the_api_without_a_checkout_is_one_clear_error(
     assert "add an actions/checkout step" in error.message
     assert h.github.calls_to("GET", "/contents/") == []
     assert h.sandbox_writes() == []
+
+
+def test_closing_archives_the_change_set_of_a_space_only_a_file_names(h: ActionHarness) -> None:
+    spaced = "---\nconnie-page-id: 76540\napprovalflow-space-id: '54321'\n---\n"
+    event = pull_request(h, {"handbook/review.md": (spaced, spaced)})
+    ok(h.run(event))
+    (cs,) = h.change_sets(event["pull_request"]["html_url"])
+    assert (cs["spaceId"], cs["status"]) == ("54321", "open")
+
+    ok(h.run(h.with_action(event, "closed", state="closed", merged=False)))
+    (cs,) = h.change_sets(event["pull_request"]["html_url"])
+    assert cs["status"] != "open", "archived though no mapping names the space"

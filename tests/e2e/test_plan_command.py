@@ -334,5 +334,5 @@ def test_plan_reads_page_ids_from_the_changed_docs_and_a_flag_turns_that_off(rep
         in result.stderr
     )
 
-    files = {f["path"]: f["pages"] for f in plan_json(repo, "--no-page-ids-from-files")["files"]}
-    assert files["docs/drafts/idea.md"] == []
+    off = {f["path"]: f["pages"] for f in plan_json(repo, "--no-page-ids-from-files")["files"]}
+    assert off["docs/drafts/idea.md"] == []

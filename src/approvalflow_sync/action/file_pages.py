@@ -1,10 +1,11 @@
 """The pages of a pull request's files: the mapping's rules, and the ids the files carry.
 
-Ids are read (:mod:`~approvalflow_sync.core.page_ids`) from the changed Markdown files only. When
-the run holds secrets for a fork's pull request, every file is read as the base commit has it:
-a fork cannot point the approval at a page of its choosing, and a file new in the pull request
-gets its page from the mapping only. Contents come from the checkout when it holds the commit
-(no request), else from GitHub's contents API, as many at once as the shared pool allows.
+Ids are read (:mod:`~approvalflow_sync.core.page_ids`) from the changed Markdown files only. For
+a fork's pull request (which holds secrets under ``pull_request_target`` and ``workflow_run``)
+every file is read as the base commit has it: a fork cannot point the approval at a page of its
+choosing, and a file new in the pull request gets its page from the mapping only. Contents come
+from the checkout when it holds the commit (no request), else from GitHub's contents API, as
+many at once as the shared pool allows.
 """
 
 from __future__ import annotations
@@ -30,9 +31,6 @@ from approvalflow_sync.errors import ConfigError
 from approvalflow_sync.github.checkout import commit_in_checkout, read_blobs
 from approvalflow_sync.github.event import ChangedFile, PullRequest
 
-SECRET_EVENTS = ("pull_request_target", "workflow_run")
-"""Events whose runs get the repository's secrets even for a fork's pull request."""
-
 API_READS = 300
 """Most files read through the contents API in one run: a workflow's token has 1,000 requests
 an hour for the whole repository; more files need a checkout."""
@@ -53,9 +51,13 @@ class Contents(Protocol):
     ) -> str | None: ...
 
 
-def head_untrusted(event_name: str, pr: PullRequest) -> bool:
-    """Whether the run holds secrets while the pull request's head is a fork's."""
-    return pr.is_fork and event_name in SECRET_EVENTS
+def head_untrusted(pr: PullRequest) -> bool:
+    """Whether the head's files may name no page: a fork's, whatever the event.
+
+    ``pull_request_target`` and ``workflow_run`` give a fork's pull request the secrets, and a
+    private repository may send them to ``pull_request`` runs of forks too.
+    """
+    return pr.is_fork
 
 
 def wanted(files: Iterable[ChangedFile], pr: PullRequest, *, untrusted: bool) -> dict[str, str]:

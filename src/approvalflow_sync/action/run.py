@@ -331,7 +331,7 @@ def _run(
                 reporter=runner,
                 options=options,
                 spaces={rule.space for rule in mapping.rules} if mapping else (),
-                match=_pages(settings, event_name, pr, mapping, matcher, gh, runner, pool),
+                match=_pages(settings, pr, mapping, matcher, gh, runner, pool),
                 pool=pool,
                 files_from_git=lambda pr: changed_files_from_git(
                     settings.workspace, pr.base_sha, pr.head_sha
@@ -362,7 +362,6 @@ def _run(
 
 def _pages(  # noqa: PLR0917 - the run's parts, each passed on once
     settings: ActionSettings,
-    event_name: str,
     pr: PullRequest,
     mapping: MappingFile | None,
     matcher: Matcher | None,
@@ -373,7 +372,7 @@ def _pages(  # noqa: PLR0917 - the run's parts, each passed on once
     """The files' pages: the mapping's rules, and the ids the files carry (unless turned off)."""
     from approvalflow_sync.action.file_pages import Pages, head_untrusted, reader  # noqa: PLC0415
 
-    untrusted = head_untrusted(event_name, pr)
+    untrusted = head_untrusted(pr)
     workspace = settings.workspace if _checked_out(settings) else None
     read = reader(pr, untrusted=untrusted, workspace=workspace, github=gh, pool=pool)
     return Pages(

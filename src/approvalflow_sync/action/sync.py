@@ -439,8 +439,11 @@ class Run:
         return [future.result() for future in futures]
 
     def archive(self) -> Outcome:
-        """Closed without merge: archive the pull request's change sets, or keep them."""
-        gathered = self.gather(files=False)
+        """Closed without merge: archive the pull request's change sets, or keep them.
+
+        The files are read too: a space only they name has change sets to archive.
+        """
+        gathered = self.gather(files=True)
         plans = planning.plan_archive(gathered.change_sets, self.pr.html_url)
         if not self.options.archive_on_close:
             note = "Change sets kept open (archive-on-close is false)."
