@@ -125,7 +125,10 @@ class Pages:
         mapping_file: str,
         read: Read | None,
         reporter: Reporter,
+        missing: str = "not found",
     ) -> None:
+        self.missing = missing
+        """Why there is no mapping file, for the error when a file names no page."""
         self.matcher = matcher
         self.default_space = mapping.space if mapping else None
         self.mapping_file = mapping_file
@@ -186,7 +189,7 @@ class Pages:
             path, names = changed.path, {changed.path, changed.previous_path}
             if is_markdown(path) and not names & merged.pages_by_file.keys():
                 raise ConfigError(
-                    f"{self.mapping_file}: not found, and {path} names no page (read at the "
+                    f"{self.mapping_file}: {self.missing}, and {path} names no page (read at the "
                     f"commit this run trusts); give it its id ({HOW}), or create the mapping "
                     "file (set the mapping-file input if it lives elsewhere)"
                 )

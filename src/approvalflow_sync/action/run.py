@@ -42,6 +42,10 @@ MAX_WORKERS = 16
 RUN_SECONDS = 900.0
 """The run's deadline: no HTTP call of the run goes on past it, whatever a server does."""
 DOCS = "https://github.com/approvalflow-sync/approvalflow-sync#troubleshooting"
+NO_CHECKOUT = (
+    "not found: {workspace} holds no checkout; add `- uses: actions/checkout@v4` to the job "
+    "before this step"
+)
 
 
 def resolve_mode(mode: Mode, event: Event) -> Mode | None:
@@ -232,10 +236,7 @@ def _load_mapping(
         if missing and optional:
             return None
         if not _checked_out(settings) and missing:
-            raise ConfigError(
-                f"{name}: not found: {settings.workspace} holds no checkout; add "
-                "`- uses: actions/checkout@v4` to the job before this step"
-            )
+            raise ConfigError(f"{name}: {NO_CHECKOUT.format(workspace=settings.workspace)}")
         return read_mapping(_in_workspace(settings.workspace, name), source=name)
     text = gh.read_file(pr.repo, name, pr.base_sha)
     if text is None and optional:
@@ -381,6 +382,7 @@ def _pages(  # noqa: PLR0917 - the run's parts, each passed on once
         mapping_file=settings.mapping_file,
         read=read if settings.page_ids_from_files else None,
         reporter=runner,
+        missing="not found" if workspace else NO_CHECKOUT.format(workspace=settings.workspace),
     )
 
 
