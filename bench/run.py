@@ -501,7 +501,8 @@ def _read_ids(pr: Any, workspace: Path | None, github: Any) -> float:
     with ThreadPoolExecutor(16) as pool:
         read = reader(pr, untrusted=False, workspace=workspace, github=github, pool=pool,
                       api_limit=ID_FILES)  # fmt: skip
-        pages = Pages(matcher=None, mapping=None, mapping_file="-", read=read, reporter=_Quiet())
+        pages = Pages(matcher=None, default_space=None, mapping_file="-", read=read,
+                      reporter=_Quiet())  # fmt: skip
         started = time.perf_counter()
         found = pages(files)
         took = time.perf_counter() - started

@@ -1,8 +1,9 @@
 """The pages of a pull request's files: the mapping's rules, and the ids the files carry.
 
 Ids are read (:mod:`~approvalflow_sync.core.page_ids`) from the changed Markdown files only. For
-a fork's pull request (which holds secrets under ``pull_request_target`` and ``workflow_run``)
-every file is read as the base commit has it: a fork cannot point the approval at a page of its
+a fork's pull request, whatever the event (``pull_request_target`` and ``workflow_run`` give it
+the secrets, and a private repository may under ``pull_request``), every file is read as the
+base commit has it: a fork cannot point the approval at a page of its
 choosing, and a file new in the pull request gets its page from the mapping only. Contents come
 from the checkout when it holds the commit (no request), else from GitHub's contents API, as
 many at once as the shared pool allows.
@@ -13,10 +14,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from concurrent.futures import Executor
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from approvalflow_sync.core import markdown as md
-from approvalflow_sync.core.mapping import Mapping, Matcher, MatchResult, PageKey
+from approvalflow_sync.core.mapping import Matcher, MatchResult, PageKey
 from approvalflow_sync.core.page_ids import (
     HOW,
     MAX_CHARS,
@@ -31,6 +32,9 @@ from approvalflow_sync.errors import ConfigError
 from approvalflow_sync.github.checkout import commit_in_checkout, read_blobs
 from approvalflow_sync.github.event import ChangedFile, PullRequest
 
+if TYPE_CHECKING:
+    from approvalflow_sync.github.gateway import GitHubGateway
+
 API_READS = 300
 """Most files read through the contents API in one run: a workflow's token has 1,000 requests
 an hour for the whole repository; more files need a checkout."""
@@ -43,21 +47,6 @@ class Reporter(Protocol):
         self, message: str, *, file: str | None = None, title: str | None = None
     ) -> None: ...
     def append_summary(self, markdown: str) -> None: ...
-
-
-class Contents(Protocol):
-    def read_file(
-        self, repo: str, path: str, ref: str, *, errors: str = "strict"
-    ) -> str | None: ...
-
-
-def head_untrusted(pr: PullRequest) -> bool:
-    """Whether the head's files may name no page: a fork's, whatever the event.
-
-    ``pull_request_target`` and ``workflow_run`` give a fork's pull request the secrets, and a
-    private repository may send them to ``pull_request`` runs of forks too.
-    """
-    return pr.is_fork
 
 
 def wanted(files: Iterable[ChangedFile], pr: PullRequest, *, untrusted: bool) -> dict[str, str]:
@@ -78,7 +67,7 @@ def reader(
     *,
     untrusted: bool,
     workspace: Path | None,
-    github: Contents,
+    github: GitHubGateway,
     pool: Executor,
     api_limit: int = API_READS,
 ) -> Read:
@@ -121,7 +110,7 @@ class Pages:
         self,
         *,
         matcher: Matcher | None,
-        mapping: Mapping | None,
+        default_space: str | None,
         mapping_file: str,
         read: Read | None,
         reporter: Reporter,
@@ -130,7 +119,7 @@ class Pages:
         self.missing = missing
         """Why there is no mapping file, for the error when a file names no page."""
         self.matcher = matcher
-        self.default_space = mapping.space if mapping else None
+        self.default_space = default_space
         self.mapping_file = mapping_file
         self.read = read
         self.reporter = reporter
@@ -158,8 +147,8 @@ class Pages:
         return merged
 
     def _space(self, path: str, space: str | None, page: str) -> str:
-        if space or self.default_space:
-            return space or self.default_space or ""
+        if found := space or self.default_space:
+            return found
         raise ConfigError(
             f"{path}: page {page} has no space: add `{SPACE_KEY}: <space id>` to its front "
             f"matter, or `space: <space id>` to the mapping file {self.mapping_file}"

@@ -371,14 +371,14 @@ def _pages(  # noqa: PLR0917 - the run's parts, each passed on once
     pool: ThreadPoolExecutor,
 ) -> Pages:
     """The files' pages: the mapping's rules, and the ids the files carry (unless turned off)."""
-    from approvalflow_sync.action.file_pages import Pages, head_untrusted, reader  # noqa: PLC0415
+    from approvalflow_sync.action.file_pages import Pages, reader  # noqa: PLC0415
 
-    untrusted = head_untrusted(pr)
     workspace = settings.workspace if _checked_out(settings) else None
-    read = reader(pr, untrusted=untrusted, workspace=workspace, github=gh, pool=pool)
+    # a fork's head names no page, whatever the event: its files are read at the base commit
+    read = reader(pr, untrusted=pr.is_fork, workspace=workspace, github=gh, pool=pool)
     return Pages(
         matcher=matcher,
-        mapping=mapping,
+        default_space=mapping.space if mapping else None,
         mapping_file=settings.mapping_file,
         read=read if settings.page_ids_from_files else None,
         reporter=runner,

@@ -422,7 +422,7 @@ def run(args: argparse.Namespace, env: Mapping[str, str], out: TextIO) -> int:
     mapping = None if from_files and not os.path.exists(name) else read_mapping(name)
     match = Pages(
         matcher=compile_mapping(mapping) if mapping else None,
-        mapping=mapping,
+        default_space=mapping.space if mapping else None,
         mapping_file=name,
         read=(lambda files: _work_tree_texts(branch.root, files)) if from_files else None,
         reporter=_Warnings(),
