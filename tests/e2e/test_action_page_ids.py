@@ -119,7 +119,7 @@ def test_without_a_mapping_a_doc_without_an_id_is_a_configuration_error(h: Actio
     assert run.returncode == 2, run.describe()
     (error,) = run.annotations("error")
     assert error.message.startswith(
-        ".github/approvalflow.yml: not found, and docs/no-id.md names no page"
+        "mapping file .github/approvalflow.yml does not exist, and docs/no-id.md names no page"
     )
     assert "Traceback" not in run.stderr
     assert h.sandbox_writes() == []

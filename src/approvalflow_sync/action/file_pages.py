@@ -28,7 +28,7 @@ from approvalflow_sync.core.page_ids import (
     with_file_ids,
 )
 from approvalflow_sync.core.plan import changed_paths
-from approvalflow_sync.errors import ConfigError
+from approvalflow_sync.errors import ConfigError, MappingError, Problem
 from approvalflow_sync.github.checkout import commit_in_checkout, read_blobs
 from approvalflow_sync.github.event import ChangedFile, PullRequest
 
@@ -114,7 +114,7 @@ class Pages:
         mapping_file: str,
         read: Read | None,
         reporter: Reporter,
-        missing: str = "not found",
+        missing: str | None = None,
     ) -> None:
         self.missing = missing
         """Why there is no mapping file, for the error when a file names no page."""
@@ -177,8 +177,10 @@ class Pages:
         for changed in files:
             path, names = changed.path, {changed.path, changed.previous_path}
             if is_markdown(path) and not names & merged.pages_by_file.keys():
-                raise ConfigError(
-                    f"{self.mapping_file}: {self.missing}, and {path} names no page (read at the "
-                    f"commit this run trusts); give it its id ({HOW}), or create the mapping "
-                    "file (set the mapping-file input if it lives elsewhere)"
+                missing = self.missing or f"mapping file {self.mapping_file} does not exist"
+                message = (
+                    f"{missing}, and {path} names no page (read at the commit this run "
+                    f"trusts); create it, or set the mapping-file input, or give {path} its "
+                    f"page id ({HOW})"
                 )
+                raise MappingError([Problem(self.mapping_file, 0, 0, message)])

@@ -227,10 +227,15 @@ def _load_mapping(
     Under ``pull_request_target`` the workspace may hold the pull request's code, so the mapping
     is read from the base commit through the API: a pull request cannot point its own pages.
     """
-    from approvalflow_sync.core.mapping import load_mapping, read_mapping  # noqa: PLC0415
+    from approvalflow_sync.core.mapping import (  # noqa: PLC0415
+        DEFAULT_MAPPING_FILE,
+        load_mapping,
+        read_mapping,
+    )
 
     name = settings.mapping_file
-    optional = settings.page_ids_from_files
+    # a mapping file the user names must exist; the default one may be missing
+    optional = settings.page_ids_from_files and name == DEFAULT_MAPPING_FILE
     if event_name != "pull_request_target":
         missing = not (settings.workspace / name).exists()
         if missing and optional:
@@ -373,7 +378,8 @@ def _pages(  # noqa: PLR0917 - the run's parts, each passed on once
     """The files' pages: the mapping's rules, and the ids the files carry (unless turned off)."""
     from approvalflow_sync.action.file_pages import Pages, reader  # noqa: PLC0415
 
-    workspace = settings.workspace if _checked_out(settings) else None
+    ws = settings.workspace
+    workspace = ws if _checked_out(settings) else None
     # a fork's head names no page, whatever the event: its files are read at the base commit
     read = reader(pr, untrusted=pr.is_fork, workspace=workspace, github=gh, pool=pool)
     return Pages(
@@ -382,7 +388,7 @@ def _pages(  # noqa: PLR0917 - the run's parts, each passed on once
         mapping_file=settings.mapping_file,
         read=read if settings.page_ids_from_files else None,
         reporter=runner,
-        missing="not found" if workspace else NO_CHECKOUT.format(workspace=settings.workspace),
+        missing=None if workspace else NO_CHECKOUT.format(workspace=ws),
     )
 
 

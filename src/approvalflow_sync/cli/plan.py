@@ -419,7 +419,8 @@ def run(args: argparse.Namespace, env: Mapping[str, str], out: TextIO) -> int:
     branch = read_branch(Path.cwd(), args.base)
     name = args.mapping or os.path.relpath(branch.root / DEFAULT_MAPPING_FILE)
     from_files = not args.no_page_ids_from_files
-    mapping = None if from_files and not os.path.exists(name) else read_mapping(name)
+    optional = from_files and not args.mapping  # a mapping file named must exist
+    mapping = None if optional and not os.path.exists(name) else read_mapping(name)
     match = Pages(
         matcher=compile_mapping(mapping) if mapping else None,
         default_space=mapping.space if mapping else None,
