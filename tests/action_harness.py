@@ -58,6 +58,7 @@ ACTION_DEFAULTS: dict[str, str] = {
     "github-token": "",
     "comment-author": "",
     "mode": "auto",
+    "pr-number": "",
     "status-context": "ApprovalFlow / preflight",
     "comment": "true",
     "fail-on-blocked": "false",
@@ -83,6 +84,85 @@ def load_payload(name: str) -> dict[str, Any]:
         (PAYLOADS / f"pull_request.{name}.json").read_text(encoding="utf-8")
     )
     return data
+
+
+def _minimal_side(side: Mapping[str, Any]) -> dict[str, Any]:
+    repo = side.get("repo") or {}
+    return {
+        "ref": side["ref"],
+        "sha": side["sha"],
+        "repo": {key: repo.get(key) for key in ("id", "url", "name")},
+    }
+
+
+def workflow_run_event(event: Mapping[str, Any], *, listed: bool) -> dict[str, Any]:
+    """The ``completed`` ``workflow_run`` event of a workflow that ran on ``event``'s pull request.
+
+    GitHub lists the pull request in ``workflow_run.pull_requests`` only when its head is a
+    branch of this repository (``listed``); for a fork's it leaves the list empty.
+    """
+    pr, repository = event["pull_request"], event["repository"]
+    minimal = {
+        "id": pr["id"],
+        "number": pr["number"],
+        "url": pr["url"],
+        "head": _minimal_side(pr["head"]),
+        "base": _minimal_side(pr["base"]),
+    }
+    run = {
+        "id": 30433642,
+        "name": "Docs approval (pull request)",
+        "event": "pull_request",
+        "status": "completed",
+        "conclusion": "success",
+        "head_branch": pr["head"]["ref"],
+        "head_sha": pr["head"]["sha"],
+        "head_repository": copy.deepcopy(pr["head"].get("repo")),
+        "pull_requests": [minimal] if listed else [],
+        "repository": copy.deepcopy(repository),
+    }
+    return {
+        "action": "completed",
+        "workflow_run": run,
+        "repository": copy.deepcopy(repository),
+        "sender": copy.deepcopy(event["sender"]),
+    }
+
+
+def workflow_dispatch_event(event: Mapping[str, Any]) -> dict[str, Any]:
+    """A ``workflow_dispatch`` event of ``event``'s repository (it names no pull request)."""
+    return {
+        "inputs": {"pr-number": str(event["pull_request"]["number"])},
+        "ref": "refs/heads/main",
+        "repository": copy.deepcopy(event["repository"]),
+        "sender": copy.deepcopy(event["sender"]),
+        "workflow": ".github/workflows/docs-approval.yml",
+    }
+
+
+def merge_group_event(event: Mapping[str, Any], head_sha: str) -> dict[str, Any]:
+    """The merge queue's ``checks_requested`` for a group with ``event``'s pull request on top."""
+    pr = event["pull_request"]
+    base, base_sha = pr["base"]["ref"], pr["base"]["sha"]
+    return {
+        "action": "checks_requested",
+        "merge_group": {
+            "head_sha": head_sha,
+            "head_ref": f"refs/heads/gh-readonly-queue/{base}/pr-{pr['number']}-{base_sha}",
+            "base_sha": base_sha,
+            "base_ref": f"refs/heads/{base}",
+            "head_commit": {
+                "id": head_sha,
+                "tree_id": "9c2e5d3a4b1f60718293a4b5c6d7e8f901234567",
+                "message": f"Merge pull request #{pr['number']}",
+                "timestamp": "2019-05-15T15:21:00Z",
+                "author": {"name": "GitHub", "email": "noreply@github.com"},
+                "committer": {"name": "GitHub", "email": "noreply@github.com"},
+            },
+        },
+        "repository": copy.deepcopy(event["repository"]),
+        "sender": copy.deepcopy(event["sender"]),
+    }
 
 
 def parse_output_file(text: str) -> dict[str, str]:

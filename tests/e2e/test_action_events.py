@@ -27,6 +27,8 @@ from action_harness import (
     load_payload,
     parse_output_file,
     table_lines,
+    workflow_dispatch_event,
+    workflow_run_event,
 )
 from approvalflow_sync.sandbox import SandboxServer
 from fakes.github import ACTIONS_READONLY_TOKEN, CODERTOCAT, FakeGitHub
@@ -590,7 +592,18 @@ def test_dry_run_writes_nothing_and_says_so(h: ActionHarness) -> None:
 # -- 12. pull_request_target ---------------------------------------------------------------------
 
 
-def test_pull_request_target_reads_the_mapping_from_the_base_commit(h: ActionHarness) -> None:
+TRIGGERS = {
+    "pull_request_target": lambda event: event,
+    "workflow_run": lambda event: workflow_run_event(event, listed=True),
+    "workflow_dispatch": workflow_dispatch_event,
+}
+"""Each event whose workspace is not the pull request's, as it names the pull request."""
+
+
+@pytest.mark.parametrize("trigger", list(TRIGGERS))
+def test_the_mapping_comes_from_the_base_commit_outside_pull_request(
+    h: ActionHarness, trigger: str
+) -> None:
     h.write_mapping('space: "99999"\npages:\n  - path: "**"\n    page: "88801"\n')
     event = opened(h, ["docs/auth/login.md", "handbook/onboarding.md"])
     base_sha = event["pull_request"]["base"]["sha"]
@@ -601,7 +614,8 @@ def test_pull_request_target_reads_the_mapping_from_the_base_commit(h: ActionHar
         ref=base_sha,
     )
 
-    ok(h.run(event, event_name="pull_request_target"))
+    number = "" if trigger == "pull_request_target" else "2"
+    ok(h.run(TRIGGERS[trigger](event), event_name=trigger, inputs={"pr-number": number}))
 
     sets = by_space(h.change_sets())
     assert list(sets) == ["12345"]

@@ -10,13 +10,20 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from action_harness import ActionHarness, ActionRun, by_space, harness, load_payload
+from action_harness import (
+    ActionHarness,
+    ActionRun,
+    by_space,
+    harness,
+    load_payload,
+    workflow_run_event,
+)
 from approvalflow_sync.action.file_pages import API_READS
 from approvalflow_sync.sandbox import SandboxServer
 
@@ -168,15 +175,25 @@ def hostile_files() -> Files:
     }
 
 
-@pytest.mark.parametrize("event_name", ["pull_request_target"])
+Shape = Callable[[dict[str, Any]], dict[str, Any]]
+TRIGGERS: dict[str, tuple[Shape, str]] = {
+    "pull_request_target": (lambda event: event, ""),
+    "workflow_run": (lambda event: workflow_run_event(event, listed=False), "2"),
+}
+"""Each event that runs with secrets for a fork's pull request, as it names the pull request
+(``workflow_run`` lists no fork's: ``pr-number`` names it)."""
+
+
+@pytest.mark.parametrize("trigger", list(TRIGGERS))
 def test_a_forks_head_cannot_point_the_approval_at_its_own_pages(
-    h: ActionHarness, event_name: str
+    h: ActionHarness, trigger: str
 ) -> None:
+    shape, number = TRIGGERS[trigger]
     event = pull_request(h, hostile_files(), fork=True)
     base_sha = event["pull_request"]["base"]["sha"]
     h.github.set_file_content(REPO, ".github/approvalflow.yml", MAPPING, ref=base_sha)
 
-    ok(h.run(event, event_name=event_name))
+    ok(h.run(shape(event), event_name=trigger, inputs={"pr-number": number}))
 
     assert sent_pages(h) == {"67891"}, "only the base commit's id reached ApprovalFlow"
     (cs,) = h.change_sets(event["pull_request"]["html_url"])
@@ -188,7 +205,7 @@ def test_a_forks_head_cannot_point_the_approval_at_its_own_pages(
     # the same pull request from the same repository: the head's ids count
     h.forget_calls()
     same = pull_request(h, hostile_files())
-    ok(h.run(same, event_name=event_name))
+    ok(h.run(shape(same), event_name=trigger, inputs={"pr-number": number}))
     assert sent_pages(h) >= {HOSTILE[1]}
 
 

@@ -17,7 +17,7 @@ import json
 import os
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,7 @@ from fakes.github import (
 
 CASSETTES = Path(__file__).parent / "cassettes" / "github"
 PAYLOAD = Path(__file__).parents[1] / "data" / "github" / "payloads" / "pull_request.opened.json"
+EXAMPLES = Path(__file__).parents[1] / "data" / "github" / "openapi" / "examples"
 RECORDING = os.environ.get("APPROVALFLOW_RECORD") == "1"
 REPLAY_ROOT = "http://127.0.0.1:9"
 REPLAY_API_URL = f"{REPLAY_ROOT}/api/v3"
@@ -82,7 +83,8 @@ def seed(fake: FakeGitHub) -> None:
 
 
 def _normalize(text: str, root: str) -> str:
-    return text.replace(root, REPLAY_ROOT)
+    """The fake's address made the replay one, in its URLs of every scheme (``git://``)."""
+    return text.replace(root, REPLAY_ROOT).replace(root.split("//")[1], REPLAY_ROOT.split("//")[1])
 
 
 def _recorder(root: str) -> vcr.VCR:
@@ -273,6 +275,33 @@ def test_read_file_at_a_ref(wire: Wire) -> None:
     ]
 
 
+def test_pull_request_by_number_reads_the_rest_answer(wire: Wire) -> None:
+    gateway = wire.gateway()
+    with wire.recorder.use_cassette("pull_request.yaml") as cassette:
+        found = gateway.pull_request(REPO, 2)
+        missing = gateway.pull_request(REPO, 41)
+    assert found is not None
+    assert found.html_url.endswith(f"/{REPO}/pull/2")
+    assert found.changed_files == 250
+    event = the_pr()
+    assert replace(found, html_url=event.html_url, changed_files=event.changed_files) == event
+    assert (found.state, found.merged) == ("open", False)
+    assert missing is None
+    assert [r.path for r in cassette.requests] == [
+        f"/api/v3/repos/{REPO}/pulls/2",
+        f"/api/v3/repos/{REPO}/pulls/41",
+    ]
+
+
+def test_the_documented_rest_pull_request_reads_as_an_event_one() -> None:
+    """GitHub's own example answer of ``GET /pulls/{number}`` (the OpenAPI description's)."""
+    example = json.loads((EXAMPLES / "pulls.get.200.pull-request.json").read_text("utf-8"))
+    pr = parse_pull_request({"pull_request": example, "repository": {"full_name": "octocat/x"}})
+    assert (pr.number, pr.state, pr.merged) == (example["number"], example["state"], False)
+    assert (pr.head_sha, pr.base_sha) == (example["head"]["sha"], example["base"]["sha"])
+    assert pr.head_repo == example["head"]["repo"]["full_name"]
+
+
 def test_a_refused_write_names_the_permission(wire: Wire) -> None:
     gateway = wire.gateway(ACTIONS_READONLY_TOKEN)
     with (
@@ -287,7 +316,7 @@ def test_a_refused_write_names_the_permission(wire: Wire) -> None:
 
 def test_no_cassette_holds_a_credential() -> None:
     cassettes = sorted(CASSETTES.glob("*.yaml"))
-    assert len(cassettes) == 9
+    assert len(cassettes) == 10
     for path in cassettes:
         text = path.read_text(encoding="utf-8")
         for pattern in SECRET_PATTERNS:

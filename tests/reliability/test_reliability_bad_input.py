@@ -70,6 +70,12 @@ def push(event: dict[str, Any]) -> dict[str, Any]:
     return {"ref": "refs/heads/main", "after": "b" * 40, "repository": event["repository"]}
 
 
+def merge_group_on_main(event: dict[str, Any]) -> dict[str, Any]:
+    """A merge group whose ref is no merge queue's."""
+    group = {"head_sha": "c" * 40, "head_ref": "refs/heads/main", "base_ref": "refs/heads/main"}
+    return {"action": "checks_requested", "merge_group": group, "repository": event["repository"]}
+
+
 HUGE = RULE + "# padding\n" * (5 * 1024 * 1024 // 10 + 1)
 
 CASES: dict[str, Case] = {
@@ -186,7 +192,17 @@ CASES: dict[str, Case] = {
         inputs={"mode": "sync"},
         event=push,
         options={"event_name": "push"},
-        says=("needs a pull_request or pull_request_target event", "this run is 'push'"),
+        says=("needs a pull request", "this run is 'push'", "pass pr-number"),
+    ),
+    "event-workflow-dispatch-without-pr-number": Case(
+        event=push,
+        options={"event_name": "workflow_dispatch"},
+        says=("input pr-number: empty, and a workflow_dispatch event carries no pull request",),
+    ),
+    "event-merge-group-without-queue-ref": Case(
+        event=merge_group_on_main,
+        options={"event_name": "merge_group"},
+        says=("'merge_group' holds no merge queue commit and ref", "gh-readonly-queue"),
     ),
     "event-without-pull-request": Case(
         event=without("pull_request"), says=("'pull_request' is missing", "payload")

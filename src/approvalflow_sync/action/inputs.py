@@ -23,6 +23,7 @@ DEFAULT_STATUS_CONTEXT = "ApprovalFlow / preflight"
 DEFAULT_GITHUB_API_URL = "https://api.github.com"
 
 _LOGIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\[bot\])?")
+_PR_NUMBER = re.compile(r"[1-9][0-9]{0,9}")
 
 SECRET_INPUTS = ("access-token", "github-token", "client-secret", "refresh-token", "secrets-token")
 """Inputs whose values are masked before anything else is printed."""
@@ -78,6 +79,8 @@ class ActionSettings:
     github_token: str = field(repr=False)
     mapping_file: str
     mode: Mode
+    pr_number: int | None
+    """The pull request to act on when the event carries none (workflow_run, workflow_dispatch)."""
     status_context: str
     comment: bool
     fail_on_blocked: bool
@@ -147,6 +150,20 @@ def _base_url(env: Mapping[str, str]) -> str:
         environment_id=input_value(env, "environment-id") or None,
         name_prefix="input ",
     )
+
+
+def parse_pr_number(env: Mapping[str, str]) -> int | None:
+    """The ``pr-number`` input: a positive whole number, or None when not given.
+
+    Under workflow_run it comes from another workflow's artifact: data, checked as a number only.
+    """
+    value = input_value(env, "pr-number")
+    if value and not _PR_NUMBER.fullmatch(value):
+        raise ConfigError(
+            f"input pr-number: {value[:40]!r} is not a pull request number; pass the number "
+            "alone, such as 123"
+        )
+    return int(value) if value else None
 
 
 def parse_title_template(env: Mapping[str, str]) -> str | None:
@@ -220,6 +237,7 @@ def load_settings(env: Mapping[str, str]) -> ActionSettings:
         github_token=github_token,
         mapping_file=input_value(env, "mapping-file") or DEFAULT_MAPPING_FILE,
         mode=parse_mode(env),
+        pr_number=parse_pr_number(env),
         status_context=input_value(env, "status-context")
         if "INPUT_STATUS-CONTEXT" in env or "INPUT_STATUS_CONTEXT" in env
         else DEFAULT_STATUS_CONTEXT,

@@ -15,6 +15,7 @@ import traceback
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -28,9 +29,17 @@ from approvalflow_sync.action.inputs import (
 )
 from approvalflow_sync.action.runner import PlainLineFormatter, Runner
 from approvalflow_sync.core import markdown as md
+from approvalflow_sync.core.report import merge_group_status
 from approvalflow_sync.core.title_template import DEFAULT_TITLE_TEMPLATE
 from approvalflow_sync.errors import EXIT_CONFIG, ApprovalFlowSyncError, ConfigError
-from approvalflow_sync.github.event import SYNC_ACTIONS, Event, PullRequest, parse_event, read_event
+from approvalflow_sync.github.event import (
+    SYNC_ACTIONS,
+    Event,
+    MergeGroup,
+    PullRequest,
+    parse_event,
+    read_event,
+)
 
 if TYPE_CHECKING:
     from approvalflow_sync.action.file_pages import Pages
@@ -46,24 +55,54 @@ NO_CHECKOUT = (
     "not found: {workspace} holds no checkout; add `- uses: actions/checkout@v4` to the job "
     "before this step"
 )
+NEEDS_PR_NUMBER = ("workflow_run", "workflow_dispatch")
+"""Events that carry no pull request of their own: the ``pr-number`` input names it."""
 
 
-def resolve_mode(mode: Mode, event: Event) -> Mode | None:
-    """The flow to run, or None when the event asks for nothing."""
-    if event.pull_request is None:
+def resolve_mode(mode: Mode, event: Event, pr: PullRequest | None) -> Mode | None:
+    """The flow to run, or None when the event asks for nothing.
+
+    A pull request named by ``pr-number`` has no event action: its state decides as ``auto``
+    decides for pull request events (open: sync, merged: submit, closed: archive).
+    """
+    if pr is None:
         if mode is not Mode.AUTO:
             raise ConfigError(
-                f"input mode: {mode.value!r} needs a pull_request or pull_request_target event, "
-                f"but this run is {event.name!r}; use mode auto or trigger on pull requests"
+                f"input mode: {mode.value!r} needs a pull request, but this run is "
+                f"{event.name!r} and pr-number is empty; trigger on pull requests or pass "
+                "pr-number"
             )
         return None
     if mode is not Mode.AUTO:
         return mode
+    if pr is not event.pull_request:
+        return Mode.SUBMIT if pr.merged else Mode.ARCHIVE if pr.state == "closed" else Mode.SYNC
     if event.action in SYNC_ACTIONS:
         return Mode.SYNC
     if event.action == "closed":
-        return Mode.SUBMIT if event.pull_request.merged else Mode.ARCHIVE
+        return Mode.SUBMIT if pr.merged else Mode.ARCHIVE
     return None
+
+
+def number_to_fetch(number: int | None, event: Event) -> int | None:
+    """The pull request to read from GitHub, or None when the event carries one or names none.
+
+    ``pr-number`` must be one of the pull requests the event names, if it names any.
+    """
+    if number is None:
+        if event.name in NEEDS_PR_NUMBER:
+            raise ConfigError(
+                f"input pr-number: empty, and a {event.name} event carries no pull request; "
+                "pass the pull request's number (README: Pull requests from forks)"
+            )
+        return None
+    if event.numbers and number not in event.numbers:
+        named = ", ".join(f"#{n}" for n in event.numbers)
+        raise ConfigError(
+            f"input pr-number: {number}, but the {event.name} event names pull request {named}; "
+            "pass the event's number or leave pr-number empty"
+        )
+    return None if event.pull_request or event.merge_group else number
 
 
 def debugging(env: Mapping[str, str]) -> bool:
@@ -154,18 +193,86 @@ def _main(env: Mapping[str, str], runner: Runner) -> int:
     try:
         settings = load_settings(env)
         event = parse_event(settings.event_name, read_event(settings.event_path))
-        mode = resolve_mode(settings.mode, event)
+        number = number_to_fetch(settings.pr_number, event)
+        if event.merge_group is not None:
+            return _merge_group(settings, event.merge_group, runner)
+        pr = _fetch(settings, number) if number else event.pull_request
+        mode = resolve_mode(settings.mode, event, pr)
     except ApprovalFlowSyncError as error:
         return fail(runner, error, debug=debug)
-    if mode is None or event.pull_request is None:
+    if mode is None or pr is None:
         runner.notice(f"Nothing to do for the {event.name} event ({event.action or 'no action'}).")
         return 0
     try:
         if settings.credentials.missing:
-            return _without_credentials(settings, event.pull_request, runner)
-        return _run(settings, event.name, event.pull_request, mode, runner, debug=debug)
+            return _without_credentials(settings, pr, runner)
+        return _run(settings, event.name, pr, mode, runner, debug=debug)
     except ApprovalFlowSyncError as error:
         return fail(runner, error, debug=debug)
+
+
+def _gateway(settings: ActionSettings, run_ends: float) -> GitHubGateway:
+    from approvalflow_sync.github.gateway import GitHubGateway  # noqa: PLC0415
+
+    if not settings.github_token:
+        raise ConfigError(
+            "input github-token: empty; leave it at its default (${{ github.token }}) "
+            "or pass a token"
+        )
+    return GitHubGateway(settings.api_url, settings.github_token, run_ends=run_ends)
+
+
+def _fetch(settings: ActionSettings, number: int) -> PullRequest:
+    """Pull request ``number`` of this repository as GitHub has it now."""
+    gh = _gateway(settings, time.monotonic() + RUN_SECONDS)
+    try:
+        pr = gh.pull_request(settings.repository, number)
+    finally:
+        gh.close()
+    if pr is None:
+        raise ConfigError(
+            f"input pr-number: {settings.repository} has no pull request #{number}; pass the "
+            "number of one of its pull requests"
+        )
+    return pr
+
+
+def _merge_group(settings: ActionSettings, group: MergeGroup, runner: Runner) -> int:
+    """A merge queue's group: its commit gets the status of the pull request at its tip.
+
+    Nothing else: no ApprovalFlow call (no credentials used), no comment. The pull request's
+    own runs synced it and its merge submits.
+    """
+    if settings.mode is not Mode.AUTO:
+        raise ConfigError(
+            f"input mode: {settings.mode.value!r} cannot run under merge_group, which only "
+            "passes the pull request's status on to the group's commit; use mode auto"
+        )
+    context = settings.status_context
+    if not context:
+        runner.notice("Nothing to do for the merge_group event: status-context is empty.")
+        return 0
+    pr = _fetch(settings, group.number)
+    commit = replace(pr, head_sha=group.head_sha)  # the group's commit takes the status
+    gh = _gateway(settings, time.monotonic() + RUN_SECONDS)
+    try:
+        own, current = gh.latest_status(pr, context), gh.latest_status(commit, context)
+        found = (own.state, own.description) if own else None
+        state, text = merge_group_status(pr.number, context, found)
+        if not settings.dry_run and (
+            current is None or (current.state, current.description) != (state, text)
+        ):
+            gh.set_status(
+                commit, state=state, context=context, description=text, target_url=settings.run_url
+            )
+    finally:
+        gh.close()
+    runner.append_summary(
+        f"### ApprovalFlow: merge group\n\nThe merge group's commit {md.code(group.head_sha)} "
+        f"{'would get' if settings.dry_run else 'has'} {md.code(context)} **{state}**, passed on "
+        f"from pull request #{pr.number}: {md.text(text)}\n"
+    )
+    return 0
 
 
 DEPENDABOT = "dependabot[bot]"
@@ -180,8 +287,8 @@ def _withheld(settings: ActionSettings, pr: PullRequest) -> str | None:
     if pr.is_fork and settings.event_name == "pull_request":
         return (
             "this pull request comes from a fork, and GitHub gives fork pull requests no secrets "
-            "under pull_request. To sync them, run on pull_request_target (the mapping is then "
-            "read from the base branch)"
+            "under pull_request. To sync them, run on pull_request_target, or on workflow_run "
+            "with pr-number (the mapping is then read from the base branch)"
         )
     if settings.actor == DEPENDABOT:
         return (
@@ -224,8 +331,10 @@ def _load_mapping(
 ) -> MappingFile | None:
     """The validated mapping; None when it is missing and the files may name their pages.
 
-    Under ``pull_request_target`` the workspace may hold the pull request's code, so the mapping
-    is read from the base commit through the API: a pull request cannot point its own pages.
+    Only under ``pull_request`` is the workspace the pull request's own merge commit. Under
+    every other event (``pull_request_target``, ``workflow_run``: it may hold a fork's head) the
+    mapping is read from the base commit through the API: a pull request cannot point its own
+    pages.
     """
     from approvalflow_sync.core.mapping import (  # noqa: PLC0415
         DEFAULT_MAPPING_FILE,
@@ -236,7 +345,7 @@ def _load_mapping(
     name = settings.mapping_file
     # a mapping file the user names must exist; the default one may be missing
     optional = settings.page_ids_from_files and name == DEFAULT_MAPPING_FILE
-    if event_name != "pull_request_target":
+    if event_name == "pull_request":
         missing = not (settings.workspace / name).exists()
         if missing and optional:
             return None
@@ -249,7 +358,7 @@ def _load_mapping(
     if text is None:
         raise ConfigError(
             f"{name}: not found at the base commit {pr.base_sha[:12]}; commit the mapping "
-            "file to the base branch (pull_request_target reads it from there)"
+            f"file to the base branch ({event_name} reads it from there)"
         )
     return load_mapping(text, name)
 
@@ -285,20 +394,14 @@ def _run(
     from approvalflow_sync.action.sync import Options, Run  # noqa: PLC0415
     from approvalflow_sync.approvalflow.client import ApprovalFlowClient  # noqa: PLC0415
     from approvalflow_sync.core.mapping import compile_mapping  # noqa: PLC0415
-    from approvalflow_sync.github.gateway import GitHubGateway  # noqa: PLC0415
     from approvalflow_sync.github.git_files import changed_files_from_git  # noqa: PLC0415
     from approvalflow_sync.retry import RetryPolicy  # noqa: PLC0415
 
-    if not settings.github_token:
-        raise ConfigError(
-            "input github-token: empty; leave it at its default (${{ github.token }}) "
-            "or pass a token"
-        )
     run_ends = time.monotonic() + RUN_SECONDS
-    gh = GitHubGateway(settings.api_url, settings.github_token, run_ends=run_ends)
+    gh = _gateway(settings, run_ends)
     mapping = _load_mapping(settings, event_name, pr, gh)
     matcher = compile_mapping(mapping) if mapping else None
-    if event_name == "pull_request_target" or matcher is None:
+    if event_name != "pull_request" or matcher is None:
         pass  # the workspace is not the pull request's: its files say nothing of the patterns
     elif _checked_out(settings):
         _warn_unmatched(matcher, settings, runner)

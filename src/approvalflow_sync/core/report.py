@@ -119,6 +119,23 @@ def status(outcome: Outcome) -> tuple[str, str]:
     return state, text[:MAX_STATUS_DESCRIPTION]
 
 
+def merge_group_status(
+    number: int, context: str, pull_request: tuple[str, str] | None
+) -> tuple[str, str]:
+    """A merge group commit's status: the (state, description) of the pull request at its tip.
+
+    A required check must report on the group's commit or the queue stalls. The pull request's
+    own check decided; anything but its success, or no status at all, fails the group.
+    """
+    if pull_request is None:
+        state, text = "failure", f"#{number} has no {context} status; run the workflow on it first"
+    elif pull_request[0] == "success":
+        state, text = "success", f"#{number}: {pull_request[1]}"
+    else:
+        state, text = "failure", f"#{number} {pull_request[0]}: {pull_request[1]}"
+    return state, text[:MAX_STATUS_DESCRIPTION]
+
+
 def page_link(page: str, confluence_url: str | None) -> str:
     """The page id, linked to the page when the site is known."""
     if not confluence_url:

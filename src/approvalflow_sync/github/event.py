@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,9 @@ from approvalflow_sync.errors import ConfigError
 
 PR_EVENTS = ("pull_request", "pull_request_target")
 SYNC_ACTIONS = ("opened", "reopened", "synchronize", "edited", "ready_for_review")
+MERGE_QUEUE_REF = re.compile(r"refs/heads/gh-readonly-queue/.+/pr-([1-9][0-9]{0,9})-[0-9a-f]{40}")
+"""A merge group's ``head_ref``: GitHub names it after the pull request at the group's tip."""
+_SHA = re.compile(r"[0-9a-f]{40}")
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,8 @@ class PullRequest:
     base_sha: str
     merged: bool
     changed_files: int | None
+    state: str = "open"
+    """``open`` or ``closed``: a pull request fetched by number has no event action to go by."""
 
     @property
     def is_fork(self) -> bool:
@@ -42,10 +48,21 @@ class PullRequest:
 
 
 @dataclass(frozen=True)
+class MergeGroup:
+    """A merge queue's group: its commit gets the status of the pull request at its tip."""
+
+    head_sha: str
+    number: int
+
+
+@dataclass(frozen=True)
 class Event:
     name: str
     action: str
     pull_request: PullRequest | None
+    numbers: tuple[int, ...] = ()
+    """The pull requests the event names: its own, workflow_run's list, the merge group's."""
+    merge_group: MergeGroup | None = None
 
 
 def read_event(path: str | None) -> dict[str, Any]:
@@ -109,14 +126,52 @@ def parse_pull_request(payload: dict[str, Any]) -> PullRequest:
         base_sha=_text(pr, "base.sha"),
         merged=pr.get("merged") is True,
         changed_files=changed if isinstance(changed, int) else None,
+        state="closed" if pr.get("state") == "closed" else "open",
+    )
+
+
+def parse_merge_group(payload: dict[str, Any]) -> MergeGroup:
+    """The merge group of a ``checks_requested`` event; its pull request's number from its ref."""
+    head_sha = _text(payload, "merge_group.head_sha")
+    number = MERGE_QUEUE_REF.fullmatch(_text(payload, "merge_group.head_ref"))
+    if not _SHA.fullmatch(head_sha) or number is None:
+        raise ConfigError(
+            "event payload: field 'merge_group' holds no merge queue commit and ref "
+            "(refs/heads/gh-readonly-queue/<base>/pr-<number>-<sha>)"
+        )
+    return MergeGroup(head_sha=head_sha, number=int(number[1]))
+
+
+def _workflow_run_numbers(payload: dict[str, Any]) -> tuple[int, ...]:
+    """The numbers in ``workflow_run.pull_requests`` of this repository (empty for forks).
+
+    The list also holds other repositories' pull requests whose head is a branch of this one.
+    """
+    run = payload.get("workflow_run")
+    listed = run.get("pull_requests") if isinstance(run, dict) else None
+    repo_id = (payload.get("repository") or {}).get("id")
+    return tuple(
+        entry["number"]
+        for entry in (listed if isinstance(listed, list) else [])
+        if isinstance(entry, dict)
+        and isinstance(entry.get("number"), int)
+        and ((entry.get("base") or {}).get("repo") or {}).get("id") == repo_id
     )
 
 
 def parse_event(name: str | None, payload: dict[str, Any]) -> Event:
-    """The typed event; a pull request is parsed only for the two pull-request events."""
+    """The typed event: the pull request of the two pull-request events, the pull requests a
+    ``workflow_run`` names, the group of a merge queue's ``checks_requested``."""
     if not name:
         raise ConfigError("GITHUB_EVENT_NAME: not set; run inside GitHub Actions or set it")
     action = payload.get("action")
     action = action if isinstance(action, str) else ""
-    pull_request = parse_pull_request(payload) if name in PR_EVENTS else None
-    return Event(name=name, action=action, pull_request=pull_request)
+    if name in PR_EVENTS:
+        pull_request = parse_pull_request(payload)
+        return Event(name, action, pull_request, numbers=(pull_request.number,))
+    if name == "workflow_run":
+        return Event(name, action, None, numbers=_workflow_run_numbers(payload))
+    if name == "merge_group" and action == "checks_requested":
+        group = parse_merge_group(payload)
+        return Event(name, action, None, numbers=(group.number,), merge_group=group)
+    return Event(name=name, action=action, pull_request=None)

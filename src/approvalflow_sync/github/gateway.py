@@ -23,7 +23,7 @@ from github.PaginatedList import PaginatedList
 from github.Requester import Requester
 
 from approvalflow_sync.errors import GitHubError, TransientAnswer
-from approvalflow_sync.github.event import ChangedFile, PullRequest
+from approvalflow_sync.github.event import ChangedFile, PullRequest, parse_pull_request
 from approvalflow_sync.retry import (
     IDEMPOTENT_METHODS,
     RetryPolicy,
@@ -76,6 +76,7 @@ class Identity:
 
 
 PERMISSIONS = {
+    "read pull request": "pull-requests: read",
     "list pull request files": "pull-requests: read",
     "list comments": "pull-requests: read",
     "create comment": "pull-requests: write",
@@ -254,6 +255,21 @@ class GitHubGateway:
                 return Identity(ACTIONS_BOT)
             raise _explain("read token identity", exc) from None
         return Identity(str(data.get("login")))
+
+    def pull_request(self, repo: str, number: int) -> PullRequest | None:
+        """Pull request ``number`` as it is now (the ``pr-number`` input), or None: no such one.
+
+        The REST answer has the shape of an event's ``pull_request``: the event's parser reads it.
+        """
+        try:
+            _headers, data = self._requester.requestJsonAndCheck(
+                "GET", f"/repos/{repo}/pulls/{number}"
+            )
+        except GithubException as exc:
+            if exc.status == 404:
+                return None
+            raise _explain("read pull request", exc) from None
+        return parse_pull_request({"pull_request": data, "repository": {"full_name": repo}})
 
     def list_files(self, pr: PullRequest) -> list[ChangedFile]:
         """Every file of the pull request, every page of them (GitHub stops at 3,000)."""
