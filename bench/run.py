@@ -573,6 +573,107 @@ def _validate_row(repeats: int, work: Path, text: str) -> Row:
                f"on {os.cpu_count()} cores")  # fmt: skip
 
 
+# -- 5. page ids from the files ---------------------------------------------------------------
+
+ID_FILES = 3_000
+ID_LATENCY = 0.02
+
+
+class _Quiet:
+    def warning(self, message: str, *, file: str | None = None, title: str | None = None) -> None:
+        raise SystemExit(f"unexpected warning: {message}")
+
+    def append_summary(self, markdown: str) -> None:
+        raise SystemExit(f"unexpected summary: {markdown}")
+
+
+def _id_texts(head: bool) -> dict[str, str]:
+    return {f"docs/p{i:04}.md": f"---\nconnie-page-id: '{100_000 + i}'\napprovalflow-space-id: 1\n"
+            f"---\n# Page {i}\n\n{'Text. ' * 100}{'edited' if head else ''}\n" for i in range(ID_FILES)}  # fmt: skip
+
+
+def _read_ids(pr: Any, workspace: Path | None, github: Any) -> float:
+    from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
+
+    from approvalflow_sync.action.file_pages import Pages, reader  # noqa: PLC0415
+    from approvalflow_sync.github.event import ChangedFile  # noqa: PLC0415
+
+    files = [ChangedFile(path) for path in _id_texts(head=True)]
+    with ThreadPoolExecutor(16) as pool:
+        read = reader(pr, untrusted=False, workspace=workspace, github=github, pool=pool,
+                      api_limit=ID_FILES)  # fmt: skip
+        pages = Pages(matcher=None, default_space=None, mapping_file="-", read=read,
+                      reporter=_Quiet())  # fmt: skip
+        started = time.perf_counter()
+        found = pages(files)
+        took = time.perf_counter() - started
+    assert len(found.pages) == ID_FILES, f"{len(found.pages)} pages found"
+    return took
+
+
+def page_id_rows(repeats: int, work: Path) -> list[Row]:
+    """Ids of 3,000 changed Markdown files: from the checkout, and from the contents API."""
+    from approvalflow_sync.github.event import parse_pull_request  # noqa: PLC0415
+    from approvalflow_sync.github.gateway import GitHubGateway  # noqa: PLC0415
+    from fakes.github import CODERTOCAT  # noqa: PLC0415
+
+    repo = work / "ids-repo"
+    env = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_AUTHOR_NAME": "b",
+           "GIT_AUTHOR_EMAIL": "b@example.com", "GIT_COMMITTER_NAME": "b",
+           "GIT_COMMITTER_EMAIL": "b@example.com"}  # fmt: skip
+    shas = []
+    run_quiet(["git", "init", "-q", str(repo)], env=env)
+    for head in (False, True):
+        for name, text in _id_texts(head).items():
+            (repo / name).parent.mkdir(parents=True, exist_ok=True)
+            (repo / name).write_text(text)
+        run_quiet(["git", "-C", str(repo), "add", "-A"], env=env)
+        run_quiet(["git", "-C", str(repo), "commit", "-q", "-m", "c"], env=env)
+        shas.append(run_quiet(["git", "-C", str(repo), "rev-parse", "HEAD"]).stdout.strip())
+    payload = json.loads(PAYLOAD.read_text())
+    with FakeGitHub() as github:
+        stored = github.add_pull_request(payload, files=list(_id_texts(head=True)))
+        event = {**payload, "pull_request": stored}
+        pr = parse_pull_request(event)
+        for name, text in _id_texts(head=True).items():
+            github.set_file_content(pr.repo, name, text, ref=pr.head_sha)
+        local = parse_pull_request(json.loads(json.dumps(event).replace(pr.head_sha, shas[1])))
+
+        def from_disk() -> float:  # the floor: each file read from the work tree and parsed
+            from approvalflow_sync.core.page_ids import MAX_CHARS, read_id  # noqa: PLC0415
+
+            started = time.perf_counter()
+            for name in _id_texts(head=True):
+                with open(repo / name, encoding="utf-8") as file:
+                    read_id(file.read(MAX_CHARS))
+            return time.perf_counter() - started
+
+        github.clear_calls()
+        checkout = median_of(repeats, lambda: _read_ids(local, repo, None))
+        asked_checkout = len(github.calls)
+        disk = median_of(repeats, from_disk)
+        github.latency = ID_LATENCY
+        # a token with room for the 3,000 requests: a workflow's own has 1,000 an hour, and the
+        # action refuses more than API_READS without a checkout (this row lifts that limit)
+        github.add_token("ghp_bench", CODERTOCAT, kind="classic", rate_limit=1_000_000)
+        gateway = GitHubGateway(github.api_url, "ghp_bench")
+        try:
+            api = median_of(max(1, repeats // 2), lambda: _read_ids(pr, None, gateway))
+        finally:
+            gateway.close()
+        asked = len(github.calls_to("GET", "/contents/")) // max(1, repeats // 2)
+    floor = ID_FILES * ID_LATENCY / 16
+    return [
+        Row("page ids, 3,000 files, from the checkout", checkout, disk, "≤ 3×, 0 requests",
+            checkout <= 3 * disk and asked_checkout == 0,
+            f"{asked_checkout} requests; baseline = reading and parsing the same files from the "
+            "work tree (open() each)"),
+        Row("page ids, 3,000 files, contents API", api, floor, "≤ 3×", api <= 3 * floor,
+            f"{asked} requests (one per changed Markdown file), 16 at once, {ID_LATENCY * 1000:.0f} ms "
+            f"latency each; baseline = {ID_FILES} × {ID_LATENCY * 1000:.0f} ms ÷ 16, the floor at 16 at once"),
+    ]  # fmt: skip
+
+
 # -- the table --------------------------------------------------------------------------------
 
 
@@ -593,7 +694,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--repeats", type=int, default=5, help="runs per figure (median)")
     parser.add_argument("--skip", action="append", default=[],
-                        choices=["round-trips", "reconcile", "startup", "install", "mapping"])  # fmt: skip
+                        choices=["round-trips", "reconcile", "startup", "install", "mapping", "page-ids"])  # fmt: skip
     args = parser.parse_args()
     os.environ["NO_PROXY"] = "127.0.0.1"
     # Measure installed programs as they run: with bytecode caches (a shell may turn them off).
@@ -614,6 +715,8 @@ def main() -> int:
             rows += install_rows(args.repeats, work)
         if "mapping" not in args.skip:
             rows += mapping_rows(args.repeats, work)
+        if "page-ids" not in args.skip:
+            rows += page_id_rows(args.repeats, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print()

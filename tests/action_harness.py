@@ -73,6 +73,7 @@ ACTION_DEFAULTS: dict[str, str] = {
     "time-budget": "50",
     "resume-file": "",
     "etag-file": "",
+    "page-ids-from-files": "true",
 }
 """The inputs of ``action.yml`` with their defaults: the composite step sets every one."""
 

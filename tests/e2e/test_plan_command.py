@@ -316,3 +316,39 @@ def test_hostile_file_names_print_as_one_harmless_line_each(repo: Path) -> None:
     paths = [f["path"] for f in plan_json(repo)["files"]]
     assert "docs/auth/new\nline.md" in paths
     assert "docs/auth/--json.md" in paths
+
+
+def test_plan_reads_page_ids_from_the_changed_docs_and_a_flag_turns_that_off(repo: Path) -> None:
+    (repo / ".github/approvalflow.yml").unlink()
+    write(
+        repo,
+        "docs/drafts/idea.md",
+        "---\nconnie-page-id: '88801'\napprovalflow-space-id: 99999\n---\n",
+    )
+    write(repo, "docs/auth/login.md", "<!-- confluence-page-id: 67893 -->\n")
+    write(
+        repo,
+        "docs/api/new.md",
+        "---\nconfluence_page_id: 67891\napprovalflow-space-id: 12345\n---\n",
+    )
+    git(repo, "add", "docs/drafts/idea.md", "docs/auth/login.md", "docs/api/new.md")
+    result = plan(repo)
+    assert result.returncode == 2, result.stderr
+    assert "docs/auth/login.md: page 67893 has no space" in result.stderr
+
+    write(
+        repo,
+        ".github/approvalflow.yml",
+        'space: "12345"\npages:\n  - path: docs/auth/**\n    page: "67890"\n',
+    )
+    files = {f["path"]: (f["space"], f["pages"]) for f in plan_json(repo)["files"]}
+    assert files["docs/drafts/idea.md"] == ("99999", ["88801"])
+    assert files["docs/api/new.md"] == ("12345", ["67891"])
+    result = plan(repo, "--json")
+    assert (
+        "warning: docs/auth/login.md names page 67893, but the mapping maps it to 67890"
+        in result.stderr
+    )
+
+    off = {f["path"]: f["pages"] for f in plan_json(repo, "--no-page-ids-from-files")["files"]}
+    assert off["docs/drafts/idea.md"] == []

@@ -125,7 +125,7 @@ def reconcile(tmp_path: Path, prs: list[Any]) -> Reconcile:
     return Reconcile(
         settings, Runner(io.StringIO(), {}), gh=cast(Any, GitHub(prs)),
         af=cast(Any, ApprovalFlow()), pool=cast(Any, None), options=options,
-        matcher=cast(Any, None), spaces=["12345"],
+        mapping=cast(Any, None), matcher=cast(Any, None), spaces=["12345"],
     )  # fmt: skip
 
 

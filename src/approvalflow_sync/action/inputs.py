@@ -97,6 +97,7 @@ class ActionSettings:
     comment_author: str | None
     confluence_url: str | None
     dry_run: bool
+    page_ids_from_files: bool
     event_name: str
     event_path: str
     actor: str
@@ -299,6 +300,7 @@ def load_settings(env: Mapping[str, str]) -> ActionSettings:
         if confluence_url
         else None,
         dry_run=parse_bool(env, "dry-run", False),
+        page_ids_from_files=parse_bool(env, "page-ids-from-files", True),
         event_name=env.get("GITHUB_EVENT_NAME", "").strip(),
         event_path=env.get("GITHUB_EVENT_PATH", "").strip(),
         actor=env.get("GITHUB_ACTOR", "").strip(),

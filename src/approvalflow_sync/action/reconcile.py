@@ -19,6 +19,7 @@ from pathlib import Path
 import httpx
 
 from approvalflow_sync.action.credentials import token_for, warn_if_spent
+from approvalflow_sync.action.file_pages import pages_for
 from approvalflow_sync.action.inputs import ActionSettings, MissingCredentials
 from approvalflow_sync.action.run import MAX_WORKERS, RUN_SECONDS, fail
 from approvalflow_sync.action.runner import Runner
@@ -28,7 +29,7 @@ from approvalflow_sync.approvalflow.client import ApprovalFlowClient
 from approvalflow_sync.core import markdown as md
 from approvalflow_sync.core import plan as planning
 from approvalflow_sync.core import report
-from approvalflow_sync.core.mapping import Matcher, compile_mapping, read_mapping
+from approvalflow_sync.core.mapping import Mapping, Matcher, compile_mapping, read_mapping
 from approvalflow_sync.core.reconcile import NOT_SUBMITTED, Step, step
 from approvalflow_sync.core.title_template import DEFAULT_TITLE_TEMPLATE
 from approvalflow_sync.errors import ApprovalFlowSyncError, ConfigError, GitHubError
@@ -84,11 +85,13 @@ class Reconcile:
         af: ApprovalFlowClient,
         pool: ThreadPoolExecutor,
         options: Options,
+        mapping: Mapping,
         matcher: Matcher,
         spaces: Sequence[str],
     ) -> None:
         self.settings, self.runner, self.gh, self.af, self.pool = settings, runner, gh, af, pool
-        self.options, self.matcher, self.spaces = options, matcher, sorted(set(spaces))
+        self.options, self.spaces = options, sorted(set(spaces))
+        self.mapping, self.matcher = mapping, matcher
         self.me = Identity(options.comment_author or "")
         self.change_sets: list[models.ChangeSet] = []
         self.failed: list[tuple[PullRequest, ApprovalFlowSyncError]] = []
@@ -202,9 +205,11 @@ class Reconcile:
 
     def _single(self, pr: PullRequest) -> Run:
         """The single run's flows for ``pr``, reporting through :class:`Quiet`."""
+        quiet = Quiet(self.runner)
+        pages = pages_for(self.settings, pr, self.mapping, self.matcher, self.gh, quiet, self.pool)
         return Run(
-            pr, approvalflow=self.af, github=self.gh, reporter=Quiet(self.runner),
-            options=self.options, spaces=self.spaces, match=self.matcher.match, pool=self.pool,
+            pr, approvalflow=self.af, github=self.gh, reporter=quiet, options=self.options,
+            spaces=self.spaces, match=pages, pool=self.pool,
         )  # fmt: skip
 
 
@@ -288,7 +293,8 @@ def reconcile(settings: ActionSettings, runner: Runner, *, debug: bool) -> int:
         ) as af:
             work = Reconcile(
                 settings, runner, gh=gh, af=af, pool=pool, options=options,
-                matcher=compile_mapping(mapping), spaces=[rule.space for rule in mapping.rules],
+                mapping=mapping, matcher=compile_mapping(mapping),
+                spaces=[rule.space for rule in mapping.rules],
             )  # fmt: skip
             try:
                 prs = work.pull_requests()

@@ -18,6 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from approvalflow_sync.action.file_pages import NO_CHECKOUT, checked_out, pages_for
 from approvalflow_sync.action.inputs import (
     SECRET_INPUTS,
     ActionSettings,
@@ -326,25 +327,33 @@ def _without_credentials(settings: ActionSettings, pr: PullRequest, runner: Runn
 
 def _load_mapping(
     settings: ActionSettings, event_name: str, pr: PullRequest, gh: GitHubGateway
-) -> MappingFile:
-    """The validated mapping.
+) -> MappingFile | None:
+    """The validated mapping; None when it is missing and the files may name their pages.
 
     Only under ``pull_request`` is the workspace the pull request's own merge commit. Under
     every other event (``pull_request_target``, ``workflow_run``: it may hold a fork's head) the
     mapping is read from the base commit through the API: a pull request cannot point its own
     pages.
     """
-    from approvalflow_sync.core.mapping import load_mapping, read_mapping  # noqa: PLC0415
+    from approvalflow_sync.core.mapping import (  # noqa: PLC0415
+        DEFAULT_MAPPING_FILE,
+        load_mapping,
+        read_mapping,
+    )
 
     name = settings.mapping_file
+    # a mapping file the user names must exist; the default one may be missing
+    optional = settings.page_ids_from_files and name == DEFAULT_MAPPING_FILE
     if event_name == "pull_request":
-        if not _checked_out(settings) and not (settings.workspace / name).exists():
-            raise ConfigError(
-                f"{name}: not found: {settings.workspace} holds no checkout; add "
-                "`- uses: actions/checkout@v4` to the job before this step"
-            )
+        missing = not (settings.workspace / name).exists()
+        if missing and optional:
+            return None
+        if not checked_out(settings) and missing:
+            raise ConfigError(f"{name}: {NO_CHECKOUT.format(workspace=settings.workspace)}")
         return read_mapping(_in_workspace(settings.workspace, name), source=name)
     text = gh.read_file(pr.repo, name, pr.base_sha)
+    if text is None and optional:
+        return None
     if text is None:
         raise ConfigError(
             f"{name}: not found at the base commit {pr.base_sha[:12]}; commit the mapping "
@@ -390,10 +399,10 @@ def _run(
     run_ends = time.monotonic() + RUN_SECONDS
     gh = _gateway(settings, run_ends)
     mapping = _load_mapping(settings, event_name, pr, gh)
-    matcher = compile_mapping(mapping)
-    if event_name != "pull_request":
+    matcher = compile_mapping(mapping) if mapping else None
+    if event_name != "pull_request" or matcher is None:
         pass  # the workspace is not the pull request's: its files say nothing of the patterns
-    elif _checked_out(settings):
+    elif checked_out(settings):
         _warn_unmatched(matcher, settings, runner)
     else:
         runner.notice(
@@ -403,12 +412,13 @@ def _run(
             title="approvalflow-sync",
         )
     options = Options(
-        title_template=settings.title_template or mapping.title_template or DEFAULT_TITLE_TEMPLATE,
+        title_template=settings.title_template
+        or (mapping.title_template if mapping else DEFAULT_TITLE_TEMPLATE),
         status_context=settings.status_context,
         comment=settings.comment,
         dry_run=settings.dry_run,
         archive_on_close=settings.archive_on_close,
-        confluence_url=settings.confluence_url or mapping.confluence_url,
+        confluence_url=settings.confluence_url or (mapping.confluence_url if mapping else None),
         run_url=settings.run_url,
         comment_author=settings.comment_author,
         instance=settings.instance,
@@ -430,8 +440,8 @@ def _run(
                 github=gh,
                 reporter=runner,
                 options=options,
-                spaces={rule.space for rule in mapping.rules},
-                match=matcher.match,
+                spaces={rule.space for rule in mapping.rules} if mapping else (),
+                match=pages_for(settings, pr, mapping, matcher, gh, runner, pool),
                 pool=pool,
                 files_from_git=lambda pr: changed_files_from_git(
                     settings.workspace, pr.base_sha, pr.head_sha
@@ -459,11 +469,6 @@ def _run(
         )
         return 1
     return 0
-
-
-def _checked_out(settings: ActionSettings) -> bool:
-    """Whether the workspace is a git work tree (``.git`` is a file in worktrees, submodules)."""
-    return (settings.workspace / ".git").exists()
 
 
 def _warn_unmatched(matcher: Matcher, settings: ActionSettings, runner: Runner) -> None:

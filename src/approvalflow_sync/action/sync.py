@@ -83,6 +83,8 @@ class Gathered:
     identity: Identity
     change_sets: dict[str, list[models.ChangeSet]]
     status: Status | None
+    match: MatchResult | None = None
+    """The files' pages (when the files were read), their spaces' change sets listed."""
 
     def own(self, kind: str, instance: str) -> Comment | None:
         """Our comment of ``kind``: marker first, written by the token's identity, oldest."""
@@ -102,7 +104,7 @@ class Run:
         reporter: Report,
         options: Options,
         spaces: Iterable[str],
-        match: Callable[[list[str]], MatchResult],
+        match: Callable[[list[ChangedFile]], MatchResult],
         pool: ThreadPoolExecutor,
         files_from_git: Callable[[PullRequest], list[ChangedFile]] | None = None,
     ) -> None:
@@ -129,12 +131,21 @@ class Run:
         status = self.pool.submit(self.gh.latest_status, pr, context) if context else None
         pending: list[Future[Any] | None] = [file_list, comments, identity, status]
         wait([future for future in [*pending, *change_sets.values()] if future is not None])
+        changed = self._all_files(file_list.result()) if file_list else []
+        match = self.match(changed) if file_list else None
+        listed = {space: found.result() for space, found in change_sets.items()}
+        if match is not None:  # spaces only a file names: their change sets too
+            more = {s: self.pool.submit(self.af.list_change_sets, s)
+                    for s in match.pages_by_space if s not in listed}  # fmt: skip
+            wait(more.values())
+            listed |= {space: found.result() for space, found in more.items()}
         return Gathered(
-            files=self._all_files(file_list.result()) if file_list else [],
+            files=changed,
             comments=comments.result(),
             identity=identity.result(),
-            change_sets={space: found.result() for space, found in change_sets.items()},
+            change_sets=listed,
             status=status.result() if status else None,
+            match=match,
         )
 
     def _fields(self) -> planning.Fields:
@@ -329,7 +340,7 @@ class Run:
 
     def _sync_pages(self, gathered: Gathered, kind: Kind) -> Outcome:
         fields = self._fields()
-        match = self.match(planning.changed_paths(gathered.files))
+        match = gathered.match or self.match(gathered.files)
         plans = planning.plan_sync(match.pages_by_space, gathered.change_sets, fields)
         spaces = self._each_space(lambda plan: self._space(plan, fields, match, kind), plans)
         options = self.options
@@ -381,7 +392,7 @@ class Run:
         if not any(cs.rollupState not in (None, "open") for cs in mine):
             return False
         fields = self._fields()
-        match = self.match(planning.changed_paths(gathered.files))
+        match = gathered.match or self.match(gathered.files)
         plans = planning.plan_sync(match.pages_by_space, gathered.change_sets, fields)
         if any(plan.create or plan.archive or "page_ids" in plan.changes for plan in plans):
             return False
@@ -438,8 +449,11 @@ class Run:
         return [future.result() for future in futures]
 
     def archive(self) -> Outcome:
-        """Closed without merge: archive the pull request's change sets, or keep them."""
-        gathered = self.gather(files=False)
+        """Closed without merge: archive the pull request's change sets, or keep them.
+
+        The files are read too: a space only they name has change sets to archive.
+        """
+        gathered = self.gather(files=True)
         fields = self._fields()
         plans = planning.plan_archive(gathered.change_sets, fields.reference_url)
         outcome = Outcome(kind=Kind.ARCHIVE, pr=self.pr, instance=self.options.instance)

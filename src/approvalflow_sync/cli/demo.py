@@ -20,6 +20,7 @@ from approvalflow_sync.action.runner import Runner
 from approvalflow_sync.action.sync import Options, Run
 from approvalflow_sync.approvalflow.client import ApprovalFlowClient
 from approvalflow_sync.core.mapping import DEFAULT_MAPPING_FILE, compile_mapping, load_mapping
+from approvalflow_sync.core.plan import changed_paths
 from approvalflow_sync.core.title_template import DEFAULT_TITLE_TEMPLATE
 from approvalflow_sync.github.event import ChangedFile, PullRequest
 from approvalflow_sync.github.gateway import Comment, Identity, Status
@@ -148,7 +149,7 @@ def run(args: argparse.Namespace, env: Mapping[str, str], out: TextIO) -> int:
                 reporter=runner,
                 options=options,
                 spaces={rule.space for rule in mapping.rules},
-                match=matcher.match,
+                match=lambda files: matcher.match(changed_paths(files)),
                 pool=pool,
             )
             getattr(sync, flow)()

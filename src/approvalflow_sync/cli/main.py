@@ -318,6 +318,11 @@ COMMANDS: dict[str, Command] = {
                 help="the mapping file (default .github/approvalflow.yml at the repository's top)",
             ),
             flag(
+                "--no-page-ids-from-files",
+                action="store_true",
+                help="read no page ids from the changed Markdown files, only the mapping",
+            ),
+            flag(
                 "--pr",
                 metavar="NUMBER_OR_URL",
                 help="the branch's pull request, to plan against its change sets "

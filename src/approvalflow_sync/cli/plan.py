@@ -11,6 +11,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -381,18 +382,54 @@ def _space_json(plan: SpacePlan, asked: Asked) -> dict[str, object]:
 # -- the command -------------------------------------------------------------------------------
 
 
+class _Warnings:
+    """Problems with the files' ids, on stderr."""
+
+    def warning(self, message: str, *, file: str | None = None, title: str | None = None) -> None:
+        print(f"warning: {terminal.clean(message)}", file=sys.stderr)
+
+    def append_summary(self, markdown: str) -> None:
+        pass  # each contradiction was a warning already
+
+
+def _work_tree_texts(root: Path, files: list[ChangedFile]) -> dict[str, str | None]:
+    """The changed Markdown files as the work tree has them (the branch's version)."""
+    from approvalflow_sync.core.page_ids import MAX_CHARS, is_markdown  # noqa: PLC0415
+
+    texts: dict[str, str | None] = {}
+    for changed in files:
+        if is_markdown(changed.path):
+            try:
+                with open(root / changed.path, encoding="utf-8", errors="replace") as file:
+                    texts[changed.path] = file.read(MAX_CHARS)
+            except OSError:
+                texts[changed.path] = None  # removed
+    return texts
+
+
 def run(args: argparse.Namespace, env: Mapping[str, str], out: TextIO) -> int:
     """Print the plan; 0, or a configuration error (exit 2) naming what to fix."""
     instance = parse_instance(args.instance, "--instance")
+    from approvalflow_sync.action.file_pages import Pages  # noqa: PLC0415
+
     branch = read_branch(Path.cwd(), args.base)
-    default = os.path.relpath(branch.root / DEFAULT_MAPPING_FILE)
-    mapping = read_mapping(args.mapping or default)
-    match = compile_mapping(mapping).match(planning.changed_paths(branch.files))
+    name = args.mapping or os.path.relpath(branch.root / DEFAULT_MAPPING_FILE)
+    from_files = not args.no_page_ids_from_files
+    optional = from_files and not args.mapping  # a mapping file named must exist
+    mapping = None if optional and not os.path.exists(name) else read_mapping(name)
+    match = Pages(
+        matcher=compile_mapping(mapping) if mapping else None,
+        default_space=mapping.space if mapping else None,
+        mapping_file=name,
+        read=(lambda files: _work_tree_texts(branch.root, files)) if from_files else None,
+        reporter=_Warnings(),
+    )(branch.files)
     pull_request = pull_request_url(args.pr, _origin_url(branch.root)) if args.pr else None
     asked = None
     with _approvalflow(args, env) as connection:
         if connection is not None:
-            spaces = sorted({rule.space for rule in mapping.rules})
+            mapped = {rule.space for rule in mapping.rules} if mapping else set()
+            spaces = sorted(mapped | set(match.pages_by_space))
             from approvalflow_sync.approvalflow.client import (  # noqa: PLC0415
                 ApprovalFlowClient,
             )

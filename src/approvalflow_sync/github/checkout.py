@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
+import threading
 from collections.abc import Iterator
+from typing import IO, cast
 
 from approvalflow_sync.github.git_files import GIT
 
 LS_FILES = ("ls-files", "-z", "--cached", "--others", "--exclude-standard")
 """Tracked files and untracked ones not ignored: what a commit of the checkout could hold."""
+_OBJECT = re.compile(rb"[0-9a-f]{40,64} ([a-z]+) ([0-9]+)\n")
+"""``git cat-file --batch``'s header of an object found: id, type, size."""
 SKIPPED_DIRS = frozenset({".git", ".venv", "node_modules", "__pycache__"})
 
 
@@ -73,3 +78,75 @@ def _walk(top: str) -> Iterator[str]:
         relative = directory[len(top) :].strip(os.sep).replace(os.sep, "/")
         for name in files:
             yield f"{relative}/{name}" if relative else name
+
+
+def _git(root: str, *args: str) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(  # noqa: S603 - fixed arguments, no shell
+        [GIT, "-C", root, *args], capture_output=True, check=False, stdin=subprocess.DEVNULL
+    )
+
+
+def commit_in_checkout(root: str | os.PathLike[str], commit: str, *, merge_of: bool) -> str | None:
+    """What to read ``commit``'s files from in the checkout at ``root``, or None: not there.
+
+    The commit itself when the repository holds it; with ``merge_of``, also ``HEAD`` when it is
+    the pull request's merge commit with ``commit`` as second parent (what ``actions/checkout``
+    leaves on ``pull_request``): it holds the head's version of every file the head changed.
+    """
+    root = os.fspath(root)
+    try:
+        if _git(root, "cat-file", "-e", f"{commit}^{{commit}}").returncode == 0:
+            return commit
+        if not merge_of:
+            return None
+        head = _git(root, "cat-file", "commit", "HEAD")
+    except OSError:
+        return None
+    parents = [line[7:] for line in head.stdout.split(b"\n") if line.startswith(b"parent ")]
+    return "HEAD" if head.returncode == 0 and parents[1:] == [commit.encode()] else None
+
+
+def read_blobs(
+    root: str | os.PathLike[str], commit: str, paths: list[str], limit: int
+) -> dict[str, bytes | None]:
+    """The first ``limit`` bytes of each path at ``commit`` (None: no such file).
+
+    One ``git ls-tree`` finds the files' blobs, one ``git cat-file --batch`` reads them: asking
+    ``commit:path`` instead walks the commit's tree again for every file, quadratic time.
+    """
+    root = os.fspath(root)
+    found: dict[str, bytes | None] = dict.fromkeys(paths)
+    listing = _git(root, "ls-tree", "-r", "-z", "--full-tree", commit)
+    blobs: dict[str, str] = {}
+    for entry in listing.stdout.split(b"\0") if listing.returncode == 0 else ():
+        meta, _, name = entry.partition(b"\t")
+        _mode, kind, blob = [*meta.split(b" "), b"", b""][:3]
+        path = name.decode("utf-8", "surrogateescape")
+        if kind == b"blob" and path in found:
+            blobs[path] = blob.decode("ascii")
+    with subprocess.Popen(  # noqa: S603 - fixed arguments, no shell
+        [GIT, "-C", root, "cat-file", "--batch"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    ) as git:
+        stdin, stdout = cast("IO[bytes]", git.stdin), cast("IO[bytes]", git.stdout)  # PIPEs
+        lines = "".join(f"{blob}\n" for blob in blobs.values()).encode("ascii")
+        writer = threading.Thread(target=_feed, args=(stdin, lines), daemon=True)
+        writer.start()
+        for path in blobs:
+            header = _OBJECT.fullmatch(stdout.readline())
+            if header is None:  # "<id> missing"
+                continue
+            size = int(header[2])
+            found[path] = stdout.read(min(size, limit))
+            rest = size - len(found[path] or b"") + 1  # the rest, and the newline
+            while rest > 0:
+                rest -= len(stdout.read(min(rest, 1 << 16))) or rest
+        writer.join()
+    return found
+
+
+def _feed(stream: IO[bytes], data: bytes) -> None:
+    with stream:
+        stream.write(data)

@@ -16,7 +16,7 @@ from functools import partial
 from itertools import takewhile
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import requests
 from github import Auth, GithubException
@@ -408,11 +408,14 @@ class GitHubGateway:
                 "POST", f"/repos/{pr.repo}/statuses/{pr.head_sha}", input=body
             )
 
-    def read_file(self, repo: str, path: str, ref: str) -> str | None:
-        """A file's text at ``ref`` (the base commit under pull_request_target), or None."""
+    def read_file(self, repo: str, path: str, ref: str, *, errors: str = "strict") -> str | None:
+        """A file's text at ``ref`` (the base commit under pull_request_target), or None.
+
+        The path is quoted: a file named ``a.md?ref=x`` must not choose the commit read.
+        """
         try:
             _headers, data = self._requester.requestJsonAndCheck(
-                "GET", f"/repos/{repo}/contents/{path}", parameters={"ref": ref}
+                "GET", f"/repos/{repo}/contents/{quote(path)}", parameters={"ref": ref}
             )
         except GithubException as exc:
             if exc.status == 404:
@@ -421,4 +424,4 @@ class GitHubGateway:
         content = data.get("content") if isinstance(data, dict) else None
         if not isinstance(content, str):
             return None
-        return base64.b64decode(content).decode("utf-8")
+        return base64.b64decode(content).decode("utf-8", errors)
