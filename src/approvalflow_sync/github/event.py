@@ -128,7 +128,7 @@ def parse_pull_request(payload: dict[str, Any]) -> PullRequest:
         head_repo=head_repo.get("full_name") or "",
         base_ref=_text(pr, "base.ref"),
         base_sha=_text(pr, "base.sha"),
-        merged=pr.get("merged") is True or bool(pr.get("merged_at")),  # a listed PR: merged_at
+        merged=_merged(pr),
         changed_files=changed if isinstance(changed, int) else None,
         state="closed" if pr.get("state") == "closed" else "open",
         merge_commit_sha=_optional_text(pr, "merge_commit_sha"),
@@ -163,6 +163,12 @@ def _workflow_run_numbers(payload: dict[str, Any]) -> tuple[int, ...]:
         and isinstance(entry.get("number"), int)
         and ((entry.get("base") or {}).get("repo") or {}).get("id") == repo_id
     )
+
+
+def _merged(pr: dict[str, Any]) -> bool:
+    """``merged`` where the answer has it; a listed pull request has only ``merged_at``."""
+    merged = pr.get("merged")
+    return merged if isinstance(merged, bool) else bool(pr.get("merged_at"))
 
 
 def _optional_text(data: dict[str, Any], key: str) -> str | None:
