@@ -9,14 +9,17 @@ from __future__ import annotations
 import email.utils
 import json
 import logging
+import ssl
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, wait
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Literal, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
+import httpcore
 import httpx
 import tenacity
 
@@ -203,6 +206,82 @@ def within(deadline: float, clock: Callable[[], float], work: Callable[[], T]) -
     return done.result()
 
 
+_TIME_LEFT: ContextVar[Callable[[], float] | None] = ContextVar("time_left", default=None)
+"""Seconds left until the deadline of the call :func:`send_within` is sending, if any."""
+
+
+def _bounded(timeout: float | None, late: type[httpcore.TimeoutException]) -> float | None:
+    """``timeout`` cut to the time left before the call's deadline; ``late`` once it passed."""
+    time_left = _TIME_LEFT.get()
+    if time_left is None:
+        return timeout
+    left = time_left()
+    if left <= 0:
+        raise late("the deadline passed")
+    return left if timeout is None else min(timeout, left)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """A connection each read and write of which ends by the current call's deadline."""
+
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self._inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, _bounded(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, _bounded(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        bounded = _bounded(timeout, httpcore.ConnectTimeout)
+        return _DeadlineStream(self._inner.start_tls(ssl_context, server_hostname, bounded))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    """httpcore's network, its connections bounded by :class:`_DeadlineStream`."""
+
+    def __init__(self, inner: httpcore.NetworkBackend) -> None:
+        self._inner = inner
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        bounded = _bounded(timeout, httpcore.ConnectTimeout)
+        inner = self._inner.connect_tcp(host, port, bounded, local_address, socket_options)
+        return _DeadlineStream(inner)
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+def _bind_to_deadlines(http: httpx.Client, url: httpx.URL) -> None:
+    """Give the pool serving ``url`` connections bounded by the call's deadline: httpx has no
+    public hook for a network backend, so it is set on httpx's own pool (a test double's
+    transport has none and is left as it is)."""
+    pool = getattr(http._transport_for_url(url), "_pool", None)
+    if isinstance(pool, httpcore.ConnectionPool) and not isinstance(
+        pool._network_backend, _DeadlineBackend
+    ):
+        pool._network_backend = _DeadlineBackend(pool._network_backend)
+
+
 def send_within(
     http: httpx.Client,
     request: httpx.Request,
@@ -210,7 +289,8 @@ def send_within(
     clock: Callable[[], float] = time.monotonic,
 ) -> httpx.Response:
     """Send ``request`` and read its whole answer, headers included, by ``deadline`` (httpx's
-    ``ConnectTimeout`` or ``ReadTimeout`` after it); redirects are not followed."""
+    ``ConnectTimeout`` or ``ReadTimeout`` after it); redirects are not followed. No thread:
+    each read waits at most the time left, so the connection is closed when the call ends."""
     left = deadline - clock()
     if left <= 0:
         raise httpx.ConnectTimeout(
@@ -220,12 +300,17 @@ def send_within(
         phase: left if seconds is None else min(seconds, left)
         for phase, seconds in http.timeout.as_dict().items()
     }
+    _bind_to_deadlines(http, request.url)
+    time_left = _TIME_LEFT.set(lambda: deadline - clock())
     try:
-        return within(deadline, clock, lambda: http.send(request, follow_redirects=False))
-    except TimeoutError:
-        raise httpx.ReadTimeout(
-            f"the deadline passed {left:.3g} s after the request started", request=request
-        ) from None
+        return http.send(request, follow_redirects=False)
+    except httpx.TimeoutException as exc:
+        if clock() < deadline:
+            raise
+        said = f"the deadline passed {left:.3g} s after the request started"
+        raise type(exc)(said, request=request) from None
+    finally:
+        _TIME_LEFT.reset(time_left)
 
 
 def no_answer(error: httpx.RequestError) -> tuple[str, bool]:

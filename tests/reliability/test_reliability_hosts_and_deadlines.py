@@ -61,6 +61,8 @@ class Loopback:
 
     def __init__(self, answer: Answer) -> None:
         self.received: list[tuple[str, str, dict[str, str]]] = []
+        self.hung_up = threading.Event()
+        """Set once the client closed a connection while an answer was still being written."""
         outer = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -69,6 +71,7 @@ class Loopback:
                     super().handle_one_request()
                 except (BrokenPipeError, ConnectionResetError):  # the client gave up
                     self.close_connection = True
+                    outer.hung_up.set()
 
             def _any(self) -> None:
                 outer.received.append((self.command, self.path, dict(self.headers)))
@@ -166,6 +169,7 @@ def test_an_approvalflow_call_ends_at_its_deadline_however_slowly_the_answer_com
         with pytest.raises(APITimeoutError) as caught:
             approvalflow(server.url, RetryPolicy(total_seconds=3.0)).list_change_sets("1")
         took = time.monotonic() - started
+        assert server.hung_up.wait(5.0), "the connection is closed when the call ends"
 
     assert 2.5 <= took < 3.0 + 1.5, took
     assert "GET /changeSets" in str(caught.value)

@@ -203,6 +203,8 @@ class HostBoundRequester(Requester):
             with self.limits.slot(request, deadline) as attempt_ends:
                 status, answer_headers, output = within(attempt_ends, self._retry.clock, send)
         except (requests.RequestException, TimeoutError) as exc:
+            if isinstance(exc, TimeoutError):
+                self.close()  # the abandoned attempt's connection then closes as it ends
             refused = isinstance(exc, requests.ConnectTimeout) or "NewConnectionError" in str(exc)
             no_answer = f"{where}: no answer ({exc.__class__.__name__})"
             kind = "not sent" if refused else "maybe sent"
