@@ -120,12 +120,6 @@ def test_a_forks_artifact_cannot_submit_another_merged_pull_request(h: ActionHar
 # -- finding 2: a merge's rerun after the approval submits again --------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding 2: _submitted_before counts on preflight finding nothing submittable, but "
-    "approved (and rejected) pages are submittable again: a rerun of the merge (or any "
-    "pr-number run) sends approved pages back to review",
-)
 def test_a_rerun_of_the_merge_after_the_approval_submits_nothing(h: ActionHarness) -> None:
     merged = merged_and_approved(h)
     h.forget_calls()
@@ -134,6 +128,18 @@ def test_a_rerun_of_the_merge_after_the_approval_submits_nothing(h: ActionHarnes
 
     assert submits(h) == [], "the approved page went back to review"
     assert json.loads(run.outputs["result"]).get("alreadySubmitted") is True
+
+
+def test_a_rerun_after_the_approved_page_changed_submits_it_again(h: ActionHarness) -> None:
+    """The other side of finding 2: an approval of an older version leaves the page waiting."""
+    merged = merged_and_approved(h)
+    h.admin("POST", "/edit-page", {"pageId": "67890"})
+    h.forget_calls()
+
+    run = ok(h.run(merged, event_name="pull_request_target"))
+
+    assert len(submits(h)) == 1, "the page edited after its approval was not submitted"
+    assert "alreadySubmitted" not in json.loads(run.outputs["result"])
 
 
 # -- finding 3: merge_group passes on a status someone else wrote -------------------------------
