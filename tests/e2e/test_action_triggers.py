@@ -137,12 +137,9 @@ def test_workflow_run_of_a_fork_reads_the_mapping_from_the_base_commit(h: Action
     assert read.query == {"ref": [event["pull_request"]["base"]["sha"]]}
 
 
-def test_a_number_from_the_artifact_only_picks_the_pull_request(h: ActionHarness) -> None:
-    """A fork controls its artifact: the number it names is synced as its own event would be.
-
-    Its state (from GitHub) decides the flow: naming a pull request closed without merge
-    archives, never submits.
-    """
+def test_a_number_from_another_runs_artifact_is_left_alone(h: ActionHarness) -> None:
+    """A fork controls its artifact: a number naming a pull request at another head than the
+    run's is refused, both heads named, nothing written (review finding 1)."""
     victim = pull_request(h, ["docs/auth/login.md"])
     ok(h.run(victim, event_name="pull_request_target"))  # its own run: a change set
     h.github.update_pull_request(REPO, 2, state="closed", merged=False)
@@ -159,9 +156,26 @@ def test_a_number_from_the_artifact_only_picks_the_pull_request(h: ActionHarness
         )
     )
 
-    assert json.loads(run.outputs["result"])["kind"] == "archive"
-    assert [c["path"] for c in h.sandbox_writes()] == ["/changeSets/archive"]
-    assert not [c for c in h.sandbox_calls() if c["path"] == "/changeSets/submit"]
+    (warning,) = run.annotations("warning")
+    head = victim["pull_request"]["head"]["sha"][:12]
+    assert f"#2's head is {head} of {REPO}, but this workflow_run ran on" in warning.message
+    assert "of someone/Hello-World" in warning.message
+    assert h.sandbox_writes() == []
+    assert h.github_writes() == []
+    assert "result" not in run.outputs
+
+
+def test_under_another_event_auto_never_submits(h: ActionHarness) -> None:
+    event = pull_request(h, ["docs/auth/login.md"])
+    h.github.update_pull_request(REPO, 2, state="closed", merged=True)
+    h.forget_calls()
+    run = ok(
+        h.run(workflow_dispatch_event(event), event_name="issue_comment", inputs={"pr-number": "2"})
+    )
+    (warning,) = run.annotations("warning")
+    assert "under issue_comment mode auto never submits" in warning.message
+    assert h.sandbox_calls() == []
+    assert h.github_writes() == []
 
 
 @pytest.mark.parametrize(

@@ -103,12 +103,6 @@ def attacker_run(h: ActionHarness, victim: dict[str, Any]) -> dict[str, Any]:
 # -- finding 1: workflow_run trusts the artifact's number ---------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding 1: under workflow_run the pr-number is not bound to the run's head "
-    "(workflow_run.head_sha / head_repository): a fork re-creates and submits change sets of "
-    "any merged pull request, at any time",
-)
 def test_a_forks_artifact_cannot_submit_another_merged_pull_request(h: ActionHarness) -> None:
     victim = merged_and_approved(h)
     (kept,) = h.change_sets(victim["pull_request"]["html_url"])
@@ -126,12 +120,6 @@ def test_a_forks_artifact_cannot_submit_another_merged_pull_request(h: ActionHar
 # -- finding 2: a merge's rerun after the approval submits again --------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding 2: _submitted_before counts on preflight finding nothing submittable, but "
-    "approved (and rejected) pages are submittable again: a rerun of the merge (or any "
-    "pr-number run) sends approved pages back to review",
-)
 def test_a_rerun_of_the_merge_after_the_approval_submits_nothing(h: ActionHarness) -> None:
     merged = merged_and_approved(h)
     h.forget_calls()
@@ -142,15 +130,21 @@ def test_a_rerun_of_the_merge_after_the_approval_submits_nothing(h: ActionHarnes
     assert json.loads(run.outputs["result"]).get("alreadySubmitted") is True
 
 
+def test_a_rerun_after_the_approved_page_changed_submits_it_again(h: ActionHarness) -> None:
+    """The other side of finding 2: an approval of an older version leaves the page waiting."""
+    merged = merged_and_approved(h)
+    h.admin("POST", "/edit-page", {"pageId": "67890"})
+    h.forget_calls()
+
+    run = ok(h.run(merged, event_name="pull_request_target"))
+
+    assert len(submits(h)) == 1, "the page edited after its approval was not submitted"
+    assert "alreadySubmitted" not in json.loads(run.outputs["result"])
+
+
 # -- finding 3: merge_group passes on a status someone else wrote -------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding 3: merge_group copies the newest status of the context on the pull "
-    "request's head whoever wrote it (no creator check): a status by another account "
-    "becomes a success by github-actions[bot] on the group's commit",
-)
 def test_merge_group_ignores_a_status_written_by_someone_else(h: ActionHarness) -> None:
     event = pull_request(h, ["drafts/idea.md"])  # page 88800: blocked
     ok(h.run(event, event_name="pull_request_target"))
@@ -207,13 +201,6 @@ def submit_in_flight(h: ActionHarness) -> bool:
     return any(c["path"] == "/changeSets/submit" and c["status"] is None for c in h.sandbox_calls())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding 5: the README's workflow_run concurrency group is the head repository and "
-    "branch, not the pull request: a run naming pull request #2 (a fork's artifact, or a "
-    "re-run) goes on beside #2's own merge run, both submit, and the merge ends reported as "
-    "skipped with two result comments",
-)
 def test_two_runs_for_one_merge_submit_once(h: ActionHarness) -> None:
     event = pull_request(h, ["docs/auth/login.md"])
     ok(h.run(event, event_name="pull_request_target"))

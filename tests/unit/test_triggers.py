@@ -9,7 +9,7 @@ import pytest
 from test_plan import PR
 
 from approvalflow_sync.action.inputs import Mode, parse_pr_number
-from approvalflow_sync.action.run import number_to_fetch, resolve_mode
+from approvalflow_sync.action.run import number_to_fetch, resolve_mode, unbound
 from approvalflow_sync.core.report import merge_group_status
 from approvalflow_sync.errors import ConfigError
 from approvalflow_sync.github.event import Event, MergeGroup, parse_event
@@ -28,9 +28,16 @@ def test_workflow_run_names_only_this_repositorys_pull_requests() -> None:
     payload = {
         "action": "completed",
         "repository": {"id": REPO_ID, "full_name": "o/r"},
-        "workflow_run": {"pull_requests": [listed(2, REPO_ID), listed(9, 555), "junk"]},
+        "workflow_run": {
+            "pull_requests": [listed(2, REPO_ID), listed(9, 555), "junk"],
+            "head_sha": SHA,
+            "head_repository": {"full_name": "fork/r"},
+        },
     }
-    assert parse_event("workflow_run", payload) == Event("workflow_run", "completed", None, (2,))
+    assert parse_event("workflow_run", payload) == Event(
+        "workflow_run", "completed", None, (2,), run_head=(SHA, "fork/r")
+    )
+    assert parse_event("workflow_run", {"workflow_run": {}}).run_head == ("", "")
 
 
 def group_event(head_ref: str, action: str = "checks_requested") -> dict[str, Any]:
@@ -92,6 +99,22 @@ def test_the_number_to_fetch() -> None:
     ]:
         with pytest.raises(ConfigError, match=says):
             number_to_fetch(given, event)
+
+
+def test_a_number_is_acted_on_only_where_someone_vouches_for_it() -> None:
+    bound = Event("workflow_run", "completed", None, (), run_head=(PR.head_sha, PR.head_repo))
+    merged = replace(PR, merged=True)
+    assert unbound(bound, merged, Mode.SUBMIT, auto=True) is None
+    elsewhere = replace(bound, run_head=("f" * 40, "mallory/r"))
+    says = str(unbound(elsewhere, PR, Mode.SYNC, auto=False))
+    assert f"#{PR.number}'s head is {PR.head_sha[:12]} of {PR.head_repo}" in says
+    assert "workflow_run ran on ffffffffffff of mallory/r" in says
+    dispatch, comment = Event("workflow_dispatch", "", None), Event("issue_comment", "", None)
+    assert unbound(dispatch, merged, Mode.SUBMIT, auto=True) is None, "write access dispatches"
+    assert "auto never submits" in str(unbound(comment, merged, Mode.SUBMIT, auto=True))
+    assert unbound(comment, merged, Mode.SUBMIT, auto=False) is None, "an explicit mode wins"
+    assert unbound(comment, PR, Mode.SYNC, auto=True) is None
+    assert unbound(OPENED, PR, Mode.SYNC, auto=True) is None, "the event's own pull request"
 
 
 @pytest.mark.parametrize(

@@ -100,6 +100,34 @@ def number_to_fetch(number: int | None, event: Event) -> int | None:
     return None if event.pull_request or event.merge_group else number
 
 
+def unbound(event: Event, pr: PullRequest, mode: Mode, *, auto: bool) -> str | None:
+    """Why the pull request that pr-number names is left alone, or None: act on it.
+
+    A fork's artifact can name any number: a workflow_run acts only on the pull request at its
+    own head. Only people with write access dispatch a workflow; under any other event nobody
+    vouches for the number, so auto mode never submits there.
+    """
+    if pr is event.pull_request:
+        return None
+    if event.run_head is not None:
+        sha, repo = event.run_head
+        if (pr.head_sha, pr.head_repo) == (sha, repo):
+            return None
+        return (
+            f"Nothing done: pull request #{pr.number}'s head is {pr.head_sha[:12]} of "
+            f"{pr.head_repo or 'a deleted repository'}, but this workflow_run ran on "
+            f"{sha[:12] or 'no commit'} of {repo or 'a deleted repository'}: pr-number names "
+            "another pull request (or a push came since, and its own run follows)"
+        )
+    if auto and mode is Mode.SUBMIT and event.name != "workflow_dispatch":
+        return (
+            f"Nothing done: pull request #{pr.number} is merged, and under {event.name} mode "
+            "auto never submits (nobody vouches for pr-number); run under workflow_dispatch "
+            "or set mode: submit"
+        )
+    return None
+
+
 def debugging(env: Mapping[str, str]) -> bool:
     """Whether the workflow runs with debug logging (a re-run with "debug logging" ticked)."""
     return env.get("RUNNER_DEBUG") == "1" or env.get("ACTIONS_STEP_DEBUG", "").lower() == "true"
@@ -202,6 +230,11 @@ def _main(env: Mapping[str, str], runner: Runner) -> int:
     if mode is None or pr is None:
         runner.notice(f"Nothing to do for the {event.name} event ({event.action or 'no action'}).")
         return 0
+    refused = unbound(event, pr, mode, auto=settings.mode is Mode.AUTO)
+    if refused:
+        runner.warning(refused, title="approvalflow-sync")
+        runner.append_summary(f"### ApprovalFlow: skipped\n\n{md.text(refused)}\n")
+        return 0
     try:
         if settings.credentials.missing:
             return _without_credentials(settings, pr, runner)
@@ -240,7 +273,7 @@ def _merge_group(settings: ActionSettings, group: MergeGroup, runner: Runner) ->
     """A merge queue's group: its commit gets the status of the pull request at its tip.
 
     Nothing else: no ApprovalFlow call (no credentials used), no comment. The pull request's
-    own runs synced it and its merge submits.
+    own runs synced it and its merge submits. Only a status the action's own login wrote counts.
     """
     if settings.mode is not Mode.AUTO:
         raise ConfigError(
@@ -255,7 +288,8 @@ def _merge_group(settings: ActionSettings, group: MergeGroup, runner: Runner) ->
     commit = replace(pr, head_sha=group.head_sha)  # the group's commit takes the status
     gh = _gateway(settings, time.monotonic() + RUN_SECONDS)
     try:
-        own, current = gh.latest_status(pr, context), gh.latest_status(commit, context)
+        me = settings.comment_author or gh.identity().login  # a status by anyone else says nothing
+        own, current = gh.latest_status(pr, context, me), gh.latest_status(commit, context, me)
         found = (own.state, own.description) if own else None
         state, text = merge_group_status(pr.number, context, found)
         if not settings.dry_run and (

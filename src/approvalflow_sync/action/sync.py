@@ -386,7 +386,7 @@ class Run:
         A submit moves a change set's rollup state off ``open``, and at least one must have
         moved. That alone is not enough: a page added after an early submit (a reviewer's, or
         a later push) still waits. So the change sets must already hold every page the pull
-        request maps to (no write planned) and preflight must find nothing submittable in any.
+        request maps to (no write planned) and none may hold a page that waits.
         """
         mine = self._own_change_sets(gathered)
         if not any(cs.rollupState not in (None, "open") for cs in mine):
@@ -396,9 +396,26 @@ class Run:
         plans = planning.plan_sync(match.pages_by_space, gathered.change_sets, fields)
         if any(plan.create or plan.archive or "page_ids" in plan.changes for plan in plans):
             return False
-        checks = [self.pool.submit(self.af.preflight_change_set, cs.id) for cs in mine]
+        checks = [self.pool.submit(self._holds_waiting_page, cs) for cs in mine]
         wait(checks)
-        return all(check.result().summary.submittable == 0 for check in checks)
+        return not any(check.result() for check in checks)
+
+    def _holds_waiting_page(self, cs: models.ChangeSet) -> bool:
+        """Whether preflight finds a page to submit that is not approved as it is now.
+
+        An approved page is submittable again, but once the change set left ``open`` (its
+        rollup state says so) it was submitted: it waits only if it changed since. Rejected
+        pages cannot be told from new ones, so they count as waiting.
+        """
+        answer = self.af.preflight_change_set(cs.id)
+        if not answer.summary.submittable:
+            return False
+        submittable = {page.pageId for page in answer.results if page.canSubmit}
+        if cs.rollupState in (None, "open") or len(submittable) < answer.summary.submittable:
+            return True
+        refs = self.af.get_change_set(cs.id).pageRefs
+        current = {ref.pageId for ref in refs if ref.approvedAtVersion is not None}
+        return not submittable <= current - {ref.pageId for ref in refs if ref.isStale}
 
     def _own_change_sets(self, gathered: Gathered) -> list[models.ChangeSet]:
         return [

@@ -67,6 +67,8 @@ class Event:
     numbers: tuple[int, ...] = ()
     """The pull requests the event names: its own, workflow_run's list, the merge group's."""
     merge_group: MergeGroup | None = None
+    run_head: tuple[str, str] | None = None
+    """A ``workflow_run``'s head commit and repository: its ``pr-number`` must name them."""
 
 
 def read_event(path: str | None) -> dict[str, Any]:
@@ -176,6 +178,16 @@ def _optional_text(data: dict[str, Any], key: str) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def _run_head(payload: dict[str, Any]) -> tuple[str, str]:
+    """``workflow_run.head_sha`` and ``head_repository.full_name`` ("" where missing)."""
+    run = payload.get("workflow_run")
+    run = run if isinstance(run, dict) else {}
+    repo = run.get("head_repository")
+    name = repo.get("full_name") if isinstance(repo, dict) else None
+    sha = run.get("head_sha")
+    return (sha if isinstance(sha, str) else "", name if isinstance(name, str) else "")
+
+
 def parse_event(name: str | None, payload: dict[str, Any]) -> Event:
     """The typed event: the pull request of the two pull-request events, the pull requests a
     ``workflow_run`` names, the group of a merge queue's ``checks_requested``."""
@@ -187,7 +199,8 @@ def parse_event(name: str | None, payload: dict[str, Any]) -> Event:
         pull_request = parse_pull_request(payload)
         return Event(name, action, pull_request, numbers=(pull_request.number,))
     if name == "workflow_run":
-        return Event(name, action, None, numbers=_workflow_run_numbers(payload))
+        numbers = _workflow_run_numbers(payload)
+        return Event(name, action, None, numbers=numbers, run_head=_run_head(payload))
     if name == "merge_group" and action == "checks_requested":
         group = parse_merge_group(payload)
         return Event(name, action, None, numbers=(group.number,), merge_group=group)

@@ -384,13 +384,14 @@ class GitHubGateway:
             headers, data = self._requester.requestJsonAndCheck(verb, url, input={"body": body})
         return _comment(IssueComment(self._requester, headers, data))
 
-    def latest_status(self, pr: PullRequest, context: str) -> Status | None:
-        """The newest status of ``context`` on the head commit, to skip rewriting it."""
+    def latest_status(self, pr: PullRequest, context: str, by: str | None = None) -> Status | None:
+        """The newest status of ``context`` on the head commit (written by login ``by``)."""
         url = f"/repos/{pr.repo}/commits/{pr.head_sha}/statuses"
         with _github_errors("read commit statuses"):
             _, data = self._requester.requestJsonAndCheck("GET", url, {"per_page": PER_PAGE})
         for raw in data if isinstance(data, list) else []:
-            if raw.get("context") == context:
+            creator = raw.get("creator") if isinstance(raw.get("creator"), dict) else {}
+            if raw.get("context") == context and by in (None, creator.get("login")):
                 return Status(
                     state=str(raw.get("state")),
                     description=str(raw.get("description") or ""),
