@@ -23,7 +23,7 @@ from approvalflow_sync.action.file_pages import pages_for
 from approvalflow_sync.action.inputs import ActionSettings, MissingCredentials
 from approvalflow_sync.action.run import MAX_WORKERS, RUN_SECONDS, fail
 from approvalflow_sync.action.runner import Runner
-from approvalflow_sync.action.sync import Options, Run
+from approvalflow_sync.action.sync import Options, Run, options_for
 from approvalflow_sync.approvalflow import models
 from approvalflow_sync.approvalflow.client import ApprovalFlowClient
 from approvalflow_sync.core import markdown as md
@@ -31,7 +31,6 @@ from approvalflow_sync.core import plan as planning
 from approvalflow_sync.core import report
 from approvalflow_sync.core.mapping import Mapping, Matcher, compile_mapping, read_mapping
 from approvalflow_sync.core.reconcile import NOT_SUBMITTED, Step, step
-from approvalflow_sync.core.title_template import DEFAULT_TITLE_TEMPLATE
 from approvalflow_sync.errors import ApprovalFlowSyncError, ConfigError, GitHubError
 from approvalflow_sync.github.event import PullRequest
 from approvalflow_sync.github.gateway import GitHubGateway, Identity, Status
@@ -272,17 +271,7 @@ def reconcile(settings: ActionSettings, runner: Runner, *, debug: bool) -> int:
     gh = GitHubGateway(settings.api_url, settings.github_token, run_ends=run_ends, etag_file=etags)
     mapping = read_mapping(_mapping_path(settings), source=settings.mapping_file)
     login = settings.comment_author or gh.identity().login
-    options = Options(
-        title_template=settings.title_template or mapping.title_template or DEFAULT_TITLE_TEMPLATE,
-        status_context=settings.status_context,
-        comment=settings.comment,
-        dry_run=settings.dry_run,
-        archive_on_close=settings.archive_on_close,
-        confluence_url=settings.confluence_url or mapping.confluence_url,
-        run_url=settings.run_url,
-        comment_author=login,
-        instance=settings.instance,
-    )
+    options = options_for(settings, mapping, login)
     with (
         httpx.Client(timeout=30.0) as oauth_http,
         ThreadPoolExecutor(max_workers=MAX_WORKERS) as pool,

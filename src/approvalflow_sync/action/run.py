@@ -30,7 +30,6 @@ from approvalflow_sync.action.inputs import (
 from approvalflow_sync.action.runner import PlainLineFormatter, Runner
 from approvalflow_sync.core import markdown as md
 from approvalflow_sync.core.report import merge_group_status
-from approvalflow_sync.core.title_template import DEFAULT_TITLE_TEMPLATE
 from approvalflow_sync.errors import EXIT_CONFIG, ApprovalFlowSyncError, ConfigError
 from approvalflow_sync.github.event import (
     SYNC_ACTIONS,
@@ -424,7 +423,7 @@ def _run(
     import httpx  # noqa: PLC0415
 
     from approvalflow_sync.action.credentials import token_for, warn_if_spent  # noqa: PLC0415
-    from approvalflow_sync.action.sync import Options, Run  # noqa: PLC0415
+    from approvalflow_sync.action.sync import Run, options_for  # noqa: PLC0415
     from approvalflow_sync.approvalflow.client import ApprovalFlowClient  # noqa: PLC0415
     from approvalflow_sync.core.mapping import compile_mapping  # noqa: PLC0415
     from approvalflow_sync.github.git_files import changed_files_from_git  # noqa: PLC0415
@@ -445,18 +444,7 @@ def _run(
             "checks them)",
             title="approvalflow-sync",
         )
-    options = Options(
-        title_template=settings.title_template
-        or (mapping.title_template if mapping else DEFAULT_TITLE_TEMPLATE),
-        status_context=settings.status_context,
-        comment=settings.comment,
-        dry_run=settings.dry_run,
-        archive_on_close=settings.archive_on_close,
-        confluence_url=settings.confluence_url or (mapping.confluence_url if mapping else None),
-        run_url=settings.run_url,
-        comment_author=settings.comment_author,
-        instance=settings.instance,
-    )
+    options = options_for(settings, mapping, settings.comment_author)
     instance = f", instance {settings.instance}" if settings.instance else ""
     runner.info(f"Pull request #{pr.number} ({mode.value}{instance}): {pr.html_url}")
     with (

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from approvalflow_sync.approvalflow import models
 from approvalflow_sync.approvalflow.client import ApprovalFlowClient
@@ -23,6 +23,7 @@ from approvalflow_sync.core import report
 from approvalflow_sync.core.mapping import MatchResult, PageKey
 from approvalflow_sync.core.plan import SpacePlan
 from approvalflow_sync.core.report import Done, Kind, Outcome, PageRow, SpaceOutcome
+from approvalflow_sync.core.title_template import DEFAULT_TITLE_TEMPLATE
 from approvalflow_sync.errors import (
     APIConnectionError,
     ApprovalFlowSyncError,
@@ -32,6 +33,10 @@ from approvalflow_sync.errors import (
 from approvalflow_sync.github.event import ChangedFile, PullRequest
 from approvalflow_sync.github.gateway import Comment, Identity, Status
 from approvalflow_sync.github.git_files import needs_git_fallback
+
+if TYPE_CHECKING:
+    from approvalflow_sync.action.inputs import ActionSettings
+    from approvalflow_sync.core.mapping import Mapping as MappingFile
 
 T = TypeVar("T")
 
@@ -74,6 +79,24 @@ class Options:
     """The login our comments are written by, when the token cannot tell (a GitHub App's)."""
     instance: str = ""
     """Names this configuration's comments and change sets apart from another's (issue 15)."""
+
+
+def options_for(
+    settings: ActionSettings, mapping: MappingFile | None, comment_author: str | None
+) -> Options:
+    """The options of a run (single or reconcile): the inputs first, then the mapping file."""
+    return Options(
+        title_template=settings.title_template
+        or (mapping.title_template if mapping else DEFAULT_TITLE_TEMPLATE),
+        status_context=settings.status_context,
+        comment=settings.comment,
+        dry_run=settings.dry_run,
+        archive_on_close=settings.archive_on_close,
+        confluence_url=settings.confluence_url or (mapping.confluence_url if mapping else None),
+        run_url=settings.run_url,
+        comment_author=comment_author,
+        instance=settings.instance,
+    )
 
 
 @dataclass(frozen=True)
