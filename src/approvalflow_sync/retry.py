@@ -103,12 +103,9 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
 
 
 def status_verdict(status: int, headers: Mapping[str, str]) -> Verdict | None:
-    """The verdict on an HTTP status: 429, GitHub's 403 rate limits (which say when) and 5xx."""
+    """The verdict on an HTTP status: 429 and 5xx (GitHub's 403 limits are the limiter's)."""
     retry_after = parse_retry_after(headers.get("retry-after"))
-    if status == 403 and retry_after is None and headers.get("x-ratelimit-remaining") == "0":
-        reset = headers.get("x-ratelimit-reset", "")
-        retry_after = max(0.0, float(reset) - time.time()) if reset.isdigit() else None
-    if status == 429 or (status == 403 and retry_after is not None):
+    if status == 429:
         return Verdict("rate limited", retry_after)
     if status >= 500:
         return Verdict("server error", retry_after)

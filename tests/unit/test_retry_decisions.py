@@ -22,6 +22,7 @@ from approvalflow_sync.errors import (
     RateLimitError,
     ServerError,
 )
+from approvalflow_sync.github.ratelimit import read_limit
 from approvalflow_sync.retry import (
     Verdict,
     parse_retry_after,
@@ -126,9 +127,7 @@ def test_a_bug_in_our_code_is_never_retried() -> None:
     [
         (429, {}, Verdict("rate limited")),
         (429, {"retry-after": "7"}, Verdict("rate limited", 7.0)),
-        (403, {"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"}, Verdict("rate limited", 0.0)),
-        (403, {}, None),  # a refusal, not a limit
-        (403, {"x-ratelimit-remaining": "12"}, None),
+        (403, {}, None),  # a refusal, or a limit: GitHub's limiter reads those
         (502, {}, Verdict("server error")),
         (503, {"retry-after": "4"}, Verdict("server error", 4.0)),
         (404, {"retry-after": "4"}, None),
@@ -139,13 +138,27 @@ def test_status_verdicts(status: int, headers: dict[str, str], verdict: Verdict 
     assert status_verdict(status, headers) == verdict
 
 
+@pytest.mark.parametrize(
+    ("headers", "limited"),
+    [
+        ({"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"}, 0.0),  # a date passed: at once
+        ({}, None),  # a refusal, not a limit
+        ({"x-ratelimit-remaining": "12"}, None),
+    ],
+)
+def test_githubs_403_is_a_limit_only_when_it_says_so(
+    headers: dict[str, str], limited: float | None
+) -> None:
+    limit = read_limit(403, headers, "{}")
+    assert (limit.wait if limit else None) == limited
+
+
 def test_an_exhausted_primary_rate_limit_waits_until_its_reset() -> None:
     reset = str(int(datetime.now(timezone.utc).timestamp()) + 20)
-    verdict = status_verdict(403, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": reset})
-    assert verdict is not None
-    assert verdict.kind == "rate limited"
-    assert verdict.retry_after is not None
-    assert 15.0 < verdict.retry_after <= 20.0
+    limit = read_limit(403, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": reset}, "{}")
+    assert limit is not None
+    assert limit.primary
+    assert 15.0 < limit.wait <= 21.0  # until the reset, and a second for the clocks
 
 
 @pytest.mark.parametrize(
