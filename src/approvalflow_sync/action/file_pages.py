@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from concurrent.futures import Executor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -104,26 +105,17 @@ def reader(
     return read
 
 
+@dataclass(frozen=True, kw_only=True)
 class Pages:
     """``files → MatchResult``: the mapping's rules, united with the ids the files carry."""
 
-    def __init__(
-        self,
-        *,
-        matcher: Matcher | None,
-        default_space: str | None,
-        mapping_file: str,
-        read: Read | None,
-        reporter: Reporter,
-        missing: str | None = None,
-    ) -> None:
-        self.missing = missing
-        """Why there is no mapping file, for the error when a file names no page."""
-        self.matcher = matcher
-        self.default_space = default_space
-        self.mapping_file = mapping_file
-        self.read = read
-        self.reporter = reporter
+    matcher: Matcher | None
+    default_space: str | None
+    mapping_file: str
+    read: Read | None
+    reporter: Reporter
+    missing: str | None = None
+    """Why there is no mapping file, for the error when a file names no page."""
 
     def __call__(self, files: list[ChangedFile]) -> MatchResult:
         paths = changed_paths(files)
