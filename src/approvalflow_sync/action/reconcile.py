@@ -92,6 +92,7 @@ class Reconcile:
         self.options, self.spaces = options, sorted(set(spaces))
         self.mapping, self.matcher = mapping, matcher
         self.me = Identity(options.comment_author or "")
+        self.listed: dict[str, list[models.ChangeSet]] = {}
         self.change_sets: list[models.ChangeSet] = []
         self.failed: list[tuple[PullRequest, ApprovalFlowSyncError]] = []
 
@@ -106,7 +107,8 @@ class Reconcile:
 
     def run(self, prs: Sequence[PullRequest], stop_at: float) -> tuple[list[Done], int | None]:
         """Every pull request in order until ``stop_at``; what was done, and where it stopped."""
-        self.change_sets = [cs for s in self.spaces for cs in self.af.list_change_sets(s)]
+        self.listed = {space: self.af.list_change_sets(space) for space in self.spaces}
+        self.change_sets = [cs for listed in self.listed.values() for cs in listed]
 
         def in_time(pr: PullRequest) -> tuple[bool, Done | None]:
             """Whether ``pr`` was started (the clock is read as a worker takes it), and how."""
@@ -208,7 +210,7 @@ class Reconcile:
         pages = pages_for(self.settings, pr, self.mapping, self.matcher, self.gh, quiet, self.pool)
         return Run(
             pr, approvalflow=self.af, github=self.gh, reporter=quiet, options=self.options,
-            spaces=self.spaces, match=pages, pool=self.pool,
+            spaces=self.spaces, match=pages, pool=self.pool, listed=self.listed,
         )  # fmt: skip
 
 

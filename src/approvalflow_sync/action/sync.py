@@ -130,6 +130,7 @@ class Run:
         match: Callable[[list[ChangedFile]], MatchResult],
         pool: ThreadPoolExecutor,
         files_from_git: Callable[[PullRequest], list[ChangedFile]] | None = None,
+        listed: Mapping[str, list[models.ChangeSet]] | None = None,
     ) -> None:
         self.pr = pr
         self.af = approvalflow
@@ -140,6 +141,7 @@ class Run:
         self.match = match
         self.pool = pool
         self.files_from_git = files_from_git  # when GitHub's list stops at 3,000
+        self.listed = dict(listed or {})  # spaces' change sets a caller already read (reconcile)
         self.github_failures: list[GitHubError] = []
         self.done: list[Done] = []  # every write so far, for the summary of a stopped run
 
@@ -149,14 +151,16 @@ class Run:
         file_list = self.pool.submit(self.gh.list_files, pr) if files else None
         comments = self.pool.submit(self.gh.list_comments, pr)
         identity = self.pool.submit(self._identity)
-        change_sets = {s: self.pool.submit(self.af.list_change_sets, s) for s in self.spaces}
+        unread = [s for s in self.spaces if s not in self.listed]
+        change_sets = {s: self.pool.submit(self.af.list_change_sets, s) for s in unread}
         context = self.options.status_context
         status = self.pool.submit(self.gh.latest_status, pr, context) if context else None
         pending: list[Future[Any] | None] = [file_list, comments, identity, status]
         wait([future for future in [*pending, *change_sets.values()] if future is not None])
         changed = self._all_files(file_list.result()) if file_list else []
         match = self.match(changed) if file_list else None
-        listed = {space: found.result() for space, found in change_sets.items()}
+        listed = {s: self.listed[s] for s in self.spaces if s in self.listed}
+        listed |= {space: found.result() for space, found in change_sets.items()}
         if match is not None:  # spaces only a file names: their change sets too
             more = {s: self.pool.submit(self.af.list_change_sets, s)
                     for s in match.pages_by_space if s not in listed}  # fmt: skip
