@@ -26,6 +26,7 @@ from approvalflow_sync.action.runner import Runner
 from approvalflow_sync.action.sync import Options, Run, options_for
 from approvalflow_sync.approvalflow import models
 from approvalflow_sync.approvalflow.client import ApprovalFlowClient
+from approvalflow_sync.atomic_file import write_atomically
 from approvalflow_sync.core import markdown as md
 from approvalflow_sync.core import plan as planning
 from approvalflow_sync.core import report
@@ -225,7 +226,7 @@ def write_cursor(settings: ActionSettings, number: int | None) -> None:
     path = _resume_path(settings)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(f"{number or ''}\n", encoding="utf-8")
+        write_atomically(path, f"{number or ''}\n")
 
 
 def _resume_path(settings: ActionSettings) -> Path | None:

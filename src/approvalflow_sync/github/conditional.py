@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from approvalflow_sync.atomic_file import write_atomically
 
 log = logging.getLogger("approvalflow_sync.github")
 
@@ -110,14 +110,7 @@ class ETagStore:
             ]
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as file:
-                    json.dump({"version": VERSION, "entries": entries}, file)
-                os.replace(temporary, path)
-            finally:
-                if os.path.exists(temporary):
-                    os.unlink(temporary)
+            write_atomically(path, json.dumps({"version": VERSION, "entries": entries}))
         except OSError as exc:
             log.warning("the ETag store %s was not saved (%s)", path, exc.__class__.__name__)
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from approvalflow_sync.atomic_file import write_atomically
 from approvalflow_sync.errors import ConfigError
 from approvalflow_sync.sandbox.app import (
     ADMIN_PREFIX,
@@ -169,14 +170,10 @@ def read_state(path: Path) -> SandboxState | None:
 
 def write_state(path: Path, data: Mapping[str, Any]) -> None:
     """Write the state atomically (a temporary file, then a rename); ConfigError if it cannot."""
-    temporary = path.with_name(f".{path.name}.tmp")
+    text = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     try:
-        text = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-        temporary.write_text(text, encoding="utf-8")
-        temporary.replace(path)
+        write_atomically(path, text)
     except OSError as exc:
-        with contextlib.suppress(OSError):
-            temporary.unlink(missing_ok=True)
         raise ConfigError(f"state file {path}: cannot write it ({exc})") from None
 
 
