@@ -1,15 +1,14 @@
 """The GitHub REST calls the action makes, through PyGithub with a requester of ours.
 
-Its calls run under the program's one retry engine (urllib3's retries and PyGithub's throttle
-are off), and no request carrying the token leaves the configured API host whatever a ``Link``
-header, a ``url`` or a redirect says: PyGithub's own check is an ``assert``, gone under ``-O``.
+Its calls run under the program's one retry engine, and the token never leaves the configured
+API host, whatever a ``Link`` header or a redirect says: PyGithub's own check is an ``assert``.
 """
 
 from __future__ import annotations
 
 import base64
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import partial
@@ -20,9 +19,7 @@ from urllib.parse import quote, urlsplit
 
 import requests
 from github import Auth, GithubException
-from github.File import File
 from github.GithubObject import NonCompletableGithubObject
-from github.IssueComment import IssueComment
 from github.PaginatedList import PaginatedList
 from github.Requester import Requester
 
@@ -73,8 +70,7 @@ ACTIONS_BOT = "github-actions[bot]"
 
 @dataclass(frozen=True)
 class Identity:
-    """The login the token writes comments as; a comment by anyone else is never ours,
-    whatever marker it carries (no person's login can hold ``[bot]``)."""
+    """The login the token writes comments as: a comment by anyone else is never ours."""
 
     login: str
 
@@ -95,10 +91,14 @@ PERMISSIONS = {
 }
 
 
-def _explain(operation: str, error: GithubException) -> GitHubError:
+def github_message(error: GithubException) -> str:
+    """The ``message`` of GitHub's refusal."""
     data: Any = error.data
-    message = data.get("message") if isinstance(data, dict) else None
-    text = str(message or "no message")
+    return str((data.get("message") if isinstance(data, dict) else None) or "no message")
+
+
+def _explain(operation: str, error: GithubException) -> GitHubError:
+    text = github_message(error)
     if error.status == 403 and NOT_ACCESSIBLE in text:
         permission = PERMISSIONS.get(operation, "the matching permission")
         text += (
@@ -129,8 +129,8 @@ def _github_errors(operation: str) -> Iterator[None]:
 class HostBoundRequester(Requester):
     """PyGithub's requester, under our retry policy and bound to the configured API host.
 
-    GETs are conditional (a 304 gives back the kept answer, free of the rate limit), at most
-    :data:`CONCURRENCY` requests are in flight, and a rate limit pauses every thread.
+    GETs are conditional (a 304 is free of the rate limit), at most :data:`CONCURRENCY`
+    requests are in flight, and a rate limit pauses every thread.
     """
 
     def __init__(
@@ -164,7 +164,7 @@ class HostBoundRequester(Requester):
     def requestJsonAndCheck(  # noqa: N802 - PyGithub's name
         self, verb: str, url: str, *args: Any, **kwargs: Any
     ) -> tuple[dict[str, Any], Any]:
-        self._refuse_other_hosts(verb, url)
+        self._refuse_other_hosts(verb, url)  # before PyGithub's own check, an ``assert``
         return super().requestJsonAndCheck(verb, url, *args, **kwargs)
 
     def requestJson(  # noqa: N802 - PyGithub's name
@@ -192,61 +192,60 @@ class HostBoundRequester(Requester):
         *args: Any,
         **kwargs: Any,
     ) -> tuple[int, dict[str, Any], str]:
-        request = f"{verb} {urlsplit(url).path}"
-        where = f"GitHub {request}"
+        """One attempt: redirects refused, rate limits, 429 and 5xx raised for the retry engine."""
+        where = f"GitHub {verb} {urlsplit(url).path}"
         key = self.add_parameters_to_url(url, parameters or {}) if verb == "GET" else None
         kept = self.etags.get(key) if key else None
         if kept:  # a copy: PyGithub adds the token to the dict it is given
             headers = {**(headers or {}), "If-None-Match": kept.etag}
-        try:
-            send = partial(super().requestJson, verb, url, parameters, headers, *args, **kwargs)
-            with self.limits.slot(request, deadline) as attempt_ends:
-                status, answer_headers, output = within(attempt_ends, self._retry.clock, send)
-        except (requests.RequestException, TimeoutError) as exc:
-            if isinstance(exc, TimeoutError):
-                self.close()  # the abandoned attempt's connection then closes as it ends
-            refused = isinstance(exc, requests.ConnectTimeout) or "NewConnectionError" in str(exc)
-            no_answer = f"{where}: no answer ({exc.__class__.__name__})"
-            kind = "not sent" if refused else "maybe sent"
-            raise TransientAnswer(no_answer, kind, answer=exc) from None
-        except RuntimeError as exc:  # PyGithub refusing a redirect to another host or scheme
-            if "redirected" not in str(exc):
-                raise
-            raise _refused(verb, url, "a redirect to another host") from None
-        answer = (status, answer_headers, output)
+        send = partial(super().requestJson, verb, url, parameters, headers, *args, **kwargs)
+        answer = self._send(verb, url, deadline, send)
+        status, answer_headers, output = answer
         if self.limits.observe(status, answer_headers, output):  # the next attempt waits
             raise TransientAnswer(
                 f"{where} answered {status}", "rate limited", retry_after=0.0, answer=answer
             )
         if status == 304 and kept:
             return 200, {**answer_headers, **kept.headers}, kept.body
-        if status == 200 and key:
-            self.etags.put(key, answer_headers, output)
-        return self._checked(where, verb, url, answer)
-
-    def _checked(
-        self, where: str, verb: str, url: str, answer: tuple[int, dict[str, Any], str]
-    ) -> tuple[int, dict[str, Any], str]:
-        """Redirects refused, 5xx and other transient answers raised for the retry engine."""
-        status, headers, output = answer
         if 300 <= status < 400 and status != 304:
-            raise _refused(
-                verb, url, f"a {status} redirect to {headers.get('location', '?')[:200]!r}"
-            )
-        verdict = status_verdict(status, headers)
+            location = answer_headers.get("location", "?")[:200]
+            raise _refused(verb, url, f"a {status} redirect to {location!r}")
+        verdict = status_verdict(status, answer_headers)
         if verdict is not None:
             raise TransientAnswer(
                 f"{where} answered {status}",
                 verdict.kind,
                 retry_after=verdict.retry_after,
-                answer=(status, headers, output),
+                answer=answer,
             )
-        return status, headers, output
+        if status == 200 and key:
+            self.etags.put(key, answer_headers, output)
+        return answer
 
     def _refuse_other_hosts(self, verb: str, url: str) -> None:
         if (url.startswith("/") and not url.startswith("//")) or _origin(url) == self._origin:
             return
         raise _refused(verb, url, f"a link to {urlsplit(url).netloc[:200]!r}")
+
+    def _send(
+        self, verb: str, url: str, deadline: float, send: Callable[[], tuple[int, Any, str]]
+    ) -> tuple[int, dict[str, Any], str]:
+        """``send()`` in a slot and by its deadline; no answer is a transient failure."""
+        request = f"{verb} {urlsplit(url).path}"
+        try:
+            with self.limits.slot(request, deadline) as attempt_ends:
+                return within(attempt_ends, self._retry.clock, send)
+        except (requests.RequestException, TimeoutError) as exc:
+            if isinstance(exc, TimeoutError):
+                self.close()  # the abandoned attempt's connection then closes as it ends
+            refused = isinstance(exc, requests.ConnectTimeout) or "NewConnectionError" in str(exc)
+            kind = "not sent" if refused else "maybe sent"
+            no_answer = f"GitHub {request}: no answer ({exc.__class__.__name__})"
+            raise TransientAnswer(no_answer, kind, answer=exc) from None
+        except RuntimeError as exc:  # PyGithub refusing a redirect to another host or scheme
+            if "redirected" not in str(exc):
+                raise
+            raise _refused(verb, url, "a redirect to another host") from None
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:
@@ -273,13 +272,14 @@ class _Raw(NonCompletableGithubObject):
         pass
 
 
-def _comment(raw: IssueComment) -> Comment:
+def _comment(data: dict[str, Any]) -> Comment:
+    user = data.get("user") or {}
     return Comment(
-        id=raw.id,
-        body=raw.body or "",
-        author=raw.user.login if raw.user else "",
-        author_type=raw.user.type if raw.user else "",
-        html_url=raw.html_url,
+        id=data["id"],
+        body=data.get("body") or "",
+        author=user.get("login", ""),
+        author_type=user.get("type", ""),
+        html_url=data.get("html_url", ""),
     )
 
 
@@ -314,81 +314,73 @@ class GitHubGateway:
             self._requester.etags.save(self._etag_file)
         self._requester.close()
 
+    def _call(
+        self, operation: str, verb: str, url: str, *, absent: int | None = None, **kwargs: Any
+    ) -> Any:
+        """GitHub's JSON answer; None when it answers ``absent``."""
+        try:
+            with _github_errors(operation):
+                return self._requester.requestJsonAndCheck(verb, url, **kwargs)[1]
+        except GitHubError as exc:
+            if absent is None or exc.status != absent:
+                raise
+            return None
+
+    def _list(
+        self, operation: str, url: str, query: dict[str, Any] | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Every item of a listing, page after page, as GitHub's JSON."""
+        pages: PaginatedList[_Raw] = PaginatedList(_Raw, self._requester, url, query)
+        with _github_errors(operation):
+            yield from (raw.raw_data for raw in pages)
+
     def identity(self) -> Identity:
         """The token's user; ``github-actions[bot]`` for an integration token (403).
 
-        A GitHub App's token writes as ``<slug>[bot]``: the ``comment-author`` input names it,
-        as ``GET /app`` needs the app's own key.
+        A GitHub App's token writes as ``<slug>[bot]``: the ``comment-author`` input names it.
         """
-        try:
-            _headers, data = self._requester.requestJsonAndCheck("GET", "/user")
-        except GithubException as exc:
-            if exc.status == 403:
-                return Identity(ACTIONS_BOT)
-            raise _explain("read token identity", exc) from None
-        return Identity(str(data.get("login")))
+        data = self._call("read token identity", "GET", "/user", absent=403)
+        return Identity(str(data.get("login")) if data is not None else ACTIONS_BOT)
 
     def pull_request(self, repo: str, number: int) -> PullRequest | None:
-        """Pull request ``number`` as it is now (the ``pr-number`` input), or None: no such one.
-
-        The REST answer has the shape of an event's ``pull_request``: the event's parser reads it.
-        """
-        try:
-            _headers, data = self._requester.requestJsonAndCheck(
-                "GET", f"/repos/{repo}/pulls/{number}"
-            )
-        except GithubException as exc:
-            if exc.status == 404:
-                return None
-            raise _explain("read pull request", exc) from None
-        return parse_pull_request({"pull_request": data, "repository": {"full_name": repo}})
+        """Pull request ``number`` as it is now (the ``pr-number`` input), or None: no such one."""
+        url = f"/repos/{repo}/pulls/{number}"
+        data = self._call("read pull request", "GET", url, absent=404)
+        return None if data is None else _pull_request(repo, data)
 
     def list_files(self, pr: PullRequest) -> list[ChangedFile]:
         """Every file of the pull request, every page of them (GitHub stops at 3,000)."""
         url = f"/repos/{pr.repo}/pulls/{pr.number}/files"
-        pages: PaginatedList[File] = PaginatedList(File, self._requester, url, None)
-        with _github_errors("list pull request files"):
-            return [ChangedFile(f.filename, f.status, f.previous_filename or None) for f in pages]
+        return [
+            ChangedFile(f["filename"], f["status"], f.get("previous_filename") or None)
+            for f in self._list("list pull request files", url)
+        ]
 
     def pull_requests(self, repo: str, state: str, updated_since: str = "") -> list[PullRequest]:
-        """The repository's pull requests in ``state``, last updated first, every page of them;
-        with ``updated_since`` (ISO time) the listing stops at the first older one."""
-        url = f"/repos/{repo}/pulls"
+        """The repository's pull requests in ``state``, last updated first; with
+        ``updated_since`` (ISO time) the listing stops at the first older one."""
         query = {"state": state, "sort": "updated", "direction": "desc"}
-        pages: PaginatedList[_Raw] = PaginatedList(_Raw, self._requester, url, query)
-        with _github_errors("list pull requests"):
-            where = {"full_name": repo}
-            found = (
-                parse_pull_request({"pull_request": raw.raw_data, "repository": where})
-                for raw in pages
-            )
-            return list(takewhile(lambda pr: pr.updated_at >= updated_since, found))
+        listed = self._list("list pull requests", f"/repos/{repo}/pulls", query)
+        found = (_pull_request(repo, data) for data in listed)
+        return list(takewhile(lambda pr: pr.updated_at >= updated_since, found))
 
     def list_comments(self, pr: PullRequest) -> list[Comment]:
         """Every comment of the pull request's conversation, oldest first."""
         url = f"/repos/{pr.repo}/issues/{pr.number}/comments"
-        pages: PaginatedList[IssueComment] = PaginatedList(IssueComment, self._requester, url, None)
-        with _github_errors("list comments"):
-            return [_comment(raw) for raw in pages]
+        return [_comment(data) for data in self._list("list comments", url)]
 
     def create_comment(self, pr: PullRequest, body: str) -> Comment:
         url = f"/repos/{pr.repo}/issues/{pr.number}/comments"
-        return self._write_comment("create comment", "POST", url, body)
+        return _comment(self._call("create comment", "POST", url, input={"body": body}))
 
     def update_comment(self, pr: PullRequest, comment_id: int, body: str) -> Comment:
         url = f"/repos/{pr.repo}/issues/comments/{comment_id}"
-        return self._write_comment("update comment", "PATCH", url, body)
-
-    def _write_comment(self, operation: str, verb: str, url: str, body: str) -> Comment:
-        with _github_errors(operation):
-            headers, data = self._requester.requestJsonAndCheck(verb, url, input={"body": body})
-        return _comment(IssueComment(self._requester, headers, data))
+        return _comment(self._call("update comment", "PATCH", url, input={"body": body}))
 
     def latest_status(self, pr: PullRequest, context: str, by: str | None = None) -> Status | None:
         """The newest status of ``context`` on the head commit (written by login ``by``)."""
         url = f"/repos/{pr.repo}/commits/{pr.head_sha}/statuses"
-        with _github_errors("read commit statuses"):
-            _, data = self._requester.requestJsonAndCheck("GET", url, {"per_page": PER_PAGE})
+        data = self._call("read commit statuses", "GET", url, parameters={"per_page": PER_PAGE})
         for raw in data if isinstance(data, list) else []:
             creator = raw.get("creator") if isinstance(raw.get("creator"), dict) else {}
             if raw.get("context") == context and by in (None, creator.get("login")):
@@ -406,25 +398,22 @@ class GitHubGateway:
         body = {"state": state, "context": context, "description": description}
         if target_url:
             body["target_url"] = target_url
-        with _github_errors("set commit status"):
-            self._requester.requestJsonAndCheck(
-                "POST", f"/repos/{pr.repo}/statuses/{pr.head_sha}", input=body
-            )
+        url = f"/repos/{pr.repo}/statuses/{pr.head_sha}"
+        self._call("set commit status", "POST", url, input=body)
 
     def read_file(self, repo: str, path: str, ref: str, *, errors: str = "strict") -> str | None:
         """A file's text at ``ref`` (the base commit under pull_request_target), or None.
 
         The path is quoted: a file named ``a.md?ref=x`` must not choose the commit read.
         """
-        try:
-            _headers, data = self._requester.requestJsonAndCheck(
-                "GET", f"/repos/{repo}/contents/{quote(path)}", parameters={"ref": ref}
-            )
-        except GithubException as exc:
-            if exc.status == 404:
-                return None
-            raise _explain("read file", exc) from None
+        url = f"/repos/{repo}/contents/{quote(path)}"
+        data = self._call("read file", "GET", url, absent=404, parameters={"ref": ref})
         content = data.get("content") if isinstance(data, dict) else None
         if not isinstance(content, str):
             return None
         return base64.b64decode(content).decode("utf-8", errors)
+
+
+def _pull_request(repo: str, data: dict[str, Any]) -> PullRequest:
+    """A REST answer has the shape of an event's ``pull_request``: the event's parser reads it."""
+    return parse_pull_request({"pull_request": data, "repository": {"full_name": repo}})
