@@ -1,16 +1,11 @@
 """GitHub's rate limits: what an answer says about them, what a run used, when everyone waits.
 
-GitHub's rules (docs.github.com, "Rate limits for the REST API"): a 403 or 429 with
-``x-ratelimit-remaining: 0`` is the primary limit, over until ``x-ratelimit-reset``; a 403 or
-429 that says "secondary rate limit" (or any 429) is a secondary one: wait ``retry-after``
-seconds, else at least a minute, longer each time it repeats. Requests sent while limited may
-get an integration banned, so one limit pauses every thread of the run, and a bounded number of
-requests is ever in flight.
+Requests sent while limited may get an integration banned: one limit pauses every thread of
+the run, and a bounded number of requests is ever in flight.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -25,10 +20,9 @@ from approvalflow_sync.retry import RetryPolicy, parse_retry_after
 log = logging.getLogger("approvalflow_sync.github")
 
 CONCURRENCY = 10
-"""GitHub requests in flight at once, whatever the pools above ask (GitHub's secondary limits
-allow 100; requests keeps 10 connections per host)."""
+"""GitHub requests in flight at once (GitHub allows 100; requests keeps 10 connections a host)."""
 SECONDARY_WAIT = 60.0
-"""GitHub: without ``retry-after``, wait "at least one minute", doubling when it repeats."""
+"""GitHub: without ``retry-after``, wait "at least one minute"."""
 SECONDARY_DOCS = (
     "https://docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api"
     "#about-secondary-rate-limits"
@@ -37,15 +31,13 @@ SECONDARY_DOCS = (
 
 @dataclass(frozen=True)
 class Usage:
-    """What the run's GitHub requests cost; ``remaining`` and ``resets_at`` as GitHub last said."""
+    """What the run's GitHub requests cost: every answer but a 304 counts against the limit;
+    ``remaining`` and ``resets_at`` (epoch seconds) as GitHub last said."""
 
     counted: int = 0
-    """Answers that count against the primary rate limit (everything but 304)."""
     not_modified: int = 0
-    """Conditional GETs answered 304, which do not count."""
     remaining: int | None = None
     resets_at: int | None = None
-    """Epoch seconds."""
 
     def describe(self) -> str:
         text = (
@@ -59,12 +51,12 @@ class Usage:
 
 @dataclass(frozen=True)
 class Limit:
-    """A rate-limited answer: which limit, and how long GitHub asks everyone to wait."""
+    """A rate-limited answer: which limit, how long GitHub asks everyone to wait, until when
+    (epoch seconds)."""
 
     primary: bool
     wait: float
     resets_at: float
-    """Epoch seconds."""
 
     def explain(self) -> str:
         if self.primary:
@@ -81,26 +73,30 @@ class Limit:
 def read_limit(
     status: int, headers: Mapping[str, str], body: str, *, strikes: int = 0
 ) -> Limit | None:
-    """The limit a 403 or 429 answer reports, or None (a 403 without one is a refusal)."""
+    """The limit a 403 or 429 answer reports, or None (a 403 without one is a refusal).
+
+    GitHub's docs: ``x-ratelimit-remaining: 0`` is the primary limit, over at
+    ``x-ratelimit-reset``; any 429, or a 403 saying "secondary rate limit", is a secondary one:
+    wait ``retry-after`` seconds, else a minute, longer each time it repeats.
+    """
     if status not in (403, 429):
         return None
-    now = time.time()
     retry_after = parse_retry_after(headers.get("retry-after"))
-    reset = headers.get("x-ratelimit-reset", "")
-    if retry_after is None and headers.get("x-ratelimit-remaining") == "0" and reset.isdigit():
-        return Limit(primary=True, wait=max(0.0, int(reset) - now) + 1.0, resets_at=int(reset))
-    if retry_after is None and not (status == 429 or "secondary rate limit" in _message(body)):
-        return None
+    if retry_after is None:
+        if primary := _used_up(headers):
+            return primary
+        if status == 403 and "secondary rate limit" not in body.lower():
+            return None
     wait = retry_after if retry_after is not None else SECONDARY_WAIT * 2**strikes
-    return Limit(primary=False, wait=wait, resets_at=now + wait)
+    return Limit(primary=False, wait=wait, resets_at=time.time() + wait)
 
 
-def _message(body: str) -> str:
-    try:
-        data = json.loads(body)
-    except (ValueError, RecursionError):
-        return ""
-    return str(data.get("message", "")).lower() if isinstance(data, dict) else ""
+def _used_up(headers: Mapping[str, str]) -> Limit | None:
+    """The primary limit, when an answer says none is left until the reset."""
+    reset = headers.get("x-ratelimit-reset", "")
+    if headers.get("x-ratelimit-remaining") != "0" or not reset.isdigit():
+        return None
+    return Limit(primary=True, wait=max(0.0, int(reset) - time.time()) + 1.0, resets_at=int(reset))
 
 
 def _clock_time(epoch: float) -> str:
@@ -125,12 +121,9 @@ class Limiter:
 
     @contextmanager
     def slot(self, where: str, deadline: float) -> Iterator[float]:
-        """A turn to send, after any pause, and when the attempt must end; a pause past its
-        deadline is an error instead.
-
-        A secondary limit must end by the call's ``deadline``, a primary one by the run's end:
-        after waiting one out, the attempt gets a call's time again (within the run).
-        """
+        """A turn to send, after any pause, and when the attempt must end. A secondary limit
+        must end by the call's ``deadline``, a primary one by the run's end (the attempt then
+        gets a call's time again); a longer pause is an error instead."""
         with self._lock:
             pause, left = self._pause, self._until - self._policy.clock()
         if pause is not None and left > 0:
@@ -151,19 +144,11 @@ class Limiter:
             limit = read_limit(status, headers, body, strikes=self._strikes)
             self._count(status, headers)
             self._strikes = self._strikes + 1 if limit and not limit.primary else 0
-            reset = self._usage.resets_at
-            if limit is not None:
-                self._set_pause(limit)
-            elif headers.get("x-ratelimit-remaining") == "0" and reset is not None:
-                # this answer is good, the next request would not be
-                wait = max(0.0, reset - time.time()) + 1.0
-                self._set_pause(Limit(primary=True, wait=wait, resets_at=reset))
+            pause = limit or _used_up(headers)  # a good answer may leave nothing for the next
+            until = self._policy.clock() + pause.wait if pause else 0.0
+            if pause and until > self._until:
+                self._pause, self._until = pause, until
             return limit
-
-    def _set_pause(self, limit: Limit) -> None:
-        until = self._policy.clock() + limit.wait
-        if until > self._until:
-            self._pause, self._until = limit, until
 
     def _count(self, status: int, headers: Mapping[str, str]) -> None:
         usage, free = self._usage, status == 304
@@ -172,9 +157,8 @@ class Limiter:
         )
         remaining = headers.get("x-ratelimit-remaining", "")
         reset = headers.get("x-ratelimit-reset", "")
-        if remaining.isdigit() and reset.isdigit():
-            later = usage.resets_at is None or int(reset) > usage.resets_at
-            fewer = usage.remaining is None or int(remaining) < usage.remaining
-            if later or (int(reset) == usage.resets_at and fewer):
+        if remaining.isdigit() and reset.isdigit():  # the latest window, the fewest left in it
+            seen = (int(reset), -int(remaining))
+            if usage.resets_at is None or seen > (usage.resets_at, -(usage.remaining or 0)):
                 usage = replace(usage, remaining=int(remaining), resets_at=int(reset))
         self._usage = usage
