@@ -1,19 +1,18 @@
 """Conditional GETs: GitHub answers 304, free of its rate limit, when a kept answer is current.
 
-The store keeps, by URL, what GitHub answered this token's GETs: the body and the headers a
-reader needs (never a request header, so never the token). It may live in a JSON file that
-``actions/cache`` restores between scheduled runs; a file that cannot be read starts it empty.
+The store keeps, by URL, the body and the headers a reader needs (never a request header, so
+never the token). ``actions/cache`` may keep its file between scheduled runs.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from approvalflow_sync.atomic_file import write_atomically
 
@@ -23,11 +22,12 @@ KEPT_HEADERS = ("etag", "link", "last-modified", "content-type")
 """The answer headers kept beside a body: its validator and what pagination reads."""
 MAX_BYTES = 32 * 2**20
 """The store's size bound; the answers used longest ago go first."""
-VERSION = 1
 
 
-@dataclass(frozen=True)
-class Kept:
+class Kept(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    url: str
     etag: str
     headers: dict[str, str]
     body: str
@@ -35,6 +35,13 @@ class Kept:
     @property
     def size(self) -> int:
         return len(self.body) + sum(len(k) + len(v) for k, v in self.headers.items())
+
+
+class _Saved(BaseModel):
+    """The file's shape; a file of another shape or version starts the store empty."""
+
+    version: Literal[1] = 1
+    entries: list[Kept]
 
 
 class ETagStore:
@@ -62,7 +69,8 @@ class ETagStore:
         etag = headers.get("etag")
         if not etag:
             return
-        kept = Kept(etag, {k: headers[k] for k in KEPT_HEADERS if k in headers}, body)
+        needed = {k: headers[k] for k in KEPT_HEADERS if k in headers}
+        kept = Kept(url=url, etag=etag, headers=needed, body=body)
         with self._lock:
             self._add(url, kept)
             self._changed = True
@@ -85,8 +93,8 @@ class ETagStore:
         if not path.exists():
             return store
         try:
-            entries = _parse(json.loads(path.read_text(encoding="utf-8")))
-        except (OSError, ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
+            saved = _Saved.model_validate_json(path.read_bytes())
+        except (OSError, ValidationError) as exc:
             log.warning(
                 "the ETag store %s could not be read (%s); starting without it: every GET counts "
                 "against the rate limit this run",
@@ -94,35 +102,18 @@ class ETagStore:
                 exc.__class__.__name__,
             )
             return store
-        for url, kept in entries:
-            store._add(url, kept)
+        for entry in saved.entries:
+            store._add(entry.url, entry)
         return store
 
     def save(self, path: Path) -> None:
-        """Write the store to ``path`` atomically (a reader never sees half a file), unless
-        nothing changed since it was read."""
+        """Write the store to ``path`` atomically, unless nothing changed since it was read."""
         with self._lock:
             if not self._changed and path.exists():
                 return
-            entries = [
-                {"url": url, "etag": kept.etag, "headers": kept.headers, "body": kept.body}
-                for url, kept in self._entries.items()
-            ]
+            saved = _Saved(entries=list(self._entries.values()))
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            write_atomically(path, json.dumps({"version": VERSION, "entries": entries}))
+            write_atomically(path, saved.model_dump_json())
         except OSError as exc:
             log.warning("the ETag store %s was not saved (%s)", path, exc.__class__.__name__)
-
-
-def _parse(data: Any) -> list[tuple[str, Kept]]:
-    """The entries of a saved store, oldest first; ``ValueError`` on anything else."""
-    if data.get("version") != VERSION:
-        raise ValueError(f"version {data.get('version')!r}, not {VERSION}")
-    entries = []
-    for entry in data["entries"]:
-        url, kept = entry["url"], Kept(entry["etag"], dict(entry["headers"]), entry["body"])
-        if not all(isinstance(v, str) for v in [url, kept.etag, kept.body, *kept.headers.values()]):
-            raise ValueError("an entry that is not text")
-        entries.append((url, kept))
-    return entries
