@@ -1,4 +1,4 @@
-"""The files of a checkout (``git ls-files``, else a walk), to warn of patterns matching none."""
+"""The files of a checkout (to warn of patterns matching none) and a commit's files in it."""
 
 from __future__ import annotations
 
@@ -21,12 +21,7 @@ SKIPPED_DIRS = frozenset({".git", ".venv", "node_modules", "__pycache__"})
 def repository_root(start: str | os.PathLike[str]) -> str | None:
     """The top of the git work tree holding ``start``, or None outside one (or without git)."""
     try:
-        found = subprocess.run(  # noqa: S603 - fixed arguments, no shell
-            [GIT, "-C", os.fspath(start), "rev-parse", "--show-toplevel"],
-            capture_output=True,
-            check=False,
-            stdin=subprocess.DEVNULL,
-        )
+        found = _git(os.fspath(start), "rev-parse", "--show-toplevel")
     except OSError:
         return None
     top = found.stdout.decode("utf-8", "replace").rstrip("\n")
@@ -58,11 +53,8 @@ class Listing:
         """The files (git's order), once git has finished."""
         if self._process is not None:
             listed, _ = self._process.communicate()
-            if self._process.returncode == 0:
-                names = listed.decode("utf-8", "replace").split("\0")
-                if names[-1] == "":
-                    names.pop()  # -z ends every name with NUL, the last one too
-                return names
+            if self._process.returncode == 0:  # -z ends every name with NUL, the last one too
+                return listed.decode("utf-8", "replace").split("\0")[:-1]
         return list(_walk(self._root))
 
     def cancel(self) -> None:

@@ -1,8 +1,7 @@
 """A pull request's changed files from git, past the 3,000 GitHub's API lists.
 
-``git diff --name-status -z -M base...head``: from the merge base, as GitHub's "Files changed".
-``-z`` quotes nothing, so every name comes back exactly (non-UTF-8 bytes as surrogate escapes).
-When the history is missing, the error names the ``actions/checkout`` settings that bring it.
+``git diff --name-status -z -M base...head`` lists them from the merge base, as GitHub does;
+when the history is missing, the error names the ``actions/checkout`` settings that bring it.
 """
 
 from __future__ import annotations

@@ -1,8 +1,7 @@
 """Write a GitHub Actions secret of a repository, an environment or an organisation.
 
-PyGithub reads the public key, seals the value and puts it, through the gateway's requester (the
-same retry policy, the token bound to the API host). The workflow's default ``GITHUB_TOKEN`` can
-never write secrets; the error says which token to use. No value or token appears in an error.
+PyGithub seals and puts the value through the gateway's requester. The workflow's default
+``GITHUB_TOKEN`` can never write secrets: the error says which token to use.
 """
 
 from __future__ import annotations
@@ -20,7 +19,12 @@ from github.Repository import Repository
 from nacl.exceptions import CryptoError
 
 from approvalflow_sync.errors import ConfigError, GitHubError, SecretWriteError
-from approvalflow_sync.github.gateway import GITHUB_RETRY, NOT_ACCESSIBLE, HostBoundRequester
+from approvalflow_sync.github.gateway import (
+    GITHUB_RETRY,
+    NOT_ACCESSIBLE,
+    HostBoundRequester,
+    github_message,
+)
 from approvalflow_sync.retry import RetryPolicy
 
 log = logging.getLogger("approvalflow_sync.github.secrets")
@@ -43,10 +47,9 @@ class SecretTarget:
 
     kind: Kind
     name: str
-    """The secret's name, upper-cased as GitHub stores it."""
+    """Upper-cased, as GitHub stores it."""
     repo: str | None = None
-    """``OWNER/REPO`` for repository and environment secrets; for an organisation secret, the
-    one repository a new secret is shared with (least privilege: widen it in GitHub)."""
+    """``OWNER/REPO``; for an organisation secret, the one repository a new one is shared with."""
     environment: str | None = None
     org: str | None = None
 
@@ -153,9 +156,7 @@ def write_secret(
     retry: RetryPolicy = GITHUB_RETRY,
 ) -> SecretTarget:
     """Create or overwrite an Actions secret with ``value``; returns where it went.
-
-    ``api_url`` is ``GITHUB_API_URL``; :class:`SecretWriteError` says what to do when refused.
-    """
+    :class:`SecretWriteError` says what to do when refused."""
     where = target if isinstance(target, SecretTarget) else parse_secret_target(target, repo)
     if not value:
         raise ConfigError(f"{where.describe()}: refusing to write an empty value")
@@ -228,10 +229,7 @@ def _org_access(
 
 def _explain(operation: str, error: GithubException, target: SecretTarget) -> SecretWriteError:
     """GitHub's refusal, with the cause and the fix for the cases users meet."""
-    data: Any = error.data
-    message = data.get("message") if isinstance(data, dict) else None
-    text = str(message or "no message")
-    status = error.status
+    text, status = github_message(error), error.status
     if status == 403 and NOT_ACCESSIBLE in text:
         text += (
             " (this token cannot write secrets: the workflow's default GITHUB_TOKEN never can, "
