@@ -94,15 +94,14 @@ def read_event(path: str | None) -> dict[str, Any]:
 
 
 def _field(data: Any, path: str) -> Any:
-    value = data
     for key in path.split("."):
-        if not isinstance(value, dict) or key not in value:
+        if not isinstance(data, dict) or key not in data:
             raise ConfigError(
                 f"event payload: field {path!r} is missing; the program needs a "
                 "pull_request event payload as GitHub sends it"
             )
-        value = value[key]
-    return value
+        data = data[key]
+    return data
 
 
 def _text(data: Any, path: str) -> str:
@@ -112,29 +111,38 @@ def _text(data: Any, path: str) -> str:
     return value
 
 
+def _object(value: Any) -> dict[str, Any]:
+    """``value`` where it is a JSON object; an optional field of another type is left out."""
+    return value if isinstance(value, dict) else {}
+
+
+def _optional_text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
 def parse_pull_request(payload: dict[str, Any]) -> PullRequest:
     pr = _field(payload, "pull_request")
     number = _field(pr, "number")
     if not isinstance(number, int) or isinstance(number, bool):
         raise ConfigError("event payload: field 'pull_request.number' is not a number")
-    head_repo = pr.get("head", {}).get("repo") or {}
+    merged = pr.get("merged")  # a listed pull request has only ``merged_at``
     changed = pr.get("changed_files")
     return PullRequest(
         repo=_text(payload, "repository.full_name"),
         number=number,
         title=_text(pr, "title"),
-        body=pr.get("body") if isinstance(pr.get("body"), str) else "",
+        body=_optional_text(pr.get("body")),
         html_url=_text(pr, "html_url"),
         head_sha=_text(pr, "head.sha"),
         head_ref=_text(pr, "head.ref"),
-        head_repo=head_repo.get("full_name") or "",
+        head_repo=_object(_object(pr.get("head")).get("repo")).get("full_name") or "",
         base_ref=_text(pr, "base.ref"),
         base_sha=_text(pr, "base.sha"),
-        merged=_merged(pr),
+        merged=merged if isinstance(merged, bool) else bool(pr.get("merged_at")),
         changed_files=changed if isinstance(changed, int) else None,
         state="closed" if pr.get("state") == "closed" else "open",
-        merge_commit_sha=_optional_text(pr, "merge_commit_sha"),
-        updated_at=_optional_text(pr, "updated_at") or "",
+        merge_commit_sha=_optional_text(pr.get("merge_commit_sha")) or None,
+        updated_at=_optional_text(pr.get("updated_at")),
     )
 
 
@@ -150,42 +158,22 @@ def parse_merge_group(payload: dict[str, Any]) -> MergeGroup:
     return MergeGroup(head_sha=head_sha, number=int(number[1]))
 
 
-def _workflow_run_numbers(payload: dict[str, Any]) -> tuple[int, ...]:
-    """The numbers in ``workflow_run.pull_requests`` of this repository (empty for forks).
-
-    The list also holds other repositories' pull requests whose head is a branch of this one.
-    """
-    run = payload.get("workflow_run")
-    listed = run.get("pull_requests") if isinstance(run, dict) else None
-    repo_id = (payload.get("repository") or {}).get("id")
-    return tuple(
+def _workflow_run(name: str, action: str, payload: dict[str, Any]) -> Event:
+    """The pull requests of this repository a ``workflow_run`` names (none for a fork's: the
+    list also holds other repositories' whose head is a branch of this one), and its head."""
+    run = _object(payload.get("workflow_run"))
+    repo_id = _object(payload.get("repository")).get("id")
+    listed = run.get("pull_requests")
+    numbers = tuple(
         entry["number"]
         for entry in (listed if isinstance(listed, list) else [])
         if isinstance(entry, dict)
         and isinstance(entry.get("number"), int)
-        and ((entry.get("base") or {}).get("repo") or {}).get("id") == repo_id
+        and _object(_object(entry.get("base")).get("repo")).get("id") == repo_id
     )
-
-
-def _merged(pr: dict[str, Any]) -> bool:
-    """``merged`` where the answer has it; a listed pull request has only ``merged_at``."""
-    merged = pr.get("merged")
-    return merged if isinstance(merged, bool) else bool(pr.get("merged_at"))
-
-
-def _optional_text(data: dict[str, Any], key: str) -> str | None:
-    value = data.get(key)
-    return value if isinstance(value, str) and value else None
-
-
-def _run_head(payload: dict[str, Any]) -> tuple[str, str]:
-    """``workflow_run.head_sha`` and ``head_repository.full_name`` ("" where missing)."""
-    run = payload.get("workflow_run")
-    run = run if isinstance(run, dict) else {}
-    repo = run.get("head_repository")
-    name = repo.get("full_name") if isinstance(repo, dict) else None
-    sha = run.get("head_sha")
-    return (sha if isinstance(sha, str) else "", name if isinstance(name, str) else "")
+    head_repo = _object(run.get("head_repository")).get("full_name")
+    head = (_optional_text(run.get("head_sha")), _optional_text(head_repo))
+    return Event(name, action, None, numbers=numbers, run_head=head)
 
 
 def parse_event(name: str | None, payload: dict[str, Any]) -> Event:
@@ -193,14 +181,12 @@ def parse_event(name: str | None, payload: dict[str, Any]) -> Event:
     ``workflow_run`` names, the group of a merge queue's ``checks_requested``."""
     if not name:
         raise ConfigError("GITHUB_EVENT_NAME: not set; run inside GitHub Actions or set it")
-    action = payload.get("action")
-    action = action if isinstance(action, str) else ""
+    action = _optional_text(payload.get("action"))
     if name in PR_EVENTS:
         pull_request = parse_pull_request(payload)
         return Event(name, action, pull_request, numbers=(pull_request.number,))
     if name == "workflow_run":
-        numbers = _workflow_run_numbers(payload)
-        return Event(name, action, None, numbers=numbers, run_head=_run_head(payload))
+        return _workflow_run(name, action, payload)
     if name == "merge_group" and action == "checks_requested":
         group = parse_merge_group(payload)
         return Event(name, action, None, numbers=(group.number,), merge_group=group)
