@@ -30,14 +30,14 @@ from approvalflow_sync.github.ratelimit import CONCURRENCY, Limiter, Usage
 from approvalflow_sync.retry import (
     IDEMPOTENT_METHODS,
     RetryPolicy,
+    Verdict,
     retrying,
     status_verdict,
     within,
 )
 
-# PyGithub gives its logger a console handler at INFO when imported, which would print every
-# expected refusal (GET /user answers 403 to an Actions token). Hand its records to the
-# program's own logging configuration instead.
+# PyGithub gives its logger a console handler at INFO, which would print every expected refusal
+# (GET /user answers 403 to an Actions token): its records go to the program's configuration.
 _pygithub_log = logging.getLogger("github")
 _pygithub_log.handlers.clear()
 _pygithub_log.setLevel(logging.NOTSET)
@@ -147,10 +147,8 @@ class HostBoundRequester(Requester):
             user_agent="approvalflow-sync",
             per_page=PER_PAGE,
             verify=True,
-            retry=None,
+            retry=None,  # the retry engine's, not urllib3's
             pool_size=CONCURRENCY,
-            seconds_between_requests=0,
-            seconds_between_writes=0,
             lazy=True,
         )
         self._origin = _origin(api_url)
@@ -192,28 +190,27 @@ class HostBoundRequester(Requester):
         *args: Any,
         **kwargs: Any,
     ) -> tuple[int, dict[str, Any], str]:
-        """One attempt: redirects refused, rate limits, 429 and 5xx raised for the retry engine."""
-        where = f"GitHub {verb} {urlsplit(url).path}"
+        """One attempt: redirects refused; rate limits, 429 and 5xx raised for the retry engine."""
+        request = f"{verb} {urlsplit(url).path[:200]}"
         key = self.add_parameters_to_url(url, parameters or {}) if verb == "GET" else None
         kept = self.etags.get(key) if key else None
         if kept:  # a copy: PyGithub adds the token to the dict it is given
             headers = {**(headers or {}), "If-None-Match": kept.etag}
         send = partial(super().requestJson, verb, url, parameters, headers, *args, **kwargs)
-        answer = self._send(verb, url, deadline, send)
-        status, answer_headers, output = answer
-        if self.limits.observe(status, answer_headers, output):  # the next attempt waits
-            raise TransientAnswer(
-                f"{where} answered {status}", "rate limited", retry_after=0.0, answer=answer
-            )
+        status, answer_headers, output = answer = self._send(request, deadline, send)
+        limited = self.limits.observe(status, answer_headers, output)
         if status == 304 and kept:
             return 200, {**answer_headers, **kept.headers}, kept.body
         if 300 <= status < 400 and status != 304:
             location = answer_headers.get("location", "?")[:200]
-            raise _refused(verb, url, f"a {status} redirect to {location!r}")
-        verdict = status_verdict(status, answer_headers)
+            raise _refused(request, f"a {status} redirect to {location!r}")
+        # a rate limit's wait is the limiter's pause, before the next attempt
+        verdict = (
+            Verdict("rate limited", 0.0) if limited else status_verdict(status, answer_headers)
+        )
         if verdict is not None:
             raise TransientAnswer(
-                f"{where} answered {status}",
+                f"GitHub {request} answered {status}",
                 verdict.kind,
                 retry_after=verdict.retry_after,
                 answer=answer,
@@ -225,13 +222,13 @@ class HostBoundRequester(Requester):
     def _refuse_other_hosts(self, verb: str, url: str) -> None:
         if (url.startswith("/") and not url.startswith("//")) or _origin(url) == self._origin:
             return
-        raise _refused(verb, url, f"a link to {urlsplit(url).netloc[:200]!r}")
+        where = f"a link to {urlsplit(url).netloc[:200]!r}"
+        raise _refused(f"{verb} {urlsplit(url).path[:200]}", where)
 
     def _send(
-        self, verb: str, url: str, deadline: float, send: Callable[[], tuple[int, Any, str]]
+        self, request: str, deadline: float, send: Callable[[], tuple[int, Any, str]]
     ) -> tuple[int, dict[str, Any], str]:
         """``send()`` in a slot and by its deadline; no answer is a transient failure."""
-        request = f"{verb} {urlsplit(url).path}"
         try:
             with self.limits.slot(request, deadline) as attempt_ends:
                 return within(attempt_ends, self._retry.clock, send)
@@ -245,7 +242,7 @@ class HostBoundRequester(Requester):
         except RuntimeError as exc:  # PyGithub refusing a redirect to another host or scheme
             if "redirected" not in str(exc):
                 raise
-            raise _refused(verb, url, "a redirect to another host") from None
+            raise _refused(request, "a redirect to another host") from None
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:
@@ -254,9 +251,9 @@ def _origin(url: str) -> tuple[str, str, int | None]:
     return (parts.scheme.lower(), (parts.hostname or "").lower(), parts.port or default)
 
 
-def _refused(verb: str, url: str, what: str) -> GitHubError:
+def _refused(request: str, what: str) -> GitHubError:
     return GitHubError(
-        f"{verb} {urlsplit(url).path[:200]}",
+        request,
         f"GitHub's answer pointed to {what}: not followed, the token goes to the API host only "
         "(check GITHUB_API_URL, or a proxy rewriting answers)",
     )
@@ -335,10 +332,8 @@ class GitHubGateway:
             yield from (raw.raw_data for raw in pages)
 
     def identity(self) -> Identity:
-        """The token's user; ``github-actions[bot]`` for an integration token (403).
-
-        A GitHub App's token writes as ``<slug>[bot]``: the ``comment-author`` input names it.
-        """
+        """The token's user; ``github-actions[bot]`` for an integration token (403). A GitHub
+        App's token writes as ``<slug>[bot]``: the ``comment-author`` input names it."""
         data = self._call("read token identity", "GET", "/user", absent=403)
         return Identity(str(data.get("login")) if data is not None else ACTIONS_BOT)
 
@@ -402,10 +397,8 @@ class GitHubGateway:
         self._call("set commit status", "POST", url, input=body)
 
     def read_file(self, repo: str, path: str, ref: str, *, errors: str = "strict") -> str | None:
-        """A file's text at ``ref`` (the base commit under pull_request_target), or None.
-
-        The path is quoted: a file named ``a.md?ref=x`` must not choose the commit read.
-        """
+        """A file's text at ``ref``, or None; the path is quoted: a file named ``a.md?ref=x``
+        must not choose the commit read."""
         url = f"/repos/{repo}/contents/{quote(path)}"
         data = self._call("read file", "GET", url, absent=404, parameters={"ref": ref})
         content = data.get("content") if isinstance(data, dict) else None
