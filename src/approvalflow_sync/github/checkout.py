@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import threading
 from collections.abc import Iterator
 from typing import IO, cast
 
@@ -101,11 +100,9 @@ def commit_in_checkout(root: str | os.PathLike[str], commit: str, *, merge_of: b
 def read_blobs(
     root: str | os.PathLike[str], commit: str, paths: list[str], limit: int
 ) -> dict[str, bytes | None]:
-    """The first ``limit`` bytes of each path at ``commit`` (None: no such file).
-
-    One ``git ls-tree`` finds the files' blobs, one ``git cat-file --batch`` reads them: asking
-    ``commit:path`` instead walks the commit's tree again for every file, quadratic time.
-    """
+    """The first ``limit`` bytes of each path at ``commit`` (None: no such file). One ``git
+    ls-tree`` finds the blobs, one ``git cat-file --batch`` reads them: asking ``commit:path``
+    walks the commit's tree again for every file, quadratic time."""
     root = os.fspath(root)
     found: dict[str, bytes | None] = dict.fromkeys(paths)
     listing = _git(root, "ls-tree", "-r", "-z", "--full-tree", commit)
@@ -123,10 +120,9 @@ def read_blobs(
         stderr=subprocess.DEVNULL,
     ) as git:
         stdin, stdout = cast("IO[bytes]", git.stdin), cast("IO[bytes]", git.stdout)  # PIPEs
-        lines = "".join(f"{blob}\n" for blob in blobs.values()).encode("ascii")
-        writer = threading.Thread(target=_feed, args=(stdin, lines), daemon=True)
-        writer.start()
-        for path in blobs:
+        for path, blob_id in blobs.items():  # one at a time: git answers each before the next
+            stdin.write(f"{blob_id}\n".encode("ascii"))
+            stdin.flush()
             header = _OBJECT.fullmatch(stdout.readline())
             if header is None:  # "<id> missing"
                 continue
@@ -135,10 +131,4 @@ def read_blobs(
             rest = size - len(found[path] or b"") + 1  # the rest, and the newline
             while rest > 0:
                 rest -= len(stdout.read(min(rest, 1 << 16))) or rest
-        writer.join()
     return found
-
-
-def _feed(stream: IO[bytes], data: bytes) -> None:
-    with stream:
-        stream.write(data)

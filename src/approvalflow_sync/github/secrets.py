@@ -87,8 +87,7 @@ class SecretTarget:
 
 
 def parse_secret_target(target: str, repo: str | None) -> SecretTarget:
-    """A target written ``NAME``, ``env:ENVIRONMENT/NAME`` or ``org:ORG/NAME``; ``repo``
-    (``OWNER/REPO``) holds repository and environment secrets. :class:`ConfigError` if wrong."""
+    """A target written as :data:`TARGET_FORMS`, in ``repo`` (``OWNER/REPO``); else ConfigError."""
     text = target.strip()
     prefix, colon, rest = text.partition(":")
     if not colon:
@@ -169,24 +168,22 @@ def write_secret(
         _write(requester, where, value)
     except GithubException as exc:
         raise _explain(operation, exc, where) from None
-    except GitHubError as exc:  # a redirect or a link to another host, refused
-        raise SecretWriteError(operation, str(exc), target=where.spec) from None
-    except OSError as exc:  # requests' errors are OSErrors
-        raise SecretWriteError(
-            operation,
-            f"no answer ({exc.__class__.__name__}); check GITHUB_API_URL and the network",
-            target=where.spec,
-        ) from None
-    except (CryptoError, ValueError, TypeError, KeyError) as exc:  # a key or list not as documented
-        raise SecretWriteError(
-            operation,
-            f"GitHub's answer could not be used ({exc.__class__.__name__}); check GITHUB_API_URL",
-            target=where.spec,
-        ) from None
+    except (GitHubError, OSError, CryptoError, ValueError, TypeError, KeyError) as exc:
+        raise SecretWriteError(operation, _failure(exc), target=where.spec) from None
     finally:
         requester.close()
     log.info("wrote the %s", where.describe())
     return where
+
+
+def _failure(error: Exception) -> str:
+    """What went wrong when GitHub refused nothing: a link refused, no answer, an odd answer."""
+    if isinstance(error, GitHubError):  # a redirect or a link to another host
+        return str(error)
+    if isinstance(error, OSError):  # requests' errors are OSErrors
+        return f"no answer ({error.__class__.__name__}); check GITHUB_API_URL and the network"
+    # a key or a list not as documented
+    return f"GitHub's answer could not be used ({error.__class__.__name__}); check GITHUB_API_URL"
 
 
 def _write(requester: HostBoundRequester, target: SecretTarget, value: str) -> None:
@@ -219,12 +216,9 @@ def _org_access(
             ) from None
         repository = Repository(requester, url=f"/repos/{target.repo}")
         return {"visibility": "selected", "selected_repositories": [repository]}
-    if visibility == "selected":
-        return {
-            "visibility": "selected",
-            "selected_repositories": list(secret.selected_repositories),
-        }
-    return {"visibility": visibility}
+    if visibility != "selected":
+        return {"visibility": visibility}
+    return {"visibility": visibility, "selected_repositories": list(secret.selected_repositories)}
 
 
 def _explain(operation: str, error: GithubException, target: SecretTarget) -> SecretWriteError:
