@@ -78,12 +78,9 @@ def _git(root: str, *args: str) -> subprocess.CompletedProcess[bytes]:
 
 
 def commit_in_checkout(root: str | os.PathLike[str], commit: str, *, merge_of: bool) -> str | None:
-    """What to read ``commit``'s files from in the checkout at ``root``, or None: not there.
-
-    The commit itself when the repository holds it; with ``merge_of``, also ``HEAD`` when it is
-    the pull request's merge commit with ``commit`` as second parent (what ``actions/checkout``
-    leaves on ``pull_request``): it holds the head's version of every file the head changed.
-    """
+    """What to read ``commit``'s files from in the checkout at ``root``, or None: the commit
+    itself, or with ``merge_of`` a ``HEAD`` merging it as second parent (``actions/checkout`` on
+    ``pull_request``), which holds the head's version of every file the head changed."""
     root = os.fspath(root)
     try:
         if _git(root, "cat-file", "-e", f"{commit}^{{commit}}").returncode == 0:

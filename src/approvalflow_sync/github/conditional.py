@@ -1,8 +1,5 @@
 """Conditional GETs: GitHub answers 304, free of its rate limit, when a kept answer is current.
-
-The store keeps, by URL, the body and the headers a reader needs (never a request header, so
-never the token). ``actions/cache`` may keep its file between scheduled runs.
-"""
+Kept: bodies and answer headers by URL, never a request header (so never the token)."""
 
 from __future__ import annotations
 

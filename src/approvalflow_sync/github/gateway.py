@@ -1,8 +1,5 @@
-"""The GitHub REST calls the action makes, through PyGithub with a requester of ours.
-
-Its calls run under the program's one retry engine, and the token never leaves the configured
-API host, whatever a ``Link`` header or a redirect says: PyGithub's own check is an ``assert``.
-"""
+"""The GitHub REST calls the action makes, through PyGithub with a requester of ours: under the
+program's retry engine, and bound to the API host (PyGithub's own check is an ``assert``)."""
 
 from __future__ import annotations
 
@@ -127,11 +124,8 @@ def _github_errors(operation: str) -> Iterator[None]:
 
 
 class HostBoundRequester(Requester):
-    """PyGithub's requester, under our retry policy and bound to the configured API host.
-
-    GETs are conditional (a 304 is free of the rate limit), at most :data:`CONCURRENCY`
-    requests are in flight, and a rate limit pauses every thread.
-    """
+    """PyGithub's requester, under our retry policy and bound to the configured API host; GETs
+    are conditional, :data:`CONCURRENCY` requests in flight at most, a rate limit pauses all."""
 
     def __init__(
         self,

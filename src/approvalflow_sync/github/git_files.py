@@ -1,8 +1,5 @@
-"""A pull request's changed files from git, past the 3,000 GitHub's API lists.
-
-``git diff --name-status -z -M base...head`` lists them from the merge base, as GitHub does;
-when the history is missing, the error names the ``actions/checkout`` settings that bring it.
-"""
+"""A pull request's changed files from git (``git diff base...head``, from the merge base as
+GitHub does), past the 3,000 GitHub's API lists; else the checkout settings that allow it."""
 
 from __future__ import annotations
 

@@ -1,8 +1,5 @@
-"""GitHub's rate limits: what an answer says about them, what a run used, when everyone waits.
-
-Requests sent while limited may get an integration banned: one limit pauses every thread of
-the run, and a bounded number of requests is ever in flight.
-"""
+"""GitHub's rate limits: what an answer says about them, what a run used, when everyone waits
+(requests sent while limited may get an integration banned)."""
 
 from __future__ import annotations
 
@@ -73,12 +70,9 @@ class Limit:
 def read_limit(
     status: int, headers: Mapping[str, str], body: str, *, strikes: int = 0
 ) -> Limit | None:
-    """The limit a 403 or 429 answer reports, or None (a 403 without one is a refusal).
-
-    GitHub's docs: ``x-ratelimit-remaining: 0`` is the primary limit, over at
-    ``x-ratelimit-reset``; any 429, or a 403 saying "secondary rate limit", is a secondary one:
-    wait ``retry-after`` seconds, else a minute, longer each time it repeats.
-    """
+    """The limit a 403 or 429 answer reports, or None (a 403 without one is a refusal). GitHub:
+    ``x-ratelimit-remaining: 0`` is the primary limit; any 429, or a 403 saying "secondary rate
+    limit", is a secondary one: wait ``retry-after``, else a minute, longer each time."""
     if status not in (403, 429):
         return None
     retry_after = parse_retry_after(headers.get("retry-after"))

@@ -1,8 +1,5 @@
-"""Write a GitHub Actions secret of a repository, an environment or an organisation.
-
-PyGithub seals and puts the value through the gateway's requester. The workflow's default
-``GITHUB_TOKEN`` can never write secrets: the error says which token to use.
-"""
+"""Write a GitHub Actions secret of a repository, an environment or an organisation, through
+PyGithub and the gateway's requester (the default ``GITHUB_TOKEN`` never can)."""
 
 from __future__ import annotations
 
