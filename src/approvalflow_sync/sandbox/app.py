@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import parse_qsl
 
@@ -51,7 +51,6 @@ from approvalflow_sync.sandbox.state import (
     SandboxState,
     WorkflowSpec,
     iso_time,
-    utc_now,
 )
 
 ADMIN_PREFIX = "/_sandbox"
@@ -243,7 +242,7 @@ class SandboxApp:
             "query": shown(request.query),
             "body": None if body is None else shown(body),
             "status": None,
-            "time": iso_time(utc_now()),
+            "time": iso_time(datetime.now(timezone.utc)),
         }
         with self._lock:
             self.calls.append(call)

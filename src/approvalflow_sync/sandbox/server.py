@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from pydantic import ValidationError
+
 from approvalflow_sync.atomic_file import write_atomically
 from approvalflow_sync.errors import ConfigError
 from approvalflow_sync.sandbox.app import (
@@ -27,8 +29,8 @@ from approvalflow_sync.sandbox.app import (
     SandboxApp,
     api_error,
 )
-from approvalflow_sync.sandbox.seed import DEFAULT_SEED, Seed, validate_seed
-from approvalflow_sync.sandbox.state import SandboxState
+from approvalflow_sync.sandbox.seed import DEFAULT_SEED, Seed, first_problem, validate_seed
+from approvalflow_sync.sandbox.state import STATE_FORMAT, SandboxState
 
 log = logging.getLogger("approvalflow_sync.sandbox")
 
@@ -157,7 +159,11 @@ def read_state(path: Path) -> SandboxState | None:
             f"{source}: not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno} "
             "(delete it to start from the seed)"
         ) from None
-    return SandboxState.from_dict(data, source)
+    try:
+        return SandboxState.model_validate(data)
+    except ValidationError as exc:
+        refusal = f"not a sandbox state file (format {STATE_FORMAT})"
+        raise ConfigError(f"{source}: {refusal}: {first_problem(exc)}") from None
 
 
 def write_state(path: Path, data: Mapping[str, Any]) -> None:
