@@ -1,9 +1,7 @@
-"""Requests in, answers out: the API, OAuth and admin routes, faults, the call log, no sockets.
+"""Requests in, answers out, no sockets: the API, OAuth and admin routes, faults, the call log.
 
-One lock guards the state, the call log and the faults; latency and delays sleep outside it, so
-a slow call never stalls the others. ``save`` (passed in) runs under the lock after every call
-that may change the state, so saves keep their order. The log keeps no OAuth secret.
-"""
+One lock guards state, call log and faults; sleeps happen outside it, so a slow call never stalls
+the others; ``save`` runs under it after each change, so saves keep their order."""
 
 from __future__ import annotations
 
@@ -20,7 +18,6 @@ from urllib.parse import parse_qsl
 
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     Field,
     ValidationError,
     create_model,
@@ -115,14 +112,6 @@ _REAL_PATHS = re.compile(
 """The two documented base URL forms; the API also answers at the root, for short URLs."""
 
 
-# -- faults ------------------------------------------------------------------------------------
-
-
-def _as_text(value: object) -> object:
-    """A number given for ``retryAfter``, as the header's text."""
-    return str(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else value
-
-
 Seconds = Annotated[float, Field(ge=0)]
 MAX_DELAY_SECONDS = 60.0
 """The longest latency or fault delay: a handler thread sleeps that long."""
@@ -136,7 +125,7 @@ class Fault(Call):
     path: Text
     count: int = Field(default=1, ge=1)
     status: int | None = Field(default=None, ge=100, le=599)
-    retryAfter: Annotated[str | None, BeforeValidator(_as_text)] = None
+    retryAfter: str | None = Field(default=None, strict=False, coerce_numbers_to_str=True)
     delay: Delay = 0.0
     drop: Literal["before", "after"] | None = None
     body: str | None = None
