@@ -171,7 +171,6 @@ class SandboxApp:
         *,
         latency: float = 0.0,
         save: Saver | None = None,
-        sleep: Callable[[float], None] = time.sleep,
         answers: Answers = "reference",
     ) -> None:
         self.seed = seed
@@ -180,7 +179,6 @@ class SandboxApp:
         self.state.archived_status = ARCHIVED_STATUSES[answers]
         self.latency = latency
         self._save = save
-        self._sleep = sleep
         self._lock = threading.Lock()
         self.calls: list[dict[str, Any]] = []
         self.faults: list[Fault] = []
@@ -245,7 +243,7 @@ class SandboxApp:
                     self.faults.remove(fault)
             wait = self.latency + (fault.delay if fault is not None else 0.0)
         if wait:
-            self._sleep(wait)
+            time.sleep(wait)
         if fault is not None and fault.drop == "before":
             return None
         if fault is not None and fault.answers:
