@@ -1,9 +1,7 @@
-"""Requests in, answers out: the API, OAuth and admin routes, faults, the call log, no sockets.
+"""Requests in, answers out, no sockets: the API, OAuth and admin routes, faults, the call log.
 
-One lock guards the state, the call log and the faults; latency and delays sleep outside it, so
-a slow call never stalls the others. ``save`` (passed in) runs under the lock after every call
-that may change the state, so saves keep their order. The log keeps no OAuth secret.
-"""
+One lock guards state, call log and faults; sleeps happen outside it, so a slow call never stalls
+the others; ``save`` runs under it after each change, so saves keep their order."""
 
 from __future__ import annotations
 
@@ -14,13 +12,12 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import parse_qsl
 
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     Field,
     ValidationError,
     create_model,
@@ -51,7 +48,6 @@ from approvalflow_sync.sandbox.state import (
     SandboxState,
     WorkflowSpec,
     iso_time,
-    utc_now,
 )
 
 ADMIN_PREFIX = "/_sandbox"
@@ -116,14 +112,6 @@ _REAL_PATHS = re.compile(
 """The two documented base URL forms; the API also answers at the root, for short URLs."""
 
 
-# -- faults ------------------------------------------------------------------------------------
-
-
-def _as_text(value: object) -> object:
-    """A number given for ``retryAfter``, as the header's text."""
-    return str(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else value
-
-
 Seconds = Annotated[float, Field(ge=0)]
 MAX_DELAY_SECONDS = 60.0
 """The longest latency or fault delay: a handler thread sleeps that long."""
@@ -137,7 +125,7 @@ class Fault(Call):
     path: Text
     count: int = Field(default=1, ge=1)
     status: int | None = Field(default=None, ge=100, le=599)
-    retryAfter: Annotated[str | None, BeforeValidator(_as_text)] = None
+    retryAfter: str | None = Field(default=None, strict=False, coerce_numbers_to_str=True)
     delay: Delay = 0.0
     drop: Literal["before", "after"] | None = None
     body: str | None = None
@@ -183,7 +171,6 @@ class SandboxApp:
         *,
         latency: float = 0.0,
         save: Saver | None = None,
-        sleep: Callable[[float], None] = time.sleep,
         answers: Answers = "reference",
     ) -> None:
         self.seed = seed
@@ -192,7 +179,6 @@ class SandboxApp:
         self.state.archived_status = ARCHIVED_STATUSES[answers]
         self.latency = latency
         self._save = save
-        self._sleep = sleep
         self._lock = threading.Lock()
         self.calls: list[dict[str, Any]] = []
         self.faults: list[Fault] = []
@@ -243,7 +229,7 @@ class SandboxApp:
             "query": shown(request.query),
             "body": None if body is None else shown(body),
             "status": None,
-            "time": iso_time(utc_now()),
+            "time": iso_time(datetime.now(timezone.utc)),
         }
         with self._lock:
             self.calls.append(call)
@@ -257,7 +243,7 @@ class SandboxApp:
                     self.faults.remove(fault)
             wait = self.latency + (fault.delay if fault is not None else 0.0)
         if wait:
-            self._sleep(wait)
+            time.sleep(wait)
         if fault is not None and fault.drop == "before":
             return None
         if fault is not None and fault.answers:
@@ -382,7 +368,7 @@ def _oauth_client(app: SandboxApp, p: Params) -> object:
 
 
 def _oauth_revoke(app: SandboxApp, p: Params) -> object:
-    if not app.state.oauth.revoke(_field(p, "refreshToken", Text)):
+    if not app.state.oauth.revoke(_field(p, "refreshToken", Text), app.state.now()):
         raise RefusalError("Unknown refresh token (or it was already dropped as dead)")
     return _ok()
 

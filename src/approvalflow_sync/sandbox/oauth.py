@@ -1,10 +1,8 @@
-"""The sandbox's Atlassian OAuth 2.0 (3LO) side, with no HTTP: consent, codes, tokens, rotation.
+"""The sandbox's Atlassian OAuth 2.0 (3LO) side, with no HTTP, by Atlassian's documented rules.
 
-The rules copy what Atlassian documents (``approvalflow-api.md``, last section): the consent page
-redirects at once with a code (tied to a PKCE S256 challenge when asked); an access token lives
-an hour; a refresh token comes only with ``offline_access``, rotates on every use, stays valid
-10 minutes after its first use and 90 days unused; a grant ends 365 days after the consent.
-Refusals answer Atlassian's texts. Times come from the caller (the sandbox's clock).
+Consent redirects at once with a code (tied to a PKCE S256 challenge when asked); an access token
+lives an hour; a refresh token comes only with ``offline_access``, rotates, stays valid 10 minutes
+after its first use and 90 days unused; a grant ends 365 days after the consent.
 """
 
 # ruff: noqa: N815 - the state file keeps camelCase keys
@@ -15,6 +13,7 @@ import base64
 import hashlib
 import secrets
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Annotated, Any
@@ -45,56 +44,38 @@ Scopes = Annotated[frozenset[str], PlainSerializer(sorted, return_type=list[str]
 
 
 class Record(BaseModel):
-    """A part of the authorization server's state, as the state file keeps it."""
+    """A grant (``owner``: its client) or a token (``owner``: its grant), alive until
+    ``expiresAt``; revoking a grant moves that to the moment of revocation."""
 
     model_config = ConfigDict(extra="forbid")
 
-
-class Grant(Record):
-    """One consent of the user to one client: the family of its tokens."""
-
-    clientId: str
-    scopes: Scopes
-    consentedAt: AwareDatetime
-    revoked: bool = False
+    owner: str
+    scopes: Scopes = frozenset()
+    expiresAt: AwareDatetime
 
 
-class AuthCode(Record):
+@dataclass(frozen=True)
+class Code:
     """An authorization code: single use, short-lived, tied to the client and redirect URI."""
 
-    clientId: str
-    redirectUri: str
-    scopes: Scopes
-    expiresAt: AwareDatetime
-    used: bool = False
-    codeChallenge: str | None = None
+    client_id: str
+    redirect_uri: str
+    scopes: frozenset[str]
+    expires_at: datetime
+    challenge: str | None
 
 
-class RefreshToken(Record):
-    """A rotating refresh token; ``firstUsedAt`` starts its reuse window."""
+class OAuthState(BaseModel):
+    """Clients, grants and tokens of the sandbox's authorization server, as the state file
+    keeps them; codes are not saved (they live minutes)."""
 
-    grantId: str
-    issuedAt: AwareDatetime
-    firstUsedAt: AwareDatetime | None = None
-
-
-class AccessToken(Record):
-    """An access token; the API accepts it with ``scopes`` until ``expiresAt``."""
-
-    grantId: str
-    scopes: Scopes
-    expiresAt: AwareDatetime
-
-
-class OAuthState(Record):
-    """Clients, codes, grants and tokens of the sandbox's authorization server."""
+    model_config = ConfigDict(extra="forbid")
 
     clients: dict[str, OAuthClientSeed]
-    grants: dict[str, Grant] = Field(default_factory=dict)
-    codes: dict[str, AuthCode] = Field(default_factory=dict, exclude=True, repr=False)
-    """Not saved: they live minutes."""
-    refreshTokens: dict[str, RefreshToken] = Field(default_factory=dict, repr=False)
-    accessTokens: dict[str, AccessToken] = Field(default_factory=dict, repr=False)
+    grants: dict[str, Record] = Field(default_factory=dict)
+    codes: dict[str, Code] = Field(default_factory=dict, exclude=True, repr=False)
+    refreshTokens: dict[str, Record] = Field(default_factory=dict, repr=False)
+    accessTokens: dict[str, Record] = Field(default_factory=dict, repr=False)
     autoConsent: bool = True
     """False: the user declines on the consent page (redirect with ``error=access_denied``)."""
 
@@ -110,9 +91,7 @@ class OAuthState(Record):
 
     def consent(self, query: Mapping[str, str], now: datetime) -> str:
         """Where the consent page sends the browser: the redirect URI with a code or an error.
-
-        Raises RefusalError when it cannot redirect at all (the browser shows an error page).
-        """
+        Raises RefusalError when it cannot redirect at all (the browser shows an error page)."""
         client = self.clients.get(query.get("client_id", ""))
         if client is None:
             raise RefusalError("Unknown client_id: this app is not registered")
@@ -129,31 +108,19 @@ class OAuthState(Record):
         back = partial(_redirect, redirect_uri, query.get("state"))
         granted = frozenset(query.get("scope", "").split()) & frozenset(client.scopes)
         challenge = query.get("code_challenge") or None
-        refusals = (
-            (query.get("response_type") != "code", "unsupported_response_type", "Use code"),
-            (
-                not granted - {OFFLINE_ACCESS},
-                "invalid_scope",
-                "None of the requested scopes is configured for this app",
-            ),
-            (not self.autoConsent, "access_denied", "The user declined to grant access"),
-            (
-                challenge is not None and query.get("code_challenge_method") != "S256",
-                "invalid_request",
-                "Use S256",
-            ),
-        )
-        for refused, error, description in refusals:
-            if refused:
-                return back(error=error, error_description=description)
+        if query.get("response_type") != "code":
+            return back(error="unsupported_response_type", error_description="Use code")
+        if not granted - {OFFLINE_ACCESS}:
+            description = "None of the requested scopes is configured for this app"
+            return back(error="invalid_scope", error_description=description)
+        if not self.autoConsent:
+            description = "The user declined to grant access"
+            return back(error="access_denied", error_description=description)
+        if challenge is not None and query.get("code_challenge_method") != "S256":
+            return back(error="invalid_request", error_description="Use S256")
         code = "sbx-code-" + secrets.token_urlsafe(24)
-        self.codes[code] = AuthCode(
-            clientId=client.clientId,
-            redirectUri=redirect_uri,
-            scopes=granted,
-            expiresAt=now + CODE_LIFETIME,
-            codeChallenge=challenge,
-        )
+        expires = now + CODE_LIFETIME
+        self.codes[code] = Code(client.clientId, redirect_uri, granted, expires, challenge)
         return back(code=code)
 
     def token(self, params: Mapping[str, object], now: datetime) -> dict[str, Any]:
@@ -167,8 +134,10 @@ class OAuthState(Record):
         client = self._client(params)
         self._forget_dead(now)
         if grant_type == "authorization_code":
-            return self._code_grant(client, params, now)
-        return self._refresh_grant(client, params, now)
+            grant_id = self._exchange_code(client, params, now)
+        else:
+            grant_id = self._rotate(client, params, now)
+        return self._issue(grant_id, now)
 
     def _client(self, params: Mapping[str, object]) -> OAuthClientSeed:
         client_id = params.get("client_id")
@@ -182,44 +151,40 @@ class OAuthState(Record):
             raise RefusalError("Unauthorized", 401, "access_denied")
         return client
 
-    def _code_grant(
+    def _exchange_code(
         self, client: OAuthClientSeed, params: Mapping[str, object], now: datetime
-    ) -> dict[str, Any]:
-        code = self.codes.get(_param(params, "code"))
+    ) -> str:
+        """Use up a code: a new grant of its scopes, whose id this returns."""
+        key = _param(params, "code")
+        code = self.codes.get(key)
         if (
             code is None
-            or code.used
-            or code.expiresAt <= now
-            or code.clientId != client.clientId
-            or code.redirectUri != _param(params, "redirect_uri")
-            or not _verifies(code.codeChallenge, params.get("code_verifier"))
+            or code.expires_at <= now
+            or code.client_id != client.clientId
+            or code.redirect_uri != _param(params, "redirect_uri")
+            or not _verifies(code.challenge, params.get("code_verifier"))
         ):
             raise RefusalError("Invalid authorization code", 403, "invalid_grant")
-        code.used = True
+        del self.codes[key]
         grant_id = "grant-" + secrets.token_hex(8)
-        self.grants[grant_id] = Grant(clientId=client.clientId, scopes=code.scopes, consentedAt=now)
-        return self._issue(grant_id, now)
+        expires = now + ABSOLUTE_LIFETIME
+        self.grants[grant_id] = Record(owner=client.clientId, scopes=code.scopes, expiresAt=expires)
+        return grant_id
 
-    def _refresh_grant(
-        self, client: OAuthClientSeed, params: Mapping[str, object], now: datetime
-    ) -> dict[str, Any]:
+    def _rotate(self, client: OAuthClientSeed, params: Mapping[str, object], now: datetime) -> str:
+        """Use a refresh token: from its first use it has ``REUSE_WINDOW`` left; its grant's id."""
         token = self.refreshTokens.get(_param(params, "refresh_token"))
-        if (
-            token is None
-            or not self._refresh_alive(token, now)
-            or self.grants[token.grantId].clientId != client.clientId
-        ):
+        grant = self._live_grant(token, now)
+        if token is None or grant is None or grant.owner != client.clientId:
             raise RefusalError("Unknown or invalid refresh token.", 403, "invalid_grant")
-        token.firstUsedAt = token.firstUsedAt or now
-        return self._issue(token.grantId, now)
+        token.expiresAt = min(token.expiresAt, now + REUSE_WINDOW)
+        return token.owner
 
     def _issue(self, grant_id: str, now: datetime) -> dict[str, Any]:
         scopes = self.grants[grant_id].scopes
         access = "sbx-at-" + secrets.token_urlsafe(32)
         expires = now + timedelta(seconds=ACCESS_TOKEN_SECONDS)
-        self.accessTokens[access] = AccessToken(
-            grantId=grant_id, scopes=scopes - {OFFLINE_ACCESS}, expiresAt=expires
-        )
+        self.accessTokens[access] = Record(owner=grant_id, expiresAt=expires)
         answer: dict[str, Any] = {
             "access_token": access,
             "expires_in": ACCESS_TOKEN_SECONDS,
@@ -228,39 +193,36 @@ class OAuthState(Record):
         }
         if OFFLINE_ACCESS in scopes:
             refresh = "sbx-rt-" + secrets.token_urlsafe(32)
-            self.refreshTokens[refresh] = RefreshToken(grantId=grant_id, issuedAt=now)
+            self.refreshTokens[refresh] = Record(owner=grant_id, expiresAt=now + UNUSED_LIFETIME)
             answer["refresh_token"] = refresh
         return answer
 
-    def _refresh_alive(self, token: RefreshToken, now: datetime) -> bool:
-        grant = self.grants.get(token.grantId)
-        if grant is None or grant.revoked or now >= grant.consentedAt + ABSOLUTE_LIFETIME:
-            return False
-        if token.firstUsedAt is not None:
-            return now < token.firstUsedAt + REUSE_WINDOW
-        return now < token.issuedAt + UNUSED_LIFETIME
+    def _live_grant(self, token: Record | None, now: datetime) -> Record | None:
+        """The token's grant when both are alive, else None."""
+        grant = (
+            self.grants.get(token.owner) if token is not None and token.expiresAt > now else None
+        )
+        return grant if grant is not None and grant.expiresAt > now else None
 
     def _forget_dead(self, now: datetime) -> None:
         """Drop what can never work again, so a saved state does not grow without end."""
+        self.grants = {k: grant for k, grant in self.grants.items() if grant.expiresAt > now}
         refresh = self.refreshTokens.items()
-        self.refreshTokens = {k: t for k, t in refresh if self._refresh_alive(t, now)}
-        self.accessTokens = {k: t for k, t in self.accessTokens.items() if t.expiresAt > now}
-        self.codes = {k: c for k, c in self.codes.items() if not c.used and c.expiresAt > now}
+        self.refreshTokens = {k: t for k, t in refresh if self._live_grant(t, now)}
+        self.accessTokens = {k: t for k, t in self.accessTokens.items() if self._live_grant(t, now)}
+        self.codes = {k: code for k, code in self.codes.items() if code.expires_at > now}
 
     def access_scopes(self, token: str, now: datetime) -> frozenset[str] | None:
         """The scopes of a live access token; None when unknown, expired or revoked."""
-        access = self.accessTokens.get(token)
-        if access is None or access.expiresAt <= now:
-            return None
-        grant = self.grants.get(access.grantId)
-        return None if grant is None or grant.revoked else access.scopes
+        grant = self._live_grant(self.accessTokens.get(token), now)
+        return None if grant is None else grant.scopes - {OFFLINE_ACCESS}
 
-    def revoke(self, refresh_token: str) -> bool:
+    def revoke(self, refresh_token: str, now: datetime) -> bool:
         """Revoke the grant of a refresh token: every token of that consent; False if unknown."""
         token = self.refreshTokens.get(refresh_token)
-        grant = self.grants.get(token.grantId) if token is not None else None
+        grant = self.grants.get(token.owner) if token is not None else None
         if grant is not None:
-            grant.revoked = True
+            grant.expiresAt = min(grant.expiresAt, now)
         return grant is not None
 
 

@@ -14,7 +14,6 @@ from typing import Annotated, Any
 from pydantic import (
     AfterValidator,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -75,13 +74,6 @@ DEFAULT_SEED: dict[str, Any] = {
 """The built-in seed: two spaces whose pages are all submittable, one space with no workflow."""
 
 
-def _digits(value: object) -> object:
-    """A YAML number id (``id: 12345``) as the digit string the API uses."""
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-        return str(value)
-    return value
-
-
 def _not_blank(value: str) -> str:
     if not value.strip():
         raise ValueError("must not be blank")
@@ -98,7 +90,10 @@ def only_digits(value: str) -> str:
     return value
 
 
-Digits = Annotated[str, BeforeValidator(_digits), AfterValidator(only_digits)]
+Digits = Annotated[
+    str, Field(strict=False, coerce_numbers_to_str=True), AfterValidator(only_digits)
+]
+"""An id; a YAML number (``id: 12345``) becomes the digit string the API uses."""
 
 
 class Checked(BaseModel):

@@ -1,8 +1,5 @@
-"""The sandbox on a socket: a threading HTTP server in front of :class:`SandboxApp`.
-
-Only transport lives here: requests in, answers out (or a dropped connection), the state file,
-start and stop. It binds when built, so ``base_url`` is known at once and a busy port fails early.
-"""
+"""The sandbox on a socket: a threading HTTP server in front of :class:`SandboxApp`, and the
+state file. It binds when built, so ``base_url`` is known at once and a busy port fails early."""
 
 from __future__ import annotations
 
@@ -15,10 +12,12 @@ import sys
 import threading
 from collections.abc import Mapping
 from functools import partial
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+from pydantic import ValidationError
 
 from approvalflow_sync.atomic_file import write_atomically
 from approvalflow_sync.errors import ConfigError
@@ -30,8 +29,8 @@ from approvalflow_sync.sandbox.app import (
     SandboxApp,
     api_error,
 )
-from approvalflow_sync.sandbox.seed import DEFAULT_SEED, Seed, validate_seed
-from approvalflow_sync.sandbox.state import SandboxState
+from approvalflow_sync.sandbox.seed import DEFAULT_SEED, Seed, first_problem, validate_seed
+from approvalflow_sync.sandbox.state import STATE_FORMAT, SandboxState
 
 log = logging.getLogger("approvalflow_sync.sandbox")
 
@@ -79,8 +78,8 @@ class SandboxServer:
             ) from None
         self.host = host
         self.port: int = self._httpd.server_address[1]
-        self._serving = False
-        self._closed = False
+        self._thread: threading.Thread | None = None
+        self._stopped = threading.Event()
         self._lifecycle = threading.Lock()
 
     def __repr__(self) -> str:
@@ -102,41 +101,36 @@ class SandboxServer:
         return self.base_url + ADMIN_PREFIX
 
     def start(self) -> None:
-        """Serve in a background thread; returns at once."""
-        if self._begin(again_is_fine=True):
-            name = f"approvalflow-sandbox-{self.port}"
-            serve = partial(self._httpd.serve_forever, POLL_SECONDS)
-            threading.Thread(target=serve, name=name, daemon=True).start()
+        """Serve in a background thread (once, however often called); returns at once."""
+        with self._lifecycle:
+            if self._stopped.is_set():
+                raise RuntimeError("this sandbox is stopped")
+            if self._thread is None:
+                serve = partial(self._httpd.serve_forever, POLL_SECONDS)
+                name = f"approvalflow-sandbox-{self.port}"
+                self._thread = threading.Thread(target=serve, name=name, daemon=True)
+                self._thread.start()
 
     def serve_forever(self) -> None:
-        """Serve in this thread until Ctrl-C or :meth:`stop`, then close cleanly."""
-        self._begin(again_is_fine=False)
+        """Serve until Ctrl-C or :meth:`stop`, then close cleanly."""
+        self.start()
         try:
-            self._httpd.serve_forever(POLL_SECONDS)
+            self._stopped.wait()
         except KeyboardInterrupt:
             log.debug("sandbox: interrupted")
         finally:
-            self._serving = False  # the loop has ended: stop need not wait for it
             self.stop()
 
     def stop(self) -> None:
         """Stop serving, close every connection and wait for answers in flight; idempotent."""
         with self._lifecycle:
-            if self._closed:
+            if self._stopped.is_set():
                 return
-            self._closed = True
-        if self._serving:
+            self._stopped.set()
+        if self._thread is not None:
             self._httpd.shutdown()  # returns once the accept loop has ended
         self._httpd.server_close()
         self._httpd.close_connections(JOIN_SECONDS)
-
-    def _begin(self, *, again_is_fine: bool) -> bool:
-        """Mark the sandbox as serving: True the first time, False (or an error) after."""
-        with self._lifecycle:
-            if self._closed or (self._serving and not again_is_fine):
-                raise RuntimeError("this sandbox is already serving or stopped")
-            first, self._serving = not self._serving, True
-        return first
 
     def __enter__(self) -> SandboxServer:
         self.start()
@@ -165,7 +159,11 @@ def read_state(path: Path) -> SandboxState | None:
             f"{source}: not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno} "
             "(delete it to start from the seed)"
         ) from None
-    return SandboxState.from_dict(data, source)
+    try:
+        return SandboxState.model_validate(data)
+    except ValidationError as exc:
+        refusal = f"not a sandbox state file (format {STATE_FORMAT})"
+        raise ConfigError(f"{source}: {refusal}: {first_problem(exc)}") from None
 
 
 def write_state(path: Path, data: Mapping[str, Any]) -> None:
@@ -180,9 +178,10 @@ def write_state(path: Path, data: Mapping[str, Any]) -> None:
 # -- HTTP --------------------------------------------------------------------------------------
 
 
-class _HTTPServer(ThreadingHTTPServer):
+class _HTTPServer(socketserver.ThreadingTCPServer):
     """A thread per connection, at most ``MAX_CONNECTIONS``; remembers them for stop."""
 
+    allow_reuse_address = True
     daemon_threads = True
     request_queue_size = 128
     """socketserver's default backlog of 5 resets connections when many clients connect at once."""
@@ -205,17 +204,16 @@ class _HTTPServer(ThreadingHTTPServer):
         super().process_request(request, client_address)
 
     def process_request_thread(self, request: Any, client_address: Any) -> None:
+        # Headers and body are two writes: without this, Nagle's algorithm meets the client's
+        # delayed ACK and every answer waits about 40 ms.
+        with contextlib.suppress(OSError):
+            request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.open[request] = threading.current_thread()
         try:
             super().process_request_thread(request, client_address)
         finally:
+            self.open.pop(request, None)
             self._slots.release()
-
-    def server_bind(self) -> None:
-        """Bind without HTTPServer's reverse DNS lookup, which can take seconds."""
-        socketserver.TCPServer.server_bind(self)
-        host, port = self.server_address[:2]
-        self.server_name = str(host)
-        self.server_port = int(port)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that hung up is normal (timeouts, dropped connections); log the rest."""
@@ -244,20 +242,6 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "ApprovalFlowSandbox/1.0"
     sys_version = ""
     timeout = IDLE_SECONDS
-
-    def setup(self) -> None:
-        super().setup()
-        # Headers and body are two writes: without this, Nagle's algorithm meets the client's
-        # delayed ACK and every answer waits about 40 ms.
-        with contextlib.suppress(OSError):
-            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.server.open[self.connection] = threading.current_thread()
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        finally:
-            self.server.open.pop(self.connection, None)
 
     def _serve(self) -> None:
         try:

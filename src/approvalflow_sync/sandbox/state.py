@@ -1,10 +1,5 @@
-"""The sandbox's world and ApprovalFlow's rules, with no HTTP.
-
-:class:`SandboxState` is the state file's shape; its methods are the API's operations, taking
-checked requests and answering the vendor's JSON shapes or raising :class:`RefusalError`. One
-function, :meth:`SandboxState.eligibility`, decides whether a page can be submitted, so preflight
-and submit cannot disagree. Not thread-safe: the app holds one lock around every use.
-"""
+"""The sandbox's world and ApprovalFlow's rules, with no HTTP: :class:`SandboxState` is the
+state file's shape and its methods are the API's operations. Not thread-safe (the app locks)."""
 
 # ruff: noqa: N815 - requests and records keep the camelCase keys of the API and the state file
 
@@ -16,9 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from approvalflow_sync.errors import ConfigError
 from approvalflow_sync.sandbox.oauth import OAuthState
 from approvalflow_sync.sandbox.seed import (
     Checked,
@@ -30,7 +24,6 @@ from approvalflow_sync.sandbox.seed import (
     Text,
     TokenSeed,
     WorkflowSeed,
-    first_problem,
     only_digits,
 )
 
@@ -180,8 +173,7 @@ Run = Callable[["SandboxState", M], Answer]
 
 @dataclass(frozen=True)
 class Endpoint:
-    """One API call: its scope, parameters and where they are read, its rich answer (``run``)
-    and the cut to what the reference shows."""
+    """One API call: scope, parameters, where they are read, and the reference's cut of ``run``."""
 
     scope: str
     model: type[BaseModel]
@@ -230,11 +222,6 @@ def _no_page_id(answer: Answer) -> Answer:
     return {key: value for key, value in answer.items() if key != "pageId"}
 
 
-def utc_now() -> datetime:
-    """The real clock."""
-    return datetime.now(timezone.utc)
-
-
 def iso_time(moment: datetime) -> str:
     """ISO 8601 in UTC with milliseconds and ``Z``, as ApprovalFlow writes times."""
     utc = moment.astimezone(timezone.utc)
@@ -242,7 +229,7 @@ def iso_time(moment: datetime) -> str:
 
 
 class SandboxState(Seed):
-    """Everything the sandbox knows; build one with :meth:`from_seed` or :meth:`from_dict`."""
+    """Everything the sandbox knows: the seed's world, what happened since, the OAuth server."""
 
     format: Literal[1]
     """``STATE_FORMAT``: a state file of another format is refused."""
@@ -271,20 +258,11 @@ class SandboxState(Seed):
 
     def now(self) -> datetime:
         """The sandbox's clock: the real one plus the offset tests move."""
-        return utc_now() + self.offset
+        return datetime.now(timezone.utc) + self.offset
 
     def to_dict(self) -> dict[str, Any]:
         """The whole state as JSON-ready data."""
         return self.model_dump(mode="json")
-
-    @classmethod
-    def from_dict(cls, data: object, source: str) -> SandboxState:
-        """Rebuild a state saved by :meth:`to_dict`; ConfigError names ``source`` if it is bad."""
-        refusal = f"{source}: not a sandbox state file (format {STATE_FORMAT})"
-        try:
-            return cls.model_validate(data)
-        except ValidationError as exc:
-            raise ConfigError(f"{refusal}: {first_problem(exc)}") from None
 
     # -- access --------------------------------------------------------------------------------
 
@@ -311,11 +289,9 @@ class SandboxState(Seed):
     # -- the rules -----------------------------------------------------------------------------
 
     def eligibility(self, page_id: str, *, space_id: str | None, strict: bool) -> Eligibility:
-        """Whether a page can be submitted, and to which workflow: the one place that decides.
-
-        ``space_id``: the change set's space (None for one page). ``strict`` (one page): several
-        active workflows and none assigned block it; a change set takes the first by id.
-        """
+        """Whether a page can be submitted, and to which workflow: the one place that decides, so
+        preflight and submit agree. ``space_id``: a change set's space. ``strict`` (one page):
+        several active workflows and none assigned block it; a change set takes the first."""
         found = self._find_page(page_id)
         latest = self._latest(page_id)
         if found is None:
