@@ -324,27 +324,54 @@ def check_callback(query: Mapping[str, str]) -> str:
     return code
 
 
-class _QuietServer(http.server.ThreadingHTTPServer):
-    """A thread per connection (a browser's idle pre-connection blocks nothing); quiet errors."""
+_FINAL_PAGES = {
+    True: (200, "Consent received", "You can close this tab and go back to the terminal."),
+    False: (400, "Consent not completed", "The terminal says what went wrong and what to do."),
+}
 
-    daemon_threads = True
+
+class LoopbackCallback(http.server.ThreadingHTTPServer):
+    """An HTTP listener on ``127.0.0.1:PORT`` for the consent redirect.
+
+    Only ``/callback`` with our ``state`` ends the wait. The browser is given a one-shot start
+    page that redirects to the consent page, so ``state`` never sits on its command line.
+    """
+
+    daemon_threads = True  # a browser's idle pre-connection blocks nothing
+
+    def __init__(self, port: int, state: str) -> None:
+        if not 0 <= port <= 65535:
+            raise ConfigError(f"--port: must be from 0 to 65535, got {port}")
+        self.state = state
+        self.start_path = f"/start/{secrets.token_urlsafe(16)}"
+        self.consent_url: str | None = None
+        """Where the start page sends the browser; None once it was opened."""
+        self.query: dict[str, str] = {}
+        self.problem: str | None = None
+        self.ready = threading.Event()
+        self.lock = threading.Lock()
+        try:
+            super().__init__(("127.0.0.1", port), _CallbackHandler)
+        except OSError as exc:
+            raise ConfigError(
+                f"--port: cannot listen on 127.0.0.1:{port} ({exc.strerror or exc}); choose "
+                "another port, and register http://127.0.0.1:PORT/callback as the app's "
+                "callback URL"
+            ) from None
+        self.redirect_uri = f"http://127.0.0.1:{self.server_port}{CALLBACK_PATH}"
+        self._thread = threading.Thread(
+            target=self.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
+        )
+        self._thread.start()
 
     def handle_error(self, request: object, client_address: object) -> None:
+        """A failed connection is no news for the terminal."""
         log.debug("loopback callback: a connection failed", exc_info=True)
 
-
-@dataclass
-class _Answer:
-    """What the listener saw: the callback with our ``state``, or why the flow stops."""
-
-    state: str
-    start_path: str = field(default_factory=lambda: f"/start/{secrets.token_urlsafe(16)}")
-    consent_url: str | None = None
-    """Where the one-shot start page sends the browser; None once it was opened."""
-    query: dict[str, str] | None = None
-    problem: str | None = None
-    ready: threading.Event = field(default_factory=threading.Event)
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    def start_url(self, consent_url: str) -> str:
+        """A local link that redirects once to ``consent_url``: what the browser is given."""
+        self.consent_url = consent_url
+        return f"http://127.0.0.1:{self.server_port}{self.start_path}"
 
     def open_start(self) -> str | None:
         """The consent URL, the first time; later, None, and the flow stops (the link leaked)."""
@@ -363,126 +390,80 @@ class _Answer:
         """Keep the first callback that carries our ``state``; False for any other."""
         ours = secrets.compare_digest(query.get("state", "").encode(), self.state.encode())
         with self.lock:
-            if not ours or self.ready.is_set():
+            if not ours or self.ready.is_set() or self.query:
                 return False
             self.query = query
             return True
 
-
-_FINAL_PAGES = {
-    True: (200, "Consent received", "You can close this tab and go back to the terminal."),
-    False: (400, "Consent not completed", "The terminal says what went wrong and what to do."),
-}
-
-
-class LoopbackCallback:
-    """An HTTP listener on ``127.0.0.1:PORT`` for the consent redirect.
-
-    Only ``/callback`` with our ``state`` ends the wait. The browser is given a one-shot start
-    page that redirects to the consent page, so ``state`` never sits on its command line.
-    """
-
-    def __init__(self, port: int, state: str) -> None:
-        if not 0 <= port <= 65535:
-            raise ConfigError(f"--port: must be from 0 to 65535, got {port}")
-        answer = _Answer(state)
-        self._answer = answer
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            timeout = 30
-
-            def do_GET(self) -> None:
-                url = urlsplit(self.path)
-                query = dict(parse_qsl(url.query, keep_blank_values=True))
-                if url.path == answer.start_path:
-                    self._start()
-                elif url.path != CALLBACK_PATH:
-                    self._page(404, "Not the callback", "Nothing to see here.")
-                elif not answer.take(query):
-                    self._page(
-                        400,
-                        "Not the consent started in the terminal",
-                        "The state does not match: nothing was exchanged.",
-                    )
-                else:
-                    try:
-                        self._page(*_FINAL_PAGES["code" in query and "error" not in query])
-                    finally:
-                        answer.ready.set()  # after the page, so the browser gets it first
-
-            def _start(self) -> None:
-                target = answer.open_start()
-                if target is None:
-                    self._page(410, "Link already used", "Run auth init again.")
-                    return
-                self.send_response(303)
-                self.send_header("Location", target)
-                self.send_header("Cache-Control", "no-store")
-                self.send_header("Referrer-Policy", "no-referrer")
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def _page(self, status: int, title: str, text: str) -> None:
-                body = (
-                    f"<!doctype html><meta charset=utf-8><title>{html.escape(title)}</title>"
-                    f"<h1>{html.escape(title)}</h1><p>{html.escape(text)}</p>"
-                ).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
-                self.send_header("Content-Length", str(len(body)))
-                self.send_header("Cache-Control", "no-store")
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: object) -> None:
-                """The query holds the code: nothing of the request is logged."""
-
-        try:
-            self._server = _QuietServer(("127.0.0.1", port), Handler)
-            self._thread = threading.Thread(
-                target=self._server.serve_forever,
-                kwargs={"poll_interval": 0.1},
-                name="auth-init-callback",
-                daemon=True,
-            )
-        except OSError as exc:
-            raise ConfigError(
-                f"--port: cannot listen on 127.0.0.1:{port} ({exc.strerror or exc}); choose "
-                "another port, and register http://127.0.0.1:PORT/callback as the app's "
-                "callback URL"
-            ) from None
-        self.port: int = self._server.server_address[1]
-        self.redirect_uri = f"http://127.0.0.1:{self.port}{CALLBACK_PATH}"
-        self._thread.start()
-
-    def start_url(self, consent_url: str) -> str:
-        """A local link that redirects once to ``consent_url``: what the browser is given."""
-        self._answer.consent_url = consent_url
-        return f"http://127.0.0.1:{self.port}{self._answer.start_path}"
-
     def wait(self, timeout: float) -> dict[str, str]:
         """The callback's query parameters; an OAuthError when none came within ``timeout``."""
-        answer = self._answer
-        if not answer.ready.wait(timeout):
+        if not self.ready.wait(timeout):
             raise OAuthError(
                 f"no redirect came back to {self.redirect_uri} within {timeout:g} s; run "
                 "`approvalflow-sync auth init` again (--timeout gives more time)"
             )
-        if answer.problem is not None:
-            raise OAuthError(answer.problem)
-        return dict(answer.query or {})
-
-    def close(self) -> None:
-        """Stop listening."""
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
-
-    def __enter__(self) -> LoopbackCallback:
-        return self
+        if self.problem is not None:
+            raise OAuthError(self.problem)
+        return dict(self.query)
 
     def __exit__(self, *exc_info: object) -> None:
-        self.close()
+        """Stop listening."""
+        self.shutdown()
+        self.server_close()
+        self._thread.join(timeout=5)
+
+
+class _CallbackHandler(http.server.BaseHTTPRequestHandler):
+    """The start page, the callback, and a 404 for anything else."""
+
+    server: LoopbackCallback
+    timeout = 30
+
+    def do_GET(self) -> None:
+        url = urlsplit(self.path)
+        query = dict(parse_qsl(url.query, keep_blank_values=True))
+        if url.path == self.server.start_path:
+            self._start()
+        elif url.path != CALLBACK_PATH:
+            self._page(404, "Not the callback", "Nothing to see here.")
+        elif not self.server.take(query):
+            self._page(
+                400,
+                "Not the consent started in the terminal",
+                "The state does not match: nothing was exchanged.",
+            )
+        else:
+            try:
+                self._page(*_FINAL_PAGES["code" in query and "error" not in query])
+            finally:
+                self.server.ready.set()  # after the page, so the browser gets it first
+
+    def _start(self) -> None:
+        target = self.server.open_start()
+        if target is None:
+            self._page(410, "Link already used", "Run auth init again.")
+            return
+        self.send_response(303)
+        self.send_header("Location", target)
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("Referrer-Policy", "no-referrer")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def _page(self, status: int, title: str, text: str) -> None:
+        body = (
+            f"<!doctype html><meta charset=utf-8><title>{html.escape(title)}</title>"
+            f"<h1>{html.escape(title)}</h1><p>{html.escape(text)}</p>"
+        ).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        """The query holds the code: nothing of the request is logged."""
 
 
 # -- auth check --------------------------------------------------------------------------------
