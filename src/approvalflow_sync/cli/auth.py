@@ -55,8 +55,7 @@ from approvalflow_sync.approvalflow.scopes import (
     WRITE_CHANGE_SET,
 )
 from approvalflow_sync.cli import terminal
-from approvalflow_sync.cli.sandbox import SandboxURLs
-from approvalflow_sync.cli.settings import base_url_from
+from approvalflow_sync.cli.settings import base_url_from, sandbox_url
 from approvalflow_sync.errors import (
     APIError,
     ApprovalFlowSyncError,
@@ -182,24 +181,28 @@ class AuthURLs:
     authorize: str
     token: str
     resources: str
-    sandbox: SandboxURLs | None
-    """The sandbox in use (named by --sandbox or APPROVALFLOW_SANDBOX), or None."""
+    sandbox: str | None = None
+    """The base URL of the sandbox in use (--sandbox or APPROVALFLOW_SANDBOX), or None."""
+
+    @classmethod
+    def of_sandbox(cls, base: str) -> AuthURLs:
+        """Where a sandbox listening at ``base`` serves them (its API is ``base`` itself)."""
+        resources = f"{base}/oauth/token/accessible-resources"
+        return cls(f"{base}/authorize", f"{base}/oauth/token", resources, base)
 
     @property
     def consent_command(self) -> str:
         """``auth init`` as the advice for a dead refresh token names it: sandbox kept."""
-        return CONSENT_COMMAND + (f" --sandbox {self.sandbox.base}" if self.sandbox else "")
+        return CONSENT_COMMAND + (f" --sandbox {self.sandbox}" if self.sandbox else "")
 
 
-ATLASSIAN = AuthURLs(DEFAULT_AUTHORIZE_URL, DEFAULT_TOKEN_URL, DEFAULT_RESOURCES_URL, None)
+ATLASSIAN = AuthURLs(DEFAULT_AUTHORIZE_URL, DEFAULT_TOKEN_URL, DEFAULT_RESOURCES_URL)
 
 
 def auth_urls(args: argparse.Namespace, env: Mapping[str, str]) -> AuthURLs:
     """Each URL from its own flag, else from the sandbox, else Atlassian's."""
-    sandbox = SandboxURLs.chosen(args.sandbox, env)
-    fallback = ATLASSIAN
-    if sandbox is not None:
-        fallback = AuthURLs(sandbox.authorize, sandbox.token, sandbox.resources, sandbox)
+    sandbox = sandbox_url(args.sandbox, env)
+    fallback = AuthURLs.of_sandbox(sandbox) if sandbox else ATLASSIAN
 
     def pick(flag: str | None, name: str, default: str) -> str:
         return check_url(flag, name) if flag else default
@@ -724,13 +727,11 @@ def _base_url_report(base_url: str, checks: list[ScopeCheck], sites: list[Site])
     )
 
 
-def _base_url(
-    args: argparse.Namespace, env: Mapping[str, str], sandbox: SandboxURLs | None
-) -> str | None:
+def _base_url(args: argparse.Namespace, env: Mapping[str, str], sandbox: str | None) -> str | None:
     """The API base URL: --base-url, the sandbox's, or the APPROVALFLOW_* variables; or None."""
     if args.base_url:
         return build_base_url(base_url=args.base_url, name_prefix="--")
-    return sandbox.api if sandbox is not None else base_url_from(None, env)
+    return sandbox or base_url_from(None, env)
 
 
 def _from_env(env: Mapping[str, str], name: str, what: str) -> str:

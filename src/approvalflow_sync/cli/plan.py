@@ -28,6 +28,7 @@ from approvalflow_sync.cli.settings import (
     Connection,
     base_url_from,
     connection_of,
+    sandbox_url,
 )
 from approvalflow_sync.core import plan as planning
 from approvalflow_sync.core.mapping import (
@@ -190,12 +191,11 @@ def _approvalflow(args: argparse.Namespace, env: Mapping[str, str]) -> Iterator[
     if args.sandbox is None and not env.get(SANDBOX_VARIABLE):
         yield connection_of(args, env) if base_url_from(args, env) else None
         return
-    from approvalflow_sync.cli.sandbox import SandboxURLs  # noqa: PLC0415 - see TYPE_CHECKING
     from approvalflow_sync.sandbox import DEFAULT_TOKEN, SandboxServer  # noqa: PLC0415
 
-    sandbox = None if args.sandbox == START_SANDBOX else SandboxURLs.chosen(args.sandbox, env)
+    sandbox = None if args.sandbox == START_SANDBOX else sandbox_url(args.sandbox, env)
     if sandbox is not None:
-        yield Connection(sandbox.api, args.token or env.get(ENV_PREFIX + "TOKEN") or DEFAULT_TOKEN)
+        yield Connection(sandbox, args.token or env.get(ENV_PREFIX + "TOKEN") or DEFAULT_TOKEN)
         return
     with SandboxServer(host="127.0.0.1", port=0) as server:
         yield Connection(server.base_url, DEFAULT_TOKEN)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from approvalflow_sync.approvalflow.base_url import build_base_url
+from approvalflow_sync.approvalflow.base_url import build_base_url, check_url
 from approvalflow_sync.errors import ConfigError
 
 ENV_PREFIX = "APPROVALFLOW_"
@@ -23,6 +23,12 @@ class Connection:
 
     base_url: str
     token: str = field(repr=False)
+
+
+def sandbox_url(flag: str | None, env: Mapping[str, str]) -> str | None:
+    """The sandbox named by ``--sandbox URL``, else by ``APPROVALFLOW_SANDBOX``; or None."""
+    url = flag or env.get(SANDBOX_VARIABLE, "").strip()
+    return check_url(url, "--sandbox" if flag else SANDBOX_VARIABLE) if url else None
 
 
 def _env_name(part: str) -> str:
