@@ -98,7 +98,7 @@ def run_init(
     open_browser: OpenBrowser | None = None,
 ) -> int:
     """The consent in a browser, the code for tokens, the refresh token handed on."""
-    out = _robust(out)
+    out = cast(TextIO, _OutOrStderr(out))
     client_secret = _from_env(env, args.client_secret_env, "the OAuth app's client secret")
     urls = auth_urls(args, env)
     sink = _secret_sink(args, env)
@@ -131,7 +131,7 @@ def run_init(
         )
         if not args.no_browser:
             (open_browser or (lambda link: launch_browser(link, env)))(callback.start_url(url))
-        code = check_callback(callback.wait(args.timeout))
+        code = callback.wait(args.timeout)
     with httpx.Client(timeout=30.0) as http:
         grant = exchange_code(
             http,
@@ -296,35 +296,12 @@ class _OutOrStderr(io.TextIOBase):
         return written
 
 
-def _robust(out: TextIO) -> TextIO:
-    return cast(TextIO, _OutOrStderr(out))
-
-
 _ROTATION_NOTE = (
     "It rotates: every refresh answers a new one and the one used stops working "
     f"{REUSE_WINDOW_MINUTES} minutes later, so the workflow must write the new one back "
     "(refresh-token-secret and secrets-token), and no job may still hold it "
     f"{REUSE_WINDOW_MINUTES} minutes after another job refreshed it."
 )
-
-
-def check_callback(query: Mapping[str, str]) -> str:
-    """The code from the redirect's query (its ``state`` already ours); else an OAuthError."""
-    if "error" in query:
-        said = terminal.clean(query["error"])
-        description = query.get("error_description")
-        if description:
-            said += f": {terminal.clean(description)}"
-        raise OAuthError(
-            f"the consent was not given ({said}); run `approvalflow-sync auth init` again and "
-            "accept, or check the app's scopes in the developer console",
-            error=query["error"],
-            description=description,
-        )
-    code = query.get("code", "")
-    if not code:
-        raise OAuthError("the redirect carries no code; run `approvalflow-sync auth init` again")
-    return code
 
 
 _FINAL_PAGES = {
@@ -398,8 +375,8 @@ class LoopbackCallback(http.server.ThreadingHTTPServer):
             self.query = query
             return True
 
-    def wait(self, timeout: float) -> dict[str, str]:
-        """The callback's query parameters; an OAuthError when none came within ``timeout``."""
+    def wait(self, timeout: float) -> str:
+        """The code the redirect brought; an OAuthError when none came within ``timeout``."""
         if not self.ready.wait(timeout):
             raise OAuthError(
                 f"no redirect came back to {self.redirect_uri} within {timeout:g} s; run "
@@ -407,7 +384,23 @@ class LoopbackCallback(http.server.ThreadingHTTPServer):
             )
         if self.problem is not None:
             raise OAuthError(self.problem)
-        return dict(self.query)
+        query = self.query
+        if "error" in query:
+            said = terminal.clean(query["error"])
+            description = query.get("error_description")
+            if description:
+                said += f": {terminal.clean(description)}"
+            raise OAuthError(
+                f"the consent was not given ({said}); run `approvalflow-sync auth init` again "
+                "and accept, or check the app's scopes in the developer console",
+                error=query["error"],
+                description=description,
+            )
+        if not query.get("code"):
+            raise OAuthError(
+                "the redirect carries no code; run `approvalflow-sync auth init` again"
+            )
+        return query["code"]
 
     def __exit__(self, *exc_info: object) -> None:
         """Stop listening."""
@@ -492,7 +485,7 @@ def run_check(
 
     Without ``confirm``, a terminal is asked before the refresh token is spent.
     """
-    out = _robust(out)
+    out = cast(TextIO, _OutOrStderr(out))
     if confirm is None and sys.stdin.isatty():
         confirm = _ask
     urls = auth_urls(args, env)

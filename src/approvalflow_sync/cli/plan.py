@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 from urllib.parse import urlsplit
@@ -23,8 +24,8 @@ from urllib.parse import urlsplit
 from approvalflow_sync.action.inputs import parse_instance
 from approvalflow_sync.cli import terminal
 from approvalflow_sync.cli.settings import (
-    ENV_PREFIX,
     SANDBOX_VARIABLE,
+    TOKEN_VARIABLE,
     Connection,
     base_url_from,
     connection_of,
@@ -83,17 +84,18 @@ class Asked:
 # -- git ---------------------------------------------------------------------------------------
 
 
+def _git(where: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
+    try:
+        return subprocess.run(  # noqa: S603 - fixed arguments, no shell
+            [GIT, "-C", str(where), *args], capture_output=True, check=False
+        )
+    except FileNotFoundError:
+        raise ConfigError("git is not installed or not on PATH; plan needs it") from None
+
+
 def read_branch(where: Path, base: str | None) -> Branch:
     """The files changed from the merge base of HEAD and ``base`` to the index."""
-
-    def git(*args: str) -> subprocess.CompletedProcess[bytes]:
-        try:
-            return subprocess.run(  # noqa: S603 - fixed arguments, no shell
-                [GIT, "-C", str(where), *args], capture_output=True, check=False
-            )
-        except FileNotFoundError:
-            raise ConfigError("git is not installed or not on PATH; plan needs it") from None
-
+    git = partial(_git, where)
     top = git("rev-parse", "--show-toplevel")
     if top.returncode != 0:
         raise ConfigError(
@@ -147,9 +149,7 @@ def _default_branch(git: _Git) -> str:
 
 
 def _origin_url(root: Path) -> str | None:
-    found = subprocess.run(  # noqa: S603 - fixed arguments, no shell
-        [GIT, "-C", str(root), "remote", "get-url", "origin"], capture_output=True, check=False
-    )
+    found = _git(root, "remote", "get-url", "origin")
     return found.stdout.decode("utf-8", "replace").strip() if found.returncode == 0 else None
 
 
@@ -195,7 +195,7 @@ def _approvalflow(args: argparse.Namespace, env: Mapping[str, str]) -> Iterator[
 
     sandbox = None if args.sandbox == START_SANDBOX else sandbox_url(args.sandbox, env)
     if sandbox is not None:
-        yield Connection(sandbox, args.token or env.get(ENV_PREFIX + "TOKEN") or DEFAULT_TOKEN)
+        yield Connection(sandbox, args.token or env.get(TOKEN_VARIABLE) or DEFAULT_TOKEN)
         return
     with SandboxServer(host="127.0.0.1", port=0) as server:
         yield Connection(server.base_url, DEFAULT_TOKEN)
@@ -263,21 +263,13 @@ def describe(plan: SpacePlan) -> tuple[str, str]:
     return ("update", "update: " + "; ".join(words)) if words else ("none", "no change")
 
 
-def _also_in(key: PageKey, asked: Asked, plan: SpacePlan) -> list[str]:
-    """Other open change sets that hold the page."""
-    mine = plan.keep.id if plan.keep else None
-    return [
-        cs.id
-        for cs in asked.existing.get(key.space, ())
-        if cs.is_open and cs.id != mine and key.page in cs.page_ids
-    ]
-
-
 def _page_rows(asked: Asked, plan: SpacePlan) -> Iterator[tuple[PageKey, PagePreflight, list[str]]]:
-    """Each page of the plan with its preflight and the other change sets that hold it."""
+    """Each page of the plan with its preflight and the other open change sets that hold it."""
+    mine = plan.keep.id if plan.keep else None
+    others = [cs for cs in asked.existing.get(plan.space, ()) if cs.is_open and cs.id != mine]
     for page in plan.pages:
         key = PageKey(plan.space, page)
-        yield key, asked.checks[key], _also_in(key, asked, plan)
+        yield key, asked.checks[key], [cs.id for cs in others if page in cs.page_ids]
 
 
 def render_text(branch: Branch, match: MatchResult, asked: Asked | None) -> str:
