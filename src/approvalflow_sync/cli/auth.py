@@ -36,7 +36,6 @@ from approvalflow_sync.approvalflow.oauth import (
     DEFAULT_RESOURCES_URL,
     REUSE_WINDOW_MINUTES,
     Site,
-    TokenGrant,
     accessible_resources,
     authorize_url,
     exchange_code,
@@ -55,7 +54,7 @@ from approvalflow_sync.approvalflow.scopes import (
     WRITE_CHANGE_SET,
 )
 from approvalflow_sync.cli import terminal
-from approvalflow_sync.cli.settings import base_url_from, sandbox_url
+from approvalflow_sync.cli.settings import TOKEN_VARIABLE, base_url_from, sandbox_url
 from approvalflow_sync.errors import (
     APIError,
     ApprovalFlowSyncError,
@@ -548,7 +547,7 @@ def _access_token(
     if args.access_token_env:
         return _from_env(env, args.access_token_env, "the access token"), None
     if not args.client_id:
-        token = env.get("APPROVALFLOW_TOKEN", "").strip()
+        token = env.get(TOKEN_VARIABLE, "").strip()
         if token:
             return token, None
         raise ConfigError(
@@ -577,7 +576,7 @@ def _access_token(
             "--yes to refresh and store the new token, or check an access token with "
             "--access-token-env VAR"
         )
-    grant: TokenGrant = exchange_refresh_token(
+    grant = exchange_refresh_token(
         http,
         urls.token,
         args.client_id,

@@ -51,10 +51,7 @@ class Group:
 
 @dataclass(frozen=True)
 class Command:
-    """One command: its help, the flags it takes, and ``module:function`` that runs it.
-
-    The function is called as ``function(args, os.environ, sys.stdout)``.
-    """
+    """One command: its help, its flags, and ``module:function(args, env, out)`` that runs it."""
 
     help: str
     run: str

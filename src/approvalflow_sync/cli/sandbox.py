@@ -21,10 +21,7 @@ from approvalflow_sync.sandbox.state import DEFAULT_TOKEN
 
 
 def run(args: argparse.Namespace, env: Mapping[str, str], out: TextIO) -> int:
-    """Print where the sandbox listens, serve until Ctrl-C (or SIGTERM), and return 0.
-
-    A bad seed or state file, a latency out of bounds or a busy port raise ConfigError.
-    """
+    """Print where the sandbox listens, serve until Ctrl-C (or SIGTERM), and return 0."""
     if not 0 <= args.latency <= MAX_DELAY_SECONDS:
         raise ConfigError(
             f"--latency: must be 0 to {MAX_DELAY_SECONDS:g} seconds, got {args.latency}"
