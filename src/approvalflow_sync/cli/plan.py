@@ -12,11 +12,10 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 from urllib.parse import urlsplit
@@ -56,7 +55,6 @@ PREFLIGHT_WORKERS = 8
 UNMAPPED_SHOWN = 5
 """Changed files that map to no page named in the text output; --json lists them all."""
 _PULL_NUMBER = re.compile(r"[0-9]+")
-_Git = Callable[..., subprocess.CompletedProcess[bytes]]
 
 
 @dataclass(frozen=True)
@@ -95,31 +93,30 @@ def _git(where: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
 
 def read_branch(where: Path, base: str | None) -> Branch:
     """The files changed from the merge base of HEAD and ``base`` to the index."""
-    git = partial(_git, where)
-    top = git("rev-parse", "--show-toplevel")
+    top = _git(where, "rev-parse", "--show-toplevel")
     if top.returncode != 0:
         raise ConfigError(
             f"{where} is not in a git repository: run `approvalflow-sync plan` inside a checkout"
         )
     root = Path(os.fsdecode(top.stdout.rstrip(b"\n")))
-    ref = base or _default_branch(git)
-    base_sha = _commit(git, ref)
+    ref = base or _default_branch(where)
+    base_sha = _commit(where, ref)
     if base_sha is None:
         raise ConfigError(
             f"--base: {ref!r} is not a branch, tag or commit of {root}; name one that exists "
             "(`git branch -a` lists them; `git fetch` brings the remote ones)"
         )
-    if _commit(git, "HEAD") is None:
+    if _commit(where, "HEAD") is None:
         raise ConfigError(f"{root} has no commit yet: commit once, then run plan")
-    merge_base = git("merge-base", base_sha, "HEAD")
+    merge_base = _git(where, "merge-base", base_sha, "HEAD")
     if merge_base.returncode != 0:
         raise ConfigError(
             f"--base: {ref!r} and HEAD share no history; give the branch this one started "
             "from with --base REF"
         )
     since = merge_base.stdout.decode("ascii").strip()
-    diff = git(
-        "diff", "--cached", "--name-status", "-z", "-M", "--no-color", "--no-ext-diff",
+    diff = _git(
+        where, "diff", "--cached", "--name-status", "-z", "-M", "--no-color", "--no-ext-diff",
         "--no-relative", since, "--",
     )  # fmt: skip
     if diff.returncode != 0:
@@ -129,18 +126,18 @@ def read_branch(where: Path, base: str | None) -> Branch:
     return Branch(root=root, base=ref, merge_base=since, files=files)
 
 
-def _commit(git: _Git, ref: str) -> str | None:
-    found = git("rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}")
+def _commit(where: Path, ref: str) -> str | None:
+    found = _git(where, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}")
     return found.stdout.decode("ascii").strip() if found.returncode == 0 else None
 
 
-def _default_branch(git: _Git) -> str:
+def _default_branch(where: Path) -> str:
     """``origin/HEAD``'s branch, else the first of :data:`DEFAULT_BRANCHES` that exists."""
-    head = git("symbolic-ref", "--quiet", "--short", "refs/remotes/origin/HEAD")
+    head = _git(where, "symbolic-ref", "--quiet", "--short", "refs/remotes/origin/HEAD")
     if head.returncode == 0 and head.stdout.strip():
         return head.stdout.decode("utf-8", "replace").strip()
     for ref in DEFAULT_BRANCHES:
-        if _commit(git, ref) is not None:
+        if _commit(where, ref) is not None:
             return ref
     raise ConfigError(
         "cannot tell the default branch: there is no origin/HEAD, main or master; give the "
