@@ -468,7 +468,3 @@ def _to_stderr(text: str) -> None:
 
         text = plain_lines(text)
     print(text, file=sys.stderr)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
