@@ -18,7 +18,6 @@ from approvalflow_sync.approvalflow.oauth import exchange_refresh_token
 from approvalflow_sync.cli import auth as auth_commands
 from approvalflow_sync.cli.auth import ATLASSIAN, AuthURLs, auth_urls
 from approvalflow_sync.cli.main import build_parser
-from approvalflow_sync.cli.sandbox import SandboxURLs
 from approvalflow_sync.errors import ConfigError
 from approvalflow_sync.sandbox import DEFAULT_TOKEN, SandboxServer
 from approvalflow_sync.sandbox.oauth import DEFAULT_CLIENT_ID as CLIENT_ID
@@ -27,10 +26,7 @@ from conftest import RunCli, browser, clean_env, interruptible
 
 HERE = "http://127.0.0.1:9"
 IN_HERE = AuthURLs(
-    f"{HERE}/authorize",
-    f"{HERE}/oauth/token",
-    f"{HERE}/oauth/token/accessible-resources",
-    SandboxURLs(HERE),
+    f"{HERE}/authorize", f"{HERE}/oauth/token", f"{HERE}/oauth/token/accessible-resources", HERE
 )
 
 

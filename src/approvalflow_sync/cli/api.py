@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import TextIO
 
-from pydantic import BaseModel
+from pydantic_core import to_jsonable_python
 
 from approvalflow_sync.approvalflow.client import ApprovalFlowClient
 from approvalflow_sync.approvalflow.models import SubmitAnswer
@@ -151,13 +151,7 @@ CALLS: dict[str, Call] = {
 
 def as_json(value: object) -> str:
     """Models and lists of models as indented JSON, unknown fields included."""
-    if isinstance(value, BaseModel):
-        data: object = value.model_dump(mode="json", exclude_none=True)
-    elif isinstance(value, list):
-        data = [v.model_dump(mode="json", exclude_none=True) for v in value]
-    else:
-        data = value
-    return json.dumps(data, indent=2, ensure_ascii=False)
+    return json.dumps(to_jsonable_python(value, exclude_none=True), indent=2, ensure_ascii=False)
 
 
 def run(args: argparse.Namespace, env: Mapping[str, str], out: TextIO) -> int:

@@ -36,7 +36,6 @@ from approvalflow_sync.approvalflow.oauth import (
     DEFAULT_RESOURCES_URL,
     REUSE_WINDOW_MINUTES,
     Site,
-    TokenGrant,
     accessible_resources,
     authorize_url,
     exchange_code,
@@ -55,8 +54,7 @@ from approvalflow_sync.approvalflow.scopes import (
     WRITE_CHANGE_SET,
 )
 from approvalflow_sync.cli import terminal
-from approvalflow_sync.cli.sandbox import SandboxURLs
-from approvalflow_sync.cli.settings import base_url_from
+from approvalflow_sync.cli.settings import TOKEN_VARIABLE, base_url_from, sandbox_url
 from approvalflow_sync.errors import (
     APIError,
     ApprovalFlowSyncError,
@@ -99,7 +97,7 @@ def run_init(
     open_browser: OpenBrowser | None = None,
 ) -> int:
     """The consent in a browser, the code for tokens, the refresh token handed on."""
-    out = _robust(out)
+    out = cast(TextIO, _OutOrStderr(out))
     client_secret = _from_env(env, args.client_secret_env, "the OAuth app's client secret")
     urls = auth_urls(args, env)
     sink = _secret_sink(args, env)
@@ -132,7 +130,7 @@ def run_init(
         )
         if not args.no_browser:
             (open_browser or (lambda link: launch_browser(link, env)))(callback.start_url(url))
-        code = check_callback(callback.wait(args.timeout))
+        code = callback.wait(args.timeout)
     with httpx.Client(timeout=30.0) as http:
         grant = exchange_code(
             http,
@@ -182,24 +180,28 @@ class AuthURLs:
     authorize: str
     token: str
     resources: str
-    sandbox: SandboxURLs | None
-    """The sandbox in use (named by --sandbox or APPROVALFLOW_SANDBOX), or None."""
+    sandbox: str | None = None
+    """The base URL of the sandbox in use (--sandbox or APPROVALFLOW_SANDBOX), or None."""
+
+    @classmethod
+    def of_sandbox(cls, base: str) -> AuthURLs:
+        """Where a sandbox listening at ``base`` serves them (its API is ``base`` itself)."""
+        resources = f"{base}/oauth/token/accessible-resources"
+        return cls(f"{base}/authorize", f"{base}/oauth/token", resources, base)
 
     @property
     def consent_command(self) -> str:
         """``auth init`` as the advice for a dead refresh token names it: sandbox kept."""
-        return CONSENT_COMMAND + (f" --sandbox {self.sandbox.base}" if self.sandbox else "")
+        return CONSENT_COMMAND + (f" --sandbox {self.sandbox}" if self.sandbox else "")
 
 
-ATLASSIAN = AuthURLs(DEFAULT_AUTHORIZE_URL, DEFAULT_TOKEN_URL, DEFAULT_RESOURCES_URL, None)
+ATLASSIAN = AuthURLs(DEFAULT_AUTHORIZE_URL, DEFAULT_TOKEN_URL, DEFAULT_RESOURCES_URL)
 
 
 def auth_urls(args: argparse.Namespace, env: Mapping[str, str]) -> AuthURLs:
     """Each URL from its own flag, else from the sandbox, else Atlassian's."""
-    sandbox = SandboxURLs.chosen(args.sandbox, env)
-    fallback = ATLASSIAN
-    if sandbox is not None:
-        fallback = AuthURLs(sandbox.authorize, sandbox.token, sandbox.resources, sandbox)
+    sandbox = sandbox_url(args.sandbox, env)
+    fallback = AuthURLs.of_sandbox(sandbox) if sandbox else ATLASSIAN
 
     def pick(flag: str | None, name: str, default: str) -> str:
         return check_url(flag, name) if flag else default
@@ -293,10 +295,6 @@ class _OutOrStderr(io.TextIOBase):
         return written
 
 
-def _robust(out: TextIO) -> TextIO:
-    return cast(TextIO, _OutOrStderr(out))
-
-
 _ROTATION_NOTE = (
     "It rotates: every refresh answers a new one and the one used stops working "
     f"{REUSE_WINDOW_MINUTES} minutes later, so the workflow must write the new one back "
@@ -305,46 +303,54 @@ _ROTATION_NOTE = (
 )
 
 
-def check_callback(query: Mapping[str, str]) -> str:
-    """The code from the redirect's query (its ``state`` already ours); else an OAuthError."""
-    if "error" in query:
-        said = terminal.clean(query["error"])
-        description = query.get("error_description")
-        if description:
-            said += f": {terminal.clean(description)}"
-        raise OAuthError(
-            f"the consent was not given ({said}); run `approvalflow-sync auth init` again and "
-            "accept, or check the app's scopes in the developer console",
-            error=query["error"],
-            description=description,
+_FINAL_PAGES = {
+    True: (200, "Consent received", "You can close this tab and go back to the terminal."),
+    False: (400, "Consent not completed", "The terminal says what went wrong and what to do."),
+}
+
+
+class LoopbackCallback(http.server.ThreadingHTTPServer):
+    """An HTTP listener on ``127.0.0.1:PORT`` for the consent redirect.
+
+    Only ``/callback`` with our ``state`` ends the wait. The browser is given a one-shot start
+    page that redirects to the consent page, so ``state`` never sits on its command line.
+    """
+
+    daemon_threads = True  # a browser's idle pre-connection blocks nothing
+
+    def __init__(self, port: int, state: str) -> None:
+        if not 0 <= port <= 65535:
+            raise ConfigError(f"--port: must be from 0 to 65535, got {port}")
+        self.state = state
+        self.start_path = f"/start/{secrets.token_urlsafe(16)}"
+        self.consent_url: str | None = None
+        """Where the start page sends the browser; None once it was opened."""
+        self.query: dict[str, str] = {}
+        self.problem: str | None = None
+        self.ready = threading.Event()
+        self.lock = threading.Lock()
+        try:
+            super().__init__(("127.0.0.1", port), _CallbackHandler)
+        except OSError as exc:
+            raise ConfigError(
+                f"--port: cannot listen on 127.0.0.1:{port} ({exc.strerror or exc}); choose "
+                "another port, and register http://127.0.0.1:PORT/callback as the app's "
+                "callback URL"
+            ) from None
+        self.redirect_uri = f"http://127.0.0.1:{self.server_port}{CALLBACK_PATH}"
+        self._thread = threading.Thread(
+            target=self.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
         )
-    code = query.get("code", "")
-    if not code:
-        raise OAuthError("the redirect carries no code; run `approvalflow-sync auth init` again")
-    return code
-
-
-class _QuietServer(http.server.ThreadingHTTPServer):
-    """A thread per connection (a browser's idle pre-connection blocks nothing); quiet errors."""
-
-    daemon_threads = True
+        self._thread.start()
 
     def handle_error(self, request: object, client_address: object) -> None:
+        """A failed connection is no news for the terminal."""
         log.debug("loopback callback: a connection failed", exc_info=True)
 
-
-@dataclass
-class _Answer:
-    """What the listener saw: the callback with our ``state``, or why the flow stops."""
-
-    state: str
-    start_path: str = field(default_factory=lambda: f"/start/{secrets.token_urlsafe(16)}")
-    consent_url: str | None = None
-    """Where the one-shot start page sends the browser; None once it was opened."""
-    query: dict[str, str] | None = None
-    problem: str | None = None
-    ready: threading.Event = field(default_factory=threading.Event)
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    def start_url(self, consent_url: str) -> str:
+        """A local link that redirects once to ``consent_url``: what the browser is given."""
+        self.consent_url = consent_url
+        return f"http://127.0.0.1:{self.server_port}{self.start_path}"
 
     def open_start(self) -> str | None:
         """The consent URL, the first time; later, None, and the flow stops (the link leaked)."""
@@ -363,126 +369,96 @@ class _Answer:
         """Keep the first callback that carries our ``state``; False for any other."""
         ours = secrets.compare_digest(query.get("state", "").encode(), self.state.encode())
         with self.lock:
-            if not ours or self.ready.is_set():
+            if not ours or self.ready.is_set() or self.query:
                 return False
             self.query = query
             return True
 
-
-_FINAL_PAGES = {
-    True: (200, "Consent received", "You can close this tab and go back to the terminal."),
-    False: (400, "Consent not completed", "The terminal says what went wrong and what to do."),
-}
-
-
-class LoopbackCallback:
-    """An HTTP listener on ``127.0.0.1:PORT`` for the consent redirect.
-
-    Only ``/callback`` with our ``state`` ends the wait. The browser is given a one-shot start
-    page that redirects to the consent page, so ``state`` never sits on its command line.
-    """
-
-    def __init__(self, port: int, state: str) -> None:
-        if not 0 <= port <= 65535:
-            raise ConfigError(f"--port: must be from 0 to 65535, got {port}")
-        answer = _Answer(state)
-        self._answer = answer
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            timeout = 30
-
-            def do_GET(self) -> None:
-                url = urlsplit(self.path)
-                query = dict(parse_qsl(url.query, keep_blank_values=True))
-                if url.path == answer.start_path:
-                    self._start()
-                elif url.path != CALLBACK_PATH:
-                    self._page(404, "Not the callback", "Nothing to see here.")
-                elif not answer.take(query):
-                    self._page(
-                        400,
-                        "Not the consent started in the terminal",
-                        "The state does not match: nothing was exchanged.",
-                    )
-                else:
-                    try:
-                        self._page(*_FINAL_PAGES["code" in query and "error" not in query])
-                    finally:
-                        answer.ready.set()  # after the page, so the browser gets it first
-
-            def _start(self) -> None:
-                target = answer.open_start()
-                if target is None:
-                    self._page(410, "Link already used", "Run auth init again.")
-                    return
-                self.send_response(303)
-                self.send_header("Location", target)
-                self.send_header("Cache-Control", "no-store")
-                self.send_header("Referrer-Policy", "no-referrer")
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def _page(self, status: int, title: str, text: str) -> None:
-                body = (
-                    f"<!doctype html><meta charset=utf-8><title>{html.escape(title)}</title>"
-                    f"<h1>{html.escape(title)}</h1><p>{html.escape(text)}</p>"
-                ).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
-                self.send_header("Content-Length", str(len(body)))
-                self.send_header("Cache-Control", "no-store")
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: object) -> None:
-                """The query holds the code: nothing of the request is logged."""
-
-        try:
-            self._server = _QuietServer(("127.0.0.1", port), Handler)
-            self._thread = threading.Thread(
-                target=self._server.serve_forever,
-                kwargs={"poll_interval": 0.1},
-                name="auth-init-callback",
-                daemon=True,
-            )
-        except OSError as exc:
-            raise ConfigError(
-                f"--port: cannot listen on 127.0.0.1:{port} ({exc.strerror or exc}); choose "
-                "another port, and register http://127.0.0.1:PORT/callback as the app's "
-                "callback URL"
-            ) from None
-        self.port: int = self._server.server_address[1]
-        self.redirect_uri = f"http://127.0.0.1:{self.port}{CALLBACK_PATH}"
-        self._thread.start()
-
-    def start_url(self, consent_url: str) -> str:
-        """A local link that redirects once to ``consent_url``: what the browser is given."""
-        self._answer.consent_url = consent_url
-        return f"http://127.0.0.1:{self.port}{self._answer.start_path}"
-
-    def wait(self, timeout: float) -> dict[str, str]:
-        """The callback's query parameters; an OAuthError when none came within ``timeout``."""
-        answer = self._answer
-        if not answer.ready.wait(timeout):
+    def wait(self, timeout: float) -> str:
+        """The code the redirect brought; an OAuthError when none came within ``timeout``."""
+        if not self.ready.wait(timeout):
             raise OAuthError(
                 f"no redirect came back to {self.redirect_uri} within {timeout:g} s; run "
                 "`approvalflow-sync auth init` again (--timeout gives more time)"
             )
-        if answer.problem is not None:
-            raise OAuthError(answer.problem)
-        return dict(answer.query or {})
-
-    def close(self) -> None:
-        """Stop listening."""
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
-
-    def __enter__(self) -> LoopbackCallback:
-        return self
+        if self.problem is not None:
+            raise OAuthError(self.problem)
+        query = self.query
+        if "error" in query:
+            said = terminal.clean(query["error"])
+            description = query.get("error_description")
+            if description:
+                said += f": {terminal.clean(description)}"
+            raise OAuthError(
+                f"the consent was not given ({said}); run `approvalflow-sync auth init` again "
+                "and accept, or check the app's scopes in the developer console",
+                error=query["error"],
+                description=description,
+            )
+        if not query.get("code"):
+            raise OAuthError(
+                "the redirect carries no code; run `approvalflow-sync auth init` again"
+            )
+        return query["code"]
 
     def __exit__(self, *exc_info: object) -> None:
-        self.close()
+        """Stop listening."""
+        self.shutdown()
+        self.server_close()
+        self._thread.join(timeout=5)
+
+
+class _CallbackHandler(http.server.BaseHTTPRequestHandler):
+    """The start page, the callback, and a 404 for anything else."""
+
+    server: LoopbackCallback
+    timeout = 30
+
+    def do_GET(self) -> None:
+        url = urlsplit(self.path)
+        query = dict(parse_qsl(url.query, keep_blank_values=True))
+        if url.path == self.server.start_path:
+            self._start()
+        elif url.path != CALLBACK_PATH:
+            self._page(404, "Not the callback", "Nothing to see here.")
+        elif not self.server.take(query):
+            self._page(
+                400,
+                "Not the consent started in the terminal",
+                "The state does not match: nothing was exchanged.",
+            )
+        else:
+            try:
+                self._page(*_FINAL_PAGES["code" in query and "error" not in query])
+            finally:
+                self.server.ready.set()  # after the page, so the browser gets it first
+
+    def _start(self) -> None:
+        target = self.server.open_start()
+        if target is None:
+            self._page(410, "Link already used", "Run auth init again.")
+            return
+        self.send_response(303)
+        self.send_header("Location", target)
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("Referrer-Policy", "no-referrer")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def _page(self, status: int, title: str, text: str) -> None:
+        body = (
+            f"<!doctype html><meta charset=utf-8><title>{html.escape(title)}</title>"
+            f"<h1>{html.escape(title)}</h1><p>{html.escape(text)}</p>"
+        ).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        """The query holds the code: nothing of the request is logged."""
 
 
 # -- auth check --------------------------------------------------------------------------------
@@ -508,7 +484,7 @@ def run_check(
 
     Without ``confirm``, a terminal is asked before the refresh token is spent.
     """
-    out = _robust(out)
+    out = cast(TextIO, _OutOrStderr(out))
     if confirm is None and sys.stdin.isatty():
         confirm = _ask
     urls = auth_urls(args, env)
@@ -571,7 +547,7 @@ def _access_token(
     if args.access_token_env:
         return _from_env(env, args.access_token_env, "the access token"), None
     if not args.client_id:
-        token = env.get("APPROVALFLOW_TOKEN", "").strip()
+        token = env.get(TOKEN_VARIABLE, "").strip()
         if token:
             return token, None
         raise ConfigError(
@@ -600,7 +576,7 @@ def _access_token(
             "--yes to refresh and store the new token, or check an access token with "
             "--access-token-env VAR"
         )
-    grant: TokenGrant = exchange_refresh_token(
+    grant = exchange_refresh_token(
         http,
         urls.token,
         args.client_id,
@@ -743,13 +719,11 @@ def _base_url_report(base_url: str, checks: list[ScopeCheck], sites: list[Site])
     )
 
 
-def _base_url(
-    args: argparse.Namespace, env: Mapping[str, str], sandbox: SandboxURLs | None
-) -> str | None:
+def _base_url(args: argparse.Namespace, env: Mapping[str, str], sandbox: str | None) -> str | None:
     """The API base URL: --base-url, the sandbox's, or the APPROVALFLOW_* variables; or None."""
     if args.base_url:
         return build_base_url(base_url=args.base_url, name_prefix="--")
-    return sandbox.api if sandbox is not None else base_url_from(None, env)
+    return sandbox or base_url_from(None, env)
 
 
 def _from_env(env: Mapping[str, str], name: str, what: str) -> str:

@@ -6,7 +6,6 @@ No site, token or network: the real sync logic runs between the sandbox and an i
 from __future__ import annotations
 
 import argparse
-import itertools
 import textwrap
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -67,7 +66,6 @@ class DemoGitHub:
     files: list[ChangedFile] = field(default_factory=list)
     comments: list[Comment] = field(default_factory=list)
     statuses: list[Status] = field(default_factory=list)
-    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def identity(self) -> Identity:
         return Identity(login=BOT)
@@ -79,7 +77,7 @@ class DemoGitHub:
         return list(self.comments)
 
     def create_comment(self, pr: PullRequest, body: str) -> Comment:
-        number = next(self._ids)
+        number = len(self.comments) + 1  # none is ever deleted
         comment = Comment(number, body, BOT, "Bot", f"{pr.html_url}#issuecomment-{number}")
         self.comments.append(comment)
         return comment

@@ -51,10 +51,7 @@ class Group:
 
 @dataclass(frozen=True)
 class Command:
-    """One command: its help, the flags it takes, and ``module:function`` that runs it.
-
-    The function is called as ``function(args, os.environ, sys.stdout)``.
-    """
+    """One command: its help, its flags, and ``module:function(args, env, out)`` that runs it."""
 
     help: str
     run: str
@@ -283,7 +280,7 @@ COMMANDS: dict[str, Command] = {
     ),
     "reconcile": Command(
         "every pull request of a repository brought up to date (mode reconcile of run)",
-        "cli.main:run_reconcile",
+        "cli.main:run_action",
         [
             flag("--repo", metavar="OWNER/NAME", help="default GITHUB_REPOSITORY"),
             flag("--since", metavar="DAYS", help="merged within DAYS (default 14)"),
@@ -372,16 +369,16 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     )
     words = [word for word in (argv or ()) if not word.startswith("-")]
     named = words[0] if words and any(name.split()[0] == words[0] for name in COMMANDS) else None
-    top = _subparsers(parser, "command", "COMMAND")
-    groups: dict[str, argparse._SubParsersAction[argparse.ArgumentParser]] = {}
+    # argparse makes the subparsers of a Parser Parsers too: every usage error is reported one way
+    top = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    groups: dict[str, argparse._SubParsersAction[Parser]] = {}
     for name, command in COMMANDS.items():
         first, _, second = name.partition(" ")
         if named not in (None, first):
             continue
         if second and first not in groups:
-            groups[first] = _subparsers(
-                top.add_parser(first, help=GROUPS[first]), "action", "ACTION"
-            )
+            group = top.add_parser(first, help=GROUPS[first])
+            groups[first] = group.add_subparsers(dest="action", required=True, metavar="ACTION")
         description = command.description or f"{command.help[0].upper()}{command.help[1:]}."
         if name in COMMAND_SCOPES:
             description += f" {scope_help(name)}"
@@ -393,13 +390,6 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     return parser
 
 
-def _subparsers(
-    parser: argparse.ArgumentParser, dest: str, metavar: str
-) -> argparse._SubParsersAction[argparse.ArgumentParser]:
-    # argparse makes the subparsers of a Parser Parsers too: every usage error is reported one way
-    return parser.add_subparsers(dest=dest, required=True, metavar=metavar)
-
-
 def _handler(spec: str) -> Handler:
     """``module:function`` under ``approvalflow_sync``, imported only now: start-up stays light."""
     module, function = spec.split(":")
@@ -407,20 +397,14 @@ def _handler(spec: str) -> Handler:
 
 
 def run_action(args: argparse.Namespace, env: Mapping[str, str], out: TextIO) -> int:
-    """``approvalflow-sync run``: the Action's program, which reads its inputs from ``env``."""
+    """``run`` and ``reconcile``: the Action's program, which reads its inputs from ``env``."""
     from approvalflow_sync.action.run import main as action  # noqa: PLC0415 - start-up stays light
 
+    if args.command_name == "reconcile":
+        given = {"INPUT_REPOSITORY": args.repo, "INPUT_SINCE": args.since}
+        given["INPUT_TIME-BUDGET"] = args.time_budget
+        env = {**env, "INPUT_MODE": "reconcile", **{k: v for k, v in given.items() if v}}
     return action(env, out)
-
-
-def run_reconcile(args: argparse.Namespace, env: Mapping[str, str], out: TextIO) -> int:
-    """``approvalflow-sync reconcile``: the Action's program in mode reconcile."""
-    from approvalflow_sync.action.run import main as action  # noqa: PLC0415 - start-up stays light
-
-    given = {"INPUT_REPOSITORY": args.repo, "INPUT_SINCE": args.since}
-    given["INPUT_TIME-BUDGET"] = args.time_budget
-    chosen = {name: value for name, value in given.items() if value}
-    return action({**env, "INPUT_MODE": "reconcile", **chosen}, out)
 
 
 def _configure_logging(debug: bool) -> None:
@@ -484,7 +468,3 @@ def _to_stderr(text: str) -> None:
 
         text = plain_lines(text)
     print(text, file=sys.stderr)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

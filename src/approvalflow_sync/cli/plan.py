@@ -12,7 +12,7 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,11 +23,12 @@ from urllib.parse import urlsplit
 from approvalflow_sync.action.inputs import parse_instance
 from approvalflow_sync.cli import terminal
 from approvalflow_sync.cli.settings import (
-    ENV_PREFIX,
     SANDBOX_VARIABLE,
+    TOKEN_VARIABLE,
     Connection,
     base_url_from,
     connection_of,
+    sandbox_url,
 )
 from approvalflow_sync.core import plan as planning
 from approvalflow_sync.core.mapping import (
@@ -54,7 +55,6 @@ PREFLIGHT_WORKERS = 8
 UNMAPPED_SHOWN = 5
 """Changed files that map to no page named in the text output; --json lists them all."""
 _PULL_NUMBER = re.compile(r"[0-9]+")
-_Git = Callable[..., subprocess.CompletedProcess[bytes]]
 
 
 @dataclass(frozen=True)
@@ -82,41 +82,41 @@ class Asked:
 # -- git ---------------------------------------------------------------------------------------
 
 
+def _git(where: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
+    try:
+        return subprocess.run(  # noqa: S603 - fixed arguments, no shell
+            [GIT, "-C", str(where), *args], capture_output=True, check=False
+        )
+    except FileNotFoundError:
+        raise ConfigError("git is not installed or not on PATH; plan needs it") from None
+
+
 def read_branch(where: Path, base: str | None) -> Branch:
     """The files changed from the merge base of HEAD and ``base`` to the index."""
-
-    def git(*args: str) -> subprocess.CompletedProcess[bytes]:
-        try:
-            return subprocess.run(  # noqa: S603 - fixed arguments, no shell
-                [GIT, "-C", str(where), *args], capture_output=True, check=False
-            )
-        except FileNotFoundError:
-            raise ConfigError("git is not installed or not on PATH; plan needs it") from None
-
-    top = git("rev-parse", "--show-toplevel")
+    top = _git(where, "rev-parse", "--show-toplevel")
     if top.returncode != 0:
         raise ConfigError(
             f"{where} is not in a git repository: run `approvalflow-sync plan` inside a checkout"
         )
     root = Path(os.fsdecode(top.stdout.rstrip(b"\n")))
-    ref = base or _default_branch(git)
-    base_sha = _commit(git, ref)
+    ref = base or _default_branch(where)
+    base_sha = _commit(where, ref)
     if base_sha is None:
         raise ConfigError(
             f"--base: {ref!r} is not a branch, tag or commit of {root}; name one that exists "
             "(`git branch -a` lists them; `git fetch` brings the remote ones)"
         )
-    if _commit(git, "HEAD") is None:
+    if _commit(where, "HEAD") is None:
         raise ConfigError(f"{root} has no commit yet: commit once, then run plan")
-    merge_base = git("merge-base", base_sha, "HEAD")
+    merge_base = _git(where, "merge-base", base_sha, "HEAD")
     if merge_base.returncode != 0:
         raise ConfigError(
             f"--base: {ref!r} and HEAD share no history; give the branch this one started "
             "from with --base REF"
         )
     since = merge_base.stdout.decode("ascii").strip()
-    diff = git(
-        "diff", "--cached", "--name-status", "-z", "-M", "--no-color", "--no-ext-diff",
+    diff = _git(
+        where, "diff", "--cached", "--name-status", "-z", "-M", "--no-color", "--no-ext-diff",
         "--no-relative", since, "--",
     )  # fmt: skip
     if diff.returncode != 0:
@@ -126,18 +126,18 @@ def read_branch(where: Path, base: str | None) -> Branch:
     return Branch(root=root, base=ref, merge_base=since, files=files)
 
 
-def _commit(git: _Git, ref: str) -> str | None:
-    found = git("rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}")
+def _commit(where: Path, ref: str) -> str | None:
+    found = _git(where, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}")
     return found.stdout.decode("ascii").strip() if found.returncode == 0 else None
 
 
-def _default_branch(git: _Git) -> str:
+def _default_branch(where: Path) -> str:
     """``origin/HEAD``'s branch, else the first of :data:`DEFAULT_BRANCHES` that exists."""
-    head = git("symbolic-ref", "--quiet", "--short", "refs/remotes/origin/HEAD")
+    head = _git(where, "symbolic-ref", "--quiet", "--short", "refs/remotes/origin/HEAD")
     if head.returncode == 0 and head.stdout.strip():
         return head.stdout.decode("utf-8", "replace").strip()
     for ref in DEFAULT_BRANCHES:
-        if _commit(git, ref) is not None:
+        if _commit(where, ref) is not None:
             return ref
     raise ConfigError(
         "cannot tell the default branch: there is no origin/HEAD, main or master; give the "
@@ -146,9 +146,7 @@ def _default_branch(git: _Git) -> str:
 
 
 def _origin_url(root: Path) -> str | None:
-    found = subprocess.run(  # noqa: S603 - fixed arguments, no shell
-        [GIT, "-C", str(root), "remote", "get-url", "origin"], capture_output=True, check=False
-    )
+    found = _git(root, "remote", "get-url", "origin")
     return found.stdout.decode("utf-8", "replace").strip() if found.returncode == 0 else None
 
 
@@ -190,12 +188,11 @@ def _approvalflow(args: argparse.Namespace, env: Mapping[str, str]) -> Iterator[
     if args.sandbox is None and not env.get(SANDBOX_VARIABLE):
         yield connection_of(args, env) if base_url_from(args, env) else None
         return
-    from approvalflow_sync.cli.sandbox import SandboxURLs  # noqa: PLC0415 - see TYPE_CHECKING
     from approvalflow_sync.sandbox import DEFAULT_TOKEN, SandboxServer  # noqa: PLC0415
 
-    sandbox = None if args.sandbox == START_SANDBOX else SandboxURLs.chosen(args.sandbox, env)
+    sandbox = None if args.sandbox == START_SANDBOX else sandbox_url(args.sandbox, env)
     if sandbox is not None:
-        yield Connection(sandbox.api, args.token or env.get(ENV_PREFIX + "TOKEN") or DEFAULT_TOKEN)
+        yield Connection(sandbox, args.token or env.get(TOKEN_VARIABLE) or DEFAULT_TOKEN)
         return
     with SandboxServer(host="127.0.0.1", port=0) as server:
         yield Connection(server.base_url, DEFAULT_TOKEN)
@@ -263,21 +260,13 @@ def describe(plan: SpacePlan) -> tuple[str, str]:
     return ("update", "update: " + "; ".join(words)) if words else ("none", "no change")
 
 
-def _also_in(key: PageKey, asked: Asked, plan: SpacePlan) -> list[str]:
-    """Other open change sets that hold the page."""
-    mine = plan.keep.id if plan.keep else None
-    return [
-        cs.id
-        for cs in asked.existing.get(key.space, ())
-        if cs.is_open and cs.id != mine and key.page in cs.page_ids
-    ]
-
-
 def _page_rows(asked: Asked, plan: SpacePlan) -> Iterator[tuple[PageKey, PagePreflight, list[str]]]:
-    """Each page of the plan with its preflight and the other change sets that hold it."""
+    """Each page of the plan with its preflight and the other open change sets that hold it."""
+    mine = plan.keep.id if plan.keep else None
+    others = [cs for cs in asked.existing.get(plan.space, ()) if cs.is_open and cs.id != mine]
     for page in plan.pages:
         key = PageKey(plan.space, page)
-        yield key, asked.checks[key], _also_in(key, asked, plan)
+        yield key, asked.checks[key], [cs.id for cs in others if page in cs.page_ids]
 
 
 def render_text(branch: Branch, match: MatchResult, asked: Asked | None) -> str:

@@ -1,8 +1,4 @@
-"""``approvalflow-sync sandbox``: serve a sandbox in the foreground until Ctrl-C.
-
-:class:`SandboxURLs` is the one place that knows where the sandbox serves what: the banner prints
-it, and ``auth``'s ``--sandbox`` and ``plan``'s ``--sandbox URL`` take their URLs from it.
-"""
+"""``approvalflow-sync sandbox``: serve a sandbox in the foreground until Ctrl-C."""
 
 from __future__ import annotations
 
@@ -11,14 +7,13 @@ import signal
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from approvalflow_sync.approvalflow.base_url import check_url
+from approvalflow_sync.cli.auth import AuthURLs
 from approvalflow_sync.cli.settings import SANDBOX_VARIABLE
 from approvalflow_sync.errors import ConfigError
-from approvalflow_sync.sandbox.app import ADMIN_PREFIX, MAX_DELAY_SECONDS
+from approvalflow_sync.sandbox.app import MAX_DELAY_SECONDS
 from approvalflow_sync.sandbox.oauth import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from approvalflow_sync.sandbox.seed import load_seed
 from approvalflow_sync.sandbox.server import SandboxServer
@@ -26,10 +21,7 @@ from approvalflow_sync.sandbox.state import DEFAULT_TOKEN
 
 
 def run(args: argparse.Namespace, env: Mapping[str, str], out: TextIO) -> int:
-    """Print where the sandbox listens, serve until Ctrl-C (or SIGTERM), and return 0.
-
-    A bad seed or state file, a latency out of bounds or a busy port raise ConfigError.
-    """
+    """Print where the sandbox listens, serve until Ctrl-C (or SIGTERM), and return 0."""
     if not 0 <= args.latency <= MAX_DELAY_SECONDS:
         raise ConfigError(
             f"--latency: must be 0 to {MAX_DELAY_SECONDS:g} seconds, got {args.latency}"
@@ -46,69 +38,33 @@ def run(args: argparse.Namespace, env: Mapping[str, str], out: TextIO) -> int:
                 latency=args.latency,
                 answers=args.answers,
             )
-            print(banner(SandboxURLs(server.base_url)), file=out, flush=True)
+            print(banner(server), file=out, flush=True)
             server.serve_forever()
     except KeyboardInterrupt:
         pass
     return 0
 
 
-@dataclass(frozen=True)
-class SandboxURLs:
-    """Every URL a sandbox listening at ``base`` serves (``base``: ``http://127.0.0.1:8080``)."""
-
-    base: str
-
-    @classmethod
-    def chosen(cls, flag: str | None, env: Mapping[str, str]) -> SandboxURLs | None:
-        """The sandbox named by ``--sandbox URL`` or else by ``APPROVALFLOW_SANDBOX``; or None."""
-        url = flag or env.get(SANDBOX_VARIABLE, "").strip()
-        if not url:
-            return None
-        name = "--sandbox" if flag else SANDBOX_VARIABLE
-        return cls(check_url(url, name))
-
-    @property
-    def api(self) -> str:
-        """The API base URL: the endpoint paths (``/changeSets`` ...) go directly under it."""
-        return self.base
-
-    @property
-    def authorize(self) -> str:
-        return f"{self.base}/authorize"
-
-    @property
-    def token(self) -> str:
-        return f"{self.base}/oauth/token"
-
-    @property
-    def resources(self) -> str:
-        return f"{self.base}/oauth/token/accessible-resources"
-
-    @property
-    def admin(self) -> str:
-        return f"{self.base}{ADMIN_PREFIX}"
-
-
-def banner(urls: SandboxURLs) -> str:
+def banner(server: SandboxServer) -> str:
     """What the sandbox serves, and commands that use it as they are (one per line)."""
+    base, urls = server.base_url, AuthURLs.of_sandbox(server.base_url)
     token = f"APPROVALFLOW_TOKEN={DEFAULT_TOKEN}"
     return f"""\
-ApprovalFlow sandbox on {urls.base}
-  API base URL          {urls.api}   (token: {DEFAULT_TOKEN})
+ApprovalFlow sandbox on {base}
+  API base URL          {base}   (token: {DEFAULT_TOKEN})
   authorize URL         {urls.authorize}
   token URL             {urls.token}
   accessible resources  {urls.resources}
-  admin                 {urls.admin}/state   (also /calls, /approve, /reset ...)
+  admin                 {server.admin_url}/state   (also /calls, /approve, /reset ...)
   OAuth client          {DEFAULT_CLIENT_ID}   (client secret: {DEFAULT_CLIENT_SECRET})
 
 Try it from another terminal:
-  APPROVALFLOW_BASE_URL={urls.api} {token} approvalflow-sync change-sets list --space 12345
-  {token} approvalflow-sync auth check --sandbox {urls.base}
+  APPROVALFLOW_BASE_URL={base} {token} approvalflow-sync change-sets list --space 12345
+  {token} approvalflow-sync auth check --sandbox {base}
   ATLASSIAN_CLIENT_SECRET={DEFAULT_CLIENT_SECRET} approvalflow-sync auth init --sandbox \
-{urls.base} --client-id {DEFAULT_CLIENT_ID}
-  approvalflow-sync plan --sandbox {urls.base}
-After `export {SANDBOX_VARIABLE}={urls.base}`, auth and plan need no --sandbox URL.
+{base} --client-id {DEFAULT_CLIENT_ID}
+  approvalflow-sync plan --sandbox {base}
+After `export {SANDBOX_VARIABLE}={base}`, auth and plan need no --sandbox URL.
 Stop it with Ctrl-C."""
 
 

@@ -57,10 +57,6 @@ def page_title(ref: object) -> str | None:
     return title if isinstance(title, str) and title else None
 
 
-def _or_unknown(value: object) -> object:
-    return UNKNOWN if value is None else value
-
-
 def change_set(cs: models.ChangeSet) -> str:
     """A change set's fields, then its pages with their versions and a legend of the columns."""
     head = [
@@ -76,7 +72,7 @@ def change_set(cs: models.ChangeSet) -> str:
     fields = "\n".join(f"{name + ':':<11}{clean(value)}" for name, value in head)
     rows = [
         [
-            _or_unknown(value)
+            UNKNOWN if value is None else value
             for value in (
                 p.pageId,
                 page_title(p),
@@ -92,6 +88,17 @@ def change_set(cs: models.ChangeSet) -> str:
     return f"{fields}\n\n{pages}\n\n{VERSIONS_LEGEND}"
 
 
+def _results(
+    head: str,
+    said: str,
+    rows: Sequence[tuple[str, object, object]],
+    titles: Mapping[str, str] | None,
+) -> str:
+    """``head``, then a row per page: its title, what was ``said`` of it, its workflow or why."""
+    cells = [(page, (titles or {}).get(page, UNKNOWN), *rest) for page, *rest in rows]
+    return f"{head}\n\n{table(('PAGE', 'TITLE', said, 'WORKFLOW / REASON'), cells)}"
+
+
 def preflight(answer: models.PreflightAnswer, titles: Mapping[str, str] | None = None) -> str:
     """The counts, then each page: can submit with its workflow, or blocked with the reason."""
     results = answer.results
@@ -99,17 +106,9 @@ def preflight(answer: models.PreflightAnswer, titles: Mapping[str, str] | None =
     total = len(results) if s.total is None else s.total
     can = sum(r.canSubmit is True for r in results) if s.submittable is None else s.submittable
     blocked = sum(r.canSubmit is False for r in results) if s.blocked is None else s.blocked
+    rows = [(r.pageId, r.canSubmit, r.workflowId if r.canSubmit else r.reason) for r in results]
     head = f"{can} of {total} pages can be submitted, {blocked} blocked."
-    rows = [
-        (
-            r.pageId,
-            (titles or {}).get(r.pageId, UNKNOWN),
-            r.canSubmit,
-            r.workflowId if r.canSubmit else r.reason,
-        )
-        for r in results
-    ]
-    return f"{head}\n\n{table(('PAGE', 'TITLE', 'CAN SUBMIT', 'WORKFLOW / REASON'), rows)}"
+    return _results(head, "CAN SUBMIT", rows, titles)
 
 
 def submitted_count(answer: models.SubmitAnswer) -> int:
@@ -120,22 +119,17 @@ def submitted_count(answer: models.SubmitAnswer) -> int:
 
 def submit(answer: models.SubmitAnswer, titles: Mapping[str, str] | None = None) -> str:
     """The counts, then each page: submitted with its workflow, or skipped with the reason."""
+    results = answer.results
     submitted = submitted_count(answer)
-    done = sum(r.success is True for r in answer.results)
-    skipped = len(answer.results) - done if answer.skippedCount is None else answer.skippedCount
+    done = sum(r.success is True for r in results)
+    skipped = len(results) - done if answer.skippedCount is None else answer.skippedCount
     head = f"{submitted} submitted, {skipped} skipped."
-    if not submitted:
-        head += " Nothing was submitted."
+    head += "" if submitted else " Nothing was submitted."
     rows = [
-        (
-            r.pageId,
-            (titles or {}).get(r.pageId, UNKNOWN),
-            "submitted" if r.success else "skipped",
-            r.workflowId if r.success else r.reason,
-        )
-        for r in answer.results
+        (r.pageId, "submitted" if r.success else "skipped", r.workflowId if r.success else r.reason)
+        for r in results
     ]
-    return f"{head}\n\n{table(('PAGE', 'TITLE', 'RESULT', 'WORKFLOW / REASON'), rows)}"
+    return _results(head, "RESULT", rows, titles)
 
 
 def page_preflight(answer: models.PagePreflightAnswer) -> str:
