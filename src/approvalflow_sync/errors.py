@@ -142,20 +142,15 @@ class OAuthError(ApprovalFlowSyncError):
         status: int | None = None,
         error: str | None = None,
         description: str | None = None,
-        maybe_applied: bool = True,
-        retry_after: float | None = None,
     ) -> None:
         self.status = status
         self.error = error
         self.description = description
-        self.maybe_applied = maybe_applied
-        self.retry_after = retry_after
         super().__init__(message)
 
 
 class OAuthConnectionError(OAuthError):
-    """Raised when the token endpoint could not be reached, or answered 429 or 5xx: worth another
-    attempt (a code's exchange only when ``maybe_applied`` is false: a code is single-use)."""
+    """Raised when the token endpoint could not be reached, or answered 429 or 5xx."""
 
 
 class InvalidGrantError(OAuthError):

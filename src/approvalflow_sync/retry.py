@@ -26,13 +26,7 @@ import tenacity
 if TYPE_CHECKING:
     from pydantic import ValidationError
 
-from approvalflow_sync.errors import (
-    APIConnectionError,
-    OAuthConnectionError,
-    RateLimitError,
-    ServerError,
-    TransientAnswer,
-)
+from approvalflow_sync.errors import TransientAnswer
 
 log = logging.getLogger("approvalflow_sync.retry")
 T = TypeVar("T")
@@ -112,31 +106,14 @@ def status_verdict(status: int, headers: Mapping[str, str]) -> Verdict | None:
     return None
 
 
-def verdict_of(error: BaseException) -> Verdict | None:
-    """The one place failures are sorted into the kinds of :data:`WRITES_RETRIED_AFTER`."""
-    if isinstance(error, TransientAnswer):
-        return Verdict(cast(Kind, error.kind), error.retry_after)
-    if isinstance(error, RateLimitError):
-        return Verdict("rate limited", error.retry_after)
-    if isinstance(error, ServerError):
-        return Verdict("server error", error.retry_after)
-    if isinstance(error, OAuthConnectionError) and error.status is not None:  # 429 or 5xx
-        kind: Kind = "rate limited" if error.status == 429 else "server error"
-        return Verdict(kind, error.retry_after)
-    if isinstance(error, APIConnectionError | OAuthConnectionError):
-        return Verdict("maybe sent" if error.maybe_applied else "not sent")
-    return None
-
-
 def should_retry(error: BaseException, *, idempotent: bool) -> bool:
-    verdict = verdict_of(error)
-    return verdict is not None and (idempotent or verdict.kind in WRITES_RETRIED_AFTER)
+    """Whether to try again: the call is idempotent, or the failure proves it had no effect."""
+    return isinstance(error, TransientAnswer) and (idempotent or error.kind in WRITES_RETRIED_AFTER)
 
 
 def _advice(state: tenacity.RetryCallState) -> float | None:
     error = state.outcome.exception() if state.outcome else None
-    verdict = verdict_of(error) if error else None
-    return verdict.retry_after if verdict else None
+    return error.retry_after if isinstance(error, TransientAnswer) else None
 
 
 def _wait(policy: RetryPolicy) -> Callable[[tenacity.RetryCallState], float]:
@@ -310,22 +287,58 @@ def send_within(
         _TIME_LEFT.reset(time_left)
 
 
-def no_answer(error: httpx.RequestError) -> tuple[str, bool]:
-    """What a failed send says, and whether the request may have taken effect."""
-    name = type(error).__name__
-    if isinstance(error, httpx.ConnectTimeout):
-        return f"timed out connecting ({error}); check the URL and the network", False
-    if isinstance(error, httpx.TimeoutException):
-        return (
-            f"timed out waiting for the answer ({error}); the request may have taken effect",
-            True,
+def send_retried(
+    http: httpx.Client,
+    build: Callable[[], httpx.Request],
+    policy: RetryPolicy,
+    *,
+    idempotent: bool,
+    unsent: Callable[[httpx.RequestError], Exception],
+    busy: Callable[[httpx.Response], Exception],
+) -> httpx.Response:
+    """The answer to the request ``build`` makes, all attempts by one deadline: no answer
+    (``unsent``'s error), 429 and 5xx (``busy``'s) are retried as the table says, else raised."""
+    deadline = policy.deadline()
+
+    def attempt() -> httpx.Response:
+        try:
+            response = send_within(http, build(), deadline, policy.clock)
+        except httpx.RequestError as exc:
+            kind: Kind = "maybe sent" if maybe_sent(exc) else "not sent"
+            error = unsent(exc)
+            error.__cause__ = exc
+            raise TransientAnswer(str(error), kind, answer=error) from None
+        verdict = status_verdict(response.status_code, response.headers)
+        if verdict is None:
+            return response
+        error = busy(response)
+        raise TransientAnswer(
+            str(error), verdict.kind, retry_after=verdict.retry_after, answer=error
         )
+
+    try:
+        answer: httpx.Response = retrying(policy, idempotent=idempotent, deadline=deadline)(attempt)
+    except TransientAnswer as last:
+        error = cast(Exception, last.answer)
+        raise error from error.__cause__
+    return answer
+
+
+def maybe_sent(error: httpx.RequestError) -> bool:
+    """Whether a request that got no answer may have taken effect: unless it never connected."""
+    return not isinstance(error, httpx.ConnectTimeout | httpx.ConnectError)
+
+
+def no_answer(error: httpx.RequestError) -> str:
+    """What a failed send says, and what to check."""
+    if isinstance(error, httpx.ConnectTimeout):
+        return f"timed out connecting ({error}); check the URL and the network"
+    if isinstance(error, httpx.TimeoutException):
+        return f"timed out waiting for the answer ({error}); the request may have taken effect"
     if isinstance(error, httpx.ConnectError):
-        return f"could not connect ({name}); check the URL and the network", False
-    return (
-        f"the connection broke before an answer ({name}); the request may have taken effect",
-        True,
-    )
+        return f"could not connect ({type(error).__name__}); check the URL and the network"
+    name = type(error).__name__
+    return f"the connection broke before an answer ({name}); the request may have taken effect"
 
 
 def json_of(response: httpx.Response) -> object:

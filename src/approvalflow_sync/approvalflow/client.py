@@ -34,10 +34,10 @@ from approvalflow_sync.retry import (
     describe_body,
     first_problem,
     json_of,
+    maybe_sent,
     no_answer,
     parse_retry_after,
-    retrying,
-    send_within,
+    send_retried,
 )
 
 Answer = TypeVar("Answer", bound=BaseModel)
@@ -207,40 +207,34 @@ class ApprovalFlowClient:
         idempotent: bool | None = None,
     ) -> Answer:
         safe = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
-        deadline = self._retry.deadline()
-        for attempt in retrying(self._retry, idempotent=safe, deadline=deadline):
-            with attempt:
-                body = self._send(method, path, scope, params, json_body, deadline=deadline)
-        return _parse(answer_type, body, method, path)
 
-    def _send(
-        self,
-        method: str,
-        path: str,
-        scope: str,
-        params: dict[str, str] | None,
-        json_body: dict[str, Any] | None,
-        *,
-        deadline: float,
-    ) -> dict[str, Any]:
-
-        def request() -> httpx.Response:
+        def request() -> httpx.Request:
             headers = {"Authorization": f"Bearer {self._token.current()}"}
             headers["Accept"] = "application/json"
-            built = self._http.build_request(
-                method, self.base_url + path, params=params, json=json_body, headers=headers
+            url = self.base_url + path
+            return self._http.build_request(
+                method, url, params=params, json=json_body, headers=headers
             )
-            try:
-                return send_within(self._http, built, deadline, self._retry.clock)
-            except httpx.RequestError as exc:
-                said, maybe = no_answer(exc)
-                timeout = isinstance(exc, httpx.TimeoutException)
-                kind = APITimeoutError if timeout else APIConnectionError
-                raise kind(said, method=method, path=path, maybe_applied=maybe) from exc
 
-        response = request()
+        def unsent(exc: httpx.RequestError) -> APIError:
+            kind = (
+                APITimeoutError if isinstance(exc, httpx.TimeoutException) else APIConnectionError
+            )
+            return kind(no_answer(exc), method=method, path=path, maybe_applied=maybe_sent(exc))
+
+        def send() -> httpx.Response:
+            return send_retried(
+                self._http,
+                request,
+                self._retry,
+                idempotent=safe,
+                unsent=unsent,
+                busy=lambda response: _refusal(response, method, path, scope),
+            )
+
+        response = send()
         if response.status_code == 401 and self._token.refresh():
-            response = request()
+            response = send()
         if 300 <= response.status_code < 400:
             location = response.headers.get("Location", "")[:200]
             raise APIResponseError(
@@ -251,7 +245,7 @@ class ApprovalFlowClient:
                 path=path,
                 status=response.status_code,
             )
-        return _read_answer(response, method, path, scope)
+        return _parse(answer_type, _read_answer(response, method, path, scope), method, path)
 
 
 def _body(**fields: Any) -> dict[str, Any]:
@@ -263,20 +257,27 @@ def _page_refs(page_ids: list[str]) -> list[dict[str, str]]:
     return [{"pageId": page_id} for page_id in page_ids]
 
 
-def _read_answer(response: httpx.Response, method: str, path: str, scope: str) -> dict[str, Any]:
-    """The JSON object of an answer, or the error it stands for."""
+def _refusal(response: httpx.Response, method: str, path: str, scope: str) -> APIError:
+    """The error an error status stands for, with the server's text."""
     data = json_of(response)
     body = data if isinstance(data, dict) else None
+    return error_for_status(
+        response.status_code,
+        method=method,
+        path=path,
+        error=_server_text(body, response),
+        scope=scope,
+        retry_after=parse_retry_after(response.headers.get("Retry-After")),
+        non_json=f"answered with {describe_body(response)}" if body is None else None,
+    )
+
+
+def _read_answer(response: httpx.Response, method: str, path: str, scope: str) -> dict[str, Any]:
+    """The JSON object of an answer, or the error it stands for."""
     if response.status_code >= 400:
-        raise error_for_status(
-            response.status_code,
-            method=method,
-            path=path,
-            error=_server_text(body, response),
-            scope=scope,
-            retry_after=parse_retry_after(response.headers.get("Retry-After")),
-            non_json=f"answered with {describe_body(response)}" if body is None else None,
-        )
+        raise _refusal(response, method, path, scope)
+    data = json_of(response)
+    body = data if isinstance(data, dict) else None
 
     def refused(message: str, error: str | None = None) -> APIResponseError:
         return APIResponseError(

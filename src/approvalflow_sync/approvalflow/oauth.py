@@ -14,6 +14,7 @@ import secrets as _random
 import threading
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, quote_plus, urlencode
 
@@ -34,9 +35,7 @@ from approvalflow_sync.retry import (
     first_problem,
     json_of,
     no_answer,
-    parse_retry_after,
-    retrying,
-    send_within,
+    send_retried,
 )
 
 log = logging.getLogger("approvalflow_sync.oauth")
@@ -214,103 +213,70 @@ def accessible_resources(
 def _send(
     http: httpx.Client, request: httpx.Request, retry: RetryPolicy, *, idempotent: bool
 ) -> httpx.Response:
-    """The answer, each attempt by the call's deadline; no answer, 429 and 5xx are
-    :class:`OAuthConnectionError`, worth another attempt."""
+    """The answer, retried after no answer, 429 and 5xx (:class:`OAuthConnectionError`)."""
     where = f"{request.method} {request.url.copy_with(query=None)}"
-    deadline = retry.deadline()
 
-    def attempt() -> httpx.Response:
-        try:
-            response = send_within(http, request, deadline, retry.clock)
-        except httpx.RequestError as exc:
-            said, maybe = no_answer(exc)
-            raise OAuthConnectionError(f"{where}: {said}", maybe_applied=maybe) from None
-        status = response.status_code
-        if status == 429 or status >= 500:
-            raise OAuthConnectionError(
-                f"{where} answered {status} with {describe_body(response)}: Atlassian is busy or "
-                "failing; try again later",
-                status=status,
-                retry_after=parse_retry_after(response.headers.get("Retry-After")),
-            )
-        return response
+    def busy(response: httpx.Response) -> OAuthConnectionError:
+        return OAuthConnectionError(
+            f"{where} answered {response.status_code} with {describe_body(response)}: Atlassian "
+            "is busy or failing; try again later",
+            status=response.status_code,
+        )
 
-    attempts = retrying(retry, idempotent=idempotent, deadline=deadline)
-    answer: httpx.Response = attempts(attempt)
-    return answer
+    return send_retried(
+        http,
+        lambda: request,
+        retry,
+        idempotent=idempotent,
+        unsent=lambda exc: OAuthConnectionError(f"{where}: {no_answer(exc)}"),
+        busy=busy,
+    )
 
 
 # -- the token source --------------------------------------------------------------------------
 
 
+@dataclass(eq=False)
 class RefreshingToken:
     """The client's token source for CI: access tokens from a rotating refresh token.
 
-    Every exchange keeps the new refresh token and hands it to ``on_rotate`` before returning, so
-    the program masks and stores it before other work (kept even if ``on_rotate`` raises);
-    ``on_grant`` gets every new access token first, to mask it.
+    Each exchange hands a new refresh token to ``on_rotate`` before returning (kept even if it
+    raises), so the program masks and stores it first; ``on_grant`` gets each access token to mask.
     """
 
-    def __init__(
-        self,
-        http: httpx.Client,
-        token_url: str,
-        client_id: str,
-        client_secret: str,
-        refresh_token: str,
-        *,
-        on_rotate: Callable[[str], None] | None = None,
-        on_grant: Callable[[str], None] | None = None,
-        retry: RetryPolicy = TOKEN_RETRY,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.token_url = token_url
-        self.client_id = client_id
-        self._http = http
-        self._client_secret = client_secret
-        self._refresh_token = refresh_token
-        self._on_rotate = on_rotate
-        self._on_grant = on_grant
-        self._retry = retry
-        self._clock = clock
-        self._grant: TokenGrant | None = None
-        self._fresh_until = 0.0
-        self._lock = threading.RLock()
-        self.exchanges = 0
-        self.rotations = 0
-        """How many exchanges there were, and how many answered a new refresh token."""
-
-    def __repr__(self) -> str:
-        return (
-            f"RefreshingToken(token_url={self.token_url!r}, client_id={self.client_id!r}, "
-            f"exchanges={self.exchanges}, tokens={HIDDEN})"
-        )
-
-    @property
-    def refresh_token(self) -> str:
-        """The newest refresh token: the one to store for the next run."""
-        return self._refresh_token
+    http: httpx.Client = field(repr=False)
+    token_url: str
+    client_id: str
+    client_secret: str = field(repr=False)
+    refresh_token: str = field(repr=False)
+    """The newest refresh token: the one to store for the next run."""
+    on_rotate: Callable[[str], None] | None = field(default=None, kw_only=True, repr=False)
+    on_grant: Callable[[str], None] | None = field(default=None, kw_only=True, repr=False)
+    retry: RetryPolicy = field(default=TOKEN_RETRY, kw_only=True, repr=False)
+    clock: Callable[[], float] = field(default=time.monotonic, kw_only=True, repr=False)
+    grant: TokenGrant | None = field(default=None, init=False, repr=False)
+    """The last grant, or None before the first exchange."""
+    exchanges: int = field(default=0, init=False)
+    rotations: int = field(default=0, init=False)
+    """How many exchanges there were, and how many answered a new refresh token."""
+    _fresh_until: float = field(default=0.0, init=False, repr=False)
+    _lock: threading.RLock = field(default_factory=threading.RLock, init=False, repr=False)
 
     @property
     def rotated(self) -> bool:
         """True once an exchange answered a new refresh token (the stored one is then spent)."""
         return self.rotations > 0
 
-    @property
-    def grant(self) -> TokenGrant | None:
-        """The last grant, or None before the first exchange."""
-        return self._grant
-
     def start(self) -> TokenGrant:
         """Exchange now unless already done: call it before other work, so rotation comes first."""
         with self._lock:
-            return self._grant if self._grant is not None else self._exchange()
+            return self.grant if self.grant is not None else self._exchange()
 
     def current(self) -> str:
         """The access token to send; exchanges first when there is none or it is about to end."""
         with self._lock:
-            grant = self._grant
-            if grant is None or self._clock() >= self._fresh_until:
+            grant = self.grant
+            if grant is None or self.clock() >= self._fresh_until:
                 grant = self._exchange()
             return grant.access_token
 
@@ -322,31 +288,31 @@ class RefreshingToken:
 
     def _exchange(self) -> TokenGrant:
         grant = exchange_refresh_token(
-            self._http,
+            self.http,
             self.token_url,
             self.client_id,
-            self._client_secret,
-            self._refresh_token,
-            retry=self._retry,
+            self.client_secret,
+            self.refresh_token,
+            retry=self.retry,
         )
-        if self._on_grant is not None:
-            self._on_grant(grant.access_token)
-        self._grant = grant
-        self._fresh_until = self._clock() + max(0.0, grant.expires_in - EARLY_REFRESH_SECONDS)
+        if self.on_grant is not None:
+            self.on_grant(grant.access_token)
+        self.grant = grant
+        self._fresh_until = self.clock() + max(0.0, grant.expires_in - EARLY_REFRESH_SECONDS)
         self.exchanges += 1
         new = grant.refresh_token
-        if new is None or new == self._refresh_token:
+        if new is None or new == self.refresh_token:
             log.info("got a new access token; the refresh token did not change")
             return grant
-        self._refresh_token = new
+        self.refresh_token = new
         self.rotations += 1
         log.info(
             "got a new access token and a new refresh token; the one used stops working in "
             "%d minutes",
             REUSE_WINDOW_MINUTES,
         )
-        if self._on_rotate is not None:
-            self._on_rotate(new)
+        if self.on_rotate is not None:
+            self.on_rotate(new)
         return grant
 
 
