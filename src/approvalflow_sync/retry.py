@@ -18,6 +18,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
+from urllib.parse import quote, quote_plus
 
 import httpcore
 import httpx
@@ -356,6 +357,17 @@ def first_problem(error: ValidationError) -> str:
     problem = error.errors()[0]
     where = ".".join(str(part) for part in problem["loc"]) or "the answer"
     return f"{where}: {problem['msg']}"
+
+
+def hidden(value: object, secrets: Iterable[str]) -> str | None:
+    """The server's text with any secret it echoes (as is or URL-encoded) blanked out."""
+    if not isinstance(value, str):
+        return None
+    for secret in (secret for secret in secrets if len(secret) >= 4):
+        forms = {secret, quote(secret), quote(secret, safe=""), quote_plus(secret)}
+        for form in sorted(forms, key=len, reverse=True):
+            value = value.replace(form, "<hidden>")
+    return value
 
 
 def describe_body(response: httpx.Response) -> str:

@@ -33,6 +33,7 @@ from approvalflow_sync.retry import (
     RetryPolicy,
     describe_body,
     first_problem,
+    hidden,
     json_of,
     maybe_sent,
     no_answer,
@@ -299,11 +300,8 @@ def _read_answer(response: httpx.Response, method: str, path: str, scope: str) -
 
 def _server_text(body: dict[str, Any] | None, response: httpx.Response) -> str | None:
     """The server's ``error`` text, with the token blanked out should the server echo it."""
-    error = body.get("error") if body else None
-    if not isinstance(error, str):
-        return None
     token = response.request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-    return error.replace(token, "<hidden>") if len(token) >= 8 else error
+    return hidden(body.get("error"), [token]) if body else None
 
 
 def _parse(answer_type: type[Answer], body: dict[str, Any], method: str, path: str) -> Answer:

@@ -1,8 +1,7 @@
 """Atlassian's OAuth 2.0 (3LO) token endpoint, and a token source that refreshes itself.
 
-A person consents once in a browser (``approvalflow-sync auth init``); from then on a job lives on
-the refresh token, which rotates on every refresh. Secrets go into request bodies and
-``Authorization`` headers only: never into an error message, a log line or a ``repr``.
+Secrets go into request bodies and ``Authorization`` headers only: never into an error message,
+a log line or a ``repr``.
 """
 
 from __future__ import annotations
@@ -15,11 +14,11 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
-from urllib.parse import quote, quote_plus, urlencode
+from typing import Annotated, Any
+from urllib.parse import quote, urlencode
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from approvalflow_sync.approvalflow.scopes import CONSENT_SCOPES
 from approvalflow_sync.errors import (
@@ -33,6 +32,7 @@ from approvalflow_sync.retry import (
     RetryPolicy,
     describe_body,
     first_problem,
+    hidden,
     json_of,
     no_answer,
     send_retried,
@@ -46,7 +46,6 @@ AUDIENCE = "api.atlassian.com"
 REUSE_WINDOW_MINUTES = 10
 EARLY_REFRESH_SECONDS = 60.0
 """An access token this close to its ``expires_in`` is refreshed before use, not after a 401."""
-HIDDEN = "<hidden>"
 CONSENT_COMMAND = "approvalflow-sync auth init"
 """The command that gets a new refresh token, as the advice for a refused one names it."""
 
@@ -55,24 +54,20 @@ TOKEN_RETRY = RetryPolicy(attempts=3, total_seconds=30.0, initial_backoff=0.5, m
 
 
 class TokenGrant(BaseModel):
-    """The token endpoint's answer to either grant (RFC 6749 section 5.1); ``repr`` shows no
-    token."""
+    """The token endpoint's answer to either grant (RFC 6749 5.1); ``repr`` shows no token."""
 
     model_config = ConfigDict(frozen=True)
 
     access_token: str = Field(min_length=1, repr=False)
-    refresh_token: str | None = Field(default=None, repr=False)
-    """Present only when ``offline_access`` was granted."""
+    refresh_token: Annotated[str | None, AfterValidator(lambda v: v or None)] = Field(
+        default=None, repr=False
+    )
+    """Present (not empty) only when ``offline_access`` was granted."""
     expires_in: int = 3600
     """Seconds the access token lives; Atlassian answers 3600."""
     scope: str = ""
     """The granted scopes, separated by spaces, as the server wrote them."""
     token_type: str = "Bearer"  # noqa: S105 - a token type, not a secret
-
-    @field_validator("refresh_token")
-    @classmethod
-    def _empty_is_none(cls, value: str | None) -> str | None:
-        return value or None
 
     @property
     def scopes(self) -> frozenset[str]:
@@ -189,9 +184,7 @@ def accessible_resources(
     """The sites (with cloud ids) an access token reaches."""
     where = f"GET {resources_url}"
     headers = {"Authorization": f"Bearer {access_token}", "Accept": "application/json"}
-
-    request = http.build_request("GET", resources_url, headers=headers)
-    response = _send(http, request, retry, idempotent=True)
+    response = _send(http, http.build_request("GET", resources_url, headers=headers), retry, True)
     data = json_of(response)
     if response.status_code == 401:
         raise OAuthError(
@@ -211,7 +204,7 @@ def accessible_resources(
 
 
 def _send(
-    http: httpx.Client, request: httpx.Request, retry: RetryPolicy, *, idempotent: bool
+    http: httpx.Client, request: httpx.Request, retry: RetryPolicy, idempotent: bool
 ) -> httpx.Response:
     """The answer, retried after no answer, 429 and 5xx (:class:`OAuthConnectionError`)."""
     where = f"{request.method} {request.url.copy_with(query=None)}"
@@ -328,14 +321,11 @@ def _token_request(
     *,
     repeatable: bool,
 ) -> TokenGrant:
-    log.debug(
-        "POST %s (grant_type=%s, client_id=%s)", token_url, body["grant_type"], body["client_id"]
+    log.debug("POST %s (grant_type=%s)", token_url, body["grant_type"])
+    headers = {"Accept": "application/json"}
+    response = _send(
+        http, http.build_request("POST", token_url, json=body, headers=headers), retry, repeatable
     )
-    request = http.build_request(
-        "POST", token_url, json=body, headers={"Accept": "application/json"}
-    )
-
-    response = _send(http, request, retry, idempotent=repeatable)
     data = json_of(response)
     status = response.status_code
     if status >= 300:
@@ -362,8 +352,10 @@ def _token_error(
     client_id, grant_type = body["client_id"], body["grant_type"]
     secrets = [v for k, v in body.items() if k not in ("grant_type", "client_id")]
     status = response.status_code
-    error = _hide(data.get("error"), secrets) if isinstance(data, dict) else None
-    description = _hide(data.get("error_description"), secrets) if isinstance(data, dict) else None
+    answer = data if isinstance(data, dict) else {}
+    error, description = (
+        hidden(answer.get(key), secrets) for key in ("error", "error_description")
+    )
     said = ": ".join(part for part in (error, description) if part) or describe_body(response)
     head = f"{where} answered {status} ({said})"
     fields: dict[str, Any] = {"status": status, "error": error, "description": description}
@@ -402,15 +394,3 @@ def _token_error(
             **fields,
         )
     return OAuthError(head, **fields)
-
-
-def _hide(value: object, secrets: list[str]) -> str | None:
-    """The server's text with any secret it echoes (as is or URL-encoded) blanked out."""
-    if not isinstance(value, str):
-        return None
-    for secret in secrets:
-        if len(secret) >= 4:
-            forms = {secret, quote(secret), quote(secret, safe=""), quote_plus(secret)}
-            for form in sorted(forms, key=len, reverse=True):
-                value = value.replace(form, HIDDEN)
-    return value
