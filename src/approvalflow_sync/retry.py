@@ -1,7 +1,6 @@
 """The one retry engine (ApprovalFlow, the token endpoint, GitHub), deadlines, reading answers.
 
-Safe calls are retried with jittered backoff, ``Retry-After`` honoured; a write only when it
-surely did not take effect. Each call also has a total deadline, headers and body included.
+A write is retried only when it surely did not take effect; every call has a total deadline.
 """
 
 from __future__ import annotations
@@ -80,9 +79,9 @@ class Verdict:
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
     """Seconds to wait from a ``Retry-After`` header: delta-seconds or an HTTP date."""
-    if value is None or not value.strip():
+    text = (value or "").strip()
+    if not text:
         return None
-    text = value.strip()
     try:
         return max(0.0, float(text))
     except ValueError:
@@ -117,32 +116,6 @@ def _advice(state: tenacity.RetryCallState) -> float | None:
     return error.retry_after if isinstance(error, TransientAnswer) else None
 
 
-def _wait(policy: RetryPolicy) -> Callable[[tenacity.RetryCallState], float]:
-    """``Retry-After`` when the server gave it, else exponential backoff with full jitter."""
-    backoff = tenacity.wait_random_exponential(policy.initial_backoff, max=policy.max_backoff)
-
-    def wait(state: tenacity.RetryCallState) -> float:
-        advice = _advice(state)
-        return advice if advice is not None else float(backoff(state))
-
-    return wait
-
-
-def _stop(policy: RetryPolicy, deadline: float) -> Callable[[tenacity.RetryCallState], bool]:
-    """Stop after the last attempt, on advice to wait too long, or when the wait ends too late."""
-
-    def stop(state: tenacity.RetryCallState) -> bool:
-        advice = _advice(state)
-        wait = state.upcoming_sleep
-        return (
-            state.attempt_number >= policy.attempts
-            or (advice is not None and advice > policy.max_retry_after)
-            or policy.clock() + wait >= deadline
-        )
-
-    return stop
-
-
 def _log_retry(state: tenacity.RetryCallState) -> None:
     error = state.outcome.exception() if state.outcome else None
     wait = state.next_action.sleep if state.next_action else 0.0
@@ -150,11 +123,29 @@ def _log_retry(state: tenacity.RetryCallState) -> None:
 
 
 def retrying(policy: RetryPolicy, *, idempotent: bool, deadline: float) -> tenacity.Retrying:
-    """A tenacity controller applying :func:`should_retry` under ``policy`` until ``deadline``."""
+    """A tenacity controller applying :func:`should_retry` under ``policy`` until ``deadline``.
+
+    It waits as ``Retry-After`` says, else a jittered exponential backoff; it stops after the
+    last attempt, on advice to wait too long, or when the wait would end past ``deadline``.
+    """
+    backoff = tenacity.wait_random_exponential(policy.initial_backoff, max=policy.max_backoff)
+
+    def wait(state: tenacity.RetryCallState) -> float:
+        advice = _advice(state)
+        return advice if advice is not None else float(backoff(state))
+
+    def stop(state: tenacity.RetryCallState) -> bool:
+        advice = _advice(state)
+        return (
+            state.attempt_number >= policy.attempts
+            or (advice is not None and advice > policy.max_retry_after)
+            or policy.clock() + state.upcoming_sleep >= deadline
+        )
+
     return tenacity.Retrying(
         sleep=policy.sleep,
-        stop=_stop(policy, deadline),
-        wait=_wait(policy),
+        stop=stop,
+        wait=wait,
         retry=tenacity.retry_if_exception(lambda error: should_retry(error, idempotent=idempotent)),
         before_sleep=_log_retry,
         reraise=True,
@@ -163,7 +154,7 @@ def retrying(policy: RetryPolicy, *, idempotent: bool, deadline: float) -> tenac
 
 def within(deadline: float, clock: Callable[[], float], work: Callable[[], T]) -> T:
     """``work()``'s result, or :class:`TimeoutError` once ``deadline`` passes: the work runs in a
-    thread left to end, as a server sending a byte a second outlasts every read timeout."""
+    thread left to end (a server sending a byte a second outlasts every read timeout)."""
     left = deadline - clock()
     if left <= 0:
         raise TimeoutError("the deadline passed before the request was sent")
@@ -182,7 +173,7 @@ def within(deadline: float, clock: Callable[[], float], work: Callable[[], T]) -
 
 
 _TIME_LEFT: ContextVar[Callable[[], float] | None] = ContextVar("time_left", default=None)
-"""Seconds left until the deadline of the call :func:`send_within` is sending, if any."""
+"""Seconds left until the deadline of the call :func:`send_retried` is sending, if any."""
 
 
 def _bounded(timeout: float | None, late: type[httpcore.TimeoutException]) -> float | None:
@@ -248,44 +239,12 @@ class _DeadlineBackend(httpcore.NetworkBackend):
 
 def _bind_to_deadlines(http: httpx.Client, url: httpx.URL) -> None:
     """Give the pool serving ``url`` connections bounded by the call's deadline: httpx has no
-    public hook for a network backend, so it is set on httpx's own pool (a test double's
-    transport has none and is left as it is)."""
+    public hook for a network backend, so it is set on its pool (a test double has none)."""
     pool = getattr(http._transport_for_url(url), "_pool", None)
     if isinstance(pool, httpcore.ConnectionPool) and not isinstance(
         pool._network_backend, _DeadlineBackend
     ):
         pool._network_backend = _DeadlineBackend(pool._network_backend)
-
-
-def send_within(
-    http: httpx.Client,
-    request: httpx.Request,
-    deadline: float,
-    clock: Callable[[], float] = time.monotonic,
-) -> httpx.Response:
-    """Send ``request`` and read its whole answer, headers included, by ``deadline`` (httpx's
-    ``ConnectTimeout`` or ``ReadTimeout`` after it); redirects are not followed. No thread:
-    each read waits at most the time left, so the connection is closed when the call ends."""
-    left = deadline - clock()
-    if left <= 0:
-        raise httpx.ConnectTimeout(
-            "the deadline passed before the request was sent", request=request
-        )
-    request.extensions["timeout"] = {
-        phase: left if seconds is None else min(seconds, left)
-        for phase, seconds in http.timeout.as_dict().items()
-    }
-    _bind_to_deadlines(http, request.url)
-    time_left = _TIME_LEFT.set(lambda: deadline - clock())
-    try:
-        return http.send(request, follow_redirects=False)
-    except httpx.TimeoutException as exc:
-        if clock() < deadline:
-            raise
-        said = f"the deadline passed {left:.3g} s after the request started"
-        raise type(exc)(said, request=request) from None
-    finally:
-        _TIME_LEFT.reset(time_left)
 
 
 def send_retried(
@@ -297,13 +256,31 @@ def send_retried(
     unsent: Callable[[httpx.RequestError], Exception],
     busy: Callable[[httpx.Response], Exception],
 ) -> httpx.Response:
-    """The answer to the request ``build`` makes, all attempts by one deadline: no answer
-    (``unsent``'s error), 429 and 5xx (``busy``'s) are retried as the table says, else raised."""
+    """The answer to the request ``build`` makes, redirects not followed, all attempts and reads
+    by one deadline; no answer (``unsent``'s error), 429 and 5xx (``busy``'s) are retried as the
+    table says, else raised. No thread: each read waits at most the time left."""
     deadline = policy.deadline()
+
+    def send(request: httpx.Request) -> httpx.Response:
+        left = deadline - policy.clock()
+        if left <= 0:
+            said = "the deadline passed before the request was sent"
+            raise httpx.ConnectTimeout(said, request=request)
+        _bind_to_deadlines(http, request.url)
+        time_left = _TIME_LEFT.set(lambda: deadline - policy.clock())
+        try:
+            return http.send(request, follow_redirects=False)
+        except httpx.TimeoutException as exc:
+            if policy.clock() < deadline:
+                raise
+            said = f"the deadline passed {left:.3g} s after the request started"
+            raise type(exc)(said, request=request) from None
+        finally:
+            _TIME_LEFT.reset(time_left)
 
     def attempt() -> httpx.Response:
         try:
-            response = send_within(http, build(), deadline, policy.clock)
+            response = send(build())
         except httpx.RequestError as exc:
             kind: Kind = "maybe sent" if maybe_sent(exc) else "not sent"
             error = unsent(exc)
@@ -383,8 +360,5 @@ def describe_body(response: httpx.Response) -> str:
         return "JSON nested too deeply to read"
     except (ValueError, UnicodeDecodeError):
         return f"{len(response.content)} bytes of {kind}"
-    return f"a JSON {_JSON_KINDS.get(type(data), 'value')}"
-
-
-_JSON_KINDS: dict[type, str] = {dict: "object", list: "array", str: "string", int: "number"}
-_JSON_KINDS |= {float: "number", bool: "boolean", type(None): "null"}
+    kinds = {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null"}
+    return f"a JSON {kinds.get(type(data), 'number')}"

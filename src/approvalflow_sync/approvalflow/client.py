@@ -51,22 +51,6 @@ class TokenSource(Protocol):
     def refresh(self) -> bool: ...
 
 
-class StaticToken:
-    """A fixed access token that cannot be refreshed."""
-
-    def __init__(self, token: str) -> None:
-        self._token = token
-
-    def current(self) -> str:
-        return self._token
-
-    def refresh(self) -> bool:
-        return False
-
-    def __repr__(self) -> str:
-        return "StaticToken(<hidden>)"
-
-
 class ApprovalFlowClient:
     """The nine endpoints of ApprovalFlow, with retries and one error tree."""
 
@@ -80,7 +64,8 @@ class ApprovalFlowClient:
         timeout: float = 30.0,
     ) -> None:
         self.base_url = base_url.rstrip("/")
-        self._token: TokenSource = StaticToken(token) if isinstance(token, str) else token
+        self._token = token
+        """A plain access token, or a source that can refresh it after a 401."""
         self._http = http or httpx.Client(timeout=timeout)
         self._retry = retry or RetryPolicy()
 
@@ -210,7 +195,8 @@ class ApprovalFlowClient:
         safe = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
 
         def request() -> httpx.Request:
-            headers = {"Authorization": f"Bearer {self._token.current()}"}
+            token = self._token if isinstance(self._token, str) else self._token.current()
+            headers = {"Authorization": f"Bearer {token}"}
             headers["Accept"] = "application/json"
             url = self.base_url + path
             return self._http.build_request(
@@ -234,7 +220,11 @@ class ApprovalFlowClient:
             )
 
         response = send()
-        if response.status_code == 401 and self._token.refresh():
+        if (
+            response.status_code == 401
+            and not isinstance(self._token, str)
+            and self._token.refresh()
+        ):
             response = send()
         if 300 <= response.status_code < 400:
             location = response.headers.get("Location", "")[:200]
