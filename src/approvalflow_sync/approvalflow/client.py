@@ -29,7 +29,6 @@ from approvalflow_sync.errors import (
     ServerError,
 )
 from approvalflow_sync.retry import (
-    IDEMPOTENT_METHODS,
     RetryPolicy,
     describe_body,
     first_problem,
@@ -177,9 +176,7 @@ class ApprovalFlowClient:
         return models.change_set_in(self._post(path, sent, models.Envelope, WRITE_CHANGE_SET))
 
     def _post(self, path: str, sent: dict[str, Any], answer: type[Answer], scope: str) -> Answer:
-        """A POST; the preflights (scope read) change nothing, so they are retried like a GET."""
-        idempotent = scope in (READ_CHANGE_SET, READ_APPROVAL)
-        return self._call("POST", path, answer, scope, json_body=sent, idempotent=idempotent)
+        return self._call("POST", path, answer, scope, json_body=sent)
 
     def _call(
         self,
@@ -190,23 +187,21 @@ class ApprovalFlowClient:
         *,
         params: dict[str, str] | None = None,
         json_body: dict[str, Any] | None = None,
-        idempotent: bool | None = None,
     ) -> Answer:
-        safe = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
+        """One call; those needing only a read scope (the preflights too) change nothing, so
+        they are retried like a GET."""
 
         def request() -> httpx.Request:
             token = self._token if isinstance(self._token, str) else self._token.current()
-            headers = {"Authorization": f"Bearer {token}"}
-            headers["Accept"] = "application/json"
+            headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
             url = self.base_url + path
             return self._http.build_request(
                 method, url, params=params, json=json_body, headers=headers
             )
 
         def unsent(exc: httpx.RequestError) -> APIError:
-            kind = (
-                APITimeoutError if isinstance(exc, httpx.TimeoutException) else APIConnectionError
-            )
+            timeout = isinstance(exc, httpx.TimeoutException)
+            kind = APITimeoutError if timeout else APIConnectionError
             return kind(no_answer(exc), method=method, path=path, maybe_applied=maybe_sent(exc))
 
         def send() -> httpx.Response:
@@ -214,29 +209,37 @@ class ApprovalFlowClient:
                 self._http,
                 request,
                 self._retry,
-                idempotent=safe,
+                idempotent=scope in (READ_CHANGE_SET, READ_APPROVAL),
                 unsent=unsent,
                 busy=lambda response: _refusal(response, method, path, scope),
             )
 
         response = send()
-        if (
-            response.status_code == 401
-            and not isinstance(self._token, str)
-            and self._token.refresh()
-        ):
-            response = send()
-        if 300 <= response.status_code < 400:
-            location = response.headers.get("Location", "")[:200]
-            raise APIResponseError(
-                f"answered {response.status_code} instead of a 2xx answer: a redirect to "
-                f"{location!r}, not followed, the token goes to {self.base_url} only; check "
-                "the base URL (a login page answers like this)",
-                method=method,
-                path=path,
-                status=response.status_code,
+        if response.status_code == 401 and not isinstance(self._token, str):
+            response = send() if self._token.refresh() else response
+        status = response.status_code
+        if status >= 400:
+            raise _refusal(response, method, path, scope)
+        data = json_of(response) if response.content.strip() else {}  # empty: a write done
+
+        def refused(message: str, error: str | None = None) -> APIResponseError:
+            return APIResponseError(message, method=method, path=path, status=status, error=error)
+
+        if 300 <= status < 400:
+            raise refused(
+                f"answered {status} instead of a 2xx answer: a redirect to "
+                f"{response.headers.get('Location', '')[:200]!r}, not followed, the token goes "
+                f"to {self.base_url} only; check the base URL (a login page answers like this)"
             )
-        return _parse(answer_type, _read_answer(response, method, path, scope), method, path)
+        if not isinstance(data, dict):
+            raise refused(
+                f"answered with {describe_body(response)} instead of a JSON object; "
+                "check the base URL (a proxy or login page answers like this)"
+            )
+        if data.get("success") is False:
+            error = _server_text(data, response)
+            raise refused(f"refused with success false: {error or 'no error text'}", error)
+        return _parse(answer_type, data, method, path)
 
 
 def _body(**fields: Any) -> dict[str, Any]:
@@ -261,31 +264,6 @@ def _refusal(response: httpx.Response, method: str, path: str, scope: str) -> AP
         retry_after=parse_retry_after(response.headers.get("Retry-After")),
         non_json=f"answered with {describe_body(response)}" if body is None else None,
     )
-
-
-def _read_answer(response: httpx.Response, method: str, path: str, scope: str) -> dict[str, Any]:
-    """The JSON object of an answer, or the error it stands for."""
-    if response.status_code >= 400:
-        raise _refusal(response, method, path, scope)
-    data = json_of(response)
-    body = data if isinstance(data, dict) else None
-
-    def refused(message: str, error: str | None = None) -> APIResponseError:
-        return APIResponseError(
-            message, method=method, path=path, status=response.status_code, error=error
-        )
-
-    if body is None and not response.content.strip():
-        return {}  # an empty 2xx answer: a write that says nothing more than that it was done
-    if body is None:
-        raise refused(
-            f"answered with {describe_body(response)} instead of a JSON object; "
-            "check the base URL (a proxy or login page answers like this)"
-        )
-    if body.get("success") is False:
-        error = _server_text(body, response)
-        raise refused(f"refused with success false: {error or 'no error text'}", error)
-    return body
 
 
 def _server_text(body: dict[str, Any] | None, response: httpx.Response) -> str | None:
