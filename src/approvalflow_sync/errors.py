@@ -92,10 +92,6 @@ class PermissionDeniedError(APIStatusError):
         super().__init__(message, **where)
 
 
-class NotFoundError(APIStatusError):
-    """Raised on 404: the path or the object does not exist (often a wrong base URL)."""
-
-
 class RateLimitError(APIStatusError):
     """Raised on 429 once the retry budget is spent; ``retry_after`` is the server's advice."""
 
@@ -114,8 +110,7 @@ class GitHubError(ApprovalFlowSyncError):
 
 
 class GitHubRateLimitError(GitHubError):
-    """Raised when a GitHub rate limit lasts past the deadline: ``resets_at`` (epoch seconds)
-    says when to try again."""
+    """Raised when a GitHub rate limit lasts past the deadline; ``resets_at``: epoch seconds."""
 
     def __init__(self, operation: str, message: str, *, resets_at: float) -> None:
         self.resets_at = resets_at
@@ -166,8 +161,7 @@ class OfflineAccessMissingError(OAuthError):
 
 
 class TransientAnswer(Exception):  # noqa: N818 - a signal to the retry engine, never shown
-    """Raised inside a retried call for an answer worth another attempt; ``answer`` is handed on
-    when no attempt is left."""
+    """Raised inside a retried call for another attempt; ``answer`` is handed on after the last."""
 
     def __init__(
         self, description: str, kind: str, *, retry_after: float | None = None, answer: object
@@ -205,8 +199,7 @@ class Problem:
 
 
 class MappingError(ConfigError):
-    """Raised when the mapping file is missing, unreadable or invalid; ``problems`` has them
-    all (for annotations), the message the first :data:`MAX_REPORTED`."""
+    """Raised when the mapping file is missing, unreadable or invalid; ``problems`` has all."""
 
     def __init__(self, problems: Sequence[Problem]) -> None:
         self.problems: list[Problem] = list(problems)

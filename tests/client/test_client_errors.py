@@ -20,10 +20,10 @@ from approvalflow_sync.errors import (
     APIConnectionError,
     APIError,
     APIResponseError,
+    APIStatusError,
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
-    NotFoundError,
     PermissionDeniedError,
     RateLimitError,
     ServerError,
@@ -39,7 +39,7 @@ HTML = "<!DOCTYPE html><html><body><h1>Bad gateway</h1></body></html>"
         (400, BadRequestError),
         (401, AuthenticationError),
         (403, PermissionDeniedError),
-        (404, NotFoundError),
+        (404, APIStatusError),
         (429, RateLimitError),
         (500, ServerError),
         (502, ServerError),
@@ -138,7 +138,7 @@ def test_403_that_does_not_say_why_lists_what_to_check() -> None:
 def test_error_status_without_a_body_still_says_what_happened() -> None:
     server = FakeApprovalFlow(httpx.Response(404))
 
-    with pytest.raises(NotFoundError) as caught:
+    with pytest.raises(APIStatusError) as caught:
         make_client(server).get_change_set("cs-1")
 
     assert "empty body" in str(caught.value)

@@ -23,7 +23,6 @@ from approvalflow_sync.errors import (
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
-    NotFoundError,
     PermissionDeniedError,
     RateLimitError,
     ServerError,
@@ -288,7 +287,7 @@ def _parse(answer_type: type[Answer], body: dict[str, Any], method: str, path: s
 _ADVICE: dict[int, tuple[type[APIStatusError], str]] = {
     400: (BadRequestError, ""),
     401: (AuthenticationError, " (the access token is missing, expired or revoked: get a new one)"),
-    404: (NotFoundError, " (check the base URL: app id, environment id and cloud id)"),
+    404: (APIStatusError, " (check the base URL: app id, environment id and cloud id)"),
     429: (RateLimitError, " (rate limited; retry later)"),
 }
 
