@@ -123,11 +123,8 @@ def _log_retry(state: tenacity.RetryCallState) -> None:
 
 
 def retrying(policy: RetryPolicy, *, idempotent: bool, deadline: float) -> tenacity.Retrying:
-    """A tenacity controller applying :func:`should_retry` under ``policy`` until ``deadline``.
-
-    It waits as ``Retry-After`` says, else a jittered exponential backoff; it stops after the
-    last attempt, on advice to wait too long, or when the wait would end past ``deadline``.
-    """
+    """A tenacity controller applying :func:`should_retry` under ``policy`` until ``deadline``:
+    waits are ``Retry-After``'s (a longer one than allowed stops) or jittered exponential."""
     backoff = tenacity.wait_random_exponential(policy.initial_backoff, max=policy.max_backoff)
 
     def wait(state: tenacity.RetryCallState) -> float:

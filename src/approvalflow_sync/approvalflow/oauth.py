@@ -231,11 +231,9 @@ def _send(
 
 @dataclass(eq=False)
 class RefreshingToken:
-    """The client's token source for CI: access tokens from a rotating refresh token.
-
-    Each exchange hands a new refresh token to ``on_rotate`` before returning (kept even if it
-    raises), so the program masks and stores it first; ``on_grant`` gets each access token to mask.
-    """
+    """The client's token source for CI: access tokens from a rotating refresh token. Each new
+    refresh token is kept, then handed to ``on_rotate`` to store before other work; each access
+    token goes to ``on_grant`` first, to mask it."""
 
     http: httpx.Client = field(repr=False)
     token_url: str
