@@ -179,8 +179,6 @@ class WriteBackError(ApprovalFlowSyncError):
 MAX_REPORTED = 20
 """How many problems a :class:`MappingError`'s message shows; ``problems`` has them all."""
 
-Severity = Literal["error", "warning"]
-
 
 @dataclass(frozen=True)
 class Problem:
@@ -190,7 +188,7 @@ class Problem:
     line: int
     column: int
     message: str
-    severity: Severity = "error"
+    severity: Literal["error", "warning"] = "error"
 
     def __str__(self) -> str:
         if self.line <= 0:

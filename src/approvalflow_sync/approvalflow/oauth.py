@@ -319,7 +319,9 @@ def _token_request(
     *,
     repeatable: bool,
 ) -> TokenGrant:
-    log.debug("POST %s (grant_type=%s)", token_url, body["grant_type"])
+    log.debug(
+        "POST %s (grant_type=%s, client_id=%s)", token_url, body["grant_type"], body["client_id"]
+    )
     headers = {"Accept": "application/json"}
     response = _send(
         http, http.build_request("POST", token_url, json=body, headers=headers), retry, repeatable
