@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 EXIT_FAILURE = 1
 EXIT_CONFIG = 2
@@ -32,7 +32,7 @@ class UsageError(ConfigError):
 
 
 class APIError(ApprovalFlowSyncError):
-    """Raised when a call to the ApprovalFlow API fails; ``retry_after``: the server's advice."""
+    """Raised when a call to the ApprovalFlow API fails."""
 
     def __init__(
         self,
@@ -42,9 +42,7 @@ class APIError(ApprovalFlowSyncError):
         path: str,
         status: int | None = None,
         error: str | None = None,
-        retry_after: float | None = None,
     ) -> None:
-        self.retry_after = retry_after
         self.method = method
         self.path = path
         self.status = status
@@ -85,19 +83,15 @@ class AuthenticationError(APIStatusError):
 
 
 class PermissionDeniedError(APIStatusError):
-    """Raised on 403; ``reason`` is ``licence``, ``scope`` or ``unknown`` (the text won't tell)."""
-
-    def __init__(self, message: str, *, reason: str = "unknown", **where: Any) -> None:
-        self.reason = reason
-        super().__init__(message, **where)
+    """Raised on 403: a licence not active, a scope missing, or (the text won't tell) either."""
 
 
 class RateLimitError(APIStatusError):
-    """Raised on 429 once the retry budget is spent; ``retry_after`` is the server's advice."""
+    """Raised on 429 once the retry budget is spent."""
 
 
 class ServerError(APIStatusError):
-    """Raised on a 5xx answer; ``retry_after`` is set when a 503 carried ``Retry-After``."""
+    """Raised on a 5xx answer once the retry budget is spent."""
 
 
 class GitHubError(ApprovalFlowSyncError):
@@ -130,17 +124,8 @@ class SecretWriteError(GitHubError):
 class OAuthError(ApprovalFlowSyncError):
     """Raised when Atlassian's token endpoint refuses a request or answers something unusable."""
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        status: int | None = None,
-        error: str | None = None,
-        description: str | None = None,
-    ) -> None:
+    def __init__(self, message: str, *, status: int | None = None) -> None:
         self.status = status
-        self.error = error
-        self.description = description
         super().__init__(message)
 
 

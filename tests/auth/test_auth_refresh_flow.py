@@ -93,7 +93,7 @@ def test_the_used_refresh_token_works_within_the_reuse_window_and_not_after(
     with pytest.raises(InvalidGrantError) as spent:
         refresh(sandbox, http, old)
     assert spent.value.status == 403
-    assert spent.value.description == "Unknown or invalid refresh token."
+    assert "(invalid_grant: Unknown or invalid refresh token.)" in str(spent.value)
     refresh(sandbox, http, newest)  # the one handed on still works
 
 
@@ -151,7 +151,8 @@ def test_a_wrong_client_secret_is_refused_with_401(
     assert token is not None
     with pytest.raises(ClientCredentialsError) as refused:
         exchange_refresh_token(http, token_url(sandbox), CLIENT_ID, "not-the-secret", token)
-    assert (refused.value.status, refused.value.error) == (401, "access_denied")
+    assert refused.value.status == 401
+    assert "(access_denied" in str(refused.value)
     assert "client secret is wrong" in str(refused.value)
     refresh(sandbox, http, token)  # a refused client spends nothing
 

@@ -35,7 +35,6 @@ from approvalflow_sync.retry import (
     json_of,
     maybe_sent,
     no_answer,
-    parse_retry_after,
     send_retried,
 )
 
@@ -260,7 +259,6 @@ def _refusal(response: httpx.Response, method: str, path: str, scope: str) -> AP
         path=path,
         error=_server_text(body, response),
         scope=scope,
-        retry_after=parse_retry_after(response.headers.get("Retry-After")),
         non_json=f"answered with {describe_body(response)}" if body is None else None,
     )
 
@@ -299,7 +297,6 @@ def error_for_status(
     path: str,
     error: str | None,
     scope: str,
-    retry_after: float | None = None,
     non_json: str | None = None,
 ) -> APIError:
     """The error class and message for an error status: the one place statuses map to classes."""
@@ -308,22 +305,21 @@ def error_for_status(
     if status >= 500:
         kind, advice = ServerError, " (a failure on ApprovalFlow's side: try again later)"
     if status == 403:
-        return _permission_error(text, scope, method=method, path=path, status=status, error=error)
-    advised = retry_after if kind in (RateLimitError, ServerError) else None
-    return kind(
-        text + advice, method=method, path=path, status=status, error=error, retry_after=advised
+        kind, advice = PermissionDeniedError, f" ({_permission_advice(text.lower(), scope)})"
+    return kind(text + advice, method=method, path=path, status=status, error=error)
+
+
+def _permission_advice(text: str, scope: str) -> str:
+    """What to do about a 403, by what its text names: the licence, a scope, or neither."""
+    if "licen" in text:
+        return (
+            "ApprovalFlow's licence is not active on this site: a site admin must activate it "
+            "under Manage apps"
+        )
+    if "scope" in text:
+        return f"this call needs the scope {scope}: add it to the OAuth app and consent again"
+    return (
+        f"check that the token has the scopes {PRODUCT_SCOPE} and {scope}, that ApprovalFlow's "
+        "licence is active, and that a site admin enabled 'App REST APIs' for ApprovalFlow "
+        "under Connected apps"
     )
-
-
-def _permission_error(text: str, scope: str, **where: Any) -> PermissionDeniedError:
-    lowered = text.lower()
-    reason = "licence" if "licen" in lowered else "scope" if "scope" in lowered else "unknown"
-    advice = {
-        "licence": "ApprovalFlow's licence is not active on this site: a site admin must "
-        "activate it under Manage apps",
-        "scope": f"this call needs the scope {scope}: add it to the OAuth app and consent again",
-        "unknown": f"check that the token has the scopes {PRODUCT_SCOPE} and {scope}, that "
-        "ApprovalFlow's licence is active, and that a site admin enabled 'App REST APIs' for "
-        "ApprovalFlow under Connected apps",
-    }[reason]
-    return PermissionDeniedError(f"{text} ({advice})", reason=reason, **where)

@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import quote, urlencode
 
 import httpx
@@ -358,12 +358,11 @@ def _token_error(
     )
     said = ": ".join(part for part in (error, description) if part) or describe_body(response)
     head = f"{where} answered {status} ({said})"
-    fields: dict[str, Any] = {"status": status, "error": error, "description": description}
     if status < 400:
         return OAuthError(
             f"{head}: a redirect, not followed (the client secret goes to the token URL only); "
             "check the token URL",
-            **fields,
+            status=status,
         )
     if error == "invalid_grant" and grant_type == "refresh_token":
         return InvalidGrantError(
@@ -377,20 +376,20 @@ def _token_error(
             "revokes the app's access. Otherwise the only cure is a new consent in a browser: run "
             f"`{consent_command} --client-id {client_id}` and store the refresh token it "
             "gives",
-            **fields,
+            status=status,
         )
     if error == "invalid_grant":
         return InvalidGrantError(
             f"{head}: the authorization code was already used, has expired, or the redirect URI "
             f"differs from the one in the authorize URL. Run `{consent_command}` again and "
             "finish the consent within a few minutes",
-            **fields,
+            status=status,
         )
     if status == 401 or error in ("access_denied", "invalid_client", "unauthorized_client"):
         return ClientCredentialsError(
             f"{head}: the client id {client_id!r} or its client secret is wrong. Copy both from "
             "developer.atlassian.com > Developer console > your app > Settings (a regenerated "
             "secret replaces the old one)",
-            **fields,
+            status=status,
         )
-    return OAuthError(head, **fields)
+    return OAuthError(head, status=status)

@@ -314,9 +314,7 @@ def check_callback(query: Mapping[str, str]) -> str:
             said += f": {terminal.clean(description)}"
         raise OAuthError(
             f"the consent was not given ({said}); run `approvalflow-sync auth init` again and "
-            "accept, or check the app's scopes in the developer console",
-            error=query["error"],
-            description=description,
+            "accept, or check the app's scopes in the developer console"
         )
     code = query.get("code", "")
     if not code:
