@@ -133,18 +133,6 @@ class OAuthConnectionError(OAuthError):
     """Raised when the token endpoint could not be reached, or answered 429 or 5xx."""
 
 
-class InvalidGrantError(OAuthError):
-    """Raised on ``invalid_grant``: the refresh token (or code) is spent; consent again."""
-
-
-class ClientCredentialsError(OAuthError):
-    """Raised when the token endpoint does not accept the client id or the client secret (401)."""
-
-
-class OfflineAccessMissingError(OAuthError):
-    """Raised when a consent yields no refresh token: ``offline_access`` was not granted."""
-
-
 class TransientAnswer(Exception):  # noqa: N818 - a signal to the retry engine, never shown
     """Raised inside a retried call for another attempt; ``answer`` is handed on after the last."""
 

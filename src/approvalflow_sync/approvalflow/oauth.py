@@ -22,11 +22,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from approvalflow_sync.approvalflow.scopes import CONSENT_SCOPES
 from approvalflow_sync.errors import (
-    ClientCredentialsError,
-    InvalidGrantError,
     OAuthConnectionError,
     OAuthError,
-    OfflineAccessMissingError,
 )
 from approvalflow_sync.retry import (
     RetryPolicy,
@@ -134,7 +131,7 @@ def exchange_code(
     consent_command: str = CONSENT_COMMAND,
 ) -> TokenGrant:
     """Trade an authorization code for tokens; without a refresh token, and
-    ``require_refresh_token``, :class:`OfflineAccessMissingError`. Repeated only if never sent."""
+    ``require_refresh_token``, an :class:`OAuthError`. Repeated only if never sent."""
     body = {
         "grant_type": "authorization_code",
         "client_id": client_id,
@@ -146,7 +143,7 @@ def exchange_code(
         body["code_verifier"] = code_verifier
     grant = _token_request(http, token_url, body, consent_command, retry, repeatable=False)
     if require_refresh_token and grant.refresh_token is None:
-        raise OfflineAccessMissingError(
+        raise OAuthError(
             "the consent gave no refresh token: the scope offline_access was not granted "
             f"(granted: {grant.scope or 'nothing listed'}), so a CI job could not get new "
             "access tokens after the first hour. Ask for offline_access in the authorize URL "
@@ -365,7 +362,7 @@ def _token_error(
             status=status,
         )
     if error == "invalid_grant" and grant_type == "refresh_token":
-        return InvalidGrantError(
+        return OAuthError(
             f"{head}: the refresh token is spent, expired or revoked. Refresh tokens rotate: "
             "every refresh answers a new one and the one used stops working "
             f"{REUSE_WINDOW_MINUTES} minutes later, so it is spent when an earlier run refreshed "
@@ -379,14 +376,14 @@ def _token_error(
             status=status,
         )
     if error == "invalid_grant":
-        return InvalidGrantError(
+        return OAuthError(
             f"{head}: the authorization code was already used, has expired, or the redirect URI "
             f"differs from the one in the authorize URL. Run `{consent_command}` again and "
             "finish the consent within a few minutes",
             status=status,
         )
     if status == 401 or error in ("access_denied", "invalid_client", "unauthorized_client"):
-        return ClientCredentialsError(
+        return OAuthError(
             f"{head}: the client id {client_id!r} or its client secret is wrong. Copy both from "
             "developer.atlassian.com > Developer console > your app > Settings (a regenerated "
             "secret replaces the old one)",
