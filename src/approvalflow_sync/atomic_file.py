@@ -8,11 +8,8 @@ from pathlib import Path
 
 
 def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary file beside ``path``, then rename it over ``path``.
-
-    Raises OSError as the writes do (a missing directory too); the temporary file is removed
-    either way.
-    """
+    """Write ``text`` to a temporary file beside ``path``, then rename it over ``path``; raises
+    OSError as the writes do, and removes the temporary file either way."""
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as file:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 EXIT_FAILURE = 1
 EXIT_CONFIG = 2
@@ -32,7 +32,7 @@ class UsageError(ConfigError):
 
 
 class APIError(ApprovalFlowSyncError):
-    """Raised when a call to the ApprovalFlow API fails; ``retry_after``: the server's advice."""
+    """Raised when a call to the ApprovalFlow API fails."""
 
     def __init__(
         self,
@@ -42,9 +42,7 @@ class APIError(ApprovalFlowSyncError):
         path: str,
         status: int | None = None,
         error: str | None = None,
-        retry_after: float | None = None,
     ) -> None:
-        self.retry_after = retry_after
         self.method = method
         self.path = path
         self.status = status
@@ -85,23 +83,15 @@ class AuthenticationError(APIStatusError):
 
 
 class PermissionDeniedError(APIStatusError):
-    """Raised on 403; ``reason`` is ``licence``, ``scope`` or ``unknown`` (the text won't tell)."""
-
-    def __init__(self, message: str, *, reason: str = "unknown", **where: Any) -> None:
-        self.reason = reason
-        super().__init__(message, **where)
-
-
-class NotFoundError(APIStatusError):
-    """Raised on 404: the path or the object does not exist (often a wrong base URL)."""
+    """Raised on 403: a licence not active, a scope missing, or (the text won't tell) either."""
 
 
 class RateLimitError(APIStatusError):
-    """Raised on 429 once the retry budget is spent; ``retry_after`` is the server's advice."""
+    """Raised on 429 once the retry budget is spent."""
 
 
 class ServerError(APIStatusError):
-    """Raised on a 5xx answer; ``retry_after`` is set when a 503 carried ``Retry-After``."""
+    """Raised on a 5xx answer once the retry budget is spent."""
 
 
 class GitHubError(ApprovalFlowSyncError):
@@ -114,8 +104,7 @@ class GitHubError(ApprovalFlowSyncError):
 
 
 class GitHubRateLimitError(GitHubError):
-    """Raised when a GitHub rate limit lasts past the deadline: ``resets_at`` (epoch seconds)
-    says when to try again."""
+    """Raised when a GitHub rate limit lasts past the deadline; ``resets_at``: epoch seconds."""
 
     def __init__(self, operation: str, message: str, *, resets_at: float) -> None:
         self.resets_at = resets_at
@@ -135,44 +124,17 @@ class SecretWriteError(GitHubError):
 class OAuthError(ApprovalFlowSyncError):
     """Raised when Atlassian's token endpoint refuses a request or answers something unusable."""
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        status: int | None = None,
-        error: str | None = None,
-        description: str | None = None,
-        maybe_applied: bool = True,
-        retry_after: float | None = None,
-    ) -> None:
+    def __init__(self, message: str, *, status: int | None = None) -> None:
         self.status = status
-        self.error = error
-        self.description = description
-        self.maybe_applied = maybe_applied
-        self.retry_after = retry_after
         super().__init__(message)
 
 
 class OAuthConnectionError(OAuthError):
-    """Raised when the token endpoint could not be reached, or answered 429 or 5xx: worth another
-    attempt (a code's exchange only when ``maybe_applied`` is false: a code is single-use)."""
-
-
-class InvalidGrantError(OAuthError):
-    """Raised on ``invalid_grant``: the refresh token (or code) is spent; consent again."""
-
-
-class ClientCredentialsError(OAuthError):
-    """Raised when the token endpoint does not accept the client id or the client secret (401)."""
-
-
-class OfflineAccessMissingError(OAuthError):
-    """Raised when a consent yields no refresh token: ``offline_access`` was not granted."""
+    """Raised when the token endpoint could not be reached, or answered 429 or 5xx."""
 
 
 class TransientAnswer(Exception):  # noqa: N818 - a signal to the retry engine, never shown
-    """Raised inside a retried call for an answer worth another attempt; ``answer`` is handed on
-    when no attempt is left."""
+    """Raised inside a retried call for another attempt; ``answer`` is handed on after the last."""
 
     def __init__(
         self, description: str, kind: str, *, retry_after: float | None = None, answer: object
@@ -190,8 +152,6 @@ class WriteBackError(ApprovalFlowSyncError):
 MAX_REPORTED = 20
 """How many problems a :class:`MappingError`'s message shows; ``problems`` has them all."""
 
-Severity = Literal["error", "warning"]
-
 
 @dataclass(frozen=True)
 class Problem:
@@ -201,7 +161,7 @@ class Problem:
     line: int
     column: int
     message: str
-    severity: Severity = "error"
+    severity: Literal["error", "warning"] = "error"
 
     def __str__(self) -> str:
         if self.line <= 0:
@@ -210,8 +170,7 @@ class Problem:
 
 
 class MappingError(ConfigError):
-    """Raised when the mapping file is missing, unreadable or invalid; ``problems`` has them
-    all (for annotations), the message the first :data:`MAX_REPORTED`."""
+    """Raised when the mapping file is missing, unreadable or invalid; ``problems`` has all."""
 
     def __init__(self, problems: Sequence[Problem]) -> None:
         self.problems: list[Problem] = list(problems)

@@ -1,7 +1,6 @@
 """The one retry engine (ApprovalFlow, the token endpoint, GitHub), deadlines, reading answers.
 
-Safe calls are retried with jittered backoff, ``Retry-After`` honoured; a write only when it
-surely did not take effect. Each call also has a total deadline, headers and body included.
+A write is retried only when it surely did not take effect; every call has a total deadline.
 """
 
 from __future__ import annotations
@@ -18,6 +17,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
+from urllib.parse import quote, quote_plus
 
 import httpcore
 import httpx
@@ -26,13 +26,7 @@ import tenacity
 if TYPE_CHECKING:
     from pydantic import ValidationError
 
-from approvalflow_sync.errors import (
-    APIConnectionError,
-    OAuthConnectionError,
-    RateLimitError,
-    ServerError,
-    TransientAnswer,
-)
+from approvalflow_sync.errors import TransientAnswer
 
 log = logging.getLogger("approvalflow_sync.retry")
 T = TypeVar("T")
@@ -85,9 +79,9 @@ class Verdict:
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
     """Seconds to wait from a ``Retry-After`` header: delta-seconds or an HTTP date."""
-    if value is None or not value.strip():
+    text = (value or "").strip()
+    if not text:
         return None
-    text = value.strip()
     try:
         return max(0.0, float(text))
     except ValueError:
@@ -112,57 +106,14 @@ def status_verdict(status: int, headers: Mapping[str, str]) -> Verdict | None:
     return None
 
 
-def verdict_of(error: BaseException) -> Verdict | None:
-    """The one place failures are sorted into the kinds of :data:`WRITES_RETRIED_AFTER`."""
-    if isinstance(error, TransientAnswer):
-        return Verdict(cast(Kind, error.kind), error.retry_after)
-    if isinstance(error, RateLimitError):
-        return Verdict("rate limited", error.retry_after)
-    if isinstance(error, ServerError):
-        return Verdict("server error", error.retry_after)
-    if isinstance(error, OAuthConnectionError) and error.status is not None:  # 429 or 5xx
-        kind: Kind = "rate limited" if error.status == 429 else "server error"
-        return Verdict(kind, error.retry_after)
-    if isinstance(error, APIConnectionError | OAuthConnectionError):
-        return Verdict("maybe sent" if error.maybe_applied else "not sent")
-    return None
-
-
 def should_retry(error: BaseException, *, idempotent: bool) -> bool:
-    verdict = verdict_of(error)
-    return verdict is not None and (idempotent or verdict.kind in WRITES_RETRIED_AFTER)
+    """Whether to try again: the call is idempotent, or the failure proves it had no effect."""
+    return isinstance(error, TransientAnswer) and (idempotent or error.kind in WRITES_RETRIED_AFTER)
 
 
 def _advice(state: tenacity.RetryCallState) -> float | None:
     error = state.outcome.exception() if state.outcome else None
-    verdict = verdict_of(error) if error else None
-    return verdict.retry_after if verdict else None
-
-
-def _wait(policy: RetryPolicy) -> Callable[[tenacity.RetryCallState], float]:
-    """``Retry-After`` when the server gave it, else exponential backoff with full jitter."""
-    backoff = tenacity.wait_random_exponential(policy.initial_backoff, max=policy.max_backoff)
-
-    def wait(state: tenacity.RetryCallState) -> float:
-        advice = _advice(state)
-        return advice if advice is not None else float(backoff(state))
-
-    return wait
-
-
-def _stop(policy: RetryPolicy, deadline: float) -> Callable[[tenacity.RetryCallState], bool]:
-    """Stop after the last attempt, on advice to wait too long, or when the wait ends too late."""
-
-    def stop(state: tenacity.RetryCallState) -> bool:
-        advice = _advice(state)
-        wait = state.upcoming_sleep
-        return (
-            state.attempt_number >= policy.attempts
-            or (advice is not None and advice > policy.max_retry_after)
-            or policy.clock() + wait >= deadline
-        )
-
-    return stop
+    return error.retry_after if isinstance(error, TransientAnswer) else None
 
 
 def _log_retry(state: tenacity.RetryCallState) -> None:
@@ -172,11 +123,26 @@ def _log_retry(state: tenacity.RetryCallState) -> None:
 
 
 def retrying(policy: RetryPolicy, *, idempotent: bool, deadline: float) -> tenacity.Retrying:
-    """A tenacity controller applying :func:`should_retry` under ``policy`` until ``deadline``."""
+    """A tenacity controller applying :func:`should_retry` under ``policy`` until ``deadline``:
+    waits are ``Retry-After``'s (a longer one than allowed stops) or jittered exponential."""
+    backoff = tenacity.wait_random_exponential(policy.initial_backoff, max=policy.max_backoff)
+
+    def wait(state: tenacity.RetryCallState) -> float:
+        advice = _advice(state)
+        return advice if advice is not None else float(backoff(state))
+
+    def stop(state: tenacity.RetryCallState) -> bool:
+        advice = _advice(state)
+        return (
+            state.attempt_number >= policy.attempts
+            or (advice is not None and advice > policy.max_retry_after)
+            or policy.clock() + state.upcoming_sleep >= deadline
+        )
+
     return tenacity.Retrying(
         sleep=policy.sleep,
-        stop=_stop(policy, deadline),
-        wait=_wait(policy),
+        stop=stop,
+        wait=wait,
         retry=tenacity.retry_if_exception(lambda error: should_retry(error, idempotent=idempotent)),
         before_sleep=_log_retry,
         reraise=True,
@@ -185,7 +151,7 @@ def retrying(policy: RetryPolicy, *, idempotent: bool, deadline: float) -> tenac
 
 def within(deadline: float, clock: Callable[[], float], work: Callable[[], T]) -> T:
     """``work()``'s result, or :class:`TimeoutError` once ``deadline`` passes: the work runs in a
-    thread left to end, as a server sending a byte a second outlasts every read timeout."""
+    thread left to end (a server sending a byte a second outlasts every read timeout)."""
     left = deadline - clock()
     if left <= 0:
         raise TimeoutError("the deadline passed before the request was sent")
@@ -204,7 +170,7 @@ def within(deadline: float, clock: Callable[[], float], work: Callable[[], T]) -
 
 
 _TIME_LEFT: ContextVar[Callable[[], float] | None] = ContextVar("time_left", default=None)
-"""Seconds left until the deadline of the call :func:`send_within` is sending, if any."""
+"""Seconds left until the deadline of the call :func:`send_retried` is sending, if any."""
 
 
 def _bounded(timeout: float | None, late: type[httpcore.TimeoutException]) -> float | None:
@@ -270,8 +236,7 @@ class _DeadlineBackend(httpcore.NetworkBackend):
 
 def _bind_to_deadlines(http: httpx.Client, url: httpx.URL) -> None:
     """Give the pool serving ``url`` connections bounded by the call's deadline: httpx has no
-    public hook for a network backend, so it is set on httpx's own pool (a test double's
-    transport has none and is left as it is)."""
+    public hook for a network backend, so it is set on its pool (a test double has none)."""
     pool = getattr(http._transport_for_url(url), "_pool", None)
     if isinstance(pool, httpcore.ConnectionPool) and not isinstance(
         pool._network_backend, _DeadlineBackend
@@ -279,53 +244,76 @@ def _bind_to_deadlines(http: httpx.Client, url: httpx.URL) -> None:
         pool._network_backend = _DeadlineBackend(pool._network_backend)
 
 
-def send_within(
+def send_retried(
     http: httpx.Client,
-    request: httpx.Request,
-    deadline: float,
-    clock: Callable[[], float] = time.monotonic,
+    build: Callable[[], httpx.Request],
+    policy: RetryPolicy,
+    *,
+    idempotent: bool,
+    unsent: Callable[[httpx.RequestError], Exception],
+    busy: Callable[[httpx.Response], Exception],
 ) -> httpx.Response:
-    """Send ``request`` and read its whole answer, headers included, by ``deadline`` (httpx's
-    ``ConnectTimeout`` or ``ReadTimeout`` after it); redirects are not followed. No thread:
-    each read waits at most the time left, so the connection is closed when the call ends."""
-    left = deadline - clock()
-    if left <= 0:
-        raise httpx.ConnectTimeout(
-            "the deadline passed before the request was sent", request=request
+    """The answer to the request ``build`` makes, redirects not followed, all attempts and reads
+    by one deadline; no answer (``unsent``'s error), 429 and 5xx (``busy``'s) are retried as the
+    table says, else raised. No thread: each read waits at most the time left."""
+    deadline = policy.deadline()
+
+    def send(request: httpx.Request) -> httpx.Response:
+        left = deadline - policy.clock()
+        if left <= 0:
+            said = "the deadline passed before the request was sent"
+            raise httpx.ConnectTimeout(said, request=request)
+        _bind_to_deadlines(http, request.url)
+        time_left = _TIME_LEFT.set(lambda: deadline - policy.clock())
+        try:
+            return http.send(request, follow_redirects=False)
+        except httpx.TimeoutException as exc:
+            if policy.clock() < deadline:
+                raise
+            said = f"the deadline passed {left:.3g} s after the request started"
+            raise type(exc)(said, request=request) from None
+        finally:
+            _TIME_LEFT.reset(time_left)
+
+    def attempt() -> httpx.Response:
+        try:
+            response = send(build())
+        except httpx.RequestError as exc:
+            kind: Kind = "maybe sent" if maybe_sent(exc) else "not sent"
+            error = unsent(exc)
+            error.__cause__ = exc
+            raise TransientAnswer(str(error), kind, answer=error) from None
+        verdict = status_verdict(response.status_code, response.headers)
+        if verdict is None:
+            return response
+        error = busy(response)
+        raise TransientAnswer(
+            str(error), verdict.kind, retry_after=verdict.retry_after, answer=error
         )
-    request.extensions["timeout"] = {
-        phase: left if seconds is None else min(seconds, left)
-        for phase, seconds in http.timeout.as_dict().items()
-    }
-    _bind_to_deadlines(http, request.url)
-    time_left = _TIME_LEFT.set(lambda: deadline - clock())
+
     try:
-        return http.send(request, follow_redirects=False)
-    except httpx.TimeoutException as exc:
-        if clock() < deadline:
-            raise
-        said = f"the deadline passed {left:.3g} s after the request started"
-        raise type(exc)(said, request=request) from None
-    finally:
-        _TIME_LEFT.reset(time_left)
+        answer: httpx.Response = retrying(policy, idempotent=idempotent, deadline=deadline)(attempt)
+    except TransientAnswer as last:
+        error = cast(Exception, last.answer)
+        raise error from error.__cause__
+    return answer
 
 
-def no_answer(error: httpx.RequestError) -> tuple[str, bool]:
-    """What a failed send says, and whether the request may have taken effect."""
-    name = type(error).__name__
+def maybe_sent(error: httpx.RequestError) -> bool:
+    """Whether a request that got no answer may have taken effect: unless it never connected."""
+    return not isinstance(error, httpx.ConnectTimeout | httpx.ConnectError)
+
+
+def no_answer(error: httpx.RequestError) -> str:
+    """What a failed send says, and what to check."""
     if isinstance(error, httpx.ConnectTimeout):
-        return f"timed out connecting ({error}); check the URL and the network", False
+        return f"timed out connecting ({error}); check the URL and the network"
     if isinstance(error, httpx.TimeoutException):
-        return (
-            f"timed out waiting for the answer ({error}); the request may have taken effect",
-            True,
-        )
+        return f"timed out waiting for the answer ({error}); the request may have taken effect"
     if isinstance(error, httpx.ConnectError):
-        return f"could not connect ({name}); check the URL and the network", False
-    return (
-        f"the connection broke before an answer ({name}); the request may have taken effect",
-        True,
-    )
+        return f"could not connect ({type(error).__name__}); check the URL and the network"
+    name = type(error).__name__
+    return f"the connection broke before an answer ({name}); the request may have taken effect"
 
 
 def json_of(response: httpx.Response) -> object:
@@ -345,6 +333,17 @@ def first_problem(error: ValidationError) -> str:
     return f"{where}: {problem['msg']}"
 
 
+def hidden(value: object, secrets: Iterable[str]) -> str | None:
+    """The server's text with any secret it echoes (as is or URL-encoded) blanked out."""
+    if not isinstance(value, str):
+        return None
+    for secret in (secret for secret in secrets if len(secret) >= 4):
+        forms = {secret, quote(secret), quote(secret, safe=""), quote_plus(secret)}
+        for form in sorted(forms, key=len, reverse=True):
+            value = value.replace(form, "<hidden>")
+    return value
+
+
 def describe_body(response: httpx.Response) -> str:
     """What an answer's body is, in words for an error: never its text, which may echo a secret."""
     if not response.content.strip():
@@ -358,8 +357,5 @@ def describe_body(response: httpx.Response) -> str:
         return "JSON nested too deeply to read"
     except (ValueError, UnicodeDecodeError):
         return f"{len(response.content)} bytes of {kind}"
-    return f"a JSON {_JSON_KINDS.get(type(data), 'value')}"
-
-
-_JSON_KINDS: dict[type, str] = {dict: "object", list: "array", str: "string", int: "number"}
-_JSON_KINDS |= {float: "number", bool: "boolean", type(None): "null"}
+    kinds = {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null"}
+    return f"a JSON {kinds.get(type(data), 'number')}"

@@ -1,10 +1,5 @@
-"""The one scrubber of untrusted text, for every place we print it.
-
-The terminal (:mod:`approvalflow_sync.cli.terminal`), the log
-(:mod:`approvalflow_sync.action.runner`) and markdown (:mod:`approvalflow_sync.core.markdown`)
-all pass server and pull-request text through :func:`scrub`, so a title cannot move the cursor,
-recolour the terminal or read backwards anywhere.
-"""
+"""The one scrubber of untrusted text, for every place we print it (terminal, log, markdown):
+a title cannot move the cursor, recolour the terminal or read backwards anywhere."""
 
 from __future__ import annotations
 

@@ -34,9 +34,7 @@ from approvalflow_sync.cli import auth as auth_commands
 from approvalflow_sync.cli.main import build_parser
 from approvalflow_sync.errors import (
     ConfigError,
-    InvalidGrantError,
     OAuthError,
-    OfflineAccessMissingError,
     SecretWriteError,
 )
 from approvalflow_sync.sandbox import SandboxServer
@@ -254,7 +252,7 @@ def test_auth_init_uses_pkce_and_the_sandbox_holds_it_to_its_verifier(
     assert status == 0, err  # the exchange sent the matching code_verifier
     # A code asked for with that challenge cannot be traded without the verifier.
     stolen = parse_qs(urlsplit(http.get(url).headers["Location"]).query)["code"][0]
-    with pytest.raises(InvalidGrantError):
+    with pytest.raises(OAuthError, match="authorization code was already used"):
         exchange_code(
             http,
             token_url(sandbox),
@@ -346,7 +344,7 @@ def test_auth_init_says_when_the_app_lacks_offline_access(sandbox: SandboxServer
     argv.remove("--no-browser")
     args = build_parser().parse_args(argv)
     env = {"ATLASSIAN_CLIENT_SECRET": "s3cret-online"}
-    with browser() as visit, pytest.raises(OfflineAccessMissingError, match="offline_access"):
+    with browser() as visit, pytest.raises(OAuthError, match="offline_access was not granted"):
         auth_commands.run_init(args, env, io.StringIO(), open_browser=visit)
 
 

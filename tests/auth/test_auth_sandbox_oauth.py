@@ -26,7 +26,7 @@ from auth_helpers import (
 )
 
 from approvalflow_sync.approvalflow.oauth import TokenGrant, exchange_code, pkce_pair
-from approvalflow_sync.errors import ConfigError, InvalidGrantError
+from approvalflow_sync.errors import ConfigError, OAuthError
 from approvalflow_sync.sandbox import DEFAULT_TOKEN, SandboxServer
 from approvalflow_sync.sandbox.oauth import CLOUD_ID
 from approvalflow_sync.sandbox.seed import LOOPBACK_CALLBACK, validate_seed
@@ -175,7 +175,7 @@ def test_a_code_asked_for_with_pkce_needs_its_verifier(
         )
 
     for wrong in (None, pkce_pair()[0]):
-        with pytest.raises(InvalidGrantError):
+        with pytest.raises(OAuthError, match="authorization code was already used"):
             trade(wrong)
     assert trade(verifier).refresh_token
     plain = redirect_query(

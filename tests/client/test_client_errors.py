@@ -20,10 +20,10 @@ from approvalflow_sync.errors import (
     APIConnectionError,
     APIError,
     APIResponseError,
+    APIStatusError,
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
-    NotFoundError,
     PermissionDeniedError,
     RateLimitError,
     ServerError,
@@ -39,7 +39,7 @@ HTML = "<!DOCTYPE html><html><body><h1>Bad gateway</h1></body></html>"
         (400, BadRequestError),
         (401, AuthenticationError),
         (403, PermissionDeniedError),
-        (404, NotFoundError),
+        (404, APIStatusError),
         (429, RateLimitError),
         (500, ServerError),
         (502, ServerError),
@@ -71,23 +71,22 @@ def test_status_error_of_a_write_names_the_write() -> None:
     assert len(server.requests) == 1
 
 
-def test_rate_limit_error_keeps_the_server_advice_once_retries_are_spent() -> None:
+def test_rate_limit_error_says_so_once_retries_are_spent() -> None:
     server = FakeApprovalFlow(fail(429, "Rate limit exceeded", **{"Retry-After": "2"}))
 
-    with pytest.raises(RateLimitError) as caught:
+    with pytest.raises(RateLimitError, match="Rate limit exceeded"):
         make_client(server, retry=RetryPolicy.no_backoff(attempts=3)).list_change_sets("1")
 
-    assert caught.value.retry_after == 2.0
     assert len(server.requests) == 3
 
 
-def test_503_keeps_the_server_advice() -> None:
+def test_503_once_retries_are_spent_is_a_server_error() -> None:
     server = FakeApprovalFlow(fail(503, "Maintenance", **{"Retry-After": "1"}))
 
-    with pytest.raises(ServerError) as caught:
+    with pytest.raises(ServerError, match="Maintenance"):
         make_client(server, retry=RetryPolicy.no_backoff(attempts=2)).get_change_set("cs-1")
 
-    assert caught.value.retry_after == 1.0
+    assert len(server.requests) == 2
 
 
 def test_403_about_the_licence() -> None:
@@ -96,7 +95,6 @@ def test_403_about_the_licence() -> None:
     with pytest.raises(PermissionDeniedError) as caught:
         make_client(server).submit_change_set("cs-1")
 
-    assert caught.value.reason == "licence"
     assert "Manage apps" in str(caught.value)
 
 
@@ -117,7 +115,6 @@ def test_403_about_a_scope_names_the_endpoint_scope(
     with pytest.raises(PermissionDeniedError) as caught:
         call(make_client(server))
 
-    assert caught.value.reason == "scope"
     assert f"needs the scope {scope}" in str(caught.value)
 
 
@@ -128,7 +125,6 @@ def test_403_that_does_not_say_why_lists_what_to_check() -> None:
         make_client(server).create_change_set("1", "T", ["2"])
 
     message = str(caught.value)
-    assert caught.value.reason == "unknown"
     assert PRODUCT_SCOPE in message
     assert WRITE_CHANGE_SET in message
     assert "licence" in message
@@ -138,7 +134,7 @@ def test_403_that_does_not_say_why_lists_what_to_check() -> None:
 def test_error_status_without_a_body_still_says_what_happened() -> None:
     server = FakeApprovalFlow(httpx.Response(404))
 
-    with pytest.raises(NotFoundError) as caught:
+    with pytest.raises(APIStatusError) as caught:
         make_client(server).get_change_set("cs-1")
 
     assert "empty body" in str(caught.value)

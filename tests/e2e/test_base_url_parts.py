@@ -12,7 +12,7 @@ import pytest
 
 from approvalflow_sync.approvalflow.base_url import build_base_url
 from approvalflow_sync.approvalflow.client import ApprovalFlowClient
-from approvalflow_sync.errors import NotFoundError
+from approvalflow_sync.errors import APIStatusError
 from approvalflow_sync.retry import RetryPolicy
 from approvalflow_sync.sandbox import APP_ID, CLOUD_ID, DEFAULT_TOKEN, ENVIRONMENT_ID, SandboxServer
 from change_sets import create_and_find
@@ -59,5 +59,5 @@ def test_a_base_url_built_from_its_parts_does_a_whole_round(
 def test_a_wrong_part_is_not_found(sandbox: SandboxServer) -> None:
     base_url = build_base_url(cloud_id=CLOUD_ID, app_id=APP_ID, environment_id="wrong-env")
 
-    with client_for(sandbox, base_url) as af, pytest.raises(NotFoundError, match="environment id"):
+    with client_for(sandbox, base_url) as af, pytest.raises(APIStatusError, match="environment id"):
         af.list_change_sets("12345")

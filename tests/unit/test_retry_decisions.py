@@ -1,38 +1,33 @@
-"""The retry policy's pure parts: reading Retry-After and deciding whether to retry."""
+"""The retry policy: reading Retry-After and deciding whether to retry."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
 from datetime import datetime, timezone
 
+import httpx
 import pytest
 
+from approvalflow_sync.approvalflow.oauth import exchange_code, exchange_refresh_token
 from approvalflow_sync.errors import (
     APIConnectionError,
-    APIError,
-    APIResponseError,
-    APIStatusError,
-    APITimeoutError,
-    AuthenticationError,
     BadRequestError,
-    NotFoundError,
     OAuthConnectionError,
     OAuthError,
-    PermissionDeniedError,
-    RateLimitError,
-    ServerError,
+    TransientAnswer,
 )
 from approvalflow_sync.github.ratelimit import read_limit
 from approvalflow_sync.retry import (
+    RetryPolicy,
     Verdict,
     parse_retry_after,
     should_retry,
     status_verdict,
-    verdict_of,
 )
 
 NOW = datetime(2015, 10, 21, 7, 27, 30, tzinfo=timezone.utc)
 METHOD, PATH = "POST", "/changeSets"
+TOKEN_URL = "https://auth.example.test/oauth/token"
 
 
 @pytest.mark.parametrize(
@@ -66,60 +61,32 @@ def test_missing_or_garbage_retry_after_is_none(header: str | None) -> None:
     assert parse_retry_after(header, now=NOW) is None
 
 
-def rate_limited() -> APIError:
-    return RateLimitError("slow down", status=429, method=METHOD, path=PATH)
-
-
-def server_error() -> APIError:
-    return ServerError("boom", status=500, method=METHOD, path=PATH)
-
-
-def refused() -> APIError:
-    return APIConnectionError("refused", maybe_applied=False, method=METHOD, path=PATH)
-
-
-def dropped() -> APIError:
-    return APIConnectionError("dropped", maybe_applied=True, method=METHOD, path=PATH)
-
-
-def read_timeout() -> APIError:
-    return APITimeoutError("read timeout", maybe_applied=True, method=METHOD, path=PATH)
-
-
-def connect_timeout() -> APIError:
-    return APITimeoutError("connect timeout", maybe_applied=False, method=METHOD, path=PATH)
+@pytest.mark.parametrize(
+    ("kind", "retry_safe_call", "retry_write"),
+    [
+        ("rate limited", True, True),
+        ("not sent", True, True),
+        ("server error", True, False),
+        ("maybe sent", True, False),
+    ],
+)
+def test_should_retry_decision_table(kind: str, retry_safe_call: bool, retry_write: bool) -> None:
+    failure = TransientAnswer("failed", kind, answer=None)
+    assert should_retry(failure, idempotent=True) is retry_safe_call
+    assert should_retry(failure, idempotent=False) is retry_write
 
 
 @pytest.mark.parametrize(
-    ("make_error", "retry_safe_call", "retry_write"),
+    "error",
     [
-        (rate_limited, True, True),
-        (server_error, True, False),
-        (refused, True, True),
-        (connect_timeout, True, True),
-        (dropped, True, False),
-        (read_timeout, True, False),
-        (lambda: BadRequestError("bad", status=400, method=METHOD, path=PATH), False, False),
-        (
-            lambda: AuthenticationError("expired", status=401, method=METHOD, path=PATH),
-            False,
-            False,
-        ),
-        (lambda: PermissionDeniedError("no", status=403, method=METHOD, path=PATH), False, False),
-        (lambda: NotFoundError("gone", status=404, method=METHOD, path=PATH), False, False),
-        (lambda: APIStatusError("conflict", status=409, method=METHOD, path=PATH), False, False),
-        (lambda: APIResponseError("html", status=200, method=METHOD, path=PATH), False, False),
+        ValueError("bug"),
+        BadRequestError("bad", status=400, method=METHOD, path=PATH),
+        APIConnectionError("dropped", maybe_applied=False, method=METHOD, path=PATH),
+        OAuthError("invalid_grant", status=400),
     ],
 )
-def test_should_retry_decision_table(
-    make_error: Callable[[], APIError], retry_safe_call: bool, retry_write: bool
-) -> None:
-    assert should_retry(make_error(), idempotent=True) is retry_safe_call
-    assert should_retry(make_error(), idempotent=False) is retry_write
-
-
-def test_a_bug_in_our_code_is_never_retried() -> None:
-    assert should_retry(ValueError("bug"), idempotent=True) is False
+def test_only_a_transient_answer_is_ever_retried(error: Exception) -> None:
+    assert should_retry(error, idempotent=True) is False
 
 
 @pytest.mark.parametrize(
@@ -161,21 +128,55 @@ def test_an_exhausted_primary_rate_limit_waits_until_its_reset() -> None:
     assert 15.0 < limit.wait <= 21.0  # until the reset, and a second for the clocks
 
 
+def token_endpoint(
+    failure: httpx.Response | httpx.RequestError,
+) -> tuple[httpx.Client, list[str]]:
+    """An httpx client whose token endpoint fails every time, and the grant types it was sent."""
+    seen: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(json.loads(request.content)["grant_type"])
+        if isinstance(failure, Exception):
+            raise failure
+        return failure
+
+    return httpx.Client(transport=httpx.MockTransport(answer)), seen
+
+
+def exchange(http: httpx.Client, grant: str) -> None:
+    if grant == "refresh_token":
+        exchange_refresh_token(http, TOKEN_URL, "c", "s", "r", retry=RetryPolicy.no_backoff(3))
+    else:
+        exchange_code(
+            http, TOKEN_URL, "c", "s", "x", redirect_uri="u", retry=RetryPolicy.no_backoff(3)
+        )
+
+
 @pytest.mark.parametrize(
-    ("error", "retry_refresh", "retry_code"),
+    ("failure", "tries_of_a_refresh", "tries_of_a_code"),
     [
-        (OAuthConnectionError("busy", status=429, retry_after=3.0), True, True),
-        (OAuthConnectionError("failing", status=503), True, False),
-        (OAuthConnectionError("refused", maybe_applied=False), True, True),
-        (OAuthConnectionError("dropped"), True, False),
-        (OAuthError("invalid_grant", status=400), False, False),
+        (httpx.Response(429, headers={"Retry-After": "0"}), 3, 3),
+        (httpx.Response(503), 3, 1),
+        (httpx.ConnectError("refused"), 3, 3),
+        (httpx.ReadError("dropped"), 3, 1),
     ],
 )
 def test_token_requests_follow_the_same_table(
-    error: OAuthError, retry_refresh: bool, retry_code: bool
+    failure: httpx.Response | httpx.RequestError, tries_of_a_refresh: int, tries_of_a_code: int
 ) -> None:
     """A refresh may be repeated (same token, same effect); a single-use code only if unsent."""
-    assert should_retry(error, idempotent=True) is retry_refresh
-    assert should_retry(error, idempotent=False) is retry_code
-    if error.status == 429:
-        assert verdict_of(error) == Verdict("rate limited", 3.0)
+    for grant, tries in (
+        ("refresh_token", tries_of_a_refresh),
+        ("authorization_code", tries_of_a_code),
+    ):
+        http, seen = token_endpoint(failure)
+        with pytest.raises(OAuthConnectionError):
+            exchange(http, grant)
+        assert seen == [grant] * tries
+
+
+def test_a_refused_token_request_is_not_retried() -> None:
+    http, seen = token_endpoint(httpx.Response(400, json={"error": "invalid_grant"}))
+    with pytest.raises(OAuthError):
+        exchange(http, "refresh_token")
+    assert seen == ["refresh_token"]

@@ -53,10 +53,8 @@ def url_parts(base_url: str) -> BaseURLParts:
 
 def is_loopback(host: str) -> bool:
     """Whether ``host`` names this machine (plain http is allowed only there)."""
-    if host == "localhost":
-        return True
     try:
-        return ipaddress.ip_address(host).is_loopback
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
 

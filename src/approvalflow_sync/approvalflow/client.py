@@ -23,21 +23,19 @@ from approvalflow_sync.errors import (
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
-    NotFoundError,
     PermissionDeniedError,
     RateLimitError,
     ServerError,
 )
 from approvalflow_sync.retry import (
-    IDEMPOTENT_METHODS,
     RetryPolicy,
     describe_body,
     first_problem,
+    hidden,
     json_of,
+    maybe_sent,
     no_answer,
-    parse_retry_after,
-    retrying,
-    send_within,
+    send_retried,
 )
 
 Answer = TypeVar("Answer", bound=BaseModel)
@@ -48,22 +46,6 @@ class TokenSource(Protocol):
 
     def current(self) -> str: ...
     def refresh(self) -> bool: ...
-
-
-class StaticToken:
-    """A fixed access token that cannot be refreshed."""
-
-    def __init__(self, token: str) -> None:
-        self._token = token
-
-    def current(self) -> str:
-        return self._token
-
-    def refresh(self) -> bool:
-        return False
-
-    def __repr__(self) -> str:
-        return "StaticToken(<hidden>)"
 
 
 class ApprovalFlowClient:
@@ -79,7 +61,8 @@ class ApprovalFlowClient:
         timeout: float = 30.0,
     ) -> None:
         self.base_url = base_url.rstrip("/")
-        self._token: TokenSource = StaticToken(token) if isinstance(token, str) else token
+        self._token = token
+        """A plain access token, or a source that can refresh it after a 401."""
         self._http = http or httpx.Client(timeout=timeout)
         self._retry = retry or RetryPolicy()
 
@@ -191,9 +174,7 @@ class ApprovalFlowClient:
         return models.change_set_in(self._post(path, sent, models.Envelope, WRITE_CHANGE_SET))
 
     def _post(self, path: str, sent: dict[str, Any], answer: type[Answer], scope: str) -> Answer:
-        """A POST; the preflights (scope read) change nothing, so they are retried like a GET."""
-        idempotent = scope in (READ_CHANGE_SET, READ_APPROVAL)
-        return self._call("POST", path, answer, scope, json_body=sent, idempotent=idempotent)
+        return self._call("POST", path, answer, scope, json_body=sent)
 
     def _call(
         self,
@@ -204,54 +185,59 @@ class ApprovalFlowClient:
         *,
         params: dict[str, str] | None = None,
         json_body: dict[str, Any] | None = None,
-        idempotent: bool | None = None,
     ) -> Answer:
-        safe = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
-        deadline = self._retry.deadline()
-        for attempt in retrying(self._retry, idempotent=safe, deadline=deadline):
-            with attempt:
-                body = self._send(method, path, scope, params, json_body, deadline=deadline)
-        return _parse(answer_type, body, method, path)
+        """One call; those needing only a read scope (the preflights too) change nothing, so
+        they are retried like a GET."""
 
-    def _send(
-        self,
-        method: str,
-        path: str,
-        scope: str,
-        params: dict[str, str] | None,
-        json_body: dict[str, Any] | None,
-        *,
-        deadline: float,
-    ) -> dict[str, Any]:
-
-        def request() -> httpx.Response:
-            headers = {"Authorization": f"Bearer {self._token.current()}"}
-            headers["Accept"] = "application/json"
-            built = self._http.build_request(
-                method, self.base_url + path, params=params, json=json_body, headers=headers
+        def request() -> httpx.Request:
+            token = self._token if isinstance(self._token, str) else self._token.current()
+            headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+            url = self.base_url + path
+            return self._http.build_request(
+                method, url, params=params, json=json_body, headers=headers
             )
-            try:
-                return send_within(self._http, built, deadline, self._retry.clock)
-            except httpx.RequestError as exc:
-                said, maybe = no_answer(exc)
-                timeout = isinstance(exc, httpx.TimeoutException)
-                kind = APITimeoutError if timeout else APIConnectionError
-                raise kind(said, method=method, path=path, maybe_applied=maybe) from exc
 
-        response = request()
-        if response.status_code == 401 and self._token.refresh():
-            response = request()
-        if 300 <= response.status_code < 400:
-            location = response.headers.get("Location", "")[:200]
-            raise APIResponseError(
-                f"answered {response.status_code} instead of a 2xx answer: a redirect to "
-                f"{location!r}, not followed, the token goes to {self.base_url} only; check "
-                "the base URL (a login page answers like this)",
-                method=method,
-                path=path,
-                status=response.status_code,
+        def unsent(exc: httpx.RequestError) -> APIError:
+            timeout = isinstance(exc, httpx.TimeoutException)
+            kind = APITimeoutError if timeout else APIConnectionError
+            return kind(no_answer(exc), method=method, path=path, maybe_applied=maybe_sent(exc))
+
+        def send() -> httpx.Response:
+            return send_retried(
+                self._http,
+                request,
+                self._retry,
+                idempotent=scope in (READ_CHANGE_SET, READ_APPROVAL),
+                unsent=unsent,
+                busy=lambda response: _refusal(response, method, path, scope),
             )
-        return _read_answer(response, method, path, scope)
+
+        response = send()
+        if response.status_code == 401 and not isinstance(self._token, str):
+            response = send() if self._token.refresh() else response
+        status = response.status_code
+        if status >= 400:
+            raise _refusal(response, method, path, scope)
+        data = json_of(response) if response.content.strip() else {}  # empty: a write done
+
+        def refused(message: str, error: str | None = None) -> APIResponseError:
+            return APIResponseError(message, method=method, path=path, status=status, error=error)
+
+        if 300 <= status < 400:
+            raise refused(
+                f"answered {status} instead of a 2xx answer: a redirect to "
+                f"{response.headers.get('Location', '')[:200]!r}, not followed, the token goes "
+                f"to {self.base_url} only; check the base URL (a login page answers like this)"
+            )
+        if not isinstance(data, dict):
+            raise refused(
+                f"answered with {describe_body(response)} instead of a JSON object; "
+                "check the base URL (a proxy or login page answers like this)"
+            )
+        if data.get("success") is False:
+            error = _server_text(data, response)
+            raise refused(f"refused with success false: {error or 'no error text'}", error)
+        return _parse(answer_type, data, method, path)
 
 
 def _body(**fields: Any) -> dict[str, Any]:
@@ -263,46 +249,24 @@ def _page_refs(page_ids: list[str]) -> list[dict[str, str]]:
     return [{"pageId": page_id} for page_id in page_ids]
 
 
-def _read_answer(response: httpx.Response, method: str, path: str, scope: str) -> dict[str, Any]:
-    """The JSON object of an answer, or the error it stands for."""
+def _refusal(response: httpx.Response, method: str, path: str, scope: str) -> APIError:
+    """The error an error status stands for, with the server's text."""
     data = json_of(response)
     body = data if isinstance(data, dict) else None
-    if response.status_code >= 400:
-        raise error_for_status(
-            response.status_code,
-            method=method,
-            path=path,
-            error=_server_text(body, response),
-            scope=scope,
-            retry_after=parse_retry_after(response.headers.get("Retry-After")),
-            non_json=f"answered with {describe_body(response)}" if body is None else None,
-        )
-
-    def refused(message: str, error: str | None = None) -> APIResponseError:
-        return APIResponseError(
-            message, method=method, path=path, status=response.status_code, error=error
-        )
-
-    if body is None and not response.content.strip():
-        return {}  # an empty 2xx answer: a write that says nothing more than that it was done
-    if body is None:
-        raise refused(
-            f"answered with {describe_body(response)} instead of a JSON object; "
-            "check the base URL (a proxy or login page answers like this)"
-        )
-    if body.get("success") is False:
-        error = _server_text(body, response)
-        raise refused(f"refused with success false: {error or 'no error text'}", error)
-    return body
+    return error_for_status(
+        response.status_code,
+        method=method,
+        path=path,
+        error=_server_text(body, response),
+        scope=scope,
+        non_json=f"answered with {describe_body(response)}" if body is None else None,
+    )
 
 
 def _server_text(body: dict[str, Any] | None, response: httpx.Response) -> str | None:
     """The server's ``error`` text, with the token blanked out should the server echo it."""
-    error = body.get("error") if body else None
-    if not isinstance(error, str):
-        return None
     token = response.request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-    return error.replace(token, "<hidden>") if len(token) >= 8 else error
+    return hidden(body.get("error"), [token]) if body else None
 
 
 def _parse(answer_type: type[Answer], body: dict[str, Any], method: str, path: str) -> Answer:
@@ -321,7 +285,7 @@ def _parse(answer_type: type[Answer], body: dict[str, Any], method: str, path: s
 _ADVICE: dict[int, tuple[type[APIStatusError], str]] = {
     400: (BadRequestError, ""),
     401: (AuthenticationError, " (the access token is missing, expired or revoked: get a new one)"),
-    404: (NotFoundError, " (check the base URL: app id, environment id and cloud id)"),
+    404: (APIStatusError, " (check the base URL: app id, environment id and cloud id)"),
     429: (RateLimitError, " (rate limited; retry later)"),
 }
 
@@ -333,7 +297,6 @@ def error_for_status(
     path: str,
     error: str | None,
     scope: str,
-    retry_after: float | None = None,
     non_json: str | None = None,
 ) -> APIError:
     """The error class and message for an error status: the one place statuses map to classes."""
@@ -342,22 +305,21 @@ def error_for_status(
     if status >= 500:
         kind, advice = ServerError, " (a failure on ApprovalFlow's side: try again later)"
     if status == 403:
-        return _permission_error(text, scope, method=method, path=path, status=status, error=error)
-    advised = retry_after if kind in (RateLimitError, ServerError) else None
-    return kind(
-        text + advice, method=method, path=path, status=status, error=error, retry_after=advised
+        kind, advice = PermissionDeniedError, f" ({_permission_advice(text.lower(), scope)})"
+    return kind(text + advice, method=method, path=path, status=status, error=error)
+
+
+def _permission_advice(text: str, scope: str) -> str:
+    """What to do about a 403, by what its text names: the licence, a scope, or neither."""
+    if "licen" in text:
+        return (
+            "ApprovalFlow's licence is not active on this site: a site admin must activate it "
+            "under Manage apps"
+        )
+    if "scope" in text:
+        return f"this call needs the scope {scope}: add it to the OAuth app and consent again"
+    return (
+        f"check that the token has the scopes {PRODUCT_SCOPE} and {scope}, that ApprovalFlow's "
+        "licence is active, and that a site admin enabled 'App REST APIs' for ApprovalFlow "
+        "under Connected apps"
     )
-
-
-def _permission_error(text: str, scope: str, **where: Any) -> PermissionDeniedError:
-    lowered = text.lower()
-    reason = "licence" if "licen" in lowered else "scope" if "scope" in lowered else "unknown"
-    advice = {
-        "licence": "ApprovalFlow's licence is not active on this site: a site admin must "
-        "activate it under Manage apps",
-        "scope": f"this call needs the scope {scope}: add it to the OAuth app and consent again",
-        "unknown": f"check that the token has the scopes {PRODUCT_SCOPE} and {scope}, that "
-        "ApprovalFlow's licence is active, and that a site admin enabled 'App REST APIs' for "
-        "ApprovalFlow under Connected apps",
-    }[reason]
-    return PermissionDeniedError(f"{text} ({advice})", reason=reason, **where)

@@ -1,8 +1,7 @@
 """Atlassian's OAuth 2.0 (3LO) token endpoint, and a token source that refreshes itself.
 
-A person consents once in a browser (``approvalflow-sync auth init``); from then on a job lives on
-the refresh token, which rotates on every refresh. Secrets go into request bodies and
-``Authorization`` headers only: never into an error message, a log line or a ``repr``.
+Secrets go into request bodies and ``Authorization`` headers only: never into an error message,
+a log line or a ``repr``.
 """
 
 from __future__ import annotations
@@ -14,29 +13,26 @@ import secrets as _random
 import threading
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
-from urllib.parse import quote, quote_plus, urlencode
+from dataclasses import dataclass, field
+from typing import Annotated
+from urllib.parse import quote, urlencode
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from approvalflow_sync.approvalflow.scopes import CONSENT_SCOPES
 from approvalflow_sync.errors import (
-    ClientCredentialsError,
-    InvalidGrantError,
     OAuthConnectionError,
     OAuthError,
-    OfflineAccessMissingError,
 )
 from approvalflow_sync.retry import (
     RetryPolicy,
     describe_body,
     first_problem,
+    hidden,
     json_of,
     no_answer,
-    parse_retry_after,
-    retrying,
-    send_within,
+    send_retried,
 )
 
 log = logging.getLogger("approvalflow_sync.oauth")
@@ -47,7 +43,6 @@ AUDIENCE = "api.atlassian.com"
 REUSE_WINDOW_MINUTES = 10
 EARLY_REFRESH_SECONDS = 60.0
 """An access token this close to its ``expires_in`` is refreshed before use, not after a 401."""
-HIDDEN = "<hidden>"
 CONSENT_COMMAND = "approvalflow-sync auth init"
 """The command that gets a new refresh token, as the advice for a refused one names it."""
 
@@ -56,24 +51,20 @@ TOKEN_RETRY = RetryPolicy(attempts=3, total_seconds=30.0, initial_backoff=0.5, m
 
 
 class TokenGrant(BaseModel):
-    """The token endpoint's answer to either grant (RFC 6749 section 5.1); ``repr`` shows no
-    token."""
+    """The token endpoint's answer to either grant (RFC 6749 5.1); ``repr`` shows no token."""
 
     model_config = ConfigDict(frozen=True)
 
     access_token: str = Field(min_length=1, repr=False)
-    refresh_token: str | None = Field(default=None, repr=False)
-    """Present only when ``offline_access`` was granted."""
+    refresh_token: Annotated[str | None, AfterValidator(lambda v: v or None)] = Field(
+        default=None, repr=False
+    )
+    """Present (not empty) only when ``offline_access`` was granted."""
     expires_in: int = 3600
     """Seconds the access token lives; Atlassian answers 3600."""
     scope: str = ""
     """The granted scopes, separated by spaces, as the server wrote them."""
     token_type: str = "Bearer"  # noqa: S105 - a token type, not a secret
-
-    @field_validator("refresh_token")
-    @classmethod
-    def _empty_is_none(cls, value: str | None) -> str | None:
-        return value or None
 
     @property
     def scopes(self) -> frozenset[str]:
@@ -140,7 +131,7 @@ def exchange_code(
     consent_command: str = CONSENT_COMMAND,
 ) -> TokenGrant:
     """Trade an authorization code for tokens; without a refresh token, and
-    ``require_refresh_token``, :class:`OfflineAccessMissingError`. Repeated only if never sent."""
+    ``require_refresh_token``, an :class:`OAuthError`. Repeated only if never sent."""
     body = {
         "grant_type": "authorization_code",
         "client_id": client_id,
@@ -152,7 +143,7 @@ def exchange_code(
         body["code_verifier"] = code_verifier
     grant = _token_request(http, token_url, body, consent_command, retry, repeatable=False)
     if require_refresh_token and grant.refresh_token is None:
-        raise OfflineAccessMissingError(
+        raise OAuthError(
             "the consent gave no refresh token: the scope offline_access was not granted "
             f"(granted: {grant.scope or 'nothing listed'}), so a CI job could not get new "
             "access tokens after the first hour. Ask for offline_access in the authorize URL "
@@ -190,9 +181,7 @@ def accessible_resources(
     """The sites (with cloud ids) an access token reaches."""
     where = f"GET {resources_url}"
     headers = {"Authorization": f"Bearer {access_token}", "Accept": "application/json"}
-
-    request = http.build_request("GET", resources_url, headers=headers)
-    response = _send(http, request, retry, idempotent=True)
+    response = _send(http, http.build_request("GET", resources_url, headers=headers), retry, True)
     data = json_of(response)
     if response.status_code == 401:
         raise OAuthError(
@@ -212,105 +201,70 @@ def accessible_resources(
 
 
 def _send(
-    http: httpx.Client, request: httpx.Request, retry: RetryPolicy, *, idempotent: bool
+    http: httpx.Client, request: httpx.Request, retry: RetryPolicy, idempotent: bool
 ) -> httpx.Response:
-    """The answer, each attempt by the call's deadline; no answer, 429 and 5xx are
-    :class:`OAuthConnectionError`, worth another attempt."""
+    """The answer, retried after no answer, 429 and 5xx (:class:`OAuthConnectionError`)."""
     where = f"{request.method} {request.url.copy_with(query=None)}"
-    deadline = retry.deadline()
 
-    def attempt() -> httpx.Response:
-        try:
-            response = send_within(http, request, deadline, retry.clock)
-        except httpx.RequestError as exc:
-            said, maybe = no_answer(exc)
-            raise OAuthConnectionError(f"{where}: {said}", maybe_applied=maybe) from None
-        status = response.status_code
-        if status == 429 or status >= 500:
-            raise OAuthConnectionError(
-                f"{where} answered {status} with {describe_body(response)}: Atlassian is busy or "
-                "failing; try again later",
-                status=status,
-                retry_after=parse_retry_after(response.headers.get("Retry-After")),
-            )
-        return response
+    def busy(response: httpx.Response) -> OAuthConnectionError:
+        return OAuthConnectionError(
+            f"{where} answered {response.status_code} with {describe_body(response)}: Atlassian "
+            "is busy or failing; try again later",
+            status=response.status_code,
+        )
 
-    attempts = retrying(retry, idempotent=idempotent, deadline=deadline)
-    answer: httpx.Response = attempts(attempt)
-    return answer
+    return send_retried(
+        http,
+        lambda: request,
+        retry,
+        idempotent=idempotent,
+        unsent=lambda exc: OAuthConnectionError(f"{where}: {no_answer(exc)}"),
+        busy=busy,
+    )
 
 
 # -- the token source --------------------------------------------------------------------------
 
 
+@dataclass(eq=False)
 class RefreshingToken:
-    """The client's token source for CI: access tokens from a rotating refresh token.
+    """The client's token source for CI: access tokens from a rotating refresh token. Each new
+    refresh token is kept, then handed to ``on_rotate`` to store before other work; each access
+    token goes to ``on_grant`` first, to mask it."""
 
-    Every exchange keeps the new refresh token and hands it to ``on_rotate`` before returning, so
-    the program masks and stores it before other work (kept even if ``on_rotate`` raises);
-    ``on_grant`` gets every new access token first, to mask it.
-    """
-
-    def __init__(
-        self,
-        http: httpx.Client,
-        token_url: str,
-        client_id: str,
-        client_secret: str,
-        refresh_token: str,
-        *,
-        on_rotate: Callable[[str], None] | None = None,
-        on_grant: Callable[[str], None] | None = None,
-        retry: RetryPolicy = TOKEN_RETRY,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.token_url = token_url
-        self.client_id = client_id
-        self._http = http
-        self._client_secret = client_secret
-        self._refresh_token = refresh_token
-        self._on_rotate = on_rotate
-        self._on_grant = on_grant
-        self._retry = retry
-        self._clock = clock
-        self._grant: TokenGrant | None = None
-        self._fresh_until = 0.0
-        self._lock = threading.RLock()
-        self.exchanges = 0
-        self.rotations = 0
-        """How many exchanges there were, and how many answered a new refresh token."""
-
-    def __repr__(self) -> str:
-        return (
-            f"RefreshingToken(token_url={self.token_url!r}, client_id={self.client_id!r}, "
-            f"exchanges={self.exchanges}, tokens={HIDDEN})"
-        )
-
-    @property
-    def refresh_token(self) -> str:
-        """The newest refresh token: the one to store for the next run."""
-        return self._refresh_token
+    http: httpx.Client = field(repr=False)
+    token_url: str
+    client_id: str
+    client_secret: str = field(repr=False)
+    refresh_token: str = field(repr=False)
+    """The newest refresh token: the one to store for the next run."""
+    on_rotate: Callable[[str], None] | None = field(default=None, kw_only=True, repr=False)
+    on_grant: Callable[[str], None] | None = field(default=None, kw_only=True, repr=False)
+    retry: RetryPolicy = field(default=TOKEN_RETRY, kw_only=True, repr=False)
+    clock: Callable[[], float] = field(default=time.monotonic, kw_only=True, repr=False)
+    grant: TokenGrant | None = field(default=None, init=False, repr=False)
+    """The last grant, or None before the first exchange."""
+    exchanges: int = field(default=0, init=False)
+    rotations: int = field(default=0, init=False)
+    """How many exchanges there were, and how many answered a new refresh token."""
+    _fresh_until: float = field(default=0.0, init=False, repr=False)
+    _lock: threading.RLock = field(default_factory=threading.RLock, init=False, repr=False)
 
     @property
     def rotated(self) -> bool:
         """True once an exchange answered a new refresh token (the stored one is then spent)."""
         return self.rotations > 0
 
-    @property
-    def grant(self) -> TokenGrant | None:
-        """The last grant, or None before the first exchange."""
-        return self._grant
-
     def start(self) -> TokenGrant:
         """Exchange now unless already done: call it before other work, so rotation comes first."""
         with self._lock:
-            return self._grant if self._grant is not None else self._exchange()
+            return self.grant if self.grant is not None else self._exchange()
 
     def current(self) -> str:
         """The access token to send; exchanges first when there is none or it is about to end."""
         with self._lock:
-            grant = self._grant
-            if grant is None or self._clock() >= self._fresh_until:
+            grant = self.grant
+            if grant is None or self.clock() >= self._fresh_until:
                 grant = self._exchange()
             return grant.access_token
 
@@ -322,31 +276,31 @@ class RefreshingToken:
 
     def _exchange(self) -> TokenGrant:
         grant = exchange_refresh_token(
-            self._http,
+            self.http,
             self.token_url,
             self.client_id,
-            self._client_secret,
-            self._refresh_token,
-            retry=self._retry,
+            self.client_secret,
+            self.refresh_token,
+            retry=self.retry,
         )
-        if self._on_grant is not None:
-            self._on_grant(grant.access_token)
-        self._grant = grant
-        self._fresh_until = self._clock() + max(0.0, grant.expires_in - EARLY_REFRESH_SECONDS)
+        if self.on_grant is not None:
+            self.on_grant(grant.access_token)
+        self.grant = grant
+        self._fresh_until = self.clock() + max(0.0, grant.expires_in - EARLY_REFRESH_SECONDS)
         self.exchanges += 1
         new = grant.refresh_token
-        if new is None or new == self._refresh_token:
+        if new is None or new == self.refresh_token:
             log.info("got a new access token; the refresh token did not change")
             return grant
-        self._refresh_token = new
+        self.refresh_token = new
         self.rotations += 1
         log.info(
             "got a new access token and a new refresh token; the one used stops working in "
             "%d minutes",
             REUSE_WINDOW_MINUTES,
         )
-        if self._on_rotate is not None:
-            self._on_rotate(new)
+        if self.on_rotate is not None:
+            self.on_rotate(new)
         return grant
 
 
@@ -365,11 +319,10 @@ def _token_request(
     log.debug(
         "POST %s (grant_type=%s, client_id=%s)", token_url, body["grant_type"], body["client_id"]
     )
-    request = http.build_request(
-        "POST", token_url, json=body, headers={"Accept": "application/json"}
+    headers = {"Accept": "application/json"}
+    response = _send(
+        http, http.build_request("POST", token_url, json=body, headers=headers), retry, repeatable
     )
-
-    response = _send(http, request, retry, idempotent=repeatable)
     data = json_of(response)
     status = response.status_code
     if status >= 300:
@@ -396,19 +349,20 @@ def _token_error(
     client_id, grant_type = body["client_id"], body["grant_type"]
     secrets = [v for k, v in body.items() if k not in ("grant_type", "client_id")]
     status = response.status_code
-    error = _hide(data.get("error"), secrets) if isinstance(data, dict) else None
-    description = _hide(data.get("error_description"), secrets) if isinstance(data, dict) else None
+    answer = data if isinstance(data, dict) else {}
+    error, description = (
+        hidden(answer.get(key), secrets) for key in ("error", "error_description")
+    )
     said = ": ".join(part for part in (error, description) if part) or describe_body(response)
     head = f"{where} answered {status} ({said})"
-    fields: dict[str, Any] = {"status": status, "error": error, "description": description}
     if status < 400:
         return OAuthError(
             f"{head}: a redirect, not followed (the client secret goes to the token URL only); "
             "check the token URL",
-            **fields,
+            status=status,
         )
     if error == "invalid_grant" and grant_type == "refresh_token":
-        return InvalidGrantError(
+        return OAuthError(
             f"{head}: the refresh token is spent, expired or revoked. Refresh tokens rotate: "
             "every refresh answers a new one and the one used stops working "
             f"{REUSE_WINDOW_MINUTES} minutes later, so it is spent when an earlier run refreshed "
@@ -419,32 +373,20 @@ def _token_error(
             "revokes the app's access. Otherwise the only cure is a new consent in a browser: run "
             f"`{consent_command} --client-id {client_id}` and store the refresh token it "
             "gives",
-            **fields,
+            status=status,
         )
     if error == "invalid_grant":
-        return InvalidGrantError(
+        return OAuthError(
             f"{head}: the authorization code was already used, has expired, or the redirect URI "
             f"differs from the one in the authorize URL. Run `{consent_command}` again and "
             "finish the consent within a few minutes",
-            **fields,
+            status=status,
         )
     if status == 401 or error in ("access_denied", "invalid_client", "unauthorized_client"):
-        return ClientCredentialsError(
+        return OAuthError(
             f"{head}: the client id {client_id!r} or its client secret is wrong. Copy both from "
             "developer.atlassian.com > Developer console > your app > Settings (a regenerated "
             "secret replaces the old one)",
-            **fields,
+            status=status,
         )
-    return OAuthError(head, **fields)
-
-
-def _hide(value: object, secrets: list[str]) -> str | None:
-    """The server's text with any secret it echoes (as is or URL-encoded) blanked out."""
-    if not isinstance(value, str):
-        return None
-    for secret in secrets:
-        if len(secret) >= 4:
-            forms = {secret, quote(secret), quote(secret, safe=""), quote_plus(secret)}
-            for form in sorted(forms, key=len, reverse=True):
-                value = value.replace(form, HIDDEN)
-    return value
+    return OAuthError(head, status=status)

@@ -391,9 +391,7 @@ class LoopbackCallback(http.server.ThreadingHTTPServer):
                 said += f": {terminal.clean(description)}"
             raise OAuthError(
                 f"the consent was not given ({said}); run `approvalflow-sync auth init` again "
-                "and accept, or check the app's scopes in the developer console",
-                error=query["error"],
-                description=description,
+                "and accept, or check the app's scopes in the developer console"
             )
         if not query.get("code"):
             raise OAuthError(
