@@ -181,3 +181,14 @@ class MappingError(ConfigError):
         if len(self.problems) > 1:
             lines.insert(0, f"{self.problems[0].source}: {len(self.problems)} problems")
         super().__init__("\n".join(lines))
+
+
+class RefusalError(Exception):
+    """The sandbox refusing a request: its message and status make the answer (OAuth's code
+    in ``error``)."""
+
+    def __init__(self, message: str, status: int = 400, error: str = "invalid_request") -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.error = error

@@ -24,12 +24,11 @@ from pydantic import (
     model_validator,
 )
 
-from approvalflow_sync.errors import ConfigError
+from approvalflow_sync.errors import ConfigError, RefusalError
 from approvalflow_sync.sandbox import oauth
 from approvalflow_sync.sandbox.oauth import CLOUD_ID
 from approvalflow_sync.sandbox.seed import (
     OAuthClientSeed,
-    RefusalError,
     Seed,
     Text,
     TokenSeed,

@@ -21,7 +21,8 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer
 
-from approvalflow_sync.sandbox.seed import OAuthClientSeed, RefusalError
+from approvalflow_sync.errors import RefusalError
+from approvalflow_sync.sandbox.seed import OAuthClientSeed
 
 OFFLINE_ACCESS = "offline_access"
 AUDIENCE = "api.atlassian.com"

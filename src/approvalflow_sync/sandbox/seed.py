@@ -23,16 +23,6 @@ from pydantic import (
 from approvalflow_sync.errors import ConfigError
 
 
-class RefusalError(Exception):
-    """A refused request: ``message`` and ``status`` make the answer; ``error`` is OAuth's code."""
-
-    def __init__(self, message: str, status: int = 400, error: str = "invalid_request") -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
-        self.error = error
-
-
 def _page(page_id: int, title: str, version: int) -> dict[str, Any]:
     return {"id": str(page_id), "title": title, "version": version}
 

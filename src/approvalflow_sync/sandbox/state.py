@@ -13,12 +13,12 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from approvalflow_sync.errors import RefusalError
 from approvalflow_sync.sandbox.oauth import OAuthState
 from approvalflow_sync.sandbox.seed import (
     Checked,
     OAuthClientSeed,
     PageSeed,
-    RefusalError,
     Seed,
     SpaceSeed,
     Text,
