@@ -1,12 +1,8 @@
 """The pages of a pull request's files: the mapping's rules, and the ids the files carry.
 
-Ids are read (:mod:`~approvalflow_sync.core.page_ids`) from the changed Markdown files only. For
-a fork's pull request, whatever the event (``pull_request_target`` and ``workflow_run`` give it
-the secrets, and a private repository may under ``pull_request``), every file is read as the
-base commit has it: a fork cannot point the approval at a page of its
-choosing, and a file new in the pull request gets its page from the mapping only. Contents come
-from the checkout when it holds the commit (no request), else from GitHub's contents API, as
-many at once as the shared pool allows.
+Ids are read from the changed Markdown files only; a fork's files, whatever the event, as the
+base commit has them, so a fork cannot point the approval at a page of its choosing. Contents
+come from the checkout when it holds the commit, else from GitHub's contents API.
 """
 
 from __future__ import annotations
@@ -71,7 +67,6 @@ def reader(
     workspace: Path | None,
     github: GitHubGateway,
     pool: Executor,
-    api_limit: int = API_READS,
 ) -> Read:
     """Reads the changed Markdown files' texts (None: not at that commit)."""
 
@@ -88,11 +83,11 @@ def reader(
                 texts |= {p: b.decode("utf-8", "replace") if b is not None else None
                           for p, b in blobs.items()}  # fmt: skip
                 continue
-            if len(paths) > api_limit:
+            if len(paths) > API_READS:
                 raise ConfigError(
                     f"input page-ids-from-files: {len(paths):,} changed Markdown files to read "
                     f"at commit {commit[:12]}, which the workspace does not hold: through "
-                    f"GitHub's API that is a request each (over the {api_limit} this action "
+                    f"GitHub's API that is a request each (over the {API_READS} this action "
                     "makes; a workflow's token has 1,000 an hour); add an actions/checkout "
                     "step before this one, or set page-ids-from-files: false"
                 )

@@ -14,9 +14,15 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from approvalflow_sync.action.file_pages import NO_CHECKOUT, pages_for
+from approvalflow_sync.action.file_pages import pages_for
 from approvalflow_sync.action.inputs import ActionSettings, MissingCredentials
-from approvalflow_sync.action.run import RUN_SECONDS, connected, fail, github_gateway
+from approvalflow_sync.action.run import (
+    RUN_SECONDS,
+    connected,
+    fail,
+    github_gateway,
+    workspace_mapping,
+)
 from approvalflow_sync.action.runner import Runner
 from approvalflow_sync.action.sync import Options, Run, options_for, own_comment
 from approvalflow_sync.approvalflow import models
@@ -25,7 +31,7 @@ from approvalflow_sync.atomic_file import write_atomically
 from approvalflow_sync.core import markdown as md
 from approvalflow_sync.core import plan as planning
 from approvalflow_sync.core import report
-from approvalflow_sync.core.mapping import Mapping, Matcher, compile_mapping, read_mapping
+from approvalflow_sync.core.mapping import Mapping, Matcher, compile_mapping
 from approvalflow_sync.core.reconcile import NOT_SUBMITTED, Step, step
 from approvalflow_sync.errors import ApprovalFlowSyncError, ConfigError, GitHubError
 from approvalflow_sync.github.event import PullRequest
@@ -255,7 +261,7 @@ def reconcile(settings: ActionSettings, runner: Runner, *, debug: bool) -> int:
     run_ends = stop_at + GRACE_SECONDS
     etags = settings.workspace / settings.etag_file if settings.etag_file else None
     gh = github_gateway(settings, run_ends, etags)
-    mapping = read_mapping(_mapping_path(settings), source=settings.mapping_file)
+    mapping = workspace_mapping(settings)  # the default branch's: no pull request's code
     login = settings.comment_author or gh.identity().login
     options = options_for(settings, mapping, login)
     with connected(settings, runner, gh, run_ends) as (af, pool):
@@ -275,12 +281,3 @@ def reconcile(settings: ActionSettings, runner: Runner, *, debug: bool) -> int:
         kind = " (the ApprovalFlow work was done)" if isinstance(failure, GitHubError) else ""
         runner.error(f"pull request #{pr.number}: {failure}{kind}", title="approvalflow-sync")
     return 1 if work.failed else 0
-
-
-def _mapping_path(settings: ActionSettings) -> Path:
-    """The mapping in the checkout of the default branch (no pull request's code is there)."""
-    path = settings.workspace / settings.mapping_file
-    if not path.is_file():
-        where = NO_CHECKOUT.format(workspace=settings.workspace)
-        raise ConfigError(f"{settings.mapping_file}: {where}")
-    return path

@@ -26,7 +26,7 @@ from approvalflow_sync.action.inputs import (
     input_value,
     load_settings,
 )
-from approvalflow_sync.action.runner import PlainLineFormatter, Runner
+from approvalflow_sync.action.runner import PlainLineFormatter, Runner, plain_lines
 from approvalflow_sync.core import markdown as md
 from approvalflow_sync.core.report import merge_group_status
 from approvalflow_sync.errors import EXIT_CONFIG, ApprovalFlowSyncError, ConfigError
@@ -129,7 +129,8 @@ def debugging(env: Mapping[str, str]) -> bool:
 
 def print_traceback(runner: Runner, error: BaseException) -> None:
     """The traceback on stderr, as plain lines and redacted: the runner reads stderr too."""
-    print(runner.plain("".join(traceback.format_exception(error)).rstrip()), file=sys.stderr)
+    text = "".join(traceback.format_exception(error)).rstrip()
+    print(plain_lines(text, runner.redact), file=sys.stderr)
 
 
 def fail(
@@ -379,22 +380,15 @@ def _load_mapping(
     """The validated mapping; None when it is missing and the files may name their pages.
     Under any event but ``pull_request`` the workspace may hold a fork's head, so the mapping is
     read from the base commit: a pull request cannot point its own pages."""
-    from approvalflow_sync.core.mapping import (  # noqa: PLC0415
-        DEFAULT_MAPPING_FILE,
-        load_mapping,
-        read_mapping,
-    )
+    from approvalflow_sync.core.mapping import DEFAULT_MAPPING_FILE, load_mapping  # noqa: PLC0415
 
     name = settings.mapping_file
     # a mapping file the user names must exist; the default one may be missing
     optional = settings.page_ids_from_files and name == DEFAULT_MAPPING_FILE
     if event_name == "pull_request":
-        missing = not (settings.workspace / name).exists()
-        if missing and optional:
+        if optional and not (settings.workspace / name).exists():
             return None
-        if not checked_out(settings) and missing:
-            raise ConfigError(f"{name}: {NO_CHECKOUT.format(workspace=settings.workspace)}")
-        return read_mapping(_in_workspace(settings.workspace, name), source=name)
+        return workspace_mapping(settings)
     text = gh.read_file(pr.repo, name, pr.base_sha)
     if text is None and optional:
         return None
@@ -406,16 +400,21 @@ def _load_mapping(
     return load_mapping(text, name)
 
 
-def _in_workspace(workspace: Path, name: str) -> Path:
-    """The mapping file's path; refused when it resolves outside the workspace (a committed
+def workspace_mapping(settings: ActionSettings) -> MappingFile:
+    """The checkout's mapping file; refused when it resolves outside the workspace (a committed
     symlink would otherwise have the action read, and quote, any file of the runner)."""
+    from approvalflow_sync.core.mapping import read_mapping  # noqa: PLC0415
+
+    name, workspace = settings.mapping_file, settings.workspace
     path, root = workspace / name, workspace.resolve()
+    if not path.exists() and not checked_out(settings):
+        raise ConfigError(f"{name}: {NO_CHECKOUT.format(workspace=workspace)}")
     if not path.resolve().is_relative_to(root):
         raise ConfigError(
             f"input mapping-file: {name!r} resolves to a file outside the workspace {str(root)!r} "
             "(through a symlink or ..); commit the mapping file itself inside the repository"
         )
-    return path
+    return read_mapping(path, source=name)
 
 
 def _run(

@@ -1,16 +1,9 @@
 """The workflow-command surface: the only place that writes commands, outputs and the summary.
 
-GitHub's runner reads every line a step prints (a line ends at ``\\n``, ``\\r`` or ``\\r\\n``)
-and obeys the workflow commands in it. Two forms are live (actions/runner, ``ActionCommand.cs``):
-
-* ``::name k=v,k=v::data`` when the line starts with ``::`` after leading whitespace;
-* the legacy ``##[name k=v;]data`` *anywhere* in a line.
-
-Untrusted text (PR titles, branch and file names) therefore never reaches the log raw: it is
-the escaped data of a command we wrote, or goes through :func:`plain_line`, on stdout and stderr
-alike. Secrets are masked the moment they exist and redacted from everything written, a last
-guard behind GitHub's own masking. Outside Actions nothing is printed as a command (printing
-``::add-mask::secret`` at a terminal would show the secret).
+The runner obeys ``::name k=v::data`` at a line's start and the legacy ``##[name]data`` anywhere
+in a line (actions/runner, ``ActionCommand.cs``), on stdout and stderr. So untrusted text is
+only ever a command's escaped data or a :func:`plain_line`, and secrets are redacted from all
+that is written. Outside Actions no command is printed (``::add-mask::`` would show the secret).
 """
 
 from __future__ import annotations
@@ -110,12 +103,6 @@ def output_block(name: str, value: str, delimiter: str) -> str:
     return f"{name}<<{delimiter}\n{value}\n{delimiter}\n"
 
 
-def _plain_line(s: str, finish: Callable[[str], str]) -> str:
-    line = finish(escape_data(scrub(s)))
-    line = _LEGACY_COMMAND.sub(r"\1%5B", line)
-    return _LEADING_COMMAND.sub(r"\1%3A\2", line, count=1)
-
-
 class PlainLineFormatter(logging.Formatter):
     """A log record as one plain line, its traceback as plain lines, redacted: the runner
     scans stderr for commands too, and records quote servers' texts."""
@@ -125,7 +112,7 @@ class PlainLineFormatter(logging.Formatter):
         self._redact = redact
 
     def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging's name
-        return _plain_line(self._redact(super().formatMessage(record)), self._redact)
+        return plain_line(super().formatMessage(record), self._redact)
 
     def formatException(self, ei: Any) -> str:  # noqa: N802 - logging's name
         return plain_lines(super().formatException(ei), self._redact)
@@ -134,19 +121,21 @@ class PlainLineFormatter(logging.Formatter):
         return plain_lines(stack_info, self._redact)
 
 
-def plain_line(s: str) -> str:
-    """``s`` as one log line that the runner reads as no workflow command.
+def plain_line(s: str, redact: Callable[[str], str] = _same) -> str:
+    """``s`` redacted, as one log line that the runner reads as no workflow command.
 
     Escaped as command data (one line, reversible); a leading ``::`` and every ``##[`` are
     broken with ``%3A``/``%5B``, looking through the ignorable characters .NET's culture-aware
     matching skips; controls, bidi overrides and lone surrogates become U+FFFD.
     """
-    return _plain_line(s, _same)
+    line = redact(escape_data(scrub(redact(s))))
+    line = _LEGACY_COMMAND.sub(r"\1%5B", line)
+    return _LEADING_COMMAND.sub(r"\1%3A\2", line, count=1)
 
 
 def plain_lines(text: str, redact: Callable[[str], str] = _same) -> str:
-    """``text`` redacted, then each of its lines as :func:`plain_line` (for tracebacks)."""
-    return "\n".join(_plain_line(line, redact) for line in _LINE_BREAK.split(redact(text)))
+    """Each line of ``text`` as :func:`plain_line` (for tracebacks)."""
+    return "\n".join(plain_line(line, redact) for line in _LINE_BREAK.split(text))
 
 
 class Where(TypedDict, total=False):
@@ -246,13 +235,9 @@ class Runner:
             return text
         return self._mask_pattern.sub("***", text)
 
-    def plain(self, text: str) -> str:
-        """``text`` (a traceback, say) as lines no runner obeys, redacted: for stderr."""
-        return plain_lines(text, self.redact)
-
     def info(self, message: str) -> None:
         """Print ``message`` as one plain log line, redacted."""
-        self._print(_plain_line(self.redact(message), self.redact))
+        self._print(plain_line(message, self.redact))
 
     def _annotate(self, kind: str, message: str, **where: Unpack[Where]) -> None:
         """An annotation of untrusted text (scrubbed, escaped, redacted); past the ninth of a

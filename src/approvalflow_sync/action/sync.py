@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol
 
 from approvalflow_sync.approvalflow import models
 from approvalflow_sync.approvalflow.client import ApprovalFlowClient
@@ -35,8 +35,6 @@ from approvalflow_sync.github.git_files import needs_git_fallback
 if TYPE_CHECKING:
     from approvalflow_sync.action.inputs import ActionSettings
     from approvalflow_sync.core.mapping import Mapping as MappingFile
-
-T = TypeVar("T")
 
 _COUNT = re.compile(r"[0-9]{1,9}")
 
