@@ -10,7 +10,7 @@ import logging
 import sys
 import time
 import traceback
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import replace
@@ -29,7 +29,7 @@ from approvalflow_sync.action.inputs import (
 from approvalflow_sync.action.runner import PlainLineFormatter, Runner, plain_lines
 from approvalflow_sync.core import markdown as md
 from approvalflow_sync.core.report import merge_group_status
-from approvalflow_sync.errors import EXIT_CONFIG, ApprovalFlowSyncError, ConfigError
+from approvalflow_sync.errors import EXIT_CONFIG, ApprovalFlowSyncError, ConfigError, Problem
 from approvalflow_sync.github.event import (
     SYNC_ACTIONS,
     Event,
@@ -42,7 +42,6 @@ from approvalflow_sync.github.event import (
 if TYPE_CHECKING:
     from approvalflow_sync.approvalflow.client import ApprovalFlowClient
     from approvalflow_sync.core.mapping import Mapping as MappingFile
-    from approvalflow_sync.core.mapping import Matcher
     from approvalflow_sync.github.gateway import GitHubGateway
 
 MAX_WORKERS = 16
@@ -141,16 +140,8 @@ def fail(
     if debug:
         print_traceback(runner, error)
     problems = getattr(error, "problems", None) or []
-    if problems:
-        for problem in problems:
-            runner.error(
-                problem.message,
-                title="approvalflow-sync",
-                file=problem.source,
-                line=problem.line or None,
-                col=problem.column or None,
-            )
-    else:
+    _annotate(runner.error, problems)
+    if not problems:
         runner.error(str(error), title="approvalflow-sync")
     kind = "Configuration error" if error.exit_code == EXIT_CONFIG else "Error"
     details = "\n".join(f"- {md.code(str(p))}" for p in problems or [error])
@@ -167,14 +158,22 @@ def fail(
     return error.exit_code
 
 
+def _annotate(annotate: Callable[..., None], problems: Iterable[Problem]) -> None:
+    """Each problem as an annotation at its place in the mapping file."""
+    for problem in problems:
+        at = {"file": problem.source, "line": problem.line or None, "col": problem.column or None}
+        annotate(problem.message, title="approvalflow-sync", **at)
+
+
 def main(env: Mapping[str, str], out: TextIO) -> int:
     """Run the action; the exit code is 0, 1 (a failure) or 2 (a configuration error)."""
     with Runner(out, env) as runner:
         for name in SECRET_INPUTS:
             runner.mask(input_value(env, name))
-        with _logs_through(runner, debug=debugging(env)):
+        debug = debugging(env)
+        with _logs_through(runner, debug=debug):
             try:
-                return _main(env, runner)
+                return _main(env, runner, debug=debug)
             except Exception as error:  # a bug: still no raw text on stderr
                 runner.error(f"unexpected error: {error!r}", title="approvalflow-sync")
                 print_traceback(runner, error)
@@ -200,8 +199,7 @@ def _logs_through(runner: Runner, *, debug: bool) -> Iterator[None]:
         root.handlers, root.level = saved
 
 
-def _main(env: Mapping[str, str], runner: Runner) -> int:
-    debug = debugging(env)
+def _main(env: Mapping[str, str], runner: Runner, *, debug: bool) -> int:
     try:
         settings = load_settings(env)
         if settings.mode is Mode.RECONCILE:
@@ -214,17 +212,15 @@ def _main(env: Mapping[str, str], runner: Runner) -> int:
             return _merge_group(settings, event.merge_group, runner)
         pr = _fetch(settings, number) if number else event.pull_request
         mode = resolve_mode(settings.mode, event, pr)
-    except ApprovalFlowSyncError as error:
-        return fail(runner, error, debug=debug)
-    if mode is None or pr is None:
-        runner.notice(f"Nothing to do for the {event.name} event ({event.action or 'no action'}).")
-        return 0
-    refused = unbound(event, pr, mode, auto=settings.mode is Mode.AUTO)
-    if refused:
-        runner.warning(refused, title="approvalflow-sync")
-        runner.append_summary(f"### ApprovalFlow: skipped\n\n{md.text(refused)}\n")
-        return 0
-    try:
+        if mode is None or pr is None:
+            action = event.action or "no action"
+            runner.notice(f"Nothing to do for the {event.name} event ({action}).")
+            return 0
+        refused = unbound(event, pr, mode, auto=settings.mode is Mode.AUTO)
+        if refused:
+            runner.warning(refused, title="approvalflow-sync")
+            runner.append_summary(f"### ApprovalFlow: skipped\n\n{md.text(refused)}\n")
+            return 0
         if settings.credentials.missing:
             return _without_credentials(settings, pr, runner)
         return _run(settings, event.name, pr, mode, runner, debug=debug)
@@ -256,7 +252,7 @@ def connected(
     after a failure, ``gh`` is closed, a spent refresh token is reported and the usage shown."""
     import httpx  # noqa: PLC0415 - the heavy modules load only on the path that needs them
 
-    from approvalflow_sync.action.credentials import token_for, warn_if_spent  # noqa: PLC0415
+    from approvalflow_sync.action.credentials import token_for  # noqa: PLC0415
     from approvalflow_sync.approvalflow.client import ApprovalFlowClient  # noqa: PLC0415
     from approvalflow_sync.retry import RetryPolicy  # noqa: PLC0415
 
@@ -273,7 +269,7 @@ def connected(
                 yield af, pool
         finally:
             gh.close()
-            warn_if_spent(handoff, runner)
+            handoff.warn_if_spent()
             runner.append_summary(f"\n{gh.usage().describe()}\n")
 
 
@@ -428,6 +424,7 @@ def _run(
 ) -> int:
     from approvalflow_sync.action.sync import Run, options_for  # noqa: PLC0415
     from approvalflow_sync.core.mapping import compile_mapping  # noqa: PLC0415
+    from approvalflow_sync.github.checkout import repository_files  # noqa: PLC0415
     from approvalflow_sync.github.git_files import changed_files_from_git  # noqa: PLC0415
 
     run_ends = time.monotonic() + RUN_SECONDS
@@ -437,7 +434,8 @@ def _run(
     if event_name != "pull_request" or matcher is None:
         pass  # the workspace is not the pull request's: its files say nothing of the patterns
     elif checked_out(settings):
-        _warn_unmatched(matcher, settings, runner)
+        # a pattern that matches no file of the checkout: a typo, or files gone
+        _annotate(runner.warning, matcher.unmatched_patterns(repository_files(settings.workspace)))
     else:
         runner.notice(
             "The mapping's patterns were not checked against the repository's files: "
@@ -478,17 +476,3 @@ def _run(
         )
         return 1
     return 0
-
-
-def _warn_unmatched(matcher: Matcher, settings: ActionSettings, runner: Runner) -> None:
-    """A warning on each pattern that matches no file of the checkout: a typo, or files gone."""
-    from approvalflow_sync.github.checkout import repository_files  # noqa: PLC0415
-
-    for problem in matcher.unmatched_patterns(repository_files(settings.workspace)):
-        runner.warning(
-            problem.message,
-            title="approvalflow-sync",
-            file=problem.source,
-            line=problem.line,
-            col=problem.column,
-        )
