@@ -199,7 +199,7 @@ class Reconcile:
         quiet = Quiet(self.runner)
         pages = pages_for(self.settings, pr, self.mapping, self.matcher, self.gh, quiet, self.pool)
         return Run(
-            pr, approvalflow=self.af, github=self.gh, reporter=quiet, options=self.options,
+            pr, af=self.af, gh=self.gh, reporter=quiet, options=self.options,
             spaces=self.spaces, match=pages, pool=self.pool, listed=self.listed,
         )  # fmt: skip
 

@@ -449,8 +449,8 @@ def _run(
     with connected(settings, runner, gh, run_ends) as (af, pool):
         run = Run(
             pr,
-            approvalflow=af,
-            github=gh,
+            af=af,
+            gh=gh,
             reporter=runner,
             options=options,
             spaces={rule.space for rule in mapping.rules} if mapping else (),

@@ -89,11 +89,8 @@ def command(name: str, message: str = "", /, **properties: object) -> str:
 
 
 def output_block(name: str, value: str, delimiter: str) -> str:
-    """``name<<delimiter``, ``value`` and ``delimiter`` as lines, for the ``GITHUB_OUTPUT`` file.
-
-    Any value comes back exactly (on Windows runners but for a trailing ``\\r``). Raises
-    ValueError for a bad name, a delimiter that is empty, holds a line break or is in ``value``.
-    """
+    """``name<<delimiter``, ``value`` and ``delimiter`` as lines, for the ``GITHUB_OUTPUT`` file;
+    ValueError for a bad name, or a delimiter that is not one line absent from ``value``."""
     if not _OUTPUT_NAME.fullmatch(name):
         raise ValueError(f"invalid output name {name!r}")
     if not delimiter or "\n" in delimiter or "\r" in delimiter:
@@ -155,9 +152,6 @@ class _Annotation:
     line: int | None
     col: int | None
 
-    def properties(self) -> dict[str, object]:
-        return {"file": self.file, "line": self.line, "col": self.col, "title": self.title}
-
     def brief(self) -> str:
         """One short line naming the annotation, for the folded one."""
         where = ":".join(str(p) for p in (self.file, self.line) if p is not None)
@@ -167,11 +161,8 @@ class _Annotation:
 
 
 class Runner:
-    """Prints workflow commands and writes the output and summary files of one step.
-
-    Every write to ``out`` is flushed, as the log interleaves with subprocess output. Use it as
-    a context manager (or call :meth:`close`) so the annotations past the limit are folded.
-    """
+    """Prints workflow commands and writes the output and summary files of one step; as a
+    context manager, so that :meth:`close` folds the annotations past the limit."""
 
     def __init__(
         self,
@@ -217,10 +208,8 @@ class Runner:
         return scrub(self.redact(s))
 
     def mask(self, value: str) -> None:
-        """Have GitHub mask ``value`` from now on, and :meth:`redact` hide it.
-
-        Line by line, as GitHub masks the log; blank lines are skipped, as GitHub refuses them.
-        """
+        """Have GitHub mask ``value`` from now on, and :meth:`redact` hide it (line by line, as
+        GitHub masks the log; it refuses blank lines)."""
         for piece in _LINE_BREAK.split(value):
             if not piece.strip() or piece in self._masked:
                 continue
@@ -257,8 +246,9 @@ class Runner:
         else:
             self._held[kind].append(annotation)
 
-    def _print_annotation(self, kind: str, annotation: _Annotation) -> None:
-        self._print(_command(kind, annotation.message, annotation.properties(), self.redact))
+    def _print_annotation(self, kind: str, note: _Annotation) -> None:
+        where = {"file": note.file, "line": note.line, "col": note.col, "title": note.title}
+        self._print(_command(kind, note.message, where, self.redact))
 
     def notice(self, message: str, **where: Unpack[Where]) -> None:
         self._annotate("notice", message, **where)
@@ -288,13 +278,8 @@ class Runner:
         return _Annotation(message, f"{count} more {kind}s", None, None, None)
 
     def set_output(self, name: str, value: str, *, secret: bool = False) -> None:
-        """Set the step output ``name`` to ``value`` (redacted), with a fresh random delimiter.
-
-        ``secret=True`` hands on a masked secret on purpose (a rotated token), unredacted.
-        Raises ValueError for an invalid name, or a secret that was not masked first.
-        """
-        if not _OUTPUT_NAME.fullmatch(name):
-            raise ValueError(f"invalid output name {name!r}")
+        """Set the step output ``name`` to ``value`` (redacted), with a fresh random delimiter;
+        ``secret=True`` hands on a masked secret (a rotated token) on purpose, unredacted."""
         if secret and value not in self._masked:
             raise ValueError(f"output {name!r}: mask a secret before handing it on")
         value = _SURROGATES.sub("\ufffd", value if secret else self.redact(value))
@@ -310,11 +295,8 @@ class Runner:
         self._outputs[name] = value
 
     def append_summary(self, text: str) -> None:
-        """Append markdown to the job summary, redacted.
-
-        GitHub drops the whole summary of a step over 1 MiB, so past that the text is cut at a
-        line with :data:`SUMMARY_CUT_NOTE` and later appends are dropped.
-        """
+        """Append markdown to the job summary, redacted; GitHub drops a step's summary over 1 MiB,
+        so past that it is cut with :data:`SUMMARY_CUT_NOTE` and later appends are dropped."""
         if self._summary_cut:
             return
         text = _SURROGATES.sub("\ufffd", self.redact(text))

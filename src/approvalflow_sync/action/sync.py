@@ -10,9 +10,10 @@ import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, replace
+from dataclasses import KW_ONLY, dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
+from approvalflow_sync.action.file_pages import Reporter
 from approvalflow_sync.approvalflow import models
 from approvalflow_sync.approvalflow.client import ApprovalFlowClient
 from approvalflow_sync.core import markdown as md
@@ -53,12 +54,8 @@ class GitHub(Protocol):
     ) -> None: ...
 
 
-class Report(Protocol):
+class Report(Reporter, Protocol):
     def info(self, message: str) -> None: ...
-    def warning(
-        self, message: str, *, file: str | None = None, title: str | None = None
-    ) -> None: ...
-    def append_summary(self, markdown: str) -> None: ...
     def set_output(self, name: str, value: str) -> None: ...
 
 
@@ -71,10 +68,8 @@ class Options:
     archive_on_close: bool
     confluence_url: str | None
     run_url: str | None
-    comment_author: str | None = None
-    """The login our comments are written by, when the token cannot tell (a GitHub App's)."""
-    instance: str = ""
-    """Names this configuration's comments and change sets apart from another's (issue 15)."""
+    comment_author: str | None = None  # our comments' login, when the token cannot tell
+    instance: str = ""  # names this configuration's comments and change sets apart
 
 
 def options_for(
@@ -116,33 +111,26 @@ def own_comment(
     )
 
 
+@dataclass
 class Run:
-    def __init__(
-        self,
-        pr: PullRequest,
-        *,
-        approvalflow: ApprovalFlowClient,
-        github: GitHub,
-        reporter: Report,
-        options: Options,
-        spaces: Iterable[str],
-        match: Callable[[list[ChangedFile]], MatchResult],
-        pool: ThreadPoolExecutor,
-        files_from_git: Callable[[PullRequest], list[ChangedFile]] | None = None,
-        listed: Mapping[str, list[models.ChangeSet]] | None = None,
-    ) -> None:
-        self.pr = pr
-        self.af = approvalflow
-        self.gh = github
-        self.reporter = reporter
-        self.options = options
-        self.spaces = sorted(set(spaces))
-        self.match = match
-        self.pool = pool
-        self.files_from_git = files_from_git  # when GitHub's list stops at 3,000
-        self.listed = dict(listed or {})  # spaces' change sets a caller already read (reconcile)
-        self.github_failures: list[GitHubError] = []
-        self.done: list[Done] = []  # every write so far, for the summary of a stopped run
+    """One pull request's flows; the clients, the reporter and the pool are passed in."""
+
+    pr: PullRequest
+    _: KW_ONLY
+    af: ApprovalFlowClient
+    gh: GitHub
+    reporter: Report
+    options: Options
+    spaces: Iterable[str]
+    match: Callable[[list[ChangedFile]], MatchResult]
+    pool: ThreadPoolExecutor
+    files_from_git: Callable[[PullRequest], list[ChangedFile]] | None = None  # past 3,000 files
+    listed: Mapping[str, list[models.ChangeSet]] = field(default_factory=dict)  # read by reconcile
+    github_failures: list[GitHubError] = field(default_factory=list, init=False)
+    done: list[Done] = field(default_factory=list, init=False)  # every write, for a stopped run
+
+    def __post_init__(self) -> None:
+        self.spaces = sorted(set(self.spaces))
 
     def gather(self) -> Gathered:
         """The reads that depend on nothing: files, comments, identity, change sets, status."""
@@ -270,10 +258,8 @@ class Run:
         )
 
     def rows(self, space: SpaceOutcome, pages: Sequence[str], match: MatchResult) -> list[PageRow]:
-        """The page rows of a space with preflight and detail, read at the same time.
-
-        Before the change set exists (a dry run) nothing is known: no single-page preflight, which
-        is stricter than the change set's."""
+        """The page rows of a space with preflight and detail, read at the same time; nothing is
+        known before the change set exists (a dry run): a single page's preflight is stricter."""
         files = match.files_by_page
         base = [PageRow(space.space, p, files.get(PageKey(space.space, p), ())) for p in pages]
         if space.change_set_id is None:
