@@ -54,6 +54,7 @@ def reader(
     workspace: Path | None,
     github: GitHubGateway,
     pool: Executor,
+    api_limit: int = API_READS,
 ) -> Read:
     """Reads the changed Markdown files' texts (None: not at that commit): the head's, or the
     base's for a removed file, an old name, and every file of an untrusted head."""
@@ -78,11 +79,11 @@ def reader(
                 texts |= {p: b.decode("utf-8", "replace") if b is not None else None
                           for p, b in blobs.items()}  # fmt: skip
                 continue
-            if len(paths) > API_READS:
+            if len(paths) > api_limit:
                 raise ConfigError(
                     f"input page-ids-from-files: {len(paths):,} changed Markdown files to read "
                     f"at commit {commit[:12]}, which the workspace does not hold: through "
-                    f"GitHub's API that is a request each (over the {API_READS} this action "
+                    f"GitHub's API that is a request each (over the {api_limit} this action "
                     "makes; a workflow's token has 1,000 an hour); add an actions/checkout "
                     "step before this one, or set page-ids-from-files: false"
                 )

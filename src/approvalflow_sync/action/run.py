@@ -170,10 +170,9 @@ def main(env: Mapping[str, str], out: TextIO) -> int:
     with Runner(out, env) as runner:
         for name in SECRET_INPUTS:
             runner.mask(input_value(env, name))
-        debug = debugging(env)
-        with _logs_through(runner, debug=debug):
+        with _logs_through(runner, debug=debugging(env)):
             try:
-                return _main(env, runner, debug=debug)
+                return _main(env, runner)
             except Exception as error:  # a bug: still no raw text on stderr
                 runner.error(f"unexpected error: {error!r}", title="approvalflow-sync")
                 print_traceback(runner, error)
@@ -199,7 +198,8 @@ def _logs_through(runner: Runner, *, debug: bool) -> Iterator[None]:
         root.handlers, root.level = saved
 
 
-def _main(env: Mapping[str, str], runner: Runner, *, debug: bool) -> int:
+def _main(env: Mapping[str, str], runner: Runner) -> int:
+    debug = debugging(env)
     try:
         settings = load_settings(env)
         if settings.mode is Mode.RECONCILE:
