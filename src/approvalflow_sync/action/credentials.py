@@ -1,15 +1,13 @@
 """The action's ApprovalFlow token: given as is, or a refresh token exchanged before any work.
 
-Atlassian rotates refresh tokens: every exchange answers a new one and the one used dies ten
-minutes later. So the new one is masked the moment it exists, written back at once (to an
-Actions secret, when asked) before any other work, and always handed on as the masked output
-``refresh-token``. If the write-back fails, the run stops with the steps to recover, while the
-old token still has its ten minutes.
+Atlassian rotates refresh tokens (the one used dies ten minutes later), so each new one is
+masked, handed on as the masked output ``refresh-token`` and, when asked, written back to an
+Actions secret before other work; a failed write-back stops the run with the steps to recover.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 import httpx
 
@@ -28,11 +26,12 @@ class Handoff:
 
     settings: ActionSettings
     runner: Runner
-    source: RefreshingToken | None = None
-    stored: list[str] = field(default_factory=list)
-    run_ends: float | None = None
+    run_ends: float | None
+    rotated: bool = False
+    stored: bool = False
 
     def __call__(self, new_refresh_token: str) -> None:
+        self.rotated = True
         self.runner.mask(new_refresh_token)
         self.runner.set_output(REFRESH_OUTPUT, new_refresh_token, secret=True)
         target = self.settings.credentials.refresh_token_secret
@@ -64,25 +63,35 @@ class Handoff:
                 f"{self.settings.repository or 'OWNER/REPO'} --secret-name {target}` for a new "
                 "consent. The new token is also in this step's masked output refresh-token."
             ) from error
-        self.stored.append(where.describe())
+        self.stored = True
         self.runner.info(f"Stored the rotated refresh token in {where.describe()}.")
+
+    def warn_if_spent(self) -> None:
+        """Loud, when the stored refresh token is now spent and no secret was updated."""
+        if not self.rotated or self.stored:
+            return
+        message = (
+            "The ApprovalFlow refresh token rotated: the one stored in your secret stops working "
+            "in 10 minutes. Store the new one from this step's output refresh-token, or set "
+            "refresh-token-secret and secrets-token so the action writes it back itself."
+        )
+        self.runner.warning(message, title="approvalflow-sync: refresh token spent")
+        self.runner.append_summary(f"> [!WARNING]\n> {message}\n")
 
 
 def token_for(
-    settings: ActionSettings, runner: Runner, http: httpx.Client, *, run_ends: float | None = None
-) -> tuple[str | TokenSource, Handoff | None]:
-    """The token the client sends; with a refresh token, exchanged now (rotation first).
-
-    ``run_ends`` is the run's deadline: no token exchange or write-back goes on past it.
-    """
+    settings: ActionSettings, runner: Runner, http: httpx.Client, *, run_ends: float
+) -> tuple[str | TokenSource, Handoff]:
+    """The token the client sends; with a refresh token, exchanged now (rotation first), no
+    exchange or write-back going on past ``run_ends``."""
     credentials = settings.credentials
+    handoff = Handoff(settings, runner, run_ends)
     if credentials.access_token:
-        return credentials.access_token, None
+        return credentials.access_token, handoff
     if credentials.refresh_token_secret:  # a bad target fails now, before the token is spent
         from approvalflow_sync.github.secrets import parse_secret_target  # noqa: PLC0415
 
         parse_secret_target(credentials.refresh_token_secret, settings.repository)
-    handoff = Handoff(settings, runner, run_ends=run_ends)
     source = RefreshingToken(
         http,
         credentials.token_url,
@@ -93,19 +102,5 @@ def token_for(
         on_grant=runner.mask,
         retry=replace(TOKEN_RETRY, run_ends=run_ends),
     )
-    handoff.source = source
     source.start()
     return source, handoff
-
-
-def warn_if_spent(handoff: Handoff | None, runner: Runner) -> None:
-    """Loud, when the stored refresh token is now spent and no secret was updated."""
-    if handoff is None or handoff.source is None or not handoff.source.rotated or handoff.stored:
-        return
-    message = (
-        "The ApprovalFlow refresh token rotated: the one stored in your secret stops working in "
-        "10 minutes. Store the new one from this step's output refresh-token, or set "
-        "refresh-token-secret and secrets-token so the action writes it back itself."
-    )
-    runner.warning(message, title="approvalflow-sync: refresh token spent")
-    runner.append_summary(f"> [!WARNING]\n> {message}\n")

@@ -1,17 +1,13 @@
 """The pages of a pull request's files: the mapping's rules, and the ids the files carry.
 
-Ids are read (:mod:`~approvalflow_sync.core.page_ids`) from the changed Markdown files only. For
-a fork's pull request, whatever the event (``pull_request_target`` and ``workflow_run`` give it
-the secrets, and a private repository may under ``pull_request``), every file is read as the
-base commit has it: a fork cannot point the approval at a page of its
-choosing, and a file new in the pull request gets its page from the mapping only. Contents come
-from the checkout when it holds the commit (no request), else from GitHub's contents API, as
-many at once as the shared pool allows.
+Ids are read from the changed Markdown files only; a fork's files, whatever the event, as the
+base commit has them, so a fork cannot point the approval at a page of its choosing. Contents
+come from the checkout when it holds the commit, else from GitHub's contents API.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,19 +47,6 @@ class Reporter(Protocol):
     def append_summary(self, markdown: str) -> None: ...
 
 
-def wanted(files: Iterable[ChangedFile], pr: PullRequest, *, untrusted: bool) -> dict[str, str]:
-    """The commit to read each changed Markdown file at: the head's version, or the base's
-    for a removed file, an old name, and every file of an untrusted head."""
-    commits: dict[str, str] = {}
-    for changed in files:
-        at_base = untrusted or changed.status == "removed"
-        if is_markdown(changed.path):
-            commits.setdefault(changed.path, pr.base_sha if at_base else pr.head_sha)
-        if changed.previous_path and is_markdown(changed.previous_path):
-            commits.setdefault(changed.previous_path, pr.base_sha)
-    return commits
-
-
 def reader(
     pr: PullRequest,
     *,
@@ -73,11 +56,19 @@ def reader(
     pool: Executor,
     api_limit: int = API_READS,
 ) -> Read:
-    """Reads the changed Markdown files' texts (None: not at that commit)."""
+    """Reads the changed Markdown files' texts (None: not at that commit): the head's, or the
+    base's for a removed file, an old name, and every file of an untrusted head."""
 
     def read(files: list[ChangedFile]) -> dict[str, str | None]:
+        commits: dict[str, str] = {}
+        for changed in files:
+            at_base = untrusted or changed.status == "removed"
+            if is_markdown(changed.path):
+                commits.setdefault(changed.path, pr.base_sha if at_base else pr.head_sha)
+            if changed.previous_path and is_markdown(changed.previous_path):
+                commits.setdefault(changed.previous_path, pr.base_sha)
         by_commit: dict[str, list[str]] = {}
-        for path, commit in wanted(files, pr, untrusted=untrusted).items():
+        for path, commit in commits.items():
             by_commit.setdefault(commit, []).append(path)
         texts: dict[str, str | None] = {}
         for commit, paths in by_commit.items():

@@ -1,9 +1,7 @@
 """The action's inputs: ``INPUT_*`` variables and the runner's ``GITHUB_*`` ones, read once.
 
-The runner sets ``INPUT_<NAME>`` for JavaScript and Docker actions with the input's name
-upper-cased and hyphens kept (``INPUT_MAPPING-FILE``); the composite step sets the same names in
-``env:``, so one program serves every kind of action and can be run by hand. Everything is
-validated here into one frozen :class:`ActionSettings`; nothing downstream reads the environment.
+``INPUT_MAPPING-FILE`` as the runner names it, or as the composite step's ``env:`` does; all is
+validated here into one frozen :class:`ActionSettings`: nothing downstream reads the environment.
 """
 
 from __future__ import annotations
@@ -13,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
+from typing import TypeVar
 
 from approvalflow_sync.approvalflow.base_url import DEFAULT_TOKEN_URL, build_base_url, check_url
 from approvalflow_sync.core.mapping.model import DEFAULT_MAPPING_FILE
@@ -29,6 +28,8 @@ _LOGIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\[bot\])?")
 _INSTANCE = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
 _PR_NUMBER = re.compile(r"[1-9][0-9]{0,9}")
 
+E = TypeVar("E", bound=Enum)
+
 SECRET_INPUTS = ("access-token", "github-token", "client-secret", "refresh-token", "secrets-token")
 """Inputs whose values are masked before anything else is printed."""
 
@@ -44,11 +45,8 @@ class Mode(str, Enum):
 
 
 class MissingCredentials(str, Enum):
-    """What to do when no ApprovalFlow credentials reach the job.
-
-    ``auto`` skips only where GitHub withholds secrets (a fork's pull request, a Dependabot run)
-    and fails elsewhere, where an empty token means a misspelled or missing secret.
-    """
+    """What to do when no ApprovalFlow credentials reach the job; ``auto`` skips only where
+    GitHub withholds secrets (a fork's pull request, a Dependabot run)."""
 
     AUTO = "auto"
     SKIP = "skip"
@@ -85,8 +83,7 @@ class ActionSettings:
     mapping_file: str
     mode: Mode
     instance: str
-    """Empty, or the name that keeps this configuration's comments, status and change sets
-    apart from another's on the same pull request."""
+    """Empty, or the name that keeps this configuration's comments, status and change sets apart."""
     pr_number: int | None
     """The pull request to act on when the event carries none (workflow_run, workflow_dispatch)."""
     status_context: str
@@ -104,7 +101,6 @@ class ActionSettings:
     """Who started the run (``GITHUB_ACTOR``): Dependabot's runs get Dependabot secrets only."""
     repository: str
     api_url: str
-    server_url: str
     workspace: Path
     run_url: str | None
     approval_context: str = DEFAULT_APPROVAL_CONTEXT
@@ -141,16 +137,13 @@ def parse_bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     )
 
 
-def parse_mode(env: Mapping[str, str]) -> Mode:
-    """The ``mode`` input."""
-    value = input_value(env, "mode").lower() or Mode.AUTO.value
+def parse_choice(env: Mapping[str, str], name: str, choices: type[E], fix: str) -> E:
+    """An input naming one of ``choices`` (any case); empty for the first."""
+    value = input_value(env, name)
     try:
-        return Mode(value)
+        return choices(value.lower() or next(iter(choices)).value)
     except ValueError:
-        choices = ", ".join(mode.value for mode in Mode)
-        raise ConfigError(
-            f"input mode: {input_value(env, 'mode')!r} is not a mode; use one of {choices}"
-        ) from None
+        raise ConfigError(f"input {name}: {value!r} is not {fix}") from None
 
 
 def parse_count(env: Mapping[str, str], name: str, default: int) -> int:
@@ -179,14 +172,20 @@ def _base_url(env: Mapping[str, str]) -> str:
     )
 
 
+def checked(value: str, name: str, pattern: re.Pattern[str], fix: str) -> str:
+    """``value`` when empty or matching ``pattern``; else an error naming ``name`` and ``fix``."""
+    if value and not pattern.fullmatch(value):
+        raise ConfigError(f"{name}: {value[:40]!r} is not {fix}")
+    return value
+
+
 def parse_instance(value: str, name: str = "input instance") -> str:
     """An instance name (``name`` says where it came from), or empty: none."""
-    if value and not _INSTANCE.fullmatch(value):
-        raise ConfigError(
-            f"{name}: {value!r} is not an instance name; use up to 32 lower-case letters, "
-            "digits, '-' or '_', starting with a letter or digit, such as handbook"
-        )
-    return value
+    fix = (
+        "an instance name; use up to 32 lower-case letters, digits, '-' or '_', starting with a "
+        "letter or digit, such as handbook"
+    )
+    return checked(value, name, _INSTANCE, fix)
 
 
 def instance_context(base: str, instance: str) -> str:
@@ -203,16 +202,9 @@ def _status_context(env: Mapping[str, str], instance: str) -> str:
 
 
 def parse_pr_number(env: Mapping[str, str]) -> int | None:
-    """The ``pr-number`` input: a positive whole number, or None when not given.
-
-    Under workflow_run it comes from another workflow's artifact: data, checked as a number only.
-    """
-    value = input_value(env, "pr-number")
-    if value and not _PR_NUMBER.fullmatch(value):
-        raise ConfigError(
-            f"input pr-number: {value[:40]!r} is not a pull request number; pass the number "
-            "alone, such as 123"
-        )
+    """The ``pr-number`` input (under workflow_run, an artifact's data): a number, or None."""
+    fix = "a pull request number; pass the number alone, such as 123"
+    value = checked(input_value(env, "pr-number"), "input pr-number", _PR_NUMBER, fix)
     return int(value) if value else None
 
 
@@ -227,22 +219,17 @@ def parse_title_template(env: Mapping[str, str]) -> str | None:
 
 def parse_comment_author(env: Mapping[str, str]) -> str | None:
     """The ``comment-author`` input: a GitHub login, ``name[bot]`` for an app; None if not given."""
-    login = input_value(env, "comment-author")
-    if login and not _LOGIN.fullmatch(login):
-        raise ConfigError(
-            f"input comment-author: {login!r} is not a GitHub login; give the login that "
-            "writes the comments, such as my-app[bot] for a GitHub App's token"
-        )
-    return login or None
+    fix = (
+        "a GitHub login; give the login that writes the comments, such as my-app[bot] for a "
+        "GitHub App's token"
+    )
+    return checked(input_value(env, "comment-author"), "input comment-author", _LOGIN, fix) or None
 
 
 def load_credentials(env: Mapping[str, str]) -> Credentials:
     """The ApprovalFlow credentials; conflicting or half-given ones are configuration errors."""
-    on_missing = input_value(env, "on-missing-credentials").lower() or MissingCredentials.AUTO
-    if on_missing not in {choice.value for choice in MissingCredentials}:
-        raise ConfigError(
-            f"input on-missing-credentials: {on_missing!r} is not a choice; use auto, skip or fail"
-        )
+    fix = "a choice; use auto, skip or fail"
+    on_missing = parse_choice(env, "on-missing-credentials", MissingCredentials, fix)
     credentials = Credentials(
         access_token=input_value(env, "access-token"),
         client_id=input_value(env, "client-id"),
@@ -251,7 +238,7 @@ def load_credentials(env: Mapping[str, str]) -> Credentials:
         token_url=check_url(input_value(env, "token-url") or DEFAULT_TOKEN_URL, "input token-url"),
         refresh_token_secret=input_value(env, "refresh-token-secret"),
         secrets_token=input_value(env, "secrets-token"),
-        on_missing=MissingCredentials(on_missing),
+        on_missing=on_missing,
     )
     if credentials.access_token and credentials.refresh_token:
         raise ConfigError(
@@ -287,7 +274,9 @@ def load_settings(env: Mapping[str, str]) -> ActionSettings:
         credentials=load_credentials(env),
         github_token=github_token,
         mapping_file=input_value(env, "mapping-file") or DEFAULT_MAPPING_FILE,
-        mode=parse_mode(env),
+        mode=parse_choice(
+            env, "mode", Mode, f"a mode; use one of {', '.join(m.value for m in Mode)}"
+        ),
         instance=instance,
         status_context=_status_context(env, instance),
         pr_number=parse_pr_number(env),
@@ -306,7 +295,6 @@ def load_settings(env: Mapping[str, str]) -> ActionSettings:
         actor=env.get("GITHUB_ACTOR", "").strip(),
         repository=repository,
         api_url=check_url(env.get("GITHUB_API_URL", DEFAULT_GITHUB_API_URL), "GITHUB_API_URL"),
-        server_url=server_url,
         workspace=Path(env.get("GITHUB_WORKSPACE", "").strip() or "."),
         run_url=_run_url(env, server_url, repository),
         approval_context=input_value(env, "approval-status-context")

@@ -1,41 +1,41 @@
 """Reconcile: every pull request of one repository brought to where its events would have left it.
 
-For ``schedule:`` and ``workflow_dispatch:``, where no event names a pull request. Each pull
-request gets the single run's own flow (:class:`Run`: sync, submit, archive), as chosen by
-:func:`core.reconcile.step`; merged ones have their approval progress followed onto the sticky
-comment and a status on the merge commit. No pull request is started after the time budget;
-``resume-file`` keeps where the next run starts, pull requests taken in order of number.
+Each gets the single run's flow that :func:`core.reconcile.step` picks, or has its approval
+progress followed; none is started after the time budget, and ``resume-file`` keeps where the
+next run starts.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-import httpx
-
-from approvalflow_sync.action.credentials import token_for, warn_if_spent
 from approvalflow_sync.action.file_pages import pages_for
 from approvalflow_sync.action.inputs import ActionSettings, MissingCredentials
-from approvalflow_sync.action.run import MAX_WORKERS, RUN_SECONDS, fail
+from approvalflow_sync.action.run import (
+    RUN_SECONDS,
+    connected,
+    fail,
+    github_gateway,
+    workspace_mapping,
+)
 from approvalflow_sync.action.runner import Runner
-from approvalflow_sync.action.sync import Options, Run, options_for
+from approvalflow_sync.action.sync import Options, Run, options_for, own_comment
 from approvalflow_sync.approvalflow import models
 from approvalflow_sync.approvalflow.client import ApprovalFlowClient
 from approvalflow_sync.atomic_file import write_atomically
 from approvalflow_sync.core import markdown as md
 from approvalflow_sync.core import plan as planning
 from approvalflow_sync.core import report
-from approvalflow_sync.core.mapping import Mapping, Matcher, compile_mapping, read_mapping
+from approvalflow_sync.core.mapping import Mapping, Matcher, compile_mapping
 from approvalflow_sync.core.reconcile import NOT_SUBMITTED, Step, step
 from approvalflow_sync.errors import ApprovalFlowSyncError, ConfigError, GitHubError
 from approvalflow_sync.github.event import PullRequest
 from approvalflow_sync.github.gateway import GitHubGateway, Identity, Status
-from approvalflow_sync.retry import RetryPolicy
 
 PR_WORKERS = 4
 """Pull requests reconciled at once; each runs its own reads in the shared pool."""
@@ -44,8 +44,8 @@ GRACE_SECONDS = RUN_SECONDS / 3
 
 
 class Quiet:
-    """The single runs' reporter inside reconcile: log lines and warnings pass; the summary,
-    outputs and file annotations of each pull request do not (reconcile writes its own)."""
+    """The single runs' reporter: log lines and warnings pass; each pull request's summary,
+    outputs and file annotations do not (reconcile writes its own)."""
 
     def __init__(self, runner: Runner) -> None:
         self.runner = runner
@@ -146,12 +146,7 @@ class Reconcile:
             state = self.follow(pr, linked)
             return Done(pr, needed, state) if state else None
         single = self._single(pr)
-        flows: dict[Step, Callable[[], report.Outcome]] = {
-            Step.SYNC: single.sync,
-            Step.SUBMIT: single.submit,
-            Step.ARCHIVE: single.archive,
-        }
-        flows[needed]()
+        single.flow(needed)
         for failure in single.github_failures:
             self.failed.append((pr, failure))
         wrote = ", ".join(f"{d.action} {d.change_set_id}" for d in single.done)
@@ -159,7 +154,7 @@ class Reconcile:
 
     def follow(self, pr: PullRequest, linked: list[models.ChangeSet]) -> str | None:
         """Approval progress onto the merge commit's status and the sticky comment; None once
-        the status is final (approved or rejected): the pull request is no longer followed."""
+        the status is final: the pull request is no longer followed."""
         context = self.settings.approval_context
         merge = replace(pr, head_sha=pr.merge_commit_sha) if pr.merge_commit_sha else None
         none = Status("", "", None)
@@ -180,8 +175,8 @@ class Reconcile:
         return state
 
     def approval(self, change_set: models.ChangeSet) -> report.Approval:
-        """A change set's state; with rejections, the pages rejected: never approved, and
-        submittable again (a page still in review is blocked by its pending approval)."""
+        """A change set's state; with rejections, the pages rejected: never approved and
+        submittable again (one still in review is blocked by its pending approval)."""
         found = report.Approval(change_set.spaceId or "", change_set.id, change_set.rollupState)
         if change_set.rollupState != "has_rejections":
             return found
@@ -193,14 +188,8 @@ class Reconcile:
 
     def sticky(self, pr: PullRequest, approvals: Sequence[report.Approval]) -> None:
         """The sticky comment with the approval section; posted if there is none."""
-        comments = self.gh.list_comments(pr)
         instance = self.options.instance
-        mine = (
-            c
-            for c in comments
-            if self.me.wrote(c) and md.has_marker(c.body, report.STICKY, instance)
-        )
-        existing = next(mine, None)
+        existing = own_comment(self.gh.list_comments(pr), self.me, report.STICKY, instance)
         section = report.approval_section(approvals, self.options.confluence_url)
         base = existing.body if existing else md.comment_marker(report.STICKY, instance)
         self._single(pr).put_sticky(report.with_approval(base, section), existing, self.me)
@@ -210,7 +199,7 @@ class Reconcile:
         quiet = Quiet(self.runner)
         pages = pages_for(self.settings, pr, self.mapping, self.matcher, self.gh, quiet, self.pool)
         return Run(
-            pr, approvalflow=self.af, github=self.gh, reporter=quiet, options=self.options,
+            pr, af=self.af, gh=self.gh, reporter=quiet, options=self.options,
             spaces=self.spaces, match=pages, pool=self.pool, listed=self.listed,
         )  # fmt: skip
 
@@ -271,46 +260,24 @@ def reconcile(settings: ActionSettings, runner: Runner, *, debug: bool) -> int:
     stop_at = time.monotonic() + settings.time_budget
     run_ends = stop_at + GRACE_SECONDS
     etags = settings.workspace / settings.etag_file if settings.etag_file else None
-    gh = GitHubGateway(settings.api_url, settings.github_token, run_ends=run_ends, etag_file=etags)
-    mapping = read_mapping(_mapping_path(settings), source=settings.mapping_file)
+    gh = github_gateway(settings, run_ends, etags)
+    mapping = workspace_mapping(settings)  # the default branch's: no pull request's code
     login = settings.comment_author or gh.identity().login
     options = options_for(settings, mapping, login)
-    with (
-        httpx.Client(timeout=30.0) as oauth_http,
-        ThreadPoolExecutor(max_workers=MAX_WORKERS) as pool,
-    ):
-        token, handoff = token_for(settings, runner, oauth_http, run_ends=run_ends)
-        with ApprovalFlowClient(
-            settings.base_url, token, retry=RetryPolicy(run_ends=run_ends)
-        ) as af:
-            work = Reconcile(
-                settings, runner, gh=gh, af=af, pool=pool, options=options,
-                mapping=mapping, matcher=compile_mapping(mapping),
-                spaces=[rule.space for rule in mapping.rules],
-            )  # fmt: skip
-            try:
-                prs = work.pull_requests()
-                done, stopped = work.run(prs, stop_at)
-            except ApprovalFlowSyncError as error:
-                return fail(runner, error, debug=debug)
-            finally:
-                gh.close()
-                warn_if_spent(handoff, runner)
-    write_cursor(settings, stopped)
-    runner.append_summary(summary(settings.reconcile_repository, done, len(prs), stopped))
-    runner.append_summary(f"\n{gh.usage().describe()}\n")
+    with connected(settings, runner, gh, run_ends) as (af, pool):
+        work = Reconcile(
+            settings, runner, gh=gh, af=af, pool=pool, options=options,
+            mapping=mapping, matcher=compile_mapping(mapping),
+            spaces=[rule.space for rule in mapping.rules],
+        )  # fmt: skip
+        try:
+            prs = work.pull_requests()
+            done, stopped = work.run(prs, stop_at)
+        except ApprovalFlowSyncError as error:
+            return fail(runner, error, debug=debug)
+        write_cursor(settings, stopped)
+        runner.append_summary(summary(settings.reconcile_repository, done, len(prs), stopped))
     for pr, failure in work.failed:
         kind = " (the ApprovalFlow work was done)" if isinstance(failure, GitHubError) else ""
         runner.error(f"pull request #{pr.number}: {failure}{kind}", title="approvalflow-sync")
     return 1 if work.failed else 0
-
-
-def _mapping_path(settings: ActionSettings) -> Path:
-    """The mapping in the checkout of the default branch (no pull request's code is there)."""
-    path = settings.workspace / settings.mapping_file
-    if not path.is_file():
-        raise ConfigError(
-            f"{settings.mapping_file}: not found: {settings.workspace} holds no checkout of it; "
-            "add `- uses: actions/checkout@v4` to the job before this step"
-        )
-    return path

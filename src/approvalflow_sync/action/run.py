@@ -1,8 +1,7 @@
 """``approvalflow-sync run``: the Action's program, from the runner's environment to exit code.
 
-Order matters: secrets are masked before anything is printed; every setting, the event and the
-mapping are validated before any write; a failed comment or status is reported at the end
-without undoing the ApprovalFlow work.
+Secrets are masked before anything is printed; settings, event and mapping are validated before
+any write; a failed comment or status is reported at the end, the ApprovalFlow work kept.
 """
 
 from __future__ import annotations
@@ -11,7 +10,7 @@ import logging
 import sys
 import time
 import traceback
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import replace
@@ -27,10 +26,10 @@ from approvalflow_sync.action.inputs import (
     input_value,
     load_settings,
 )
-from approvalflow_sync.action.runner import PlainLineFormatter, Runner
+from approvalflow_sync.action.runner import PlainLineFormatter, Runner, plain_lines
 from approvalflow_sync.core import markdown as md
 from approvalflow_sync.core.report import merge_group_status
-from approvalflow_sync.errors import EXIT_CONFIG, ApprovalFlowSyncError, ConfigError
+from approvalflow_sync.errors import EXIT_CONFIG, ApprovalFlowSyncError, ConfigError, Problem
 from approvalflow_sync.github.event import (
     SYNC_ACTIONS,
     Event,
@@ -41,8 +40,8 @@ from approvalflow_sync.github.event import (
 )
 
 if TYPE_CHECKING:
+    from approvalflow_sync.approvalflow.client import ApprovalFlowClient
     from approvalflow_sync.core.mapping import Mapping as MappingFile
-    from approvalflow_sync.core.mapping import Matcher
     from approvalflow_sync.github.gateway import GitHubGateway
 
 MAX_WORKERS = 16
@@ -54,11 +53,9 @@ NEEDS_PR_NUMBER = ("workflow_run", "workflow_dispatch")
 
 
 def resolve_mode(mode: Mode, event: Event, pr: PullRequest | None) -> Mode | None:
-    """The flow to run, or None when the event asks for nothing.
-
-    A pull request named by ``pr-number`` has no event action: its state decides as ``auto``
-    decides for pull request events (open: sync, merged: submit, closed: archive).
-    """
+    """The flow to run, or None when the event asks for nothing. A pull request named by
+    ``pr-number`` has no event action: its state decides (open: sync, merged: submit, closed:
+    archive)."""
     if pr is None:
         if mode is not Mode.AUTO:
             raise ConfigError(
@@ -79,10 +76,8 @@ def resolve_mode(mode: Mode, event: Event, pr: PullRequest | None) -> Mode | Non
 
 
 def number_to_fetch(number: int | None, event: Event) -> int | None:
-    """The pull request to read from GitHub, or None when the event carries one or names none.
-
-    ``pr-number`` must be one of the pull requests the event names, if it names any.
-    """
+    """The pull request to read from GitHub, or None when the event carries one or names none;
+    ``pr-number`` must be one of the pull requests the event names, if it names any."""
     if number is None:
         if event.name in NEEDS_PR_NUMBER:
             raise ConfigError(
@@ -102,9 +97,8 @@ def number_to_fetch(number: int | None, event: Event) -> int | None:
 def unbound(event: Event, pr: PullRequest, mode: Mode, *, auto: bool) -> str | None:
     """Why the pull request that pr-number names is left alone, or None: act on it.
 
-    A fork's artifact can name any number: a workflow_run acts only on the pull request at its
-    own head. Only people with write access dispatch a workflow; under any other event nobody
-    vouches for the number, so auto mode never submits there.
+    A fork's artifact can name any number: a workflow_run acts only on the one at its own head.
+    Only workflow_dispatch has someone with write access vouch for it, so only there auto submits.
     """
     if pr is event.pull_request:
         return None
@@ -134,30 +128,20 @@ def debugging(env: Mapping[str, str]) -> bool:
 
 def print_traceback(runner: Runner, error: BaseException) -> None:
     """The traceback on stderr, as plain lines and redacted: the runner reads stderr too."""
-    print(runner.plain("".join(traceback.format_exception(error)).rstrip()), file=sys.stderr)
+    text = "".join(traceback.format_exception(error)).rstrip()
+    print(plain_lines(text, runner.redact), file=sys.stderr)
 
 
 def fail(
     runner: Runner, error: ApprovalFlowSyncError, *, wrote: bool = False, debug: bool = False
 ) -> int:
     """One ``::error::`` line per problem, the long form in the job summary, the exit code.
-
-    ``wrote`` says whether anything was written before the error; with ``debug`` the traceback
-    goes to stderr as well. The summary shows the problems and the error's text literally.
-    """
+    ``wrote``: something was written before the error; ``debug``: the traceback too, on stderr."""
     if debug:
         print_traceback(runner, error)
     problems = getattr(error, "problems", None) or []
-    if problems:
-        for problem in problems:
-            runner.error(
-                problem.message,
-                title="approvalflow-sync",
-                file=problem.source,
-                line=problem.line or None,
-                col=problem.column or None,
-            )
-    else:
+    _annotate(runner.error, problems)
+    if not problems:
         runner.error(str(error), title="approvalflow-sync")
     kind = "Configuration error" if error.exit_code == EXIT_CONFIG else "Error"
     details = "\n".join(f"- {md.code(str(p))}" for p in problems or [error])
@@ -172,6 +156,13 @@ def fail(
         f"{aftermath} See {DOCS} for the fix.\n"
     )
     return error.exit_code
+
+
+def _annotate(annotate: Callable[..., None], problems: Iterable[Problem]) -> None:
+    """Each problem as an annotation at its place in the mapping file."""
+    for problem in problems:
+        at = {"file": problem.source, "line": problem.line or None, "col": problem.column or None}
+        annotate(problem.message, title="approvalflow-sync", **at)
 
 
 def main(env: Mapping[str, str], out: TextIO) -> int:
@@ -190,11 +181,8 @@ def main(env: Mapping[str, str], out: TextIO) -> int:
 
 @contextmanager
 def _logs_through(runner: Runner, *, debug: bool) -> Iterator[None]:
-    """Every library's log records, and Python's warnings, reach stderr only through ``runner``.
-
-    One handler on the root logger, with the runner's redaction (at DEBUG when the workflow
-    runs with debug logging); the handlers found are put back at the end.
-    """
+    """Every library's log records, and Python's warnings, reach stderr only through ``runner``
+    (one redacting handler on the root logger); the handlers found are put back at the end."""
     root = logging.getLogger()
     saved = root.handlers[:], root.level
     handler = logging.StreamHandler(sys.stderr)
@@ -224,17 +212,15 @@ def _main(env: Mapping[str, str], runner: Runner) -> int:
             return _merge_group(settings, event.merge_group, runner)
         pr = _fetch(settings, number) if number else event.pull_request
         mode = resolve_mode(settings.mode, event, pr)
-    except ApprovalFlowSyncError as error:
-        return fail(runner, error, debug=debug)
-    if mode is None or pr is None:
-        runner.notice(f"Nothing to do for the {event.name} event ({event.action or 'no action'}).")
-        return 0
-    refused = unbound(event, pr, mode, auto=settings.mode is Mode.AUTO)
-    if refused:
-        runner.warning(refused, title="approvalflow-sync")
-        runner.append_summary(f"### ApprovalFlow: skipped\n\n{md.text(refused)}\n")
-        return 0
-    try:
+        if mode is None or pr is None:
+            action = event.action or "no action"
+            runner.notice(f"Nothing to do for the {event.name} event ({action}).")
+            return 0
+        refused = unbound(event, pr, mode, auto=settings.mode is Mode.AUTO)
+        if refused:
+            runner.warning(refused, title="approvalflow-sync")
+            runner.append_summary(f"### ApprovalFlow: skipped\n\n{md.text(refused)}\n")
+            return 0
         if settings.credentials.missing:
             return _without_credentials(settings, pr, runner)
         return _run(settings, event.name, pr, mode, runner, debug=debug)
@@ -242,7 +228,10 @@ def _main(env: Mapping[str, str], runner: Runner) -> int:
         return fail(runner, error, debug=debug)
 
 
-def _gateway(settings: ActionSettings, run_ends: float) -> GitHubGateway:
+def github_gateway(
+    settings: ActionSettings, run_ends: float, etag_file: Path | None = None
+) -> GitHubGateway:
+    """GitHub's client for the run, which stops at ``run_ends``."""
     from approvalflow_sync.github.gateway import GitHubGateway  # noqa: PLC0415
 
     if not settings.github_token:
@@ -250,12 +239,43 @@ def _gateway(settings: ActionSettings, run_ends: float) -> GitHubGateway:
             "input github-token: empty; leave it at its default (${{ github.token }}) "
             "or pass a token"
         )
-    return GitHubGateway(settings.api_url, settings.github_token, run_ends=run_ends)
+    return GitHubGateway(
+        settings.api_url, settings.github_token, run_ends=run_ends, etag_file=etag_file
+    )
+
+
+@contextmanager
+def connected(
+    settings: ActionSettings, runner: Runner, gh: GitHubGateway, run_ends: float
+) -> Iterator[tuple[ApprovalFlowClient, ThreadPoolExecutor]]:
+    """ApprovalFlow's client (the token exchanged first) and the shared pool. At the end, even
+    after a failure, ``gh`` is closed, a spent refresh token is reported and the usage shown."""
+    import httpx  # noqa: PLC0415 - the heavy modules load only on the path that needs them
+
+    from approvalflow_sync.action.credentials import token_for  # noqa: PLC0415
+    from approvalflow_sync.approvalflow.client import ApprovalFlowClient  # noqa: PLC0415
+    from approvalflow_sync.retry import RetryPolicy  # noqa: PLC0415
+
+    with (
+        httpx.Client(timeout=30.0) as oauth_http,
+        ThreadPoolExecutor(max_workers=MAX_WORKERS) as pool,
+    ):
+        # the exchange, and the write-back of a rotated refresh token, come before other work
+        token, handoff = token_for(settings, runner, oauth_http, run_ends=run_ends)
+        try:
+            with ApprovalFlowClient(
+                settings.base_url, token, retry=RetryPolicy(run_ends=run_ends)
+            ) as af:
+                yield af, pool
+        finally:
+            gh.close()
+            handoff.warn_if_spent()
+            runner.append_summary(f"\n{gh.usage().describe()}\n")
 
 
 def _fetch(settings: ActionSettings, number: int) -> PullRequest:
     """Pull request ``number`` of this repository as GitHub has it now."""
-    gh = _gateway(settings, time.monotonic() + RUN_SECONDS)
+    gh = github_gateway(settings, time.monotonic() + RUN_SECONDS)
     try:
         pr = gh.pull_request(settings.repository, number)
     finally:
@@ -269,11 +289,8 @@ def _fetch(settings: ActionSettings, number: int) -> PullRequest:
 
 
 def _merge_group(settings: ActionSettings, group: MergeGroup, runner: Runner) -> int:
-    """A merge queue's group: its commit gets the status of the pull request at its tip.
-
-    Nothing else: no ApprovalFlow call (no credentials used), no comment. The pull request's
-    own runs synced it and its merge submits. Only a status the action's own login wrote counts.
-    """
+    """A merge queue's group: its commit gets the status (by our own login) of the pull request
+    at its tip; nothing else, as the pull request's own runs sync it and its merge submits."""
     if settings.mode is not Mode.AUTO:
         raise ConfigError(
             f"input mode: {settings.mode.value!r} cannot run under merge_group, which only "
@@ -285,7 +302,7 @@ def _merge_group(settings: ActionSettings, group: MergeGroup, runner: Runner) ->
         return 0
     pr = _fetch(settings, group.number)
     commit = replace(pr, head_sha=group.head_sha)  # the group's commit takes the status
-    gh = _gateway(settings, time.monotonic() + RUN_SECONDS)
+    gh = github_gateway(settings, time.monotonic() + RUN_SECONDS)
     try:
         me = settings.comment_author or gh.identity().login  # a status by anyone else says nothing
         own, current = gh.latest_status(pr, context, me), gh.latest_status(commit, context, me)
@@ -312,10 +329,7 @@ DEPENDABOT = "dependabot[bot]"
 
 
 def _withheld(settings: ActionSettings, pr: PullRequest) -> str | None:
-    """Why GitHub gave this run no secrets (then skipping is right), or None: it gave them.
-
-    Under ``pull_request_target`` a fork's pull request does get the secrets.
-    """
+    """Why GitHub gave this run no secrets (then skipping is right), or None: it gave them."""
     if pr.is_fork and settings.event_name == "pull_request":
         return (
             "this pull request comes from a fork, and GitHub gives fork pull requests no secrets "
@@ -332,10 +346,8 @@ def _withheld(settings: ActionSettings, pr: PullRequest) -> str | None:
 
 
 def _without_credentials(settings: ActionSettings, pr: PullRequest, runner: Runner) -> int:
-    """No token reached the job: a notice where GitHub withholds secrets, else an error.
-
-    Elsewhere an empty token is a misspelled or missing secret: a green check would hide it.
-    """
+    """No token reached the job: a notice where GitHub withholds secrets, else an error (an
+    empty token is a misspelled or missing secret: a green check would hide it)."""
     withheld = _withheld(settings, pr)
     choice = settings.credentials.on_missing
     if choice is MissingCredentials.FAIL or (choice is MissingCredentials.AUTO and not withheld):
@@ -362,28 +374,17 @@ def _load_mapping(
     settings: ActionSettings, event_name: str, pr: PullRequest, gh: GitHubGateway
 ) -> MappingFile | None:
     """The validated mapping; None when it is missing and the files may name their pages.
-
-    Only under ``pull_request`` is the workspace the pull request's own merge commit. Under
-    every other event (``pull_request_target``, ``workflow_run``: it may hold a fork's head) the
-    mapping is read from the base commit through the API: a pull request cannot point its own
-    pages.
-    """
-    from approvalflow_sync.core.mapping import (  # noqa: PLC0415
-        DEFAULT_MAPPING_FILE,
-        load_mapping,
-        read_mapping,
-    )
+    Under any event but ``pull_request`` the workspace may hold a fork's head, so the mapping is
+    read from the base commit: a pull request cannot point its own pages."""
+    from approvalflow_sync.core.mapping import DEFAULT_MAPPING_FILE, load_mapping  # noqa: PLC0415
 
     name = settings.mapping_file
     # a mapping file the user names must exist; the default one may be missing
     optional = settings.page_ids_from_files and name == DEFAULT_MAPPING_FILE
     if event_name == "pull_request":
-        missing = not (settings.workspace / name).exists()
-        if missing and optional:
+        if optional and not (settings.workspace / name).exists():
             return None
-        if not checked_out(settings) and missing:
-            raise ConfigError(f"{name}: {NO_CHECKOUT.format(workspace=settings.workspace)}")
-        return read_mapping(_in_workspace(settings.workspace, name), source=name)
+        return workspace_mapping(settings)
     text = gh.read_file(pr.repo, name, pr.base_sha)
     if text is None and optional:
         return None
@@ -395,19 +396,21 @@ def _load_mapping(
     return load_mapping(text, name)
 
 
-def _in_workspace(workspace: Path, name: str) -> Path:
-    """The mapping file's path; refused when it resolves, through symlinks, outside the workspace.
+def workspace_mapping(settings: ActionSettings) -> MappingFile:
+    """The checkout's mapping file; refused when it resolves outside the workspace (a committed
+    symlink would otherwise have the action read, and quote, any file of the runner)."""
+    from approvalflow_sync.core.mapping import read_mapping  # noqa: PLC0415
 
-    A symlink committed in the pull request could otherwise make the action read (and quote in
-    its errors) any file of the runner.
-    """
+    name, workspace = settings.mapping_file, settings.workspace
     path, root = workspace / name, workspace.resolve()
+    if not path.exists() and not checked_out(settings):
+        raise ConfigError(f"{name}: {NO_CHECKOUT.format(workspace=workspace)}")
     if not path.resolve().is_relative_to(root):
         raise ConfigError(
             f"input mapping-file: {name!r} resolves to a file outside the workspace {str(root)!r} "
             "(through a symlink or ..); commit the mapping file itself inside the repository"
         )
-    return path
+    return read_mapping(path, source=name)
 
 
 def _run(
@@ -419,24 +422,20 @@ def _run(
     *,
     debug: bool,
 ) -> int:
-    # Imported here: the heavy modules load only on the path that needs them.
-    import httpx  # noqa: PLC0415
-
-    from approvalflow_sync.action.credentials import token_for, warn_if_spent  # noqa: PLC0415
     from approvalflow_sync.action.sync import Run, options_for  # noqa: PLC0415
-    from approvalflow_sync.approvalflow.client import ApprovalFlowClient  # noqa: PLC0415
     from approvalflow_sync.core.mapping import compile_mapping  # noqa: PLC0415
+    from approvalflow_sync.github.checkout import repository_files  # noqa: PLC0415
     from approvalflow_sync.github.git_files import changed_files_from_git  # noqa: PLC0415
-    from approvalflow_sync.retry import RetryPolicy  # noqa: PLC0415
 
     run_ends = time.monotonic() + RUN_SECONDS
-    gh = _gateway(settings, run_ends)
+    gh = github_gateway(settings, run_ends)
     mapping = _load_mapping(settings, event_name, pr, gh)
     matcher = compile_mapping(mapping) if mapping else None
     if event_name != "pull_request" or matcher is None:
         pass  # the workspace is not the pull request's: its files say nothing of the patterns
     elif checked_out(settings):
-        _warn_unmatched(matcher, settings, runner)
+        # a pattern that matches no file of the checkout: a typo, or files gone
+        _annotate(runner.warning, matcher.unmatched_patterns(repository_files(settings.workspace)))
     else:
         runner.notice(
             "The mapping's patterns were not checked against the repository's files: "
@@ -447,38 +446,24 @@ def _run(
     options = options_for(settings, mapping, settings.comment_author)
     instance = f", instance {settings.instance}" if settings.instance else ""
     runner.info(f"Pull request #{pr.number} ({mode.value}{instance}): {pr.html_url}")
-    with (
-        httpx.Client(timeout=30.0) as oauth_http,
-        ThreadPoolExecutor(max_workers=MAX_WORKERS) as pool,
-    ):
-        # the exchange, and the write-back of a rotated refresh token, come before other work
-        token, handoff = token_for(settings, runner, oauth_http, run_ends=run_ends)
-        with ApprovalFlowClient(
-            settings.base_url, token, retry=RetryPolicy(run_ends=run_ends)
-        ) as af:
-            run = Run(
-                pr,
-                approvalflow=af,
-                github=gh,
-                reporter=runner,
-                options=options,
-                spaces={rule.space for rule in mapping.rules} if mapping else (),
-                match=pages_for(settings, pr, mapping, matcher, gh, runner, pool),
-                pool=pool,
-                files_from_git=lambda pr: changed_files_from_git(
-                    settings.workspace, pr.base_sha, pr.head_sha
-                ),
-            )
-            flows = {Mode.SYNC: run.sync, Mode.SUBMIT: run.submit, Mode.ARCHIVE: run.archive}
-            try:
-                outcome = flows[mode]()
-            except ApprovalFlowSyncError as error:
-                return fail(runner, error, wrote=bool(run.done), debug=debug)
-            finally:
-                # a failed run must still say that the stored refresh token is spent
-                gh.close()
-                warn_if_spent(handoff, runner)
-                runner.append_summary(f"\n{gh.usage().describe()}\n")
+    with connected(settings, runner, gh, run_ends) as (af, pool):
+        run = Run(
+            pr,
+            af=af,
+            gh=gh,
+            reporter=runner,
+            options=options,
+            spaces={rule.space for rule in mapping.rules} if mapping else (),
+            match=pages_for(settings, pr, mapping, matcher, gh, runner, pool),
+            pool=pool,
+            files_from_git=lambda pr: changed_files_from_git(
+                settings.workspace, pr.base_sha, pr.head_sha
+            ),
+        )
+        try:
+            outcome = run.flow(mode)
+        except ApprovalFlowSyncError as error:
+            return fail(runner, error, wrote=bool(run.done), debug=debug)
     for failure in run.github_failures:
         runner.error(f"{failure} (the ApprovalFlow work was done)", title="approvalflow-sync")
     if run.github_failures:
@@ -491,17 +476,3 @@ def _run(
         )
         return 1
     return 0
-
-
-def _warn_unmatched(matcher: Matcher, settings: ActionSettings, runner: Runner) -> None:
-    """A warning on each pattern that matches no file of the checkout: a typo, or files gone."""
-    from approvalflow_sync.github.checkout import repository_files  # noqa: PLC0415
-
-    for problem in matcher.unmatched_patterns(repository_files(settings.workspace)):
-        runner.warning(
-            problem.message,
-            title="approvalflow-sync",
-            file=problem.source,
-            line=problem.line,
-            col=problem.column,
-        )

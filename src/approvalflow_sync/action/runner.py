@@ -1,16 +1,9 @@
 """The workflow-command surface: the only place that writes commands, outputs and the summary.
 
-GitHub's runner reads every line a step prints (a line ends at ``\\n``, ``\\r`` or ``\\r\\n``)
-and obeys the workflow commands in it. Two forms are live (actions/runner, ``ActionCommand.cs``):
-
-* ``::name k=v,k=v::data`` when the line starts with ``::`` after leading whitespace;
-* the legacy ``##[name k=v;]data`` *anywhere* in a line.
-
-Untrusted text (PR titles, branch and file names) therefore never reaches the log raw: it is
-the escaped data of a command we wrote, or goes through :func:`plain_line`, on stdout and stderr
-alike. Secrets are masked the moment they exist and redacted from everything written, a last
-guard behind GitHub's own masking. Outside Actions nothing is printed as a command (printing
-``::add-mask::secret`` at a terminal would show the secret).
+The runner obeys ``::name k=v::data`` at a line's start and the legacy ``##[name]data`` anywhere
+in a line (actions/runner, ``ActionCommand.cs``), on stdout and stderr. So untrusted text is
+only ever a command's escaped data or a :func:`plain_line`, and secrets are redacted from all
+that is written. Outside Actions no command is printed (``::add-mask::`` would show the secret).
 """
 
 from __future__ import annotations
@@ -96,11 +89,8 @@ def command(name: str, message: str = "", /, **properties: object) -> str:
 
 
 def output_block(name: str, value: str, delimiter: str) -> str:
-    """``name<<delimiter``, ``value`` and ``delimiter`` as lines, for the ``GITHUB_OUTPUT`` file.
-
-    Any value comes back exactly (on Windows runners but for a trailing ``\\r``). Raises
-    ValueError for a bad name, a delimiter that is empty, holds a line break or is in ``value``.
-    """
+    """``name<<delimiter``, ``value`` and ``delimiter`` as lines, for the ``GITHUB_OUTPUT`` file;
+    ValueError for a bad name, or a delimiter that is not one line absent from ``value``."""
     if not _OUTPUT_NAME.fullmatch(name):
         raise ValueError(f"invalid output name {name!r}")
     if not delimiter or "\n" in delimiter or "\r" in delimiter:
@@ -108,12 +98,6 @@ def output_block(name: str, value: str, delimiter: str) -> str:
     if delimiter in value:
         raise ValueError("the delimiter occurs in the value")
     return f"{name}<<{delimiter}\n{value}\n{delimiter}\n"
-
-
-def _plain_line(s: str, finish: Callable[[str], str]) -> str:
-    line = finish(escape_data(scrub(s)))
-    line = _LEGACY_COMMAND.sub(r"\1%5B", line)
-    return _LEADING_COMMAND.sub(r"\1%3A\2", line, count=1)
 
 
 class PlainLineFormatter(logging.Formatter):
@@ -125,7 +109,7 @@ class PlainLineFormatter(logging.Formatter):
         self._redact = redact
 
     def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging's name
-        return _plain_line(self._redact(super().formatMessage(record)), self._redact)
+        return plain_line(super().formatMessage(record), self._redact)
 
     def formatException(self, ei: Any) -> str:  # noqa: N802 - logging's name
         return plain_lines(super().formatException(ei), self._redact)
@@ -134,19 +118,21 @@ class PlainLineFormatter(logging.Formatter):
         return plain_lines(stack_info, self._redact)
 
 
-def plain_line(s: str) -> str:
-    """``s`` as one log line that the runner reads as no workflow command.
+def plain_line(s: str, redact: Callable[[str], str] = _same) -> str:
+    """``s`` redacted, as one log line that the runner reads as no workflow command.
 
     Escaped as command data (one line, reversible); a leading ``::`` and every ``##[`` are
     broken with ``%3A``/``%5B``, looking through the ignorable characters .NET's culture-aware
     matching skips; controls, bidi overrides and lone surrogates become U+FFFD.
     """
-    return _plain_line(s, _same)
+    line = redact(escape_data(scrub(redact(s))))
+    line = _LEGACY_COMMAND.sub(r"\1%5B", line)
+    return _LEADING_COMMAND.sub(r"\1%3A\2", line, count=1)
 
 
 def plain_lines(text: str, redact: Callable[[str], str] = _same) -> str:
-    """``text`` redacted, then each of its lines as :func:`plain_line` (for tracebacks)."""
-    return "\n".join(_plain_line(line, redact) for line in _LINE_BREAK.split(redact(text)))
+    """Each line of ``text`` as :func:`plain_line` (for tracebacks)."""
+    return "\n".join(plain_line(line, redact) for line in _LINE_BREAK.split(text))
 
 
 class Where(TypedDict, total=False):
@@ -166,9 +152,6 @@ class _Annotation:
     line: int | None
     col: int | None
 
-    def properties(self) -> dict[str, object]:
-        return {"file": self.file, "line": self.line, "col": self.col, "title": self.title}
-
     def brief(self) -> str:
         """One short line naming the annotation, for the folded one."""
         where = ":".join(str(p) for p in (self.file, self.line) if p is not None)
@@ -178,11 +161,8 @@ class _Annotation:
 
 
 class Runner:
-    """Prints workflow commands and writes the output and summary files of one step.
-
-    Every write to ``out`` is flushed, as the log interleaves with subprocess output. Use it as
-    a context manager (or call :meth:`close`) so the annotations past the limit are folded.
-    """
+    """Prints workflow commands and writes the output and summary files of one step; as a
+    context manager, so that :meth:`close` folds the annotations past the limit."""
 
     def __init__(
         self,
@@ -228,10 +208,8 @@ class Runner:
         return scrub(self.redact(s))
 
     def mask(self, value: str) -> None:
-        """Have GitHub mask ``value`` from now on, and :meth:`redact` hide it.
-
-        Line by line, as GitHub masks the log; blank lines are skipped, as GitHub refuses them.
-        """
+        """Have GitHub mask ``value`` from now on, and :meth:`redact` hide it (line by line, as
+        GitHub masks the log; it refuses blank lines)."""
         for piece in _LINE_BREAK.split(value):
             if not piece.strip() or piece in self._masked:
                 continue
@@ -246,13 +224,9 @@ class Runner:
             return text
         return self._mask_pattern.sub("***", text)
 
-    def plain(self, text: str) -> str:
-        """``text`` (a traceback, say) as lines no runner obeys, redacted: for stderr."""
-        return plain_lines(text, self.redact)
-
     def info(self, message: str) -> None:
         """Print ``message`` as one plain log line, redacted."""
-        self._print(_plain_line(self.redact(message), self.redact))
+        self._print(plain_line(message, self.redact))
 
     def _annotate(self, kind: str, message: str, **where: Unpack[Where]) -> None:
         """An annotation of untrusted text (scrubbed, escaped, redacted); past the ninth of a
@@ -272,8 +246,9 @@ class Runner:
         else:
             self._held[kind].append(annotation)
 
-    def _print_annotation(self, kind: str, annotation: _Annotation) -> None:
-        self._print(_command(kind, annotation.message, annotation.properties(), self.redact))
+    def _print_annotation(self, kind: str, note: _Annotation) -> None:
+        where = {"file": note.file, "line": note.line, "col": note.col, "title": note.title}
+        self._print(_command(kind, note.message, where, self.redact))
 
     def notice(self, message: str, **where: Unpack[Where]) -> None:
         self._annotate("notice", message, **where)
@@ -303,13 +278,8 @@ class Runner:
         return _Annotation(message, f"{count} more {kind}s", None, None, None)
 
     def set_output(self, name: str, value: str, *, secret: bool = False) -> None:
-        """Set the step output ``name`` to ``value`` (redacted), with a fresh random delimiter.
-
-        ``secret=True`` hands on a masked secret on purpose (a rotated token), unredacted.
-        Raises ValueError for an invalid name, or a secret that was not masked first.
-        """
-        if not _OUTPUT_NAME.fullmatch(name):
-            raise ValueError(f"invalid output name {name!r}")
+        """Set the step output ``name`` to ``value`` (redacted), with a fresh random delimiter;
+        ``secret=True`` hands on a masked secret (a rotated token) on purpose, unredacted."""
         if secret and value not in self._masked:
             raise ValueError(f"output {name!r}: mask a secret before handing it on")
         value = _SURROGATES.sub("\ufffd", value if secret else self.redact(value))
@@ -325,11 +295,8 @@ class Runner:
         self._outputs[name] = value
 
     def append_summary(self, text: str) -> None:
-        """Append markdown to the job summary, redacted.
-
-        GitHub drops the whole summary of a step over 1 MiB, so past that the text is cut at a
-        line with :data:`SUMMARY_CUT_NOTE` and later appends are dropped.
-        """
+        """Append markdown to the job summary, redacted; GitHub drops a step's summary over 1 MiB,
+        so past that it is cut with :data:`SUMMARY_CUT_NOTE` and later appends are dropped."""
         if self._summary_cut:
             return
         text = _SURROGATES.sub("\ufffd", self.redact(text))

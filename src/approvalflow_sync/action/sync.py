@@ -1,9 +1,7 @@
 """Gather, plan, apply, report: one pull request's run against ApprovalFlow and GitHub.
 
-Independent requests run at once in a thread pool; the gateways are passed in. Every request
-started is waited for before an error leaves the run, so none is cut off when the caller closes
-the HTTP clients. The spaces run in a pool of their own: a space's task waits for its reads in
-the shared pool, which would deadlock if space tasks could fill it.
+Independent requests run at once in the shared pool, and each is waited for before an error
+leaves the run. Spaces get a pool of their own: their tasks wait on the shared one.
 """
 
 from __future__ import annotations
@@ -12,9 +10,10 @@ import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from dataclasses import KW_ONLY, dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Protocol
 
+from approvalflow_sync.action.file_pages import Reporter
 from approvalflow_sync.approvalflow import models
 from approvalflow_sync.approvalflow.client import ApprovalFlowClient
 from approvalflow_sync.core import markdown as md
@@ -38,8 +37,6 @@ if TYPE_CHECKING:
     from approvalflow_sync.action.inputs import ActionSettings
     from approvalflow_sync.core.mapping import Mapping as MappingFile
 
-T = TypeVar("T")
-
 _COUNT = re.compile(r"[0-9]{1,9}")
 
 SPACE_WORKERS = 16
@@ -57,12 +54,8 @@ class GitHub(Protocol):
     ) -> None: ...
 
 
-class Report(Protocol):
+class Report(Reporter, Protocol):
     def info(self, message: str) -> None: ...
-    def warning(
-        self, message: str, *, file: str | None = None, title: str | None = None
-    ) -> None: ...
-    def append_summary(self, markdown: str) -> None: ...
     def set_output(self, name: str, value: str) -> None: ...
 
 
@@ -75,10 +68,8 @@ class Options:
     archive_on_close: bool
     confluence_url: str | None
     run_url: str | None
-    comment_author: str | None = None
-    """The login our comments are written by, when the token cannot tell (a GitHub App's)."""
-    instance: str = ""
-    """Names this configuration's comments and change sets apart from another's (issue 15)."""
+    comment_author: str | None = None  # our comments' login, when the token cannot tell
+    instance: str = ""  # names this configuration's comments and change sets apart
 
 
 def options_for(
@@ -101,54 +92,50 @@ def options_for(
 
 @dataclass(frozen=True)
 class Gathered:
-    files: list[ChangedFile]
     comments: list[Comment]
     identity: Identity
     change_sets: dict[str, list[models.ChangeSet]]
     status: Status | None
-    match: MatchResult | None = None
-    """The files' pages (when the files were read), their spaces' change sets listed."""
+    match: MatchResult
 
     def own(self, kind: str, instance: str) -> Comment | None:
-        """Our comment of ``kind``: marker first, written by the token's identity, oldest."""
-        for comment in self.comments:
-            if self.identity.wrote(comment) and md.has_marker(comment.body, kind, instance):
-                return comment
-        return None
+        return own_comment(self.comments, self.identity, kind, instance)
 
 
+def own_comment(
+    comments: Iterable[Comment], me: Identity, kind: str, instance: str
+) -> Comment | None:
+    """Our comment of ``kind``: marker first, written by ``me``, oldest."""
+    return next(
+        (c for c in comments if me.wrote(c) and md.has_marker(c.body, kind, instance)), None
+    )
+
+
+@dataclass
 class Run:
-    def __init__(
-        self,
-        pr: PullRequest,
-        *,
-        approvalflow: ApprovalFlowClient,
-        github: GitHub,
-        reporter: Report,
-        options: Options,
-        spaces: Iterable[str],
-        match: Callable[[list[ChangedFile]], MatchResult],
-        pool: ThreadPoolExecutor,
-        files_from_git: Callable[[PullRequest], list[ChangedFile]] | None = None,
-        listed: Mapping[str, list[models.ChangeSet]] | None = None,
-    ) -> None:
-        self.pr = pr
-        self.af = approvalflow
-        self.gh = github
-        self.reporter = reporter
-        self.options = options
-        self.spaces = sorted(set(spaces))
-        self.match = match
-        self.pool = pool
-        self.files_from_git = files_from_git  # when GitHub's list stops at 3,000
-        self.listed = dict(listed or {})  # spaces' change sets a caller already read (reconcile)
-        self.github_failures: list[GitHubError] = []
-        self.done: list[Done] = []  # every write so far, for the summary of a stopped run
+    """One pull request's flows; the clients, the reporter and the pool are passed in."""
 
-    def gather(self, *, files: bool) -> Gathered:
+    pr: PullRequest
+    _: KW_ONLY
+    af: ApprovalFlowClient
+    gh: GitHub
+    reporter: Report
+    options: Options
+    spaces: Iterable[str]
+    match: Callable[[list[ChangedFile]], MatchResult]
+    pool: ThreadPoolExecutor
+    files_from_git: Callable[[PullRequest], list[ChangedFile]] | None = None  # past 3,000 files
+    listed: Mapping[str, list[models.ChangeSet]] = field(default_factory=dict)  # read by reconcile
+    github_failures: list[GitHubError] = field(default_factory=list, init=False)
+    done: list[Done] = field(default_factory=list, init=False)  # every write, for a stopped run
+
+    def __post_init__(self) -> None:
+        self.spaces = sorted(set(self.spaces))
+
+    def gather(self) -> Gathered:
         """The reads that depend on nothing: files, comments, identity, change sets, status."""
         pr = self.pr
-        file_list = self.pool.submit(self.gh.list_files, pr) if files else None
+        file_list = self.pool.submit(self.gh.list_files, pr)
         comments = self.pool.submit(self.gh.list_comments, pr)
         identity = self.pool.submit(self._identity)
         unread = [s for s in self.spaces if s not in self.listed]
@@ -157,17 +144,15 @@ class Run:
         status = self.pool.submit(self.gh.latest_status, pr, context) if context else None
         pending: list[Future[Any] | None] = [file_list, comments, identity, status]
         wait([future for future in [*pending, *change_sets.values()] if future is not None])
-        changed = self._all_files(file_list.result()) if file_list else []
-        match = self.match(changed) if file_list else None
+        match = self.match(self._all_files(file_list.result()))
         listed = {s: self.listed[s] for s in self.spaces if s in self.listed}
         listed |= {space: found.result() for space, found in change_sets.items()}
-        if match is not None:  # spaces only a file names: their change sets too
-            more = {s: self.pool.submit(self.af.list_change_sets, s)
-                    for s in match.pages_by_space if s not in listed}  # fmt: skip
-            wait(more.values())
-            listed |= {space: found.result() for space, found in more.items()}
+        # spaces only a file names: their change sets too
+        more = {s: self.pool.submit(self.af.list_change_sets, s)
+                for s in match.pages_by_space if s not in listed}  # fmt: skip
+        wait(more.values())
+        listed |= {space: found.result() for space, found in more.items()}
         return Gathered(
-            files=changed,
             comments=comments.result(),
             identity=identity.result(),
             change_sets=listed,
@@ -273,11 +258,8 @@ class Run:
         )
 
     def rows(self, space: SpaceOutcome, pages: Sequence[str], match: MatchResult) -> list[PageRow]:
-        """The page rows of a space with preflight and detail, read at the same time.
-
-        Before the change set exists (a dry run) nothing is known: the single-page preflight is
-        stricter than the change set's and would report pages blocked that it will submit.
-        """
+        """The page rows of a space with preflight and detail, read at the same time; nothing is
+        known before the change set exists (a dry run): a single page's preflight is stricter."""
         files = match.files_by_page
         base = [PageRow(space.space, p, files.get(PageKey(space.space, p), ())) for p in pages]
         if space.change_set_id is None:
@@ -303,9 +285,8 @@ class Run:
         if self.options.comment and not self.options.dry_run:
             existing = gathered.own(report.STICKY, self.options.instance)
             if existing is not None or sticky_needed:
-                jobs.append(
-                    self.pool.submit(self._write_sticky, outcome, existing, gathered.identity)
-                )
+                text = report.sticky_comment(outcome, self.options.confluence_url)
+                jobs.append(self.pool.submit(self.put_sticky, text, existing, gathered.identity))
         confluence = self.options.confluence_url
         self.reporter.append_summary(report.summary(outcome, confluence))
         for path, message in report.file_warnings(outcome):
@@ -313,16 +294,12 @@ class Run:
         for name, value in report.outputs(outcome).items():
             self.reporter.set_output(name, value)
         wait(jobs)
-        for job in jobs:
-            self._note_github_failure(job)
-
-    def _note_github_failure(self, job: Future[None]) -> None:
-        # A failed comment or status never undoes the ApprovalFlow work; it fails the run later.
-        error = job.exception()
-        if isinstance(error, GitHubError):
-            self.github_failures.append(error)
-        elif error is not None:
-            raise error
+        # a failed comment or status never undoes the ApprovalFlow work; it fails the run later
+        for error in (job.exception() for job in jobs):
+            if isinstance(error, GitHubError):
+                self.github_failures.append(error)
+            elif error is not None:
+                raise error
 
     def _write_status(self, outcome: Outcome, current: Status | None) -> None:
         state, description = report.status(outcome)
@@ -335,10 +312,6 @@ class Run:
             description=description,
             target_url=self.options.run_url,
         )
-
-    def _write_sticky(self, outcome: Outcome, existing: Comment | None, me: Identity) -> None:
-        """Create the sticky comment, or edit it when its text changed (repost it if deleted)."""
-        self.put_sticky(report.sticky_comment(outcome, self.options.confluence_url), existing, me)
 
     def put_sticky(self, text: str, existing: Comment | None, me: Identity) -> None:
         """Write ``text`` as the sticky comment: edit it when it differs, post it if missing."""
@@ -360,14 +333,14 @@ class Run:
             )
 
     def sync(self) -> Outcome:
-        gathered = self.gather(files=True)
+        gathered = self.gather()
         outcome = self._sync_pages(gathered, Kind.SYNC)
         self.publish(outcome, gathered, sticky_needed=bool(outcome.rows))
         return outcome
 
     def _sync_pages(self, gathered: Gathered, kind: Kind) -> Outcome:
         fields = self._fields()
-        match = gathered.match or self.match(gathered.files)
+        match = gathered.match
         plans = planning.plan_sync(match.pages_by_space, gathered.change_sets, fields)
         spaces = self._each_space(lambda plan: self._space(plan, fields, match, kind), plans)
         options = self.options
@@ -388,12 +361,9 @@ class Run:
         return replace(space, pages=tuple(rows))
 
     def submit(self) -> Outcome:
-        """Update and submit the merged pull request's pages; post the result.
-
-        A rerun submits nothing when ApprovalFlow (never a comment: anyone can write one) shows
-        the submit happened.
-        """
-        gathered = self.gather(files=True)
+        """Update and submit the merged pull request's pages; post the result. A rerun submits
+        nothing when ApprovalFlow (never a comment: anyone can write one) shows it happened."""
+        gathered = self.gather()
         if self._submitted_before(gathered):
             return self._already_submitted(gathered)
         outcome = self._sync_pages(gathered, Kind.SUBMIT)
@@ -408,19 +378,13 @@ class Run:
         return outcome
 
     def _submitted_before(self, gathered: Gathered) -> bool:
-        """Whether ApprovalFlow shows an earlier submit and nothing left to submit.
-
-        A submit moves a change set's rollup state off ``open``, and at least one must have
-        moved. That alone is not enough: a page added after an early submit (a reviewer's, or
-        a later push) still waits. So the change sets must already hold every page the pull
-        request maps to (no write planned) and none may hold a page that waits.
-        """
+        """Whether ApprovalFlow shows an earlier submit and nothing left to submit: a change set
+        moved off ``open``, no write is planned, and none holds a page added since that waits."""
         mine = self._own_change_sets(gathered)
         if not any(cs.rollupState not in (None, "open") for cs in mine):
             return False
-        fields = self._fields()
-        match = gathered.match or self.match(gathered.files)
-        plans = planning.plan_sync(match.pages_by_space, gathered.change_sets, fields)
+        pages = gathered.match.pages_by_space
+        plans = planning.plan_sync(pages, gathered.change_sets, self._fields())
         if any(plan.create or plan.archive or "page_ids" in plan.changes for plan in plans):
             return False
         checks = [self.pool.submit(self._holds_waiting_page, cs) for cs in mine]
@@ -428,12 +392,8 @@ class Run:
         return not any(check.result() for check in checks)
 
     def _holds_waiting_page(self, cs: models.ChangeSet) -> bool:
-        """Whether preflight finds a page to submit that is not approved as it is now.
-
-        An approved page is submittable again, but once the change set left ``open`` (its
-        rollup state says so) it was submitted: it waits only if it changed since. Rejected
-        pages cannot be told from new ones, so they count as waiting.
-        """
+        """Whether preflight finds a page to submit that is not approved as it is now (once
+        submitted, an approved page waits only if it changed since; a rejected one always)."""
         answer = self.af.preflight_change_set(cs.id)
         if not answer.summary.submittable:
             return False
@@ -478,8 +438,7 @@ class Run:
     def _each_space(
         self, work: Callable[[SpacePlan], SpaceOutcome], plans: Sequence[SpacePlan]
     ) -> list[SpaceOutcome]:
-        """``work`` for every space at once; on failure the summary says what was and was not
-        written before the first error is raised."""
+        """``work`` for every space at once; on failure the summary says what was written."""
         if not plans:
             return []
         with ThreadPoolExecutor(min(len(plans), SPACE_WORKERS), "space") as spaces:
@@ -493,11 +452,9 @@ class Run:
         return [future.result() for future in futures]
 
     def archive(self) -> Outcome:
-        """Closed without merge: archive the pull request's change sets, or keep them.
-
-        The files are read too: a space only they name has change sets to archive.
-        """
-        gathered = self.gather(files=True)
+        """Closed without merge: archive the pull request's change sets (the files name spaces
+        too), or keep them."""
+        gathered = self.gather()
         fields = self._fields()
         plans = planning.plan_archive(gathered.change_sets, fields.reference_url)
         outcome = Outcome(kind=Kind.ARCHIVE, pr=self.pr, instance=self.options.instance)
@@ -509,6 +466,10 @@ class Run:
             outcome = replace(outcome, spaces=tuple(spaces), dry_run=self.options.dry_run)
         self.publish(outcome, gathered, sticky_needed=False)
         return outcome
+
+    def flow(self, name: str) -> Outcome:
+        """Run the flow named ``sync``, ``submit`` or ``archive`` (a mode's or a step's name)."""
+        return {"sync": self.sync, "submit": self.submit, "archive": self.archive}[name]()
 
 
 def _stored_counts(body: str, instance: str) -> dict[str, str]:

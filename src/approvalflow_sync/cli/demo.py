@@ -142,8 +142,8 @@ def run(args: argparse.Namespace, env: Mapping[str, str], out: TextIO) -> int:
             print(f"\n>>> {title}: {', '.join(files)}", file=out)
             sync = Run(
                 pr,
-                approvalflow=af,
-                github=github,
+                af=af,
+                gh=github,
                 reporter=runner,
                 options=options,
                 spaces={rule.space for rule in mapping.rules},
