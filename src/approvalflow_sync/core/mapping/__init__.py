@@ -16,7 +16,6 @@ from approvalflow_sync.core.mapping.match import (
     unmatched_patterns,
 )
 from approvalflow_sync.core.mapping.model import DEFAULT_MAPPING_FILE, Mapping, PageKey, Rule
-from approvalflow_sync.core.mapping.schema import mapping_json_schema
 from approvalflow_sync.core.title_template import DEFAULT_TITLE_TEMPLATE, TITLE_FIELDS
 from approvalflow_sync.errors import MappingError, Problem
 
@@ -33,7 +32,6 @@ __all__ = [
     "Rule",
     "compile_mapping",
     "load_mapping",
-    "mapping_json_schema",
     "naive_match",
     "read_mapping",
     "unmatched_patterns",

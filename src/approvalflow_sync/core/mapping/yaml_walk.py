@@ -2,8 +2,7 @@
 
 The walker reads the node tree (``yaml.compose``) rather than the converted values: nodes keep
 their position, and a page id's source text survives YAML's conversions (``0123`` is not octal
-83, ``12345678901234567890`` is not a float). Key names come from the JSON Schema, so the two
-agree.
+83, ``12345678901234567890`` is not a float).
 """
 
 from __future__ import annotations
@@ -19,7 +18,6 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from approvalflow_sync.approvalflow.base_url import url_problem
 from approvalflow_sync.core.mapping.model import MAX_ENTRIES, MAX_RULES, Mapping, Rule
 from approvalflow_sync.core.mapping.patterns import pattern_problem
-from approvalflow_sync.core.mapping.schema import rule_keys, top_level_keys
 from approvalflow_sync.core.title_template import DEFAULT_TITLE_TEMPLATE, template_problem
 from approvalflow_sync.errors import MappingError, Problem
 
@@ -42,6 +40,9 @@ _CHECKS: dict[str, tuple[str, Callable[[str], str | None]]] = {
     "title-template": (f'"{DEFAULT_TITLE_TEMPLATE}"', template_problem),
 }
 """Example and check of each string setting."""
+TOP_LEVEL_KEYS = ("space", "confluence-url", "title-template", "pages")
+RULE_KEYS = ("path", "page", "space")
+"""The keys of ``schema/approvalflow.schema.json`` (a test holds them equal)."""
 _EXAMPLE = 'space: "12345" and pages: [{path: "docs/**", page: "67890"}]'
 
 
@@ -128,7 +129,7 @@ def _describe(node: Node) -> str:
 
 def _hint(key: str, known: tuple[str, ...]) -> str:
     """How to fix an unknown key: a rule's key dedented to the top level says so."""
-    if key in rule_keys() and key not in known:
+    if key in RULE_KEYS and key not in known:
         return (
             f"{key!r} belongs to a rule under 'pages:'; indent it to line up with its rule's "
             "'- path:'"
@@ -198,7 +199,7 @@ class _Walker:
                 f"{_describe(root)}; write a mapping such as {_EXAMPLE}",
             )
             return None
-        found = self.keys(root, top_level_keys(), "the top level")
+        found = self.keys(root, TOP_LEVEL_KEYS, "the top level")
         space = self.identifier(found["space"][1], "space") if "space" in found else None
         url = self.checked(found, "confluence-url")
         template = self.checked(found, "title-template", default=DEFAULT_TITLE_TEMPLATE)
@@ -318,7 +319,7 @@ class _Walker:
             return _RawRule(node, ok=False)
         raw = _RawRule(node)
         before = len(self.problems)
-        found = self.keys(node, rule_keys(), "this rule")
+        found = self.keys(node, RULE_KEYS, "this rule")
         if "path" in found:
             raw.patterns = self.patterns(found["path"][1])
         else:
