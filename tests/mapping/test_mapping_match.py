@@ -14,10 +14,10 @@ from approvalflow_sync.core.mapping import (
     Rule,
     compile_mapping,
     load_mapping,
-    naive_match,
     unmatched_patterns,
 )
 from approvalflow_sync.core.mapping import match as match_module
+from naive_mapping import naive_match
 
 SPACE = "1"
 

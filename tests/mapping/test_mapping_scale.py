@@ -7,9 +7,9 @@ import time
 from approvalflow_sync.core.mapping import (
     compile_mapping,
     load_mapping,
-    naive_match,
     unmatched_patterns,
 )
+from naive_mapping import naive_match
 
 RULES = 10_000
 TEAMS = 97

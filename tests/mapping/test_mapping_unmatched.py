@@ -18,17 +18,16 @@ from approvalflow_sync.core.mapping import (
     Problem,
     Rule,
     compile_mapping,
-    naive_match,
     unmatched_patterns,
 )
-from approvalflow_sync.core.mapping.patterns import split_patterns
+from naive_mapping import naive_match
 
 
 def reference(mapping: Mapping, files: list[str]) -> list[Problem]:
     """A warning for each selecting pattern of each rule that pathspec matches with no file."""
     problems = []
     for rule in mapping.rules:
-        for pattern in split_patterns(rule.patterns)[0]:
+        for pattern in (p for p in rule.patterns if not p.startswith("!")):
             spec = GitIgnoreSpec.from_lines([pattern], backend="re2")
             if not any(spec.match_file(file) for file in files):
                 problems.append(

@@ -17,7 +17,7 @@ import yaml
 from yaml.nodes import MappingNode, ScalarNode
 
 from approvalflow_sync.core.mapping import MatchResult, PageKey
-from approvalflow_sync.core.mapping.match import _result
+from approvalflow_sync.core.mapping.match import match_result
 
 MAX_CHARS = 64 * 1024
 """Only a file's start is read: the ids stand at its top, and a file may be huge."""
@@ -115,4 +115,4 @@ def with_file_ids(
         if named is not None and rules and named not in rules:
             contradictions.append(Contradiction(path, named, rules))
         pages_of[path] = rules or (frozenset({named}) if named else frozenset())
-    return _result(pages_of, pages_of), contradictions
+    return match_result(pages_of, pages_of), contradictions

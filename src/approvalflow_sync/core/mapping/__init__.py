@@ -12,7 +12,6 @@ from approvalflow_sync.core.mapping.match import (
     Matcher,
     MatchResult,
     compile_mapping,
-    naive_match,
     unmatched_patterns,
 )
 from approvalflow_sync.core.mapping.model import DEFAULT_MAPPING_FILE, Mapping, PageKey, Rule
@@ -32,7 +31,6 @@ __all__ = [
     "Rule",
     "compile_mapping",
     "load_mapping",
-    "naive_match",
     "read_mapping",
     "unmatched_patterns",
 ]

@@ -1,9 +1,9 @@
 """Which pages a pull request's files map to, and which patterns match no file of the repository.
 
-:func:`naive_match` is the definition (pathspec, rule by rule). :class:`Matcher` gives the same
-answer asking about each distinct pattern once: exact paths and directories are dictionary
-lookups, the other expressions are matched together by RE2's ``FilteredRE2``. RE2 is linear in
-the path, so a fork's file names cannot make matching slow.
+:class:`Matcher` gives pathspec's answer rule by rule (the tests' naive loop), asking about each
+distinct pattern once: exact paths and directories are dictionary lookups, the other expressions
+are matched together by RE2's ``FilteredRE2``. RE2 is linear in the path, so a fork's file names
+cannot make matching slow.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import re2
 from pathspec.util import normalize_file
 
 from approvalflow_sync.core.mapping.model import Mapping, PageKey
-from approvalflow_sync.core.mapping.patterns import expression, plain, split_patterns
+from approvalflow_sync.core.mapping.patterns import expression, plain
 from approvalflow_sync.errors import MappingError, Problem
 
 _OPTIONS = re2.Options()
@@ -52,7 +52,7 @@ class MatchResult:
         return {space: tuple(pages) for space, pages in spaces.items()}
 
 
-def _result(paths: Iterable[str], pages_of: dict[str, frozenset[PageKey]]) -> MatchResult:
+def match_result(paths: Iterable[str], pages_of: dict[str, frozenset[PageKey]]) -> MatchResult:
     by_page: dict[PageKey, list[str]] = {}
     unmatched: list[str] = []
     by_file: dict[str, frozenset[PageKey]] = {}
@@ -66,27 +66,6 @@ def _result(paths: Iterable[str], pages_of: dict[str, frozenset[PageKey]]) -> Ma
             by_page.setdefault(key, []).append(path)
     files_by_page = {key: tuple(by_page[key]) for key in sorted(by_page, key=_page_order)}
     return MatchResult(by_file, files_by_page, tuple(unmatched))
-
-
-def naive_match(mapping: Mapping, paths: Iterable[str]) -> MatchResult:
-    """The reference answer, slow but plainly right: every rule's pathspec asked of every file."""
-    from pathspec import GitIgnoreSpec  # noqa: PLC0415 - the reference only, for tests and bench
-
-    rules = []
-    for rule in mapping.rules:
-        positives, negatives = split_patterns(rule.patterns)
-        selected = GitIgnoreSpec.from_lines(positives, backend="re2")
-        excluded = GitIgnoreSpec.from_lines(negatives, backend="re2") if negatives else None
-        rules.append((selected, excluded, frozenset(rule.page_keys)))
-    paths = list(paths)
-    pages_of: dict[str, frozenset[PageKey]] = {}
-    for path in paths:
-        pages: set[PageKey] = set()
-        for selected, excluded, keys in rules:
-            if selected.match_file(path) and not (excluded and excluded.match_file(path)):
-                pages.update(keys)
-        pages_of[path] = frozenset(pages)
-    return _result(paths, pages_of)
 
 
 _Expression = tuple[int, str, str, int]
@@ -219,7 +198,7 @@ class Matcher:
 
     def match(self, paths: Iterable[str]) -> MatchResult:
         paths = list(paths)
-        return _result(paths, {path: self.pages_of(path) for path in dict.fromkeys(paths)})
+        return match_result(paths, {path: self.pages_of(path) for path in dict.fromkeys(paths)})
 
     def unmatched_patterns(self, repo_files: Iterable[str]) -> list[Problem]:
         """A warning (not an error: files may come later) per selecting pattern matching none."""
