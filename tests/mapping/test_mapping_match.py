@@ -14,7 +14,6 @@ from approvalflow_sync.core.mapping import (
     Rule,
     compile_mapping,
     load_mapping,
-    unmatched_patterns,
 )
 from approvalflow_sync.core.mapping import match as match_module
 from naive_mapping import naive_match
@@ -186,7 +185,9 @@ def test_unmatched_patterns_warn_with_the_rule_position() -> None:
         '  - path: ["docs/auth/**", "docs/gone/**", "!docs/auth/old/**"]\n    page: 5\n'
         '  - path: ["*.rst", "docs/gone/**"]\n    page: 6\n'
     )
-    warnings = unmatched_patterns(load_mapping(text, "m.yml"), ["docs/auth/a.md", "x.md"])
+    warnings = compile_mapping(load_mapping(text, "m.yml")).unmatched_patterns(
+        ["docs/auth/a.md", "x.md"]
+    )
 
     assert [(w.line, w.column, w.severity) for w in warnings] == [
         (3, 5, "warning"),
@@ -206,7 +207,7 @@ def test_unmatched_patterns_warn_with_the_rule_position() -> None:
 def test_a_pattern_matching_only_excluded_files_still_matches_something() -> None:
     rules = mapping((("docs/*.md", "!docs/draft.md"), ("1",)))
 
-    assert unmatched_patterns(rules, ["docs/draft.md"]) == []
+    assert compile_mapping(rules).unmatched_patterns(["docs/draft.md"]) == []
 
 
 def test_matching_after_unmatched_patterns_is_unchanged() -> None:

@@ -12,7 +12,6 @@ from approvalflow_sync.core.mapping.match import (
     Matcher,
     MatchResult,
     compile_mapping,
-    unmatched_patterns,
 )
 from approvalflow_sync.core.mapping.model import DEFAULT_MAPPING_FILE, Mapping, PageKey, Rule
 from approvalflow_sync.core.title_template import DEFAULT_TITLE_TEMPLATE, TITLE_FIELDS
@@ -32,5 +31,4 @@ __all__ = [
     "compile_mapping",
     "load_mapping",
     "read_mapping",
-    "unmatched_patterns",
 ]

@@ -220,8 +220,5 @@ class Matcher:
 
 
 def compile_mapping(mapping: Mapping) -> Matcher:
+    """The mapping's rules compiled once; a pattern RE2 refuses is a :class:`MappingError`."""
     return Matcher(mapping)
-
-
-def unmatched_patterns(mapping: Mapping, repo_files: Iterable[str]) -> list[Problem]:
-    return Matcher(mapping).unmatched_patterns(repo_files)
