@@ -20,7 +20,7 @@ from approvalflow_sync.core.mapping.patterns import pattern_problem
 from approvalflow_sync.core.title_template import DEFAULT_TITLE_TEMPLATE, template_problem
 from approvalflow_sync.errors import MappingError, Problem
 
-_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 """libyaml's parser when present (three times faster on 10,000 rules), else PyYAML's."""
 
 _TAG = "tag:yaml.org,2002:"
@@ -31,6 +31,9 @@ _DIGITS = re.compile(r"[0-9]+", re.ASCII)
 _LINE_BREAK = re.compile("\r\n|[\n\r\x85\u2028\u2029]")
 _TAB_MESSAGE = "tabs are not allowed for indentation in YAML; use spaces"
 PAGE_HINT = 'such as "67890" (the number in the page\'s URL, …/pages/67890/…)'
+TOP_LEVEL_KEYS = ("space", "confluence-url", "title-template", "pages")
+RULE_KEYS = ("path", "page", "space")
+"""The keys of ``schema/approvalflow.schema.json`` (a test holds them equal)."""
 _CHECKS: dict[str, tuple[str, Callable[[str], str | None]]] = {
     "confluence-url": (
         "https://acme.atlassian.net/wiki",
@@ -39,15 +42,12 @@ _CHECKS: dict[str, tuple[str, Callable[[str], str | None]]] = {
     "title-template": (f'"{DEFAULT_TITLE_TEMPLATE}"', template_problem),
 }
 """Example and check of each string setting."""
-TOP_LEVEL_KEYS = ("space", "confluence-url", "title-template", "pages")
-RULE_KEYS = ("path", "page", "space")
-"""The keys of ``schema/approvalflow.schema.json`` (a test holds them equal)."""
 _EXAMPLE = 'space: "12345" and pages: [{path: "docs/**", page: "67890"}]'
 
 
 def load_yaml(text: str, source: str) -> Mapping:
     try:
-        root = yaml.compose(text, Loader=_LOADER)
+        root = yaml.compose(text, Loader=LOADER)
     except yaml.MarkedYAMLError as error:
         raise MappingError(_syntax_problems(text, source, error)) from None
     except yaml.YAMLError as error:
@@ -133,10 +133,6 @@ def _hint(key: str, known: tuple[str, ...]) -> str:
             f"{key!r} belongs to a rule under 'pages:'; indent it to line up with its rule's "
             "'- path:'"
         )
-    return _suggest(key, known)
-
-
-def _suggest(key: str, known: tuple[str, ...]) -> str:
     normalized = key.strip().lower().replace("_", "-").replace(" ", "-")
     close = difflib.get_close_matches(normalized, known, n=1, cutoff=0.6)
     return f"did you mean {close[0]!r}?" if close else "the keys are " + ", ".join(known)
