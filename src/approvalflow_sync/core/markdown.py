@@ -47,32 +47,23 @@ def _one_line(s: str) -> str:
     return _SPACES.sub(" ", scrub(s)).strip()
 
 
-def _with_breaks(s: str, escape: Callable[[str], str]) -> str:
-    """``escape`` applied to ``s``, with a zero-width space wherever GitHub would act."""
+def text(s: str) -> str:
+    """``s`` as inline markdown that renders literally, on one line, with a zero-width space
+    wherever GitHub would act. Safe in a paragraph, a list item, a table cell and a link label.
+    """
+    s = _one_line(s)
     pieces: list[str] = []
     start = 0
     for match in _BREAK.finditer(s):
-        pieces.append(escape(s[start : match.end()]))
+        pieces.append(s[start : match.end()].translate(_MARKDOWN_ESCAPES))
         start = match.end()
-    pieces.append(escape(s[start:]))
+    pieces.append(s[start:].translate(_MARKDOWN_ESCAPES))
     return ZERO_WIDTH_SPACE.join(pieces)
 
 
-def text(s: str) -> str:
-    """``s`` as inline markdown that renders literally, on one line.
-
-    Safe in a paragraph, a list item, a table cell and a link label: no ``<``, ``>``, line
-    break or unescaped markdown character, and no leading ``:``.
-    """
-    return _with_breaks(_one_line(s), lambda piece: piece.translate(_MARKDOWN_ESCAPES))
-
-
 def code(s: str) -> str:
-    """``s`` as an inline code span that shows exactly ``s`` (line breaks become spaces).
-
-    The fence outruns every backtick run in ``s``; the padding spaces are the ones CommonMark
-    strips again. An empty ``s`` gives ``""``: CommonMark has no empty code span.
-    """
+    """``s`` as an inline code span that shows exactly ``s`` (line breaks become spaces); an
+    empty ``s`` gives ``""``, as CommonMark has no empty code span."""
     s = scrub(_NEWLINE.sub(" ", s))
     if not s:
         return ""
@@ -136,10 +127,8 @@ def _fence_after(line: str, fence: str | None) -> str | None:
 
 
 def truncate(markdown: str, limit: int, note: str, *, size: Callable[[str], int] = len) -> str:
-    """``markdown`` if it fits in ``limit``, else its longest fitting head (cut at a line, an
-    open code fence closed) plus ``note`` as its own paragraph.
-
-    ``size`` is :func:`len` or :func:`utf8_size`. ValueError when the note alone does not fit.
+    """``markdown`` if it fits in ``limit`` (measured by ``size``), else its longest fitting head
+    (cut at a line, an open code fence closed) plus ``note``; ValueError if the note cannot fit.
     """
     if size(markdown) <= limit:
         return markdown
@@ -189,11 +178,8 @@ def _json_prefix(kind: str, instance: str) -> str:
 
 
 def embed_json(kind: str, data: object, instance: str = "") -> str:
-    """One line keeping ``data`` as JSON in a hidden HTML comment, for :func:`extract_json`.
-
-    ``<``, ``>``, ``&`` and ``--`` are written as JSON string escapes (they only occur inside
-    strings), so the comment cannot be closed or nested early.
-    """
+    """One line keeping ``data`` as JSON in a hidden HTML comment, for :func:`extract_json`;
+    ``<``, ``>``, ``&`` and ``--`` as JSON escapes, so the comment cannot end early."""
     payload = json.dumps(data, ensure_ascii=True, separators=(",", ":"), allow_nan=False)
     payload = (
         payload.replace("&", "\\u0026")

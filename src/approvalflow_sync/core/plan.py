@@ -86,11 +86,8 @@ def summarise(body: str, limit: int = MAX_SUMMARY) -> str:
 
 
 def reference_url(pr_url: str, instance: str = "") -> str:
-    """The link that tells which change sets are this pull request's (and this instance's).
-
-    An instance adds a fragment, ``PR_URL#approvalflow-sync=INSTANCE``: still a link to the pull
-    request (GitHub ignores the fragment), set by us alone and kept when someone edits the
-    title in Confluence. Without an instance the link is the pull request's URL as is.
+    """The link that tells which change sets are this pull request's (and this instance's): an
+    instance adds ``#approvalflow-sync=INSTANCE``, which GitHub ignores and Confluence edits keep.
     """
     return f"{pr_url}#{MARKER_APP}={instance}" if instance else pr_url
 

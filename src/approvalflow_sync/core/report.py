@@ -125,11 +125,8 @@ def status(outcome: Outcome) -> tuple[str, str]:
 def merge_group_status(
     number: int, context: str, pull_request: tuple[str, str] | None
 ) -> tuple[str, str]:
-    """A merge group commit's status: the (state, description) of the pull request at its tip.
-
-    A required check must report on the group's commit or the queue stalls. The pull request's
-    own check decided; anything but its success, or no status at all, fails the group.
-    """
+    """A merge group commit's status (a required check must report there or the queue stalls):
+    that of the pull request at its tip; anything but its success, or none, fails the group."""
     if pull_request is None:
         state, text = "failure", f"#{number} has no {context} status; run the workflow on it first"
     elif pull_request[0] == "success":
@@ -313,8 +310,7 @@ def file_warnings(outcome: Outcome) -> list[tuple[str, str]]:
     """A (file, message) warning for each docs file whose page is blocked or skipped."""
     found: list[tuple[str, str]] = []
     for row in outcome.rows:
-        refused = row.submitted is False or (row.submitted is None and row.can_submit is False)
-        if refused:
+        if row.submitted is False or (row.submitted is None and row.can_submit is False):
             verb = "skipped" if row.submitted is False else "blocked"
             message = f"Confluence page {row.page} is {verb}: {row.reason or 'no reason given'}"
             found.extend((path, message) for path in row.files)
