@@ -107,19 +107,24 @@ def plural(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
+def _counts(outcome: Outcome, submitted: str, can: str, *, unknown: bool) -> str:
+    """The counts the status and the headline both tell, in their own words."""
+    if outcome.kind is Kind.SUBMIT:
+        return (
+            f"Submitted {plural(outcome.submitted, 'page')}{submitted}, {outcome.skipped} skipped"
+        )
+    if not outcome.rows:
+        return "No docs pages in this pull request"
+    text = f"{outcome.submittable} of {plural(len(outcome.rows), 'page')} can {can}"
+    text += f", {outcome.blocked} blocked" if outcome.blocked else ""
+    return text + (f", {outcome.unknown} not known yet" if unknown and outcome.unknown else "")
+
+
 def status(outcome: Outcome) -> tuple[str, str]:
     """The commit status state and description (at most 140 characters)."""
-    if outcome.kind is Kind.SUBMIT:
-        state = "success" if outcome.skipped == 0 else "failure"
-        text = f"Submitted {plural(outcome.submitted, 'page')}, {outcome.skipped} skipped"
-    elif not outcome.rows:
-        state, text = "success", "No docs pages in this pull request"
-    else:
-        state = "success" if outcome.blocked == 0 else "failure"
-        total = len(outcome.rows)
-        text = f"{outcome.submittable} of {plural(total, 'page')} can be submitted"
-        text += f", {outcome.blocked} blocked" if outcome.blocked else ""
-    return state, text[:MAX_STATUS_DESCRIPTION]
+    refused = outcome.skipped if outcome.kind is Kind.SUBMIT else outcome.blocked
+    text = _counts(outcome, "", "be submitted", unknown=False)
+    return "failure" if refused else "success", text[:MAX_STATUS_DESCRIPTION]
 
 
 def merge_group_status(
@@ -220,15 +225,7 @@ def _headline(outcome: Outcome) -> str:
         if any(space.archived for space in outcome.spaces):
             return "Pull request closed without merge: change sets archived"
         return "Pull request closed without merge"
-    if outcome.kind is Kind.SUBMIT:
-        return (
-            f"Submitted {plural(outcome.submitted, 'page')} for approval, {outcome.skipped} skipped"
-        )
-    if not outcome.rows:
-        return "No docs pages in this pull request"
-    head = f"{outcome.submittable} of {plural(len(outcome.rows), 'page')} can go to review"
-    head += f", {outcome.blocked} blocked" if outcome.blocked else ""
-    return head + (f", {outcome.unknown} not known yet" if outcome.unknown else "")
+    return _counts(outcome, " for approval", "go to review", unknown=True)
 
 
 def body(outcome: Outcome, confluence_url: str | None, *, this_run: bool = False) -> str:
