@@ -42,6 +42,10 @@ _CHECKS: dict[str, tuple[str, Callable[[str], str | None]]] = {
     "title-template": (f'"{DEFAULT_TITLE_TEMPLATE}"', template_problem),
 }
 """Example and check of each string setting."""
+_HOW_TO_ID = {
+    "space": 'give the space\'s numeric id (not its key), such as "12345"',
+    "page": f"give its digits, {PAGE_HINT}",
+}
 _EXAMPLE = 'space: "12345" and pages: [{path: "docs/**", page: "67890"}]'
 
 
@@ -240,16 +244,7 @@ class _Walker:
             value: str = node.value
             if _DIGITS.fullmatch(value):
                 return value
-        if what == "space":
-            self.problem(
-                node,
-                f"space: {_describe(node)} is not a space id; give the space's numeric id (not "
-                'its key), such as "12345"',
-            )
-        else:
-            self.problem(
-                node, f"page: {_describe(node)} is not a page id; give its digits, {PAGE_HINT}"
-            )
+        self.problem(node, f"{what}: {_describe(node)} is not a {what} id; {_HOW_TO_ID[what]}")
         return None
 
     def checked(
