@@ -6,14 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from approvalflow_sync.core.mapping import (
-    DEFAULT_TITLE_TEMPLATE,
-    Mapping,
-    PageKey,
-    Rule,
-    load_mapping,
-    read_mapping,
-)
+from approvalflow_sync.core.mapping import Mapping, PageKey, Rule, load_mapping, read_mapping
+from approvalflow_sync.core.title_template import DEFAULT_TITLE_TEMPLATE
 
 SOURCE = ".github/approvalflow.yml"
 

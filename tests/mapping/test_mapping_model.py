@@ -9,12 +9,12 @@ import pytest
 
 from approvalflow_sync.core.mapping import (
     DEFAULT_MAPPING_FILE,
-    DEFAULT_TITLE_TEMPLATE,
     Mapping,
     Problem,
     Rule,
     load_mapping,
 )
+from approvalflow_sync.core.title_template import DEFAULT_TITLE_TEMPLATE
 
 
 def rule(**changes: object) -> Rule:

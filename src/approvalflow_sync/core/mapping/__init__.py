@@ -14,13 +14,10 @@ from approvalflow_sync.core.mapping.match import (
     compile_mapping,
 )
 from approvalflow_sync.core.mapping.model import DEFAULT_MAPPING_FILE, Mapping, PageKey, Rule
-from approvalflow_sync.core.title_template import DEFAULT_TITLE_TEMPLATE, TITLE_FIELDS
 from approvalflow_sync.errors import MappingError, Problem
 
 __all__ = [
     "DEFAULT_MAPPING_FILE",
-    "DEFAULT_TITLE_TEMPLATE",
-    "TITLE_FIELDS",
     "Mapping",
     "MappingError",
     "MatchResult",
