@@ -608,7 +608,7 @@ def _read_ids(pr: Any, workspace: Path | None, github: Any) -> float:
         started = time.perf_counter()
         found = pages(files)
         took = time.perf_counter() - started
-    assert len(found.pages) == ID_FILES, f"{len(found.pages)} pages found"
+    assert len(found.files_by_page) == ID_FILES, f"{len(found.files_by_page)} pages found"
     return took
 
 

@@ -108,7 +108,7 @@ def test_several_rules_naming_one_page_give_one_page_with_all_its_files() -> Non
         PageKey(SPACE, "10"): ("docs/sso.md", "docs/auth/a.md"),
         PageKey(SPACE, "11"): ("docs/sso.md",),
     }
-    assert result.pages == (PageKey(SPACE, "10"), PageKey(SPACE, "11"))
+    assert list(result.files_by_page) == [PageKey(SPACE, "10"), PageKey(SPACE, "11")]
     assert result.pages_by_space == {SPACE: ("10", "11")}
     assert result.unmatched_files == ("src/x.py",)
 
@@ -270,4 +270,4 @@ def test_globs_beyond_what_one_filter_holds_are_split_and_match_the_same(
     result = compile_mapping(rules).match(paths)
 
     assert result == naive_match(rules, paths)
-    assert len(result.pages) == 12
+    assert len(result.files_by_page) == 12

@@ -163,14 +163,10 @@ def comment_marker(kind: str, instance: str = "") -> str:
     return f"<!-- {_app(instance)}:{kind} -->"
 
 
-def _first_line(body: str) -> str:
-    return body.split("\n", 1)[0].removesuffix("\r")
-
-
 def has_marker(body: str, kind: str, instance: str = "") -> bool:
     """Whether ``body``'s first line is the :func:`comment_marker` of ``kind`` (CRLF allowed:
     the web editor writes it). Anyone can write the marker: check the author too."""
-    return _first_line(body) == comment_marker(kind, instance)
+    return body.split("\n", 1)[0].removesuffix("\r") == comment_marker(kind, instance)
 
 
 def _json_prefix(kind: str, instance: str) -> str:

@@ -41,10 +41,6 @@ class MatchResult:
     unmatched_files: tuple[str, ...]
 
     @property
-    def pages(self) -> tuple[PageKey, ...]:
-        return tuple(self.files_by_page)
-
-    @property
     def pages_by_space(self) -> dict[str, tuple[str, ...]]:
         spaces: dict[str, list[str]] = {}
         for key in self.files_by_page:
