@@ -35,10 +35,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 from approvalflow_sync.action.run import MAX_WORKERS  # noqa: E402
-from approvalflow_sync.core.mapping import compile_mapping, load_mapping, naive_match  # noqa: E402
+from approvalflow_sync.core.mapping import compile_mapping, load_mapping  # noqa: E402
 from approvalflow_sync.github.ratelimit import CONCURRENCY  # noqa: E402
 from approvalflow_sync.sandbox import DEFAULT_TOKEN, SandboxServer  # noqa: E402
 from fakes.github import APP_TOKEN, Call, FakeGitHub  # noqa: E402 - the fake lives with the tests
+from naive_mapping import naive_match  # noqa: E402
 
 LATENCY = 0.1
 PAYLOAD = ROOT / "tests" / "data" / "github" / "payloads" / "pull_request.opened.json"
@@ -607,7 +608,7 @@ def _read_ids(pr: Any, workspace: Path | None, github: Any) -> float:
         started = time.perf_counter()
         found = pages(files)
         took = time.perf_counter() - started
-    assert len(found.pages) == ID_FILES, f"{len(found.pages)} pages found"
+    assert len(found.files_by_page) == ID_FILES, f"{len(found.files_by_page)} pages found"
     return took
 
 

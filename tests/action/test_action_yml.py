@@ -258,7 +258,7 @@ def test_living_example_mapping_is_valid_and_covers_the_docs_folder() -> None:
     assert docs, "the living example needs docs files"
     result = compile_mapping(mapping).match(docs)
     assert result.unmatched_files == ()
-    assert result.pages
+    assert result.files_by_page
 
 
 # ---------------------------------------------------------------- the linters

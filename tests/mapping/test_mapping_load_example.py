@@ -6,14 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from approvalflow_sync.core.mapping import (
-    DEFAULT_TITLE_TEMPLATE,
-    Mapping,
-    PageKey,
-    Rule,
-    load_mapping,
-    read_mapping,
-)
+from approvalflow_sync.core.mapping import Mapping, PageKey, Rule, load_mapping, read_mapping
+from approvalflow_sync.core.title_template import DEFAULT_TITLE_TEMPLATE
 
 SOURCE = ".github/approvalflow.yml"
 
@@ -160,17 +154,3 @@ def test_read_mapping_reads_the_file(tmp_path: Path) -> None:
     path.write_text(EXAMPLE, encoding="utf-8")
 
     assert read_mapping(path) == load_mapping(EXAMPLE, str(path))
-
-
-def test_the_model_refuses_what_the_loader_refuses() -> None:
-    with pytest.raises(ValueError, match="digits"):
-        Rule(patterns=("a",), pages=("x1",), space="1", line=1)
-    with pytest.raises(ValueError, match="exclusion"):
-        Rule(patterns=("!a",), pages=("1",), space="1", line=1)
-    with pytest.raises(ValueError, match="two spaces"):
-        Mapping(
-            rules=(
-                Rule(patterns=("a",), pages=("1",), space="1", line=1),
-                Rule(patterns=("b",), pages=("1",), space="2", line=2),
-            )
-        )

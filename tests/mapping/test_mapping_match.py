@@ -14,10 +14,9 @@ from approvalflow_sync.core.mapping import (
     Rule,
     compile_mapping,
     load_mapping,
-    naive_match,
-    unmatched_patterns,
 )
 from approvalflow_sync.core.mapping import match as match_module
+from naive_mapping import naive_match
 
 SPACE = "1"
 
@@ -109,7 +108,7 @@ def test_several_rules_naming_one_page_give_one_page_with_all_its_files() -> Non
         PageKey(SPACE, "10"): ("docs/sso.md", "docs/auth/a.md"),
         PageKey(SPACE, "11"): ("docs/sso.md",),
     }
-    assert result.pages == (PageKey(SPACE, "10"), PageKey(SPACE, "11"))
+    assert list(result.files_by_page) == [PageKey(SPACE, "10"), PageKey(SPACE, "11")]
     assert result.pages_by_space == {SPACE: ("10", "11")}
     assert result.unmatched_files == ("src/x.py",)
 
@@ -186,7 +185,9 @@ def test_unmatched_patterns_warn_with_the_rule_position() -> None:
         '  - path: ["docs/auth/**", "docs/gone/**", "!docs/auth/old/**"]\n    page: 5\n'
         '  - path: ["*.rst", "docs/gone/**"]\n    page: 6\n'
     )
-    warnings = unmatched_patterns(load_mapping(text, "m.yml"), ["docs/auth/a.md", "x.md"])
+    warnings = compile_mapping(load_mapping(text, "m.yml")).unmatched_patterns(
+        ["docs/auth/a.md", "x.md"]
+    )
 
     assert [(w.line, w.column, w.severity) for w in warnings] == [
         (3, 5, "warning"),
@@ -206,7 +207,7 @@ def test_unmatched_patterns_warn_with_the_rule_position() -> None:
 def test_a_pattern_matching_only_excluded_files_still_matches_something() -> None:
     rules = mapping((("docs/*.md", "!docs/draft.md"), ("1",)))
 
-    assert unmatched_patterns(rules, ["docs/draft.md"]) == []
+    assert compile_mapping(rules).unmatched_patterns(["docs/draft.md"]) == []
 
 
 def test_matching_after_unmatched_patterns_is_unchanged() -> None:
@@ -269,4 +270,4 @@ def test_globs_beyond_what_one_filter_holds_are_split_and_match_the_same(
     result = compile_mapping(rules).match(paths)
 
     assert result == naive_match(rules, paths)
-    assert len(result.pages) == 12
+    assert len(result.files_by_page) == 12

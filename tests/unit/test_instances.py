@@ -52,7 +52,7 @@ def test_each_instance_sees_only_its_own_change_sets() -> None:
     # Another instance's change set is no duplicate: nothing to archive, nothing to change.
     handbook_fields = replace(FIELDS, reference_url=HANDBOOK_URL)
     plan = plan_space("1", ["1"], found, handbook_fields)
-    assert (plan.keep, plan.archive, plan.writes) == (handbook, (), 0)
+    assert (plan.keep, plan.create, plan.changes, plan.archive) == (handbook, False, {}, ())
     assert plan_space("1", ["1"], found, FIELDS).keep == plain
     # Closing archives the instance's own change sets only.
     assert [p.archive for p in plan_archive({"1": found}, HANDBOOK_URL)] == [("cs-hb",)]

@@ -99,12 +99,12 @@ def test_pages_sort_numerically_without_repeats() -> None:
 
 def test_nothing_exists_means_create() -> None:
     plan = plan_space("1", ["2", "1"], [], FIELDS)
-    assert (plan.create, plan.pages, plan.writes) == (True, ("1", "2"), 1)
+    assert (plan.create, plan.pages, plan.changes, plan.archive) == (True, ("1", "2"), {}, ())
 
 
 def test_identical_change_set_means_no_write() -> None:
     plan = plan_space("1", ["2", "1"], [change_set("cs-a", ["1", "2"])], FIELDS)
-    assert plan.writes == 0
+    assert (plan.create, plan.changes, plan.archive) == (False, {}, ())
     assert plan.keep is not None
     assert plan.keep.id == "cs-a"
 

@@ -1,17 +1,10 @@
-"""GitHub-flavoured markdown built from untrusted text (pure functions, stdlib only).
+"""GitHub-flavoured markdown built from untrusted text (pull request titles, branch and file
+names), rendered literally: no formatting, HTML, links or notifications.
 
-Pull-request titles, branch names and file names are written by whoever opened the pull
-request. Everything here turns such text into markdown that GitHub renders *literally*: no
-formatting, no HTML, no links, no notifications.
-
-A zero-width space (``&#8203;``) after ``@`` before a name, after ``#`` before a number and
-the like keeps the text looking the same while GitHub makes no @mention, no cross-reference and
-no autolink (Dependabot's trick in the release notes it quotes). Hidden HTML comments
-(:func:`comment_marker`, :func:`embed_json`) let the program find its own comment and keep state
-in it.
-
-Emoji shortcodes such as ``:tada:`` are left alone: GitHub turns them into emoji, which is
-harmless. Commit SHAs are left alone too: GitHub links them to this repository only.
+A zero-width space (``&#8203;``) after ``@``, ``#`` and the like keeps the text looking the same
+while GitHub makes no @mention, cross-reference or autolink (Dependabot's trick). Emoji
+shortcodes and commit SHAs are left alone: harmless. Hidden HTML comments (:func:`comment_marker`,
+:func:`embed_json`) let the program find its own comment and keep state in it.
 """
 
 from __future__ import annotations
@@ -30,7 +23,6 @@ SUMMARY_LIMIT = 1024 * 1024
 ZERO_WIDTH_SPACE = "&#8203;"
 MARKER_APP = "approvalflow-sync"
 
-_KIND = re.compile(r"[a-z0-9][a-z0-9_-]*")
 _NEWLINE = re.compile(r"\r\n|\r|\n")
 _SPACES = re.compile(r"\s+")
 _BACKTICKS = re.compile(r"`+")
@@ -55,32 +47,23 @@ def _one_line(s: str) -> str:
     return _SPACES.sub(" ", scrub(s)).strip()
 
 
-def _with_breaks(s: str, escape: Callable[[str], str]) -> str:
-    """``escape`` applied to ``s``, with a zero-width space wherever GitHub would act."""
+def text(s: str) -> str:
+    """``s`` as inline markdown that renders literally, on one line, with a zero-width space
+    wherever GitHub would act. Safe in a paragraph, a list item, a table cell and a link label.
+    """
+    s = _one_line(s)
     pieces: list[str] = []
     start = 0
     for match in _BREAK.finditer(s):
-        pieces.append(escape(s[start : match.end()]))
+        pieces.append(s[start : match.end()].translate(_MARKDOWN_ESCAPES))
         start = match.end()
-    pieces.append(escape(s[start:]))
+    pieces.append(s[start:].translate(_MARKDOWN_ESCAPES))
     return ZERO_WIDTH_SPACE.join(pieces)
 
 
-def text(s: str) -> str:
-    """``s`` as inline markdown that renders literally, on one line.
-
-    Safe in a paragraph, a list item, a table cell and a link label: no ``<``, ``>``, line
-    break or unescaped markdown character, and no leading ``:``.
-    """
-    return _with_breaks(_one_line(s), lambda piece: piece.translate(_MARKDOWN_ESCAPES))
-
-
 def code(s: str) -> str:
-    """``s`` as an inline code span that shows exactly ``s`` (line breaks become spaces).
-
-    The fence outruns every backtick run in ``s``; the padding spaces are the ones CommonMark
-    strips again. An empty ``s`` gives ``""``: CommonMark has no empty code span.
-    """
+    """``s`` as an inline code span that shows exactly ``s`` (line breaks become spaces); an
+    empty ``s`` gives ``""``, as CommonMark has no empty code span."""
     s = scrub(_NEWLINE.sub(" ", s))
     if not s:
         return ""
@@ -110,14 +93,8 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     """A GitHub table of cells already rendered as inline markdown.
 
     Every ``|`` in a cell is written ``\\|``: GitHub's table parser drops that one backslash
-    again, so a cell renders as it would outside a table, code spans included. Raises
-    ValueError when there are no headers or a row has another number of cells.
+    again, so a cell renders as it would outside a table, code spans included.
     """
-    if not headers:
-        raise ValueError("a table needs at least one column")
-    for number, row in enumerate(rows, start=1):
-        if len(row) != len(headers):
-            raise ValueError(f"row {number} has {len(row)} cells, the table has {len(headers)}")
     lines = [
         "| " + " | ".join(_cell(h) for h in headers) + " |",
         "|" + "|".join(" --- " for _ in headers) + "|",
@@ -150,10 +127,8 @@ def _fence_after(line: str, fence: str | None) -> str | None:
 
 
 def truncate(markdown: str, limit: int, note: str, *, size: Callable[[str], int] = len) -> str:
-    """``markdown`` if it fits in ``limit``, else its longest fitting head (cut at a line, an
-    open code fence closed) plus ``note`` as its own paragraph.
-
-    ``size`` is :func:`len` or :func:`utf8_size`. ValueError when the note alone does not fit.
+    """``markdown`` if it fits in ``limit`` (measured by ``size``), else its longest fitting head
+    (cut at a line, an open code fence closed) plus ``note``; ValueError if the note cannot fit.
     """
     if size(markdown) <= limit:
         return markdown
@@ -176,50 +151,31 @@ def truncate(markdown: str, limit: int, note: str, *, size: Callable[[str], int]
     return "".join(lines[:best_kept]) + best
 
 
-def _check_kind(kind: str) -> None:
-    if not _KIND.fullmatch(kind):
-        raise ValueError(
-            f"marker kind {kind!r} must be lower-case letters, digits, '-' or '_', "
-            "starting with a letter or digit"
-        )
-
-
 def _app(instance: str) -> str:
-    """Whose marker: ``approvalflow-sync``, or ``approvalflow-sync@INSTANCE`` for an instance."""
-    if not instance:
-        return MARKER_APP
-    _check_kind(instance)
-    return f"{MARKER_APP}@{instance}"
+    """Whose marker: ``approvalflow-sync``, or ``approvalflow-sync@INSTANCE`` for an instance
+    (a name the inputs checked: letters, digits, '-' and '_')."""
+    return f"{MARKER_APP}@{instance}" if instance else MARKER_APP
 
 
 def comment_marker(kind: str, instance: str = "") -> str:
     """The hidden first line of a comment of ``kind``: ``<!-- approvalflow-sync:KIND -->``,
     or ``<!-- approvalflow-sync@INSTANCE:KIND -->``: each instance finds only its own."""
-    _check_kind(kind)
     return f"<!-- {_app(instance)}:{kind} -->"
-
-
-def _first_line(body: str) -> str:
-    return body.split("\n", 1)[0].removesuffix("\r")
 
 
 def has_marker(body: str, kind: str, instance: str = "") -> bool:
     """Whether ``body``'s first line is the :func:`comment_marker` of ``kind`` (CRLF allowed:
     the web editor writes it). Anyone can write the marker: check the author too."""
-    return _first_line(body) == comment_marker(kind, instance)
+    return body.split("\n", 1)[0].removesuffix("\r") == comment_marker(kind, instance)
 
 
 def _json_prefix(kind: str, instance: str) -> str:
-    _check_kind(kind)
     return f"<!-- {_app(instance)}:{kind}:json "
 
 
 def embed_json(kind: str, data: object, instance: str = "") -> str:
-    """One line keeping ``data`` as JSON in a hidden HTML comment, for :func:`extract_json`.
-
-    ``<``, ``>``, ``&`` and ``--`` are written as JSON string escapes (they only occur inside
-    strings), so the comment cannot be closed or nested early.
-    """
+    """One line keeping ``data`` as JSON in a hidden HTML comment, for :func:`extract_json`;
+    ``<``, ``>``, ``&`` and ``--`` as JSON escapes, so the comment cannot end early."""
     payload = json.dumps(data, ensure_ascii=True, separators=(",", ":"), allow_nan=False)
     payload = (
         payload.replace("&", "\\u0026")

@@ -17,7 +17,8 @@ import yaml
 from yaml.nodes import MappingNode, ScalarNode
 
 from approvalflow_sync.core.mapping import MatchResult, PageKey
-from approvalflow_sync.core.mapping.match import _result
+from approvalflow_sync.core.mapping.match import match_result
+from approvalflow_sync.core.mapping.yaml_walk import LOADER
 
 MAX_CHARS = 64 * 1024
 """Only a file's start is read: the ids stand at its top, and a file may be huge."""
@@ -29,7 +30,6 @@ HOW = (
 )
 """The forms accepted, for messages."""
 
-_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _COMMENT = re.compile(r"<!--\s*confluence[-_]page[-_]id:\s*([0-9]+)\s*-->")
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)^(?:---|\.\.\.)[ \t]*\r?$", re.DOTALL | re.M)
 _DIGITS = re.compile(r"[0-9]{1,30}", re.ASCII)
@@ -68,7 +68,7 @@ def _front_matter(text: str) -> dict[str, str | None]:
     if found is None:
         return {}
     try:
-        root = yaml.compose(found[1], Loader=_LOADER)
+        root = yaml.compose(found[1], Loader=LOADER)
     except yaml.YAMLError as error:
         problem = getattr(error, "problem", None) or "not YAML"
         raise ValueError(f"its front matter is not valid YAML ({problem})") from None
@@ -101,11 +101,8 @@ class Contradiction:
 def with_file_ids(
     mapped: MatchResult, ids: Mapping[str, PageKey], paths: Iterable[str]
 ) -> tuple[MatchResult, list[Contradiction]]:
-    """The union: each file's mapped pages, else the page it names itself.
-
-    Where the mapping maps a file to pages that leave out the one the file names, the mapping
-    wins (it is this tool's reviewed configuration, and existing mappings keep their meaning)
-    and the file is reported.
+    """Each file's mapped pages, else the page it names itself. Where they disagree the mapping
+    wins (the reviewed configuration; existing mappings keep their meaning): the file is reported.
     """
     contradictions: list[Contradiction] = []
     pages_of: dict[str, frozenset[PageKey]] = {}
@@ -115,4 +112,4 @@ def with_file_ids(
         if named is not None and rules and named not in rules:
             contradictions.append(Contradiction(path, named, rules))
         pages_of[path] = rules or (frozenset({named}) if named else frozenset())
-    return _result(pages_of, pages_of), contradictions
+    return match_result(pages_of, pages_of), contradictions

@@ -47,10 +47,6 @@ class SpacePlan:
     """Duplicates, or all of them when no page maps any more."""
     duplicates: tuple[str, ...] = ()
 
-    @property
-    def writes(self) -> int:
-        return int(self.create) + int(bool(self.changes)) + len(self.archive)
-
 
 def changed_paths(files: Iterable[ChangedFile]) -> list[str]:
     """Every path the pull request touches: a rename counts under its old and its new path."""
@@ -90,11 +86,8 @@ def summarise(body: str, limit: int = MAX_SUMMARY) -> str:
 
 
 def reference_url(pr_url: str, instance: str = "") -> str:
-    """The link that tells which change sets are this pull request's (and this instance's).
-
-    An instance adds a fragment, ``PR_URL#approvalflow-sync=INSTANCE``: still a link to the pull
-    request (GitHub ignores the fragment), set by us alone and kept when someone edits the
-    title in Confluence. Without an instance the link is the pull request's URL as is.
+    """The link that tells which change sets are this pull request's (and this instance's): an
+    instance adds ``#approvalflow-sync=INSTANCE``, which GitHub ignores and Confluence edits keep.
     """
     return f"{pr_url}#{MARKER_APP}={instance}" if instance else pr_url
 
@@ -170,13 +163,7 @@ def plan_sync(
 def plan_archive(
     existing_by_space: Mapping[str, Sequence[ChangeSet]], reference_url: str
 ) -> list[SpacePlan]:
-    """Archive every open change set of the pull request (closed without merge)."""
-    plans = [
-        SpacePlan(
-            space=space,
-            pages=(),
-            archive=tuple(cs.id for cs in linked_open(found, reference_url)),
-        )
-        for space, found in sorted(existing_by_space.items())
-    ]
-    return [plan for plan in plans if plan.archive]
+    """Archive every open change set of the pull request (closed without merge): no page maps."""
+    return plan_sync(
+        {}, existing_by_space, Fields(title="", summary="", reference_url=reference_url)
+    )

@@ -1,9 +1,6 @@
-"""Reconcile's choice, per pull request, of the one flow that brings it up to date.
-
-Pure: from the pull request as GitHub lists it and its open change sets as ApprovalFlow lists
-them. The flows themselves are the single runs' (sync, submit, archive), so a reconcile with
-work writes what the missed event would have written; ``FOLLOW`` reports approval progress.
-"""
+"""Reconcile's choice, per pull request, of the one flow that brings it up to date: the single
+runs' own (sync, submit, archive), so it writes what the missed event would have; ``FOLLOW``
+reports approval progress."""
 
 from __future__ import annotations
 
@@ -27,14 +24,11 @@ class Step(str, Enum):
 def step(
     pr: PullRequest, rollups: Sequence[str | None], submittable: int, *, archive_on_close: bool
 ) -> Step:
-    """What ``pr`` needs, given the rollup states of its open change sets and how many of
-    their pages preflight could submit now (asked of merged pull requests only).
+    """What ``pr`` needs, given its open change sets' rollup states and how many of their pages
+    preflight could submit now (asked of merged pull requests only).
 
-    An open pull request is synced (a no-op when nothing changed). A merged one with pages
-    still to submit is submitted (a change set whose pages are all blocked has nothing to
-    submit: submitting it again would only skip them again); with none, its approvals are
-    followed once a submit moved one. A merged pull request with no change set gets none
-    made: reconcile syncs pull requests while they are open.
+    A merged pull request whose pages are all blocked is not submitted again (that would only
+    skip them again), and one with no change set gets none: reconcile syncs while it is open.
     """
     if pr.state == "open":
         return Step.SYNC

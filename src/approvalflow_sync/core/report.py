@@ -107,29 +107,31 @@ def plural(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
+def _counts(outcome: Outcome, submitted: str, can: str, *, unknown: bool) -> str:
+    """The counts the status and the headline both tell, in their own words."""
+    if outcome.kind is Kind.SUBMIT:
+        return (
+            f"Submitted {plural(outcome.submitted, 'page')}{submitted}, {outcome.skipped} skipped"
+        )
+    if not outcome.rows:
+        return "No docs pages in this pull request"
+    text = f"{outcome.submittable} of {plural(len(outcome.rows), 'page')} can {can}"
+    text += f", {outcome.blocked} blocked" if outcome.blocked else ""
+    return text + (f", {outcome.unknown} not known yet" if unknown and outcome.unknown else "")
+
+
 def status(outcome: Outcome) -> tuple[str, str]:
     """The commit status state and description (at most 140 characters)."""
-    if outcome.kind is Kind.SUBMIT:
-        state = "success" if outcome.skipped == 0 else "failure"
-        text = f"Submitted {plural(outcome.submitted, 'page')}, {outcome.skipped} skipped"
-    elif not outcome.rows:
-        state, text = "success", "No docs pages in this pull request"
-    else:
-        state = "success" if outcome.blocked == 0 else "failure"
-        total = len(outcome.rows)
-        text = f"{outcome.submittable} of {plural(total, 'page')} can be submitted"
-        text += f", {outcome.blocked} blocked" if outcome.blocked else ""
-    return state, text[:MAX_STATUS_DESCRIPTION]
+    refused = outcome.skipped if outcome.kind is Kind.SUBMIT else outcome.blocked
+    text = _counts(outcome, "", "be submitted", unknown=False)
+    return "failure" if refused else "success", text[:MAX_STATUS_DESCRIPTION]
 
 
 def merge_group_status(
     number: int, context: str, pull_request: tuple[str, str] | None
 ) -> tuple[str, str]:
-    """A merge group commit's status: the (state, description) of the pull request at its tip.
-
-    A required check must report on the group's commit or the queue stalls. The pull request's
-    own check decided; anything but its success, or no status at all, fails the group.
-    """
+    """A merge group commit's status (a required check must report there or the queue stalls):
+    that of the pull request at its tip; anything but its success, or none, fails the group."""
     if pull_request is None:
         state, text = "failure", f"#{number} has no {context} status; run the workflow on it first"
     elif pull_request[0] == "success":
@@ -223,15 +225,7 @@ def _headline(outcome: Outcome) -> str:
         if any(space.archived for space in outcome.spaces):
             return "Pull request closed without merge: change sets archived"
         return "Pull request closed without merge"
-    if outcome.kind is Kind.SUBMIT:
-        return (
-            f"Submitted {plural(outcome.submitted, 'page')} for approval, {outcome.skipped} skipped"
-        )
-    if not outcome.rows:
-        return "No docs pages in this pull request"
-    head = f"{outcome.submittable} of {plural(len(outcome.rows), 'page')} can go to review"
-    head += f", {outcome.blocked} blocked" if outcome.blocked else ""
-    return head + (f", {outcome.unknown} not known yet" if outcome.unknown else "")
+    return _counts(outcome, " for approval", "go to review", unknown=True)
 
 
 def body(outcome: Outcome, confluence_url: str | None, *, this_run: bool = False) -> str:
@@ -313,8 +307,7 @@ def file_warnings(outcome: Outcome) -> list[tuple[str, str]]:
     """A (file, message) warning for each docs file whose page is blocked or skipped."""
     found: list[tuple[str, str]] = []
     for row in outcome.rows:
-        refused = row.submitted is False or (row.submitted is None and row.can_submit is False)
-        if refused:
+        if row.submitted is False or (row.submitted is None and row.can_submit is False):
             verb = "skipped" if row.submitted is False else "blocked"
             message = f"Confluence page {row.page} is {verb}: {row.reason or 'no reason given'}"
             found.extend((path, message) for path in row.files)

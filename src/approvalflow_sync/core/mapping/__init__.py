@@ -12,18 +12,12 @@ from approvalflow_sync.core.mapping.match import (
     Matcher,
     MatchResult,
     compile_mapping,
-    naive_match,
-    unmatched_patterns,
 )
 from approvalflow_sync.core.mapping.model import DEFAULT_MAPPING_FILE, Mapping, PageKey, Rule
-from approvalflow_sync.core.mapping.schema import mapping_json_schema
-from approvalflow_sync.core.title_template import DEFAULT_TITLE_TEMPLATE, TITLE_FIELDS
 from approvalflow_sync.errors import MappingError, Problem
 
 __all__ = [
     "DEFAULT_MAPPING_FILE",
-    "DEFAULT_TITLE_TEMPLATE",
-    "TITLE_FIELDS",
     "Mapping",
     "MappingError",
     "MatchResult",
@@ -33,8 +27,5 @@ __all__ = [
     "Rule",
     "compile_mapping",
     "load_mapping",
-    "mapping_json_schema",
-    "naive_match",
     "read_mapping",
-    "unmatched_patterns",
 ]

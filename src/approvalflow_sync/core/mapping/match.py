@@ -1,9 +1,9 @@
 """Which pages a pull request's files map to, and which patterns match no file of the repository.
 
-:func:`naive_match` is the definition (pathspec, rule by rule). :class:`Matcher` gives the same
-answer asking about each distinct pattern once: exact paths and directories are dictionary
-lookups, the other expressions are matched together by RE2's ``FilteredRE2``. RE2 is linear in
-the path, so a fork's file names cannot make matching slow.
+:class:`Matcher` gives pathspec's answer rule by rule (the tests' naive loop), asking about each
+distinct pattern once: exact paths and directories are dictionary lookups, the other expressions
+are matched together by RE2's ``FilteredRE2``. RE2 is linear in the path, so a fork's file names
+cannot make matching slow.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import re2
 from pathspec.util import normalize_file
 
 from approvalflow_sync.core.mapping.model import Mapping, PageKey
-from approvalflow_sync.core.mapping.patterns import expression, plain, split_patterns
+from approvalflow_sync.core.mapping.patterns import expression, plain
 from approvalflow_sync.errors import MappingError, Problem
 
 _OPTIONS = re2.Options()
@@ -41,10 +41,6 @@ class MatchResult:
     unmatched_files: tuple[str, ...]
 
     @property
-    def pages(self) -> tuple[PageKey, ...]:
-        return tuple(self.files_by_page)
-
-    @property
     def pages_by_space(self) -> dict[str, tuple[str, ...]]:
         spaces: dict[str, list[str]] = {}
         for key in self.files_by_page:
@@ -52,7 +48,7 @@ class MatchResult:
         return {space: tuple(pages) for space, pages in spaces.items()}
 
 
-def _result(paths: Iterable[str], pages_of: dict[str, frozenset[PageKey]]) -> MatchResult:
+def match_result(paths: Iterable[str], pages_of: dict[str, frozenset[PageKey]]) -> MatchResult:
     by_page: dict[PageKey, list[str]] = {}
     unmatched: list[str] = []
     by_file: dict[str, frozenset[PageKey]] = {}
@@ -68,65 +64,66 @@ def _result(paths: Iterable[str], pages_of: dict[str, frozenset[PageKey]]) -> Ma
     return MatchResult(by_file, files_by_page, tuple(unmatched))
 
 
-def naive_match(mapping: Mapping, paths: Iterable[str]) -> MatchResult:
-    """The reference answer, slow but plainly right: every rule's pathspec asked of every file."""
-    from pathspec import GitIgnoreSpec  # noqa: PLC0415 - the reference only, for tests and bench
-
-    rules = []
-    for rule in mapping.rules:
-        positives, negatives = split_patterns(rule.patterns)
-        selected = GitIgnoreSpec.from_lines(positives, backend="re2")
-        excluded = GitIgnoreSpec.from_lines(negatives, backend="re2") if negatives else None
-        rules.append((selected, excluded, frozenset(rule.page_keys)))
-    paths = list(paths)
-    pages_of: dict[str, frozenset[PageKey]] = {}
-    for path in paths:
-        pages: set[PageKey] = set()
-        for selected, excluded, keys in rules:
-            if selected.match_file(path) and not (excluded and excluded.match_file(path)):
-                pages.update(keys)
-        pages_of[path] = frozenset(pages)
-    return _result(paths, pages_of)
-
-
 _Expression = tuple[int, str, str, int]
 """A glob's id, text as written, pathspec's expression for it, and the line of its first rule."""
 
 
-class _Patterns:
-    """Distinct pattern bodies, numbered, each answered once per path; a pattern pathspec or
-    RE2 rejects is a :class:`MappingError` at the first rule using it."""
+def _directories(paths: list[str]) -> set[str]:
+    found: set[str] = set()
+    for path in paths:
+        directory, slash, _ = path.rpartition("/")
+        while slash and directory not in found:
+            found.add(directory)
+            directory, slash, _ = directory.rpartition("/")
+    return found
+
+
+class Matcher:
+    """A mapping's rules compiled once, to match many files: each distinct pattern is answered
+    once per path; one pathspec or RE2 rejects is a :class:`MappingError` at its first rule."""
 
     def __init__(self, mapping: Mapping) -> None:
-        self.ids: dict[str, int] = {}
+        self._mapping = mapping
+        self._ids: dict[str, int] = {}
         self._paths: dict[str, list[int]] = {}
         self._directories: dict[str, list[int]] = {}
-        self._source = mapping.source
+        self._rules_of: list[list[int]] = []
+        self._excluding: list[set[int]] = []
         expressions: list[_Expression] = []
-        for rule in mapping.rules:
+        for index, rule in enumerate(mapping.rules):
+            self._excluding.append(set())
             for pattern in rule.patterns:
                 body = pattern.removeprefix("!")
-                if body in self.ids:
-                    continue
-                pid = self.ids[body] = len(self.ids)
-                kind = plain(body)
-                if kind is not None:
-                    index = self._paths if kind[0] == "path" else self._directories
-                    index.setdefault(kind[1], []).append(pid)
-                    continue
-                try:
-                    regex = expression(body)
-                except (ValueError, re.error) as error:
-                    raise self._invalid(body, rule.line, error) from None
-                if regex is not None:  # None: pathspec makes of it a pattern matching nothing
-                    expressions.append((pid, body, regex, rule.line))
+                if body not in self._ids:
+                    self._ids[body] = len(self._rules_of)
+                    self._rules_of.append([])
+                    expressions += self._indexed(body, rule.line)
+                if pattern.startswith("!"):
+                    self._excluding[index].add(self._ids[body])
+                else:
+                    self._rules_of[self._ids[body]].append(index)
         self._filters: list[tuple[re2.Filter, list[int]]] = []
         for start in range(0, len(expressions), _FILTER_SIZE):
             self._filters += self._compiled(expressions[start : start + _FILTER_SIZE])
 
+    def _indexed(self, body: str, line: int) -> list[_Expression]:
+        """Exact paths and directories go in their dictionaries; a glob's expression is returned
+        (none when pathspec makes of it a pattern matching nothing)."""
+        pid = self._ids[body]
+        kind = plain(body)
+        if kind is not None:
+            index = self._paths if kind[0] == "path" else self._directories
+            index.setdefault(kind[1], []).append(pid)
+            return []
+        try:
+            regex = expression(body)
+        except (ValueError, re.error) as error:
+            raise self._invalid(body, line, error) from None
+        return [] if regex is None else [(pid, body, regex, line)]
+
     def _invalid(self, body: str, line: int, reason: object) -> MappingError:
         message = f"pattern {body!r} is not a valid gitignore pattern ({reason})"
-        return MappingError([Problem(self._source, line, 1, message)])
+        return MappingError([Problem(self._mapping.source, line, 1, message)])
 
     def _compiled(self, expressions: list[_Expression]) -> list[tuple[re2.Filter, list[int]]]:
         """FilteredRE2s holding the expressions, halved until each fits RE2's memory bound."""
@@ -146,7 +143,7 @@ class _Patterns:
             return self._compiled(expressions[:half]) + self._compiled(expressions[half:])
         return [(regex_filter, [pid for pid, _, _, _ in expressions])]
 
-    def matching(self, path: str) -> set[int]:
+    def _matching(self, path: str) -> set[int]:
         hits: set[int] = set()
         end = path.find("/")
         while end >= 0:
@@ -158,7 +155,7 @@ class _Patterns:
         hits.update(self._expressions(path))
         return hits
 
-    def found(self, paths: list[str]) -> set[int]:
+    def _found(self, paths: list[str]) -> set[int]:
         """Ids of the patterns matching at least one of the paths."""
         directories = _directories(paths)
         hits: set[int] = set()
@@ -178,37 +175,8 @@ class _Patterns:
             for index in regex_filter.Match(text) or ()
         ]
 
-
-def _directories(paths: list[str]) -> set[str]:
-    found: set[str] = set()
-    for path in paths:
-        directory, slash, _ = path.rpartition("/")
-        while slash and directory not in found:
-            found.add(directory)
-            directory, slash, _ = directory.rpartition("/")
-    return found
-
-
-class Matcher:
-    """A mapping's rules compiled once, to match many files (:func:`compile_mapping`)."""
-
-    def __init__(self, mapping: Mapping) -> None:
-        self._mapping = mapping
-        self._patterns = _Patterns(mapping)
-        ids = self._patterns.ids
-        self._rules_of: list[list[int]] = [[] for _ in ids]
-        self._excluding: list[set[int]] = []
-        for index, rule in enumerate(mapping.rules):
-            excluding = set()
-            for pattern in rule.patterns:
-                if pattern.startswith("!"):
-                    excluding.add(ids[pattern[1:]])
-                else:
-                    self._rules_of[ids[pattern]].append(index)
-            self._excluding.append(excluding)
-
     def pages_of(self, path: str) -> frozenset[PageKey]:
-        hits = self._patterns.matching(normalize_file(path))
+        hits = self._matching(normalize_file(path))
         rules = {rule for pid in hits for rule in self._rules_of[pid]}
         return frozenset(
             key
@@ -219,12 +187,11 @@ class Matcher:
 
     def match(self, paths: Iterable[str]) -> MatchResult:
         paths = list(paths)
-        return _result(paths, {path: self.pages_of(path) for path in dict.fromkeys(paths)})
+        return match_result(paths, {path: self.pages_of(path) for path in dict.fromkeys(paths)})
 
     def unmatched_patterns(self, repo_files: Iterable[str]) -> list[Problem]:
         """A warning (not an error: files may come later) per selecting pattern matching none."""
-        found = self._patterns.found([normalize_file(file) for file in repo_files])
-        ids = self._patterns.ids
+        found = self._found([normalize_file(file) for file in repo_files])
         return [
             Problem(
                 self._mapping.source,
@@ -236,13 +203,10 @@ class Matcher:
             )
             for rule in self._mapping.rules
             for pattern in rule.patterns
-            if not pattern.startswith("!") and ids[pattern] not in found
+            if not pattern.startswith("!") and self._ids[pattern] not in found
         ]
 
 
 def compile_mapping(mapping: Mapping) -> Matcher:
+    """The mapping's rules compiled once; a pattern RE2 refuses is a :class:`MappingError`."""
     return Matcher(mapping)
-
-
-def unmatched_patterns(mapping: Mapping, repo_files: Iterable[str]) -> list[Problem]:
-    return Matcher(mapping).unmatched_patterns(repo_files)

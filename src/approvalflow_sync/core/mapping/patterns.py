@@ -48,13 +48,6 @@ def expression(body: str) -> str | None:
     return regex if include and isinstance(regex, str) else None
 
 
-def split_patterns(patterns: tuple[str, ...]) -> tuple[list[str], list[str]]:
-    """A rule's patterns as (selecting, excluding), the ``!`` removed from the excluding ones."""
-    positives = [p for p in patterns if not p.startswith("!")]
-    negatives = [p[1:] for p in patterns if p.startswith("!")]
-    return positives, negatives
-
-
 _WINDOWS_SEPARATOR = re.compile(r"\\[A-Za-z0-9_]")
 
 

@@ -2,8 +2,7 @@
 
 The walker reads the node tree (``yaml.compose``) rather than the converted values: nodes keep
 their position, and a page id's source text survives YAML's conversions (``0123`` is not octal
-83, ``12345678901234567890`` is not a float). Key names come from the JSON Schema, so the two
-agree.
+83, ``12345678901234567890`` is not a float).
 """
 
 from __future__ import annotations
@@ -11,7 +10,6 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -19,11 +17,10 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from approvalflow_sync.approvalflow.base_url import url_problem
 from approvalflow_sync.core.mapping.model import MAX_ENTRIES, MAX_RULES, Mapping, Rule
 from approvalflow_sync.core.mapping.patterns import pattern_problem
-from approvalflow_sync.core.mapping.schema import rule_keys, top_level_keys
 from approvalflow_sync.core.title_template import DEFAULT_TITLE_TEMPLATE, template_problem
 from approvalflow_sync.errors import MappingError, Problem
 
-_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 """libyaml's parser when present (three times faster on 10,000 rules), else PyYAML's."""
 
 _TAG = "tag:yaml.org,2002:"
@@ -34,6 +31,9 @@ _DIGITS = re.compile(r"[0-9]+", re.ASCII)
 _LINE_BREAK = re.compile("\r\n|[\n\r\x85\u2028\u2029]")
 _TAB_MESSAGE = "tabs are not allowed for indentation in YAML; use spaces"
 PAGE_HINT = 'such as "67890" (the number in the page\'s URL, …/pages/67890/…)'
+TOP_LEVEL_KEYS = ("space", "confluence-url", "title-template", "pages")
+RULE_KEYS = ("path", "page", "space")
+"""The keys of ``schema/approvalflow.schema.json`` (a test holds them equal)."""
 _CHECKS: dict[str, tuple[str, Callable[[str], str | None]]] = {
     "confluence-url": (
         "https://acme.atlassian.net/wiki",
@@ -42,12 +42,16 @@ _CHECKS: dict[str, tuple[str, Callable[[str], str | None]]] = {
     "title-template": (f'"{DEFAULT_TITLE_TEMPLATE}"', template_problem),
 }
 """Example and check of each string setting."""
+_HOW_TO_ID = {
+    "space": 'give the space\'s numeric id (not its key), such as "12345"',
+    "page": f"give its digits, {PAGE_HINT}",
+}
 _EXAMPLE = 'space: "12345" and pages: [{path: "docs/**", page: "67890"}]'
 
 
 def load_yaml(text: str, source: str) -> Mapping:
     try:
-        root = yaml.compose(text, Loader=_LOADER)
+        root = yaml.compose(text, Loader=LOADER)
     except yaml.MarkedYAMLError as error:
         raise MappingError(_syntax_problems(text, source, error)) from None
     except yaml.YAMLError as error:
@@ -128,30 +132,14 @@ def _describe(node: Node) -> str:
 
 def _hint(key: str, known: tuple[str, ...]) -> str:
     """How to fix an unknown key: a rule's key dedented to the top level says so."""
-    if key in rule_keys() and key not in known:
+    if key in RULE_KEYS and key not in known:
         return (
             f"{key!r} belongs to a rule under 'pages:'; indent it to line up with its rule's "
             "'- path:'"
         )
-    return _suggest(key, known)
-
-
-def _suggest(key: str, known: tuple[str, ...]) -> str:
     normalized = key.strip().lower().replace("_", "-").replace(" ", "-")
     close = difflib.get_close_matches(normalized, known, n=1, cutoff=0.6)
     return f"did you mean {close[0]!r}?" if close else "the keys are " + ", ".join(known)
-
-
-@dataclass(slots=True)
-class _RawRule:
-    """A rule as far as it could be read, before spaces are resolved."""
-
-    node: Node
-    ok: bool = True
-    patterns: tuple[str, ...] | None = None
-    pages: list[tuple[str, Node]] = field(default_factory=list)
-    space: str | None = None
-    space_given: bool = False
 
 
 class _Walker:
@@ -162,6 +150,12 @@ class _Walker:
         self.problems: list[Problem] = []
         self.entries = 0
         self.over_budget = False
+        self.default_space: str | None = None
+        self.space_given = False
+        self.homeless: list[int] = []
+        """Lines of the rules without a space of their own."""
+        self.seen_rules: dict[tuple[frozenset[str], frozenset[str], str], int] = {}
+        self.page_spaces: dict[str, tuple[str, int]] = {}
 
     def problem(self, node: Node, message: str) -> None:
         line, column = _where(node)
@@ -198,16 +192,25 @@ class _Walker:
                 f"{_describe(root)}; write a mapping such as {_EXAMPLE}",
             )
             return None
-        found = self.keys(root, top_level_keys(), "the top level")
-        space = self.identifier(found["space"][1], "space") if "space" in found else None
+        found = self.keys(root, TOP_LEVEL_KEYS, "the top level")
+        self.space_given = "space" in found
+        space = self.identifier(found["space"][1], "space") if self.space_given else None
+        self.default_space = space
         url = self.checked(found, "confluence-url")
         template = self.checked(found, "title-template", default=DEFAULT_TITLE_TEMPLATE)
         if "pages" not in found:
             self.problem(root, f"the mapping file has no 'pages' list; add one, such as {_EXAMPLE}")
             return None
-        raw_rules = self.rules(found["pages"][1])
-        rules = self.resolve(root, raw_rules, space, space_given="space" in found)
-        if self.problems or rules is None or template is None:
+        rules = self.rules(found["pages"][1])
+        if self.homeless and not self.space_given:
+            lines = ", ".join(str(line) for line in self.homeless[:10])
+            more = " and more" if len(self.homeless) > 10 else ""
+            self.problem(
+                root,
+                f"space: missing, and the rules at lines {lines}{more} have no space of their "
+                'own; add space: "<space id>" at the top level or to each of those rules',
+            )
+        if self.problems or template is None:
             return None
         return Mapping(
             space=space,
@@ -241,16 +244,7 @@ class _Walker:
             value: str = node.value
             if _DIGITS.fullmatch(value):
                 return value
-        if what == "space":
-            self.problem(
-                node,
-                f"space: {_describe(node)} is not a space id; give the space's numeric id (not "
-                'its key), such as "12345"',
-            )
-        else:
-            self.problem(
-                node, f"page: {_describe(node)} is not a page id; give its digits, {PAGE_HINT}"
-            )
+        self.problem(node, f"{what}: {_describe(node)} is not a {what} id; {_HOW_TO_ID[what]}")
         return None
 
     def checked(
@@ -283,133 +277,116 @@ class _Walker:
             return []
         return items
 
-    def rules(self, node: Node) -> list[_RawRule]:
+    def rules(self, node: Node) -> tuple[Rule, ...]:
         if not isinstance(node, SequenceNode):
             self.problem(
                 node,
                 f"pages must be a list of rules ('- path: ...' with 'page: ...'), not "
                 f"{_describe(node)}",
             )
-            return []
+            return ()
         if not node.value:
             self.problem(node, "pages is empty; add at least one rule with a path and a page")
-            return []
+            return ()
         if len(node.value) > MAX_RULES:
             self.problem(
                 node,
                 f"pages has {len(node.value):,} rules, over the limit of {MAX_RULES:,}; map "
                 "whole directories (docs/team/**) instead of single files",
             )
-            return []
-        raw_rules = []
+            return ()
+        rules = []
         for item in node.value:
             if self.over_budget:
                 break
-            raw_rules.append(self.rule(item))
-        return raw_rules
+            rule = self.rule(item)
+            if rule is not None:
+                rules.append(rule)
+        return tuple(rules)
 
-    def rule(self, node: Node) -> _RawRule:
+    def rule(self, node: Node) -> Rule | None:
+        """The rule, or None when it has a problem (reported)."""
         if not isinstance(node, MappingNode):
             self.problem(
                 node,
                 f"a rule must be a mapping with 'path' and 'page', not {_describe(node)}; "
                 'like "- path: docs/** / page: \\"67890\\""',
             )
-            return _RawRule(node, ok=False)
-        raw = _RawRule(node)
+            return None
         before = len(self.problems)
-        found = self.keys(node, rule_keys(), "this rule")
+        line, column = _where(node)
+        found = self.keys(node, RULE_KEYS, "this rule")
+        patterns: tuple[str, ...] = ()
         if "path" in found:
-            raw.patterns = self.patterns(found["path"][1])
+            patterns = self.patterns(found["path"][1])
         else:
             self.problem(
                 node, "this rule has no 'path'; add the files it covers, like path: docs/**"
             )
+        pages: dict[str, Node] = {}
         if "page" in found:
             given = found["page"][1]
-            pages: dict[str, Node] = {}
             for item in self.items(given):
                 page = self.identifier(item, "page")
                 if page is not None:
                     pages.setdefault(page, item)
-            raw.pages = list(pages.items())
             if isinstance(given, SequenceNode) and not given.value:
                 self.problem(given, f"page: the list is empty; give a page id, {PAGE_HINT}")
         else:
             self.problem(node, f"this rule has no 'page'; add the page id, {PAGE_HINT}")
+        space = self.default_space
         if "space" in found:
-            raw.space_given = True
-            raw.space = self.identifier(found["space"][1], "space")
-        raw.ok = len(self.problems) == before
-        return raw
+            space = self.identifier(found["space"][1], "space")
+        else:
+            self.homeless.append(line)
+        if len(self.problems) != before or space is None:
+            return None
+        return self.checked_rule(
+            node,
+            Rule(patterns=patterns, pages=tuple(pages), space=space, line=line, column=column),
+            pages,
+        )
 
-    def patterns(self, node: Node) -> tuple[str, ...] | None:
+    def patterns(self, node: Node) -> tuple[str, ...]:
+        """The rule's patterns as written; each problem is reported."""
         items = self.items(node)
         if isinstance(node, SequenceNode) and not node.value:
             self.problem(node, "path: the list is empty; give a pattern such as docs/**")
-            return None
+        before = len(self.problems)
         patterns: dict[str, None] = {}
-        ok = True
         for item in items:
             text = self.scalar_text(item, "path", "'!drafts/**' or '*.md'")
-            if text is None:
-                ok = False
-                continue
-            message = pattern_problem(text)
+            message = None if text is None else pattern_problem(text)
             if message is not None:
                 self.problem(item, f"path: {message}")
-                ok = False
-            patterns[text] = None
-        if ok and patterns and all(p.startswith("!") for p in patterns):
+            if text is not None:
+                patterns[text] = None
+        if len(self.problems) == before and patterns and all(p.startswith("!") for p in patterns):
             self.problem(
                 node,
                 "path: every pattern of this rule excludes ('!'), so it matches nothing; add a "
                 "pattern that selects files, such as docs/api/**",
             )
-            ok = False
-        return tuple(patterns) if ok else None
+        return tuple(patterns)
 
-    def resolve(
-        self, root: Node, raw_rules: list[_RawRule], default: str | None, *, space_given: bool
-    ) -> tuple[Rule, ...] | None:
-        """Rules with their space; reports missing spaces, repeated rules, pages in two spaces."""
-        homeless = [r for r in raw_rules if isinstance(r.node, MappingNode) and not r.space_given]
-        if homeless and not space_given:
-            lines = ", ".join(str(_where(r.node)[0]) for r in homeless[:10])
-            more = " and more" if len(homeless) > 10 else ""
+    def checked_rule(self, node: Node, rule: Rule, pages: dict[str, Node]) -> Rule | None:
+        """The rule, unless it repeats an earlier one; reports pages given two spaces."""
+        identity = (frozenset(rule.patterns), frozenset(rule.pages), rule.space)
+        if identity in self.seen_rules:
             self.problem(
-                root,
-                f"space: missing, and the rules at lines {lines}{more} have no space of their "
-                'own; add space: "<space id>" at the top level or to each of those rules',
+                node,
+                f"this rule repeats the rule at line {self.seen_rules[identity]} (same path and "
+                "page); remove one of them",
             )
-        rules: list[Rule] = []
-        seen_rules: dict[tuple[frozenset[str], frozenset[str], str], int] = {}
-        page_spaces: dict[str, tuple[str, int]] = {}
-        for raw in raw_rules:
-            space = raw.space if raw.space_given else default
-            if not raw.ok or raw.patterns is None or not raw.pages or space is None:
-                continue
-            line, column = _where(raw.node)
-            pages = tuple(page for page, _ in raw.pages)
-            identity = (frozenset(raw.patterns), frozenset(pages), space)
-            if identity in seen_rules:
+            return None
+        self.seen_rules[identity] = rule.line
+        for page, page_node in pages.items():
+            other_space, other_line = self.page_spaces.setdefault(page, (rule.space, rule.line))
+            if other_space != rule.space:
                 self.problem(
-                    raw.node,
-                    f"this rule repeats the rule at line {seen_rules[identity]} (same path and "
-                    "page); remove one of them",
+                    page_node,
+                    f"page {page} is in space {rule.space} here but in space {other_space} at "
+                    f"line {other_line}; a page belongs to one space, fix the space of one "
+                    "of the rules",
                 )
-                continue
-            seen_rules[identity] = line
-            for page, node in raw.pages:
-                other_space, other_line = page_spaces.setdefault(page, (space, line))
-                if other_space != space:
-                    self.problem(
-                        node,
-                        f"page {page} is in space {space} here but in space {other_space} at "
-                        f"line {other_line}; a page belongs to one space, fix the space of one "
-                        "of the rules",
-                    )
-            rules.append(
-                Rule(patterns=raw.patterns, pages=pages, space=space, line=line, column=column)
-            )
-        return tuple(rules)
+        return rule
