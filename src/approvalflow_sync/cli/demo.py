@@ -22,7 +22,7 @@ from approvalflow_sync.core.mapping import DEFAULT_MAPPING_FILE, compile_mapping
 from approvalflow_sync.core.plan import changed_paths
 from approvalflow_sync.core.title_template import DEFAULT_TITLE_TEMPLATE
 from approvalflow_sync.github.event import ChangedFile, PullRequest
-from approvalflow_sync.github.gateway import Comment, Identity, Status
+from approvalflow_sync.github.gateway import ACTIONS_BOT, Comment, Identity, Status
 from approvalflow_sync.sandbox import DEFAULT_TOKEN, SandboxServer
 
 MAPPING = """\
@@ -56,8 +56,6 @@ PULL_REQUEST = PullRequest(
     changed_files=None,
 )
 
-BOT = "github-actions[bot]"
-
 
 @dataclass
 class DemoGitHub:
@@ -68,7 +66,7 @@ class DemoGitHub:
     statuses: list[Status] = field(default_factory=list)
 
     def identity(self) -> Identity:
-        return Identity(login=BOT)
+        return Identity(login=ACTIONS_BOT)
 
     def list_files(self, pr: PullRequest) -> list[ChangedFile]:
         return list(self.files)
@@ -78,7 +76,7 @@ class DemoGitHub:
 
     def create_comment(self, pr: PullRequest, body: str) -> Comment:
         number = len(self.comments) + 1  # none is ever deleted
-        comment = Comment(number, body, BOT, "Bot", f"{pr.html_url}#issuecomment-{number}")
+        comment = Comment(number, body, ACTIONS_BOT, "Bot", f"{pr.html_url}#issuecomment-{number}")
         self.comments.append(comment)
         return comment
 
