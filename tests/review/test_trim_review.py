@@ -1,0 +1,87 @@
+"""Adversarial review of issue 11's trims (six branches, "every behaviour kept"): each finding is a
+test of the behaviour the trim lost, against the real program on loopback (or httpx's
+MockTransport for one layer). A fixed finding's test passes; an open one is xfail (strict).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+
+from approvalflow_sync.approvalflow.oauth import exchange_code
+from approvalflow_sync.approvalflow.scopes import API_SCOPES, OFFLINE_ACCESS
+from approvalflow_sync.errors import ConfigError
+from approvalflow_sync.sandbox import SandboxServer
+from approvalflow_sync.sandbox.server import read_state
+
+CLIENT_ID = "sandbox-client"
+CLIENT_SECRET = "sandbox-secret"  # noqa: S105 - the sandbox's public test client
+REDIRECT_URI = "http://127.0.0.1:9/callback"
+
+
+@pytest.fixture
+def http() -> Iterator[httpx.Client]:
+    with httpx.Client(trust_env=False, timeout=5) as client:
+        yield client
+
+
+def _admin(server: SandboxServer, http: httpx.Client, path: str, body: object) -> None:
+    response = http.post(f"{server.admin_url}/{path}", json=body)
+    assert response.status_code == 200, response.text
+
+
+def _refresh_token(server: SandboxServer, http: httpx.Client) -> str:
+    """A consent acted out over HTTP, its code traded: the refresh token ``auth init`` stores."""
+    consent = http.get(
+        f"{server.base_url}/authorize",
+        params={
+            "audience": "api.atlassian.com",
+            "client_id": CLIENT_ID,
+            "scope": " ".join((*API_SCOPES, OFFLINE_ACCESS)),
+            "redirect_uri": REDIRECT_URI,
+            "state": "st",
+            "response_type": "code",
+        },
+    )
+    code = parse_qs(urlsplit(consent.headers["Location"]).query)["code"][0]
+    token_url = f"{server.base_url}/oauth/token"
+    grant = exchange_code(http, token_url, CLIENT_ID, CLIENT_SECRET, code, redirect_uri=REDIRECT_URI)
+    assert grant.refresh_token
+    return grant.refresh_token
+
+
+def _refresh(server: SandboxServer, http: httpx.Client, refresh_token: str) -> httpx.Response:
+    return http.post(
+        f"{server.base_url}/oauth/token",
+        json={
+            "grant_type": "refresh_token",
+            "client_id": CLIENT_ID,
+            "client_secret": CLIENT_SECRET,
+            "refresh_token": refresh_token,
+        },
+    )
+
+
+# -- finding 1: the sandbox's revocation became a time, which a restart moves -------------------
+
+
+def test_finding_1_a_revoked_grant_stays_revoked_after_a_restart(
+    tmp_path: Path, http: httpx.Client
+) -> None:
+    """The merged OAuth records revoke by moving the grant's end to "now" on the sandbox clock;
+    the clock's offset is not saved, so after a restart the revoked grant lived again (the
+    ``revoked`` flag it replaced was kept in the state file)."""
+    state_file = tmp_path / "state.json"
+    with SandboxServer(state_file=state_file) as server:
+        _admin(server, http, "clock", {"advance": 86400})  # a test moved the clock a day on
+        refresh_token = _refresh_token(server, http)
+        _admin(server, http, "oauth/revoke", {"refreshToken": refresh_token})
+    with SandboxServer(state_file=state_file) as server:
+        answer = _refresh(server, http, refresh_token)
+        assert answer.status_code == 403, answer.text
+        assert answer.json()["error"] == "invalid_grant"
