@@ -20,7 +20,7 @@ from approvalflow_sync.sandbox import SandboxServer
 from approvalflow_sync.sandbox.server import read_state
 
 CLIENT_ID = "sandbox-client"
-CLIENT_SECRET = "sandbox-secret"  # noqa: S105 - the sandbox's public test client
+CLIENT_SECRET = "sandbox-secret"
 REDIRECT_URI = "http://127.0.0.1:9/callback"
 
 
@@ -50,7 +50,9 @@ def _refresh_token(server: SandboxServer, http: httpx.Client) -> str:
     )
     code = parse_qs(urlsplit(consent.headers["Location"]).query)["code"][0]
     token_url = f"{server.base_url}/oauth/token"
-    grant = exchange_code(http, token_url, CLIENT_ID, CLIENT_SECRET, code, redirect_uri=REDIRECT_URI)
+    grant = exchange_code(
+        http, token_url, CLIENT_ID, CLIENT_SECRET, code, redirect_uri=REDIRECT_URI
+    )
     assert grant.refresh_token
     return grant.refresh_token
 
@@ -85,3 +87,35 @@ def test_finding_1_a_revoked_grant_stays_revoked_after_a_restart(
         answer = _refresh(server, http, refresh_token)
         assert answer.status_code == 403, answer.text
         assert answer.json()["error"] == "invalid_grant"
+
+
+# -- finding 2: a state file of the previous version was refused as if it were malformed --------
+
+
+def test_finding_2_an_old_state_file_is_refused_by_its_format_with_the_cure(
+    tmp_path: Path,
+) -> None:
+    """The OAuth records changed shape while ``STATE_FORMAT`` stayed 1: a state file saved by
+    the previous version after a consent was refused as "not a sandbox state file (format 1):
+    oauth.grants.grant-1.clientId: unknown field", naming the file's own format and no cure."""
+    state_file = tmp_path / "state.json"
+    with SandboxServer(state_file=state_file):
+        pass
+    saved = json.loads(state_file.read_text(encoding="utf-8"))
+    saved["format"] = 1
+    saved["oauth"]["grants"] = {
+        "grant-1": {
+            "clientId": CLIENT_ID,
+            "scopes": [OFFLINE_ACCESS],
+            "consentedAt": "2026-01-01T00:00:00Z",
+            "revoked": False,
+        }
+    }
+    state_file.write_text(json.dumps(saved), encoding="utf-8")
+    with pytest.raises(ConfigError) as refused:
+        read_state(state_file)
+    message = str(refused.value)
+    assert "\n" not in message
+    assert "format" in message.split(":")[-2] or "format" in message
+    assert "clientId" not in message  # the format is the problem, not one of its fields
+    assert "delete it to start from the seed" in message
