@@ -119,3 +119,46 @@ def test_finding_2_an_old_state_file_is_refused_by_its_format_with_the_cure(
     assert "format" in message.split(":")[-2] or "format" in message
     assert "clientId" not in message  # the format is the problem, not one of its fields
     assert "delete it to start from the seed" in message
+
+
+# -- checked and sound: guards for what the trims changed ----------------------------------------
+
+
+def test_a_token_endpoint_failure_chains_no_secret_into_its_traceback() -> None:
+    """Token-endpoint errors now chain httpx's error as ``__cause__`` (it was ``from None``):
+    the whole traceback ``--debug`` prints must still hold no secret of the request."""
+    import socket
+    import threading
+    import traceback
+
+    from approvalflow_sync.approvalflow.oauth import RefreshingToken
+    from approvalflow_sync.errors import OAuthConnectionError
+    from approvalflow_sync.retry import RetryPolicy
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+
+    def hang_up() -> None:  # reads the request (secrets included), answers nothing
+        while True:
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                return
+            with connection:
+                connection.recv(65536)
+
+    threading.Thread(target=hang_up, daemon=True).start()
+    secret, refresh_token = "client-secret-S3CR3T", "refresh-token-R3FR3SH"
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}/oauth/token"
+    with httpx.Client(trust_env=False, timeout=5) as client:
+        source = RefreshingToken(
+            client, url, CLIENT_ID, secret, refresh_token, retry=RetryPolicy.no_backoff(2)
+        )
+        with pytest.raises(OAuthConnectionError) as failed:
+            source.start()
+    listener.close()
+    assert isinstance(failed.value.__cause__, httpx.RequestError)
+    shown = "".join(traceback.format_exception(failed.value)) + repr(source)
+    assert secret not in shown
+    assert refresh_token not in shown
