@@ -6,6 +6,9 @@ MockTransport for one layer). A fixed finding's test passes; an open one is xfai
 from __future__ import annotations
 
 import json
+import socket
+import threading
+import traceback
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -13,9 +16,10 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from approvalflow_sync.approvalflow.oauth import exchange_code
+from approvalflow_sync.approvalflow.oauth import RefreshingToken, exchange_code
 from approvalflow_sync.approvalflow.scopes import API_SCOPES, OFFLINE_ACCESS
-from approvalflow_sync.errors import ConfigError
+from approvalflow_sync.errors import ConfigError, OAuthConnectionError
+from approvalflow_sync.retry import RetryPolicy
 from approvalflow_sync.sandbox import SandboxServer
 from approvalflow_sync.sandbox.server import read_state
 
@@ -127,14 +131,6 @@ def test_finding_2_an_old_state_file_is_refused_by_its_format_with_the_cure(
 def test_a_token_endpoint_failure_chains_no_secret_into_its_traceback() -> None:
     """Token-endpoint errors now chain httpx's error as ``__cause__`` (it was ``from None``):
     the whole traceback ``--debug`` prints must still hold no secret of the request."""
-    import socket
-    import threading
-    import traceback
-
-    from approvalflow_sync.approvalflow.oauth import RefreshingToken
-    from approvalflow_sync.errors import OAuthConnectionError
-    from approvalflow_sync.retry import RetryPolicy
-
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(8)
