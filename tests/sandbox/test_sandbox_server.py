@@ -112,7 +112,7 @@ def test_a_state_file_wins_over_the_seed(tmp_path: Path, http: httpx.Client) -> 
     [
         ("{oops", "not valid JSON"),
         ('{"spaces": []}', "not a sandbox state file"),
-        ('{"format": 1, "spaces": [], "changeSets": [{"id": "cs-1"}]}', "not a sandbox state file"),
+        ('{"format": 2, "spaces": [], "changeSets": [{"id": "cs-1"}]}', "not a sandbox state file"),
     ],
 )
 def test_a_broken_state_file_is_a_config_error(tmp_path: Path, content: str, problem: str) -> None:

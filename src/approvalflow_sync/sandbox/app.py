@@ -367,7 +367,7 @@ def _oauth_client(app: SandboxApp, p: Params) -> object:
 
 
 def _oauth_revoke(app: SandboxApp, p: Params) -> object:
-    if not app.state.oauth.revoke(_field(p, "refreshToken", Text), app.state.now()):
+    if not app.state.oauth.revoke(_field(p, "refreshToken", Text)):
         raise RefusalError("Unknown refresh token (or it was already dropped as dead)")
     return _ok()
 

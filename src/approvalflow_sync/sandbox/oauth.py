@@ -218,13 +218,11 @@ class OAuthState(BaseModel):
         grant = self._live_grant(self.accessTokens.get(token), now)
         return None if grant is None else grant.scopes - {OFFLINE_ACCESS}
 
-    def revoke(self, refresh_token: str, now: datetime) -> bool:
-        """Revoke the grant of a refresh token: every token of that consent; False if unknown."""
+    def revoke(self, refresh_token: str) -> bool:
+        """Revoke the grant of a refresh token: every token of that consent; False if unknown.
+        The grant goes (an end set to "now" would live again once a restart resets the clock)."""
         token = self.refreshTokens.get(refresh_token)
-        grant = self.grants.get(token.owner) if token is not None else None
-        if grant is not None:
-            grant.expiresAt = min(grant.expiresAt, now)
-        return grant is not None
+        return token is not None and self.grants.pop(token.owner, None) is not None
 
 
 def accessible_resources(scopes: frozenset[str]) -> list[dict[str, Any]]:

@@ -159,11 +159,13 @@ def read_state(path: Path) -> SandboxState | None:
             f"{source}: not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno} "
             "(delete it to start from the seed)"
         ) from None
+    refusal = f"{source}: not a sandbox state file (format {STATE_FORMAT})"
+    if not isinstance(data, dict) or data.get("format") != STATE_FORMAT:  # an older one, say
+        raise ConfigError(f"{refusal}; delete it to start from the seed")
     try:
         return SandboxState.model_validate(data)
     except ValidationError as exc:
-        refusal = f"not a sandbox state file (format {STATE_FORMAT})"
-        raise ConfigError(f"{source}: {refusal}: {first_problem(exc)}") from None
+        raise ConfigError(f"{refusal}: {first_problem(exc)}") from None
 
 
 def write_state(path: Path, data: Mapping[str, Any]) -> None:

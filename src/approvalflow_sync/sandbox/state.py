@@ -38,7 +38,8 @@ ALL_SCOPES = (PRODUCT_SCOPE, READ_CHANGE_SET, WRITE_CHANGE_SET, READ_APPROVAL, W
 DEFAULT_TOKEN = "sandbox-token"  # noqa: S105 - a well-known fake token, the sandbox's whole point
 """The access token every sandbox accepts, with all scopes."""
 
-STATE_FORMAT = 1
+STATE_FORMAT = 2
+"""2: the OAuth grants and tokens are one record shape (format 1 files are refused)."""
 
 # The texts ApprovalFlow answers with more than once; the vendor's own where the reference has them.
 PAGE_NOT_FOUND = "Page not found"
@@ -231,7 +232,7 @@ def iso_time(moment: datetime) -> str:
 class SandboxState(Seed):
     """Everything the sandbox knows: the seed's world, what happened since, the OAuth server."""
 
-    format: Literal[1]
+    format: Literal[2]
     """``STATE_FORMAT``: a state file of another format is refused."""
     approvals: list[Approval] = Field(default_factory=list)
     """Every submission in order; a page's last one is its approval state."""
