@@ -244,16 +244,8 @@ class RefreshingToken:
     clock: Callable[[], float] = field(default=time.monotonic, kw_only=True, repr=False)
     grant: TokenGrant | None = field(default=None, init=False, repr=False)
     """The last grant, or None before the first exchange."""
-    exchanges: int = field(default=0, init=False)
-    rotations: int = field(default=0, init=False)
-    """How many exchanges there were, and how many answered a new refresh token."""
     _fresh_until: float = field(default=0.0, init=False, repr=False)
     _lock: threading.RLock = field(default_factory=threading.RLock, init=False, repr=False)
-
-    @property
-    def rotated(self) -> bool:
-        """True once an exchange answered a new refresh token (the stored one is then spent)."""
-        return self.rotations > 0
 
     def start(self) -> TokenGrant:
         """Exchange now unless already done: call it before other work, so rotation comes first."""
@@ -287,13 +279,11 @@ class RefreshingToken:
             self.on_grant(grant.access_token)
         self.grant = grant
         self._fresh_until = self.clock() + max(0.0, grant.expires_in - EARLY_REFRESH_SECONDS)
-        self.exchanges += 1
         new = grant.refresh_token
         if new is None or new == self.refresh_token:
             log.info("got a new access token; the refresh token did not change")
             return grant
         self.refresh_token = new
-        self.rotations += 1
         log.info(
             "got a new access token and a new refresh token; the one used stops working in "
             "%d minutes",
