@@ -126,12 +126,11 @@ def exchange_code(
     *,
     redirect_uri: str,
     code_verifier: str | None = None,
-    require_refresh_token: bool = True,
     retry: RetryPolicy = TOKEN_RETRY,
     consent_command: str = CONSENT_COMMAND,
 ) -> TokenGrant:
-    """Trade an authorization code for tokens; without a refresh token, and
-    ``require_refresh_token``, an :class:`OAuthError`. Repeated only if never sent."""
+    """Trade an authorization code for tokens; without a refresh token (a CI job needs one), an
+    :class:`OAuthError`. Repeated only if never sent."""
     body = {
         "grant_type": "authorization_code",
         "client_id": client_id,
@@ -142,7 +141,7 @@ def exchange_code(
     if code_verifier:
         body["code_verifier"] = code_verifier
     grant = _token_request(http, token_url, body, consent_command, retry, repeatable=False)
-    if require_refresh_token and grant.refresh_token is None:
+    if grant.refresh_token is None:
         raise OAuthError(
             "the consent gave no refresh token: the scope offline_access was not granted "
             f"(granted: {grant.scope or 'nothing listed'}), so a CI job could not get new "
