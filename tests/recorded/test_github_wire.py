@@ -199,9 +199,9 @@ def test_list_comments_reads_every_page(wire: Wire) -> None:
     assert len(comments) == 121
     assert len(cassette.requests) == 2
     assert RECORDING or cassette.all_played
-    assert {(c.author, c.author_type) for c in comments[:120]} == {("Codertocat", "User")}
+    assert {c.author for c in comments[:120]} == {"Codertocat"}
     ours = comments[-1]
-    assert (ours.author, ours.author_type) == ("github-actions[bot]", "Bot")
+    assert ours.author == "github-actions[bot]"
     assert ours.body == "<!-- approvalflow-sync:sticky -->\nold report"
     assert ours.html_url.endswith(f"/{REPO}/pull/2#issuecomment-{ours.id}")
     assert [c.id for c in comments] == sorted(c.id for c in comments)
@@ -213,7 +213,7 @@ def test_create_and_update_comment(wire: Wire) -> None:
     with wire.recorder.use_cassette("create_update_comment.yaml") as cassette:
         created = gateway.create_comment(pr, "<!-- approvalflow-sync:sticky -->\nfirst")
         updated = gateway.update_comment(pr, created.id, "<!-- approvalflow-sync:sticky -->\nnew")
-    assert (created.author, created.author_type) == ("github-actions[bot]", "Bot")
+    assert created.author == "github-actions[bot]"
     assert created.body == "<!-- approvalflow-sync:sticky -->\nfirst"
     assert updated.id == created.id
     assert updated.body == "<!-- approvalflow-sync:sticky -->\nnew"

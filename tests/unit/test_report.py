@@ -5,14 +5,12 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
-from test_plan import PR
-
 from approvalflow_sync.core import markdown as md
 from approvalflow_sync.core import report
 from approvalflow_sync.core.report import Kind, Outcome, PageRow, SpaceOutcome
 
 CONFLUENCE = "https://acme.atlassian.net/wiki"
-OK = PageRow("12345", "67890", ("docs/a.md", "docs/b.md"), can_submit=True, workflow="wf-1")
+OK = PageRow("12345", "67890", ("docs/a.md", "docs/b.md"), can_submit=True)
 BLOCKED = PageRow(
     "12345",
     "67891",
@@ -24,7 +22,7 @@ BLOCKED = PageRow(
     stale=True,
 )
 SPACE = SpaceOutcome("12345", "cs-1", "PR-7 Auth docs", created=True, pages=(OK, BLOCKED))
-SYNCED = Outcome(kind=Kind.SYNC, pr=PR, spaces=(SPACE,))
+SYNCED = Outcome(kind=Kind.SYNC, spaces=(SPACE,))
 
 
 def test_status_counts_pages_and_fails_on_a_blocked_one() -> None:
@@ -34,7 +32,7 @@ def test_status_counts_pages_and_fails_on_a_blocked_one() -> None:
 
 
 def test_status_without_pages_says_so() -> None:
-    assert report.status(Outcome(kind=Kind.SYNC, pr=PR)) == (
+    assert report.status(Outcome(kind=Kind.SYNC)) == (
         "success",
         "No docs pages in this pull request",
     )
@@ -42,7 +40,7 @@ def test_status_without_pages_says_so() -> None:
 
 def test_status_after_submit() -> None:
     rows = (replace(OK, submitted=True), replace(BLOCKED, submitted=False))
-    outcome = Outcome(kind=Kind.SUBMIT, pr=PR, spaces=(replace(SPACE, pages=rows),))
+    outcome = Outcome(kind=Kind.SUBMIT, spaces=(replace(SPACE, pages=rows),))
     assert report.status(outcome) == ("failure", "Submitted 1 page, 1 skipped")
 
 
@@ -103,7 +101,7 @@ def test_outputs() -> None:
 
 def test_result_comment_carries_the_data_a_rerun_needs_before_the_table() -> None:
     rows = (replace(OK, submitted=True), replace(BLOCKED, submitted=False))
-    outcome = Outcome(kind=Kind.SUBMIT, pr=PR, spaces=(replace(SPACE, pages=rows),))
+    outcome = Outcome(kind=Kind.SUBMIT, spaces=(replace(SPACE, pages=rows),))
     body = report.result_comment(outcome, None)
     assert md.has_marker(body, report.RESULT)
     data = md.extract_json(body, report.RESULT_DATA)
@@ -117,7 +115,7 @@ def test_result_comment_carries_the_data_a_rerun_needs_before_the_table() -> Non
 def test_a_dry_run_before_the_change_set_exists_marks_its_pages_unknown() -> None:
     unknown = PageRow("12345", "67890", ("docs/a.md",), reason=report.NOT_KNOWN_YET)
     space = SpaceOutcome("12345", None, "PR-7 Auth docs", created=True, pages=(unknown,))
-    dry = Outcome(kind=Kind.SYNC, pr=PR, spaces=(space,), dry_run=True)
+    dry = Outcome(kind=Kind.SYNC, spaces=(space,), dry_run=True)
 
     summary = report.summary(dry, None)
     result = json.loads(report.outputs(dry)["result"])

@@ -424,7 +424,7 @@ def _run(
 ) -> int:
     from approvalflow_sync.action.sync import Run, options_for  # noqa: PLC0415
     from approvalflow_sync.core.mapping import compile_mapping  # noqa: PLC0415
-    from approvalflow_sync.github.checkout import repository_files  # noqa: PLC0415
+    from approvalflow_sync.github.checkout import Listing  # noqa: PLC0415
     from approvalflow_sync.github.git_files import changed_files_from_git  # noqa: PLC0415
 
     run_ends = time.monotonic() + RUN_SECONDS
@@ -435,7 +435,7 @@ def _run(
         pass  # the workspace is not the pull request's: its files say nothing of the patterns
     elif checked_out(settings):
         # a pattern that matches no file of the checkout: a typo, or files gone
-        _annotate(runner.warning, matcher.unmatched_patterns(repository_files(settings.workspace)))
+        _annotate(runner.warning, matcher.unmatched_patterns(Listing(settings.workspace).files()))
     else:
         runner.notice(
             "The mapping's patterns were not checked against the repository's files: "

@@ -344,7 +344,7 @@ class Run:
         plans = planning.plan_sync(match.pages_by_space, gathered.change_sets, fields)
         spaces = self._each_space(lambda plan: self._space(plan, fields, match, kind), plans)
         options = self.options
-        return Outcome(kind, self.pr, tuple(spaces), options.dry_run, instance=options.instance)
+        return Outcome(kind, tuple(spaces), options.dry_run, instance=options.instance)
 
     def _space(
         self, plan: SpacePlan, fields: planning.Fields, match: MatchResult, kind: Kind
@@ -429,8 +429,6 @@ class Run:
         )
         return Outcome(
             kind=Kind.SUBMIT,
-            pr=self.pr,
-            already_submitted=True,
             result_comment_url=posted.html_url if posted else None,
             instance=self.options.instance,
         )
@@ -457,7 +455,7 @@ class Run:
         gathered = self.gather()
         fields = self._fields()
         plans = planning.plan_archive(gathered.change_sets, fields.reference_url)
-        outcome = Outcome(kind=Kind.ARCHIVE, pr=self.pr, instance=self.options.instance)
+        outcome = Outcome(kind=Kind.ARCHIVE, instance=self.options.instance)
         if not self.options.archive_on_close:
             note = "Change sets kept open (archive-on-close is false)."
             outcome = replace(outcome, notes=(note,))
@@ -496,9 +494,7 @@ def _with_checks(
     version: models.PageRef | None,
 ) -> PageRow:
     if check is not None:
-        row = replace(
-            row, can_submit=check.canSubmit, reason=check.reason, workflow=check.workflowId
-        )
+        row = replace(row, can_submit=check.canSubmit, reason=check.reason)
     if version is not None:
         current, approved = version.currentPageVersion, version.approvedAtVersion
         stale = version.isStale
@@ -520,7 +516,6 @@ def _submitted_rows(
             match.files_by_page.get(PageKey(space.space, page), ()),
             submitted=(result := results.get(page, missing)).success is True,
             reason=result.reason,
-            workflow=result.workflowId,
         )
         for page in pages
     ]

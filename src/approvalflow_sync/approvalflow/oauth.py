@@ -126,12 +126,11 @@ def exchange_code(
     *,
     redirect_uri: str,
     code_verifier: str | None = None,
-    require_refresh_token: bool = True,
     retry: RetryPolicy = TOKEN_RETRY,
     consent_command: str = CONSENT_COMMAND,
 ) -> TokenGrant:
-    """Trade an authorization code for tokens; without a refresh token, and
-    ``require_refresh_token``, an :class:`OAuthError`. Repeated only if never sent."""
+    """Trade an authorization code for tokens; without a refresh token (a CI job needs one), an
+    :class:`OAuthError`. Repeated only if never sent."""
     body = {
         "grant_type": "authorization_code",
         "client_id": client_id,
@@ -142,7 +141,7 @@ def exchange_code(
     if code_verifier:
         body["code_verifier"] = code_verifier
     grant = _token_request(http, token_url, body, consent_command, retry, repeatable=False)
-    if require_refresh_token and grant.refresh_token is None:
+    if grant.refresh_token is None:
         raise OAuthError(
             "the consent gave no refresh token: the scope offline_access was not granted "
             f"(granted: {grant.scope or 'nothing listed'}), so a CI job could not get new "
@@ -244,16 +243,8 @@ class RefreshingToken:
     clock: Callable[[], float] = field(default=time.monotonic, kw_only=True, repr=False)
     grant: TokenGrant | None = field(default=None, init=False, repr=False)
     """The last grant, or None before the first exchange."""
-    exchanges: int = field(default=0, init=False)
-    rotations: int = field(default=0, init=False)
-    """How many exchanges there were, and how many answered a new refresh token."""
     _fresh_until: float = field(default=0.0, init=False, repr=False)
     _lock: threading.RLock = field(default_factory=threading.RLock, init=False, repr=False)
-
-    @property
-    def rotated(self) -> bool:
-        """True once an exchange answered a new refresh token (the stored one is then spent)."""
-        return self.rotations > 0
 
     def start(self) -> TokenGrant:
         """Exchange now unless already done: call it before other work, so rotation comes first."""
@@ -287,13 +278,11 @@ class RefreshingToken:
             self.on_grant(grant.access_token)
         self.grant = grant
         self._fresh_until = self.clock() + max(0.0, grant.expires_in - EARLY_REFRESH_SECONDS)
-        self.exchanges += 1
         new = grant.refresh_token
         if new is None or new == self.refresh_token:
             log.info("got a new access token; the refresh token did not change")
             return grant
         self.refresh_token = new
-        self.rotations += 1
         log.info(
             "got a new access token and a new refresh token; the one used stops working in "
             "%d minutes",

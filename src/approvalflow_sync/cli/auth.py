@@ -23,6 +23,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 
+from approvalflow_sync.action.inputs import DEFAULT_GITHUB_API_URL
 from approvalflow_sync.approvalflow.base_url import (
     DEFAULT_TOKEN_URL,
     build_base_url,
@@ -64,12 +65,7 @@ from approvalflow_sync.errors import (
     PermissionDeniedError,
     SecretWriteError,
 )
-from approvalflow_sync.github.secrets import (
-    DEFAULT_API_URL,
-    SecretTarget,
-    parse_secret_target,
-    write_secret,
-)
+from approvalflow_sync.github.secrets import SecretTarget, parse_secret_target, write_secret
 from approvalflow_sync.retry import RetryPolicy
 
 log = logging.getLogger("approvalflow_sync.auth")
@@ -237,7 +233,8 @@ def _secret_sink(args: argparse.Namespace, env: Mapping[str, str]) -> SecretSink
         return None
     target = parse_secret_target(args.secret_name or DEFAULT_SECRET_NAME, args.github_repo)
     api_url = check_url(
-        args.github_api_url or env.get("GITHUB_API_URL") or DEFAULT_API_URL, "--github-api-url"
+        args.github_api_url or env.get("GITHUB_API_URL") or DEFAULT_GITHUB_API_URL,
+        "--github-api-url",
     )
     for name in GITHUB_TOKEN_VARIABLES:
         token = env.get(name, "").strip()

@@ -76,7 +76,7 @@ class DemoGitHub:
 
     def create_comment(self, pr: PullRequest, body: str) -> Comment:
         number = len(self.comments) + 1  # none is ever deleted
-        comment = Comment(number, body, ACTIONS_BOT, "Bot", f"{pr.html_url}#issuecomment-{number}")
+        comment = Comment(number, body, ACTIONS_BOT, f"{pr.html_url}#issuecomment-{number}")
         self.comments.append(comment)
         return comment
 

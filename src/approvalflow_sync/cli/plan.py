@@ -39,8 +39,9 @@ from approvalflow_sync.core.mapping import (
     read_mapping,
 )
 from approvalflow_sync.core.plan import SpacePlan
+from approvalflow_sync.core.report import plural
 from approvalflow_sync.errors import BadRequestError, ConfigError
-from approvalflow_sync.github.git_files import GIT, parse_name_status
+from approvalflow_sync.github.git_files import DIFF_OPTIONS, GIT, parse_name_status
 
 if TYPE_CHECKING:  # the ApprovalFlow side loads HTTP and pydantic only when it is asked
     from approvalflow_sync.approvalflow.client import ApprovalFlowClient
@@ -115,10 +116,7 @@ def read_branch(where: Path, base: str | None) -> Branch:
             "from with --base REF"
         )
     since = merge_base.stdout.decode("ascii").strip()
-    diff = _git(
-        where, "diff", "--cached", "--name-status", "-z", "-M", "--no-color", "--no-ext-diff",
-        "--no-relative", since, "--",
-    )  # fmt: skip
+    diff = _git(where, "diff", "--cached", *DIFF_OPTIONS, since, "--")
     if diff.returncode != 0:
         said = diff.stderr.decode("utf-8", "replace").strip().splitlines()
         raise ConfigError(f"git diff failed in {root}: {said[0] if said else diff.returncode}")
@@ -247,8 +245,7 @@ def _page_preflight(client: ApprovalFlowClient, page: str) -> PagePreflight:
 def describe(plan: SpacePlan) -> tuple[str, str]:
     """The plan of a space as a word for JSON and a phrase for people."""
     if plan.create:
-        count = len(plan.pages)
-        return "create", f"create a change set with {count} page{'' if count == 1 else 's'}"
+        return "create", f"create a change set with {plural(len(plan.pages), 'page')}"
     if not plan.pages:
         return "archive", f"archive {', '.join(plan.archive)} (no page maps any more)"
     kept = planning.sort_pages(plan.keep.page_ids if plan.keep else ())

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from approvalflow_sync.core import markdown as md
-from approvalflow_sync.github.event import PullRequest
 
 STICKY = "sticky"
 APPROVAL = "approval"
@@ -42,7 +41,6 @@ class PageRow:
     files: tuple[str, ...]
     can_submit: bool | None = None
     reason: str | None = None
-    workflow: str | None = None
     approved_at: int | None = None
     current_version: int | None = None
     stale: bool = False
@@ -65,10 +63,8 @@ class SpaceOutcome:
 @dataclass(frozen=True)
 class Outcome:
     kind: Kind
-    pr: PullRequest
     spaces: tuple[SpaceOutcome, ...] = ()
     dry_run: bool = False
-    already_submitted: bool = False
     result_comment_url: str | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
     instance: str = ""

@@ -27,10 +27,6 @@ def repository_root(start: str | os.PathLike[str]) -> str | None:
     return top if found.returncode == 0 and top else None
 
 
-def repository_files(root: str | os.PathLike[str]) -> list[str]:
-    return Listing(root).files()
-
-
 class Listing:
     """The repository's files, from a ``git ls-files`` started at once: ``validate`` loads the
     mapping meanwhile. Outside a repository (or without git) the directory is walked."""

@@ -51,7 +51,6 @@ class Comment:
     id: int
     body: str
     author: str
-    author_type: str
     html_url: str
 
 
@@ -269,7 +268,6 @@ def _comment(data: dict[str, Any]) -> Comment:
         id=data["id"],
         body=data.get("body") or "",
         author=user.get("login", ""),
-        author_type=user.get("type", ""),
         html_url=data.get("html_url", ""),
     )
 

@@ -16,6 +16,8 @@ FILES_CAP = 3000
 GIT = "git"
 STATUSES = {"A": "added", "M": "modified", "D": "removed", "T": "changed"}
 STATUSES |= {"C": "copied", "R": "renamed"}  # these two carry the old path too
+DIFF_OPTIONS = ("--name-status", "-z", "-M", "--no-color", "--no-ext-diff", "--no-relative")
+"""What :func:`parse_name_status` reads, whatever the user's git configuration says."""
 Runner = Callable[..., subprocess.CompletedProcess[bytes]]
 
 _STATUS = re.compile(r"[AMDTCR][0-9]{0,3}")
@@ -61,8 +63,7 @@ def changed_files_from_git(
                 "git is not installed or not on PATH", base_sha, head_sha, checkout=True
             ) from None
 
-    options = ("--name-status", "-z", "-M", "--no-color", "--no-ext-diff", "--no-relative")
-    diff = git("diff", *options, f"{base_sha}...{head_sha}")
+    diff = git("diff", *DIFF_OPTIONS, f"{base_sha}...{head_sha}")
     if diff.returncode == 0:
         return parse_name_status(diff.stdout.decode("utf-8", "surrogateescape"))
     found = git("rev-parse", "--git-dir")

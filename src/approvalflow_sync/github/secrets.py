@@ -26,7 +26,6 @@ from approvalflow_sync.retry import RetryPolicy
 
 log = logging.getLogger("approvalflow_sync.github.secrets")
 
-DEFAULT_API_URL = "https://api.github.com"
 NOT_ACCESSIBLE_BY_PAT = "Resource not accessible by personal access token"
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
