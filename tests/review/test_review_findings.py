@@ -162,15 +162,9 @@ def test_merge_group_ignores_a_status_written_by_someone_else(h: ActionHarness) 
     assert status["state"] == "failure", f"the queue passed: {status['description']!r}"
 
 
-# -- finding 4: a change set made by someone else with the instance's link is adopted ---------
+# -- finding 4 (fixed): a change set made by someone else with the instance's link -------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding 4: change sets are adopted on referenceUrl alone (createdBy unused, no "
-    "record of the ids the action made): one another user created with the instance's "
-    "documented link is kept, rewritten and submitted as the pull request's",
-)
 def test_an_instance_does_not_adopt_a_change_set_someone_else_made(h: ActionHarness) -> None:
     event = pull_request(h, ["docs/auth/login.md"])
     link = f"{event['pull_request']['html_url']}#approvalflow-sync=handbook"

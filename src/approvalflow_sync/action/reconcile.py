@@ -24,7 +24,7 @@ from approvalflow_sync.action.run import (
     workspace_mapping,
 )
 from approvalflow_sync.action.runner import Runner
-from approvalflow_sync.action.sync import Options, Run, options_for, own_comment
+from approvalflow_sync.action.sync import Options, Run, options_for, own_comment, recorded_ids
 from approvalflow_sync.approvalflow import models
 from approvalflow_sync.approvalflow.client import ApprovalFlowClient
 from approvalflow_sync.atomic_file import write_atomically
@@ -123,8 +123,11 @@ class Reconcile:
     def one(self, pr: PullRequest) -> Done | None:
         """The step ``pr`` needs, taken; a failure is kept and the others go on."""
         link = planning.reference_url(pr.html_url, self.options.instance)
-        linked = planning.linked_open(self.change_sets, link)
         try:
+            linked = planning.linked_open(self.change_sets, link)
+            if linked:  # only the ones our sticky comment records count (anyone can link)
+                ours = recorded_ids(self.gh.list_comments(pr), self.me, self.options)
+                linked = planning.linked_open(linked, link, ours)
             return self._do(pr, self._step(pr, linked), linked)
         except ApprovalFlowSyncError as error:
             self.failed.append((pr, error))

@@ -97,6 +97,8 @@ class Gathered:
     change_sets: dict[str, list[models.ChangeSet]]
     status: Status | None
     match: MatchResult
+    ours: frozenset[str] | None = None
+    """The change sets our sticky comment records (see ``plan.recorded``)."""
 
     def own(self, kind: str, instance: str) -> Comment | None:
         return own_comment(self.comments, self.identity, kind, instance)
@@ -109,6 +111,18 @@ def own_comment(
     return next(
         (c for c in comments if me.wrote(c) and md.has_marker(c.body, kind, instance)), None
     )
+
+
+def recorded_ids(
+    comments: Iterable[Comment], me: Identity, options: Options
+) -> frozenset[str] | None:
+    """The change sets our sticky comment records. Without comments there is nowhere to
+    record: the link decides, as before."""
+    if not options.comment:
+        return None
+    sticky = own_comment(comments, me, report.STICKY, options.instance)
+    data = md.extract_json(sticky.body, report.OURS, options.instance) if sticky else None
+    return planning.recorded(data, has_sticky=sticky is not None)
 
 
 @dataclass
@@ -152,13 +166,32 @@ class Run:
                 for s in match.pages_by_space if s not in listed}  # fmt: skip
         wait(more.values())
         listed |= {space: found.result() for space, found in more.items()}
-        return Gathered(
+        gathered = Gathered(
             comments=comments.result(),
             identity=identity.result(),
             change_sets=listed,
             status=status.result() if status else None,
             match=match,
         )
+        return replace(gathered, ours=self._ours(gathered))
+
+    def _ours(self, gathered: Gathered) -> frozenset[str] | None:
+        """The recorded ids; each linked change set someone else made is named, left alone."""
+        ours = recorded_ids(gathered.comments, gathered.identity, self.options)
+        link = self._fields().reference_url
+        for space, found in sorted(gathered.change_sets.items()):
+            for stranger in planning.strangers(found, link, ours):
+                message = (
+                    f"Change set {stranger} of space {space} links to this pull request but was "
+                    "not made by this action (its comment does not record it): left alone; "
+                    "check who made it"
+                )
+                self.reporter.warning(message, title="ApprovalFlow change set not ours")
+                self.reporter.append_summary(
+                    f"- Change set {md.code(stranger)} of space {md.code(space)} links to this "
+                    "pull request but was not made by this action: left alone.\n"
+                )
+        return ours
 
     def _fields(self) -> planning.Fields:
         return planning.desired_fields(self.pr, self.options.title_template, self.options.instance)
@@ -182,7 +215,9 @@ class Run:
         )
         return self.files_from_git(self.pr)
 
-    def _create(self, plan: SpacePlan, fields: planning.Fields) -> models.ChangeSet:
+    def _create(
+        self, plan: SpacePlan, fields: planning.Fields, seen: frozenset[str]
+    ) -> models.ChangeSet:
         created = None
         try:
             created = self.af.create_change_set(
@@ -195,16 +230,22 @@ class Run:
         except APIConnectionError as error:
             if not error.maybe_applied:
                 raise
-        keep = self._settle_duplicates(plan, fields, created)
+        keep = self._settle_duplicates(plan, fields, created, seen)
         self.done.append(Done(plan.space, "created", keep.id))
         return keep
 
     def _settle_duplicates(
-        self, plan: SpacePlan, fields: planning.Fields, created: models.ChangeSet | None
+        self,
+        plan: SpacePlan,
+        fields: planning.Fields,
+        created: models.ChangeSet | None,
+        seen: frozenset[str],
     ) -> models.ChangeSet:
         """After a create, exactly one open change set links to the pull request: the listed
-        oldest (the answer only while the list lags); racing runs both archive the rest."""
-        mine = planning.linked_open(self.af.list_change_sets(plan.space), fields.reference_url)
+        oldest of those not ``seen`` before it (the answer only while the list lags); racing
+        runs both archive the rest. One someone else makes in between would count as ours."""
+        linked = planning.linked_open(self.af.list_change_sets(plan.space), fields.reference_url)
+        mine = [cs for cs in linked if cs.id not in seen]
         if not mine and created is not None and created.is_open:
             mine = [created]
         if not mine:
@@ -235,12 +276,14 @@ class Run:
         self.done.append(Done(space, action, change_set_id))
         return True
 
-    def apply_space(self, plan: SpacePlan, fields: planning.Fields) -> SpaceOutcome:
+    def apply_space(
+        self, plan: SpacePlan, fields: planning.Fields, seen: Iterable[models.ChangeSet] = ()
+    ) -> SpaceOutcome:
         """The writes of one space; a dry run makes none and reports what it would do."""
         dry = self.options.dry_run
         current = plan.keep
         if plan.create and not dry:
-            current = self._create(plan, fields)
+            current = self._create(plan, fields, frozenset(cs.id for cs in seen))
         elif plan.changes and current is not None and not dry:
             self.af.update_change_set(current.id, **plan.changes)  # type: ignore[arg-type]
             self.done.append(Done(plan.space, "updated", current.id))
@@ -285,7 +328,8 @@ class Run:
         if self.options.comment and not self.options.dry_run:
             existing = gathered.own(report.STICKY, self.options.instance)
             if existing is not None or sticky_needed:
-                text = report.sticky_comment(outcome, self.options.confluence_url)
+                ours = gathered.ours or ()
+                text = report.sticky_comment(outcome, self.options.confluence_url, ours)
                 jobs.append(self.pool.submit(self.put_sticky, text, existing, gathered.identity))
         confluence = self.options.confluence_url
         self.reporter.append_summary(report.summary(outcome, confluence))
@@ -341,15 +385,23 @@ class Run:
     def _sync_pages(self, gathered: Gathered, kind: Kind) -> Outcome:
         fields = self._fields()
         match = gathered.match
-        plans = planning.plan_sync(match.pages_by_space, gathered.change_sets, fields)
-        spaces = self._each_space(lambda plan: self._space(plan, fields, match, kind), plans)
+        listed = gathered.change_sets
+        plans = planning.plan_sync(match.pages_by_space, listed, fields, gathered.ours)
+        spaces = self._each_space(
+            lambda plan: self._space(plan, fields, match, kind, listed.get(plan.space, ())), plans
+        )
         options = self.options
         return Outcome(kind, tuple(spaces), options.dry_run, instance=options.instance)
 
     def _space(
-        self, plan: SpacePlan, fields: planning.Fields, match: MatchResult, kind: Kind
+        self,
+        plan: SpacePlan,
+        fields: planning.Fields,
+        match: MatchResult,
+        kind: Kind,
+        seen: Sequence[models.ChangeSet],
     ) -> SpaceOutcome:
-        space = self.apply_space(plan, fields)
+        space = self.apply_space(plan, fields, seen)
         if not plan.pages:
             return space
         if kind is Kind.SUBMIT and space.change_set_id and not self.options.dry_run:
@@ -384,7 +436,7 @@ class Run:
         if not any(cs.rollupState not in (None, "open") for cs in mine):
             return False
         pages = gathered.match.pages_by_space
-        plans = planning.plan_sync(pages, gathered.change_sets, self._fields())
+        plans = planning.plan_sync(pages, gathered.change_sets, self._fields(), gathered.ours)
         if any(plan.create or plan.archive or "page_ids" in plan.changes for plan in plans):
             return False
         checks = [self.pool.submit(self._holds_waiting_page, cs) for cs in mine]
@@ -408,7 +460,7 @@ class Run:
         return [
             cs
             for found in gathered.change_sets.values()
-            for cs in planning.linked_open(found, self._fields().reference_url)
+            for cs in planning.linked_open(found, self._fields().reference_url, gathered.ours)
         ]
 
     def _already_submitted(self, gathered: Gathered) -> Outcome:
@@ -454,7 +506,7 @@ class Run:
         too), or keep them."""
         gathered = self.gather()
         fields = self._fields()
-        plans = planning.plan_archive(gathered.change_sets, fields.reference_url)
+        plans = planning.plan_archive(gathered.change_sets, fields.reference_url, gathered.ours)
         outcome = Outcome(kind=Kind.ARCHIVE, instance=self.options.instance)
         if not self.options.archive_on_close:
             note = "Change sets kept open (archive-on-close is false)."

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import string
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -118,18 +118,50 @@ def _changes(current: ChangeSet, fields: Fields, pages: tuple[str, ...]) -> dict
     return changes
 
 
-def linked_open(change_sets: Iterable[ChangeSet], reference_url: str) -> list[ChangeSet]:
-    """The open change sets linked to ``reference_url``, oldest first (the kept one first)."""
-    mine = [cs for cs in change_sets if cs.referenceUrl == reference_url and cs.is_open]
+def linked_open(
+    change_sets: Iterable[ChangeSet], reference_url: str, ours: Collection[str] | None = None
+) -> list[ChangeSet]:
+    """The open change sets linked to ``reference_url``, oldest first (the kept one first).
+
+    Anyone on the site can set that link, so with ``ours`` (the ids our sticky comment records)
+    only those count; None means no record to go by (see :func:`recorded`)."""
+    mine = [
+        cs
+        for cs in change_sets
+        if cs.referenceUrl == reference_url and cs.is_open and (ours is None or cs.id in ours)
+    ]
     return sorted(mine, key=lambda cs: (cs.createdAt or "", cs.id))
 
 
+def strangers(
+    change_sets: Iterable[ChangeSet], reference_url: str, ours: Collection[str] | None
+) -> list[str]:
+    """Ids of linked open change sets we did not make: left alone, but named for a person."""
+    linked = linked_open(change_sets, reference_url)
+    return [] if ours is None else [cs.id for cs in linked if cs.id not in ours]
+
+
+def recorded(data: object, *, has_sticky: bool) -> frozenset[str] | None:
+    """The ids of our change sets from the sticky comment's embedded data; none before our first
+    comment. A sticky comment without the record was written by an earlier version: None lets
+    that run adopt the linked change sets once, as before, and record them (no duplicate)."""
+    if not has_sticky:
+        return frozenset()
+    if isinstance(data, list) and all(isinstance(item, str) for item in data):
+        return frozenset(data)
+    return None
+
+
 def plan_space(
-    space: str, pages: Iterable[str], existing: Sequence[ChangeSet], fields: Fields
+    space: str,
+    pages: Iterable[str],
+    existing: Sequence[ChangeSet],
+    fields: Fields,
+    ours: Collection[str] | None = None,
 ) -> SpacePlan:
     """The writes for one space: create, update what differs, archive duplicates or leftovers."""
     wanted = sort_pages(pages)
-    mine = linked_open(existing, fields.reference_url)
+    mine = linked_open(existing, fields.reference_url, ours)
     if not wanted:
         return SpacePlan(space=space, pages=(), archive=tuple(cs.id for cs in mine))
     if not mine:
@@ -150,20 +182,25 @@ def plan_sync(
     pages_by_space: Mapping[str, Iterable[str]],
     existing_by_space: Mapping[str, Sequence[ChangeSet]],
     fields: Fields,
+    ours: Collection[str] | None = None,
 ) -> list[SpacePlan]:
     """A plan per space that has pages now or had a change set for this pull request."""
     spaces = sorted(set(pages_by_space) | set(existing_by_space))
     plans = [
-        plan_space(space, pages_by_space.get(space, ()), existing_by_space.get(space, ()), fields)
+        plan_space(
+            space, pages_by_space.get(space, ()), existing_by_space.get(space, ()), fields, ours
+        )
         for space in spaces
     ]
     return [plan for plan in plans if plan.pages or plan.archive]
 
 
 def plan_archive(
-    existing_by_space: Mapping[str, Sequence[ChangeSet]], reference_url: str
+    existing_by_space: Mapping[str, Sequence[ChangeSet]],
+    reference_url: str,
+    ours: Collection[str] | None = None,
 ) -> list[SpacePlan]:
     """Archive every open change set of the pull request (closed without merge): no page maps."""
     return plan_sync(
-        {}, existing_by_space, Fields(title="", summary="", reference_url=reference_url)
+        {}, existing_by_space, Fields(title="", summary="", reference_url=reference_url), ours
     )

@@ -8,7 +8,7 @@ unchanged outcome gives the same body and the comment is not rewritten.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -18,6 +18,8 @@ STICKY = "sticky"
 APPROVAL = "approval"
 RESULT = "result"
 RESULT_DATA = "result-data"
+OURS = "change-sets"
+"""The sticky comment's record of the change sets this configuration made (a link proves none)."""
 MAX_FILES_SHOWN = 5
 MAX_STATUS_DESCRIPTION = 140
 CUT_NOTE = "The table is cut short; the job summary has it all."
@@ -241,9 +243,15 @@ def body(outcome: Outcome, confluence_url: str | None, *, this_run: bool = False
     return "\n\n".join(parts)
 
 
-def sticky_comment(outcome: Outcome, confluence_url: str | None) -> str:
-    """The one sticky comment, found again by its marker."""
-    text = f"{md.comment_marker(STICKY, outcome.instance)}\n{body(outcome, confluence_url)}\n"
+def sticky_comment(outcome: Outcome, confluence_url: str | None, ours: Iterable[str] = ()) -> str:
+    """The one sticky comment, found again by its marker; ``ours`` (and the outcome's change
+    sets) recorded right after the marker, even when empty, for :func:`plan.recorded`."""
+    instance = outcome.instance
+    record = sorted({*ours, *outcome.change_set_ids})
+    text = (
+        f"{md.comment_marker(STICKY, instance)}\n{md.embed_json(OURS, record, instance)}\n"
+        f"{body(outcome, confluence_url)}\n"
+    )
     return md.truncate(text, md.COMMENT_LIMIT, CUT_NOTE)
 
 
