@@ -188,6 +188,72 @@ def test_an_instance_does_not_adopt_a_change_set_someone_else_made(h: ActionHarn
     assert ours[0]["pageIds"] == ["67890"]
 
 
+def plant(h: ActionHarness, link: str) -> dict[str, Any]:
+    """A change set another user of the site made with the pull request's link."""
+    known = {cs["id"] for cs in h.change_sets(link)}
+    body = {"spaceId": "12345", "title": "Planted", "referenceUrl": link}
+    h.api("/changeSets", {**body, "pageRefs": [{"pageId": "67891"}]})
+    (planted,) = [cs for cs in h.change_sets(link) if cs["id"] not in known]
+    return planted
+
+
+def unchanged(h: ActionHarness, planted: dict[str, Any]) -> None:
+    (now,) = [cs for cs in h.change_sets() if cs["id"] == planted["id"]]
+    assert now == planted, "the planted change set was written to"
+
+
+@pytest.mark.parametrize("merged", [True, False])
+def test_a_planted_change_set_is_warned_of_and_never_written(
+    h: ActionHarness, merged: bool
+) -> None:
+    event = pull_request(h, ["docs/auth/login.md"])
+    planted = plant(h, event["pull_request"]["html_url"])
+
+    run = ok(h.run(event, event_name="pull_request_target"))
+    (warning,) = [w for w in run.annotations("warning") if planted["id"] in w.message]
+    assert "not made by this action" in warning.message
+    assert f"`{planted['id']}`" in run.summary
+    (ours,) = [cs for cs in h.change_sets(planted["referenceUrl"]) if cs != planted]
+    h.forget_calls()
+    ok(h.run(event, event_name="pull_request_target"))
+    assert h.sandbox_writes() == [], "a rerun wrote to ApprovalFlow"
+    assert h.github_writes() == [], "a rerun wrote to GitHub"
+
+    closed = {**MERGED} if merged else {"state": "closed", "merged": False}
+    h.github.update_pull_request(REPO, 2, **closed)
+    ok(h.run(h.with_action(event, "closed", **closed), event_name="pull_request_target"))
+    if merged:
+        assert submits(h) == [ours["id"]]
+    else:
+        archived = [cs["id"] for cs in h.change_sets() if cs["status"] != "open"]
+        assert archived == [ours["id"]]
+    unchanged(h, planted)
+
+
+def test_a_sticky_comment_of_an_earlier_version_adopts_its_change_set_once(
+    h: ActionHarness,
+) -> None:
+    """Upgrading makes no duplicate: the old comment has no record, so the linked change set
+    is adopted as before, and recorded; one planted after that is left alone."""
+    event = pull_request(h, ["docs/auth/login.md"])
+    link = event["pull_request"]["html_url"]
+    earlier = plant(h, link)
+    h.github.add_issue_comment(REPO, 2, "<!-- approvalflow-sync:sticky -->\nold report")
+
+    ok(h.run(event, event_name="pull_request_target"))
+    (adopted,) = h.change_sets(link)
+    assert adopted["id"] == earlier["id"]
+    assert adopted["pageIds"] == ["67890"]
+    (sticky,) = h.ours(event)
+    record = f'<!-- approvalflow-sync:change-sets:json ["{earlier["id"]}"] -->'
+    assert sticky["body"].splitlines()[1] == record
+
+    planted = plant(h, link)
+    run = ok(h.run(event, event_name="pull_request_target"))
+    assert any(planted["id"] in w.message for w in run.annotations("warning"))
+    unchanged(h, planted)
+
+
 # -- finding 5: the README's workflow_run job is not serialised per pull request --------------
 
 

@@ -426,7 +426,9 @@ class Run:
                 outcome = replace(outcome, result_comment_url=result.html_url)
             except GitHubError as error:
                 self.github_failures.append(error)
-        self.publish(outcome, gathered, sticky_needed=False)
+        # a change set made here is recorded in the sticky comment, or a rerun would not know it
+        created = any(space.created for space in outcome.spaces)
+        self.publish(outcome, gathered, sticky_needed=created)
         return outcome
 
     def _submitted_before(self, gathered: Gathered) -> bool:
