@@ -14,8 +14,10 @@ from approvalflow_sync.core.plan import (
     plan_archive,
     plan_space,
     plan_sync,
+    recorded,
     render_title,
     sort_pages,
+    strangers,
     summarise,
 )
 from approvalflow_sync.github.event import ChangedFile, PullRequest
@@ -170,3 +172,31 @@ def test_plan_archive_archives_only_this_pull_requests_open_ones() -> None:
     }
     plans = plan_archive(existing, PR.html_url)
     assert [(p.space, p.archive) for p in plans] == [("1", ("cs-a",))]
+
+
+def test_only_recorded_change_sets_are_ours_whatever_their_link() -> None:
+    """Anyone can give a change set the pull request's link: it is left alone, and named."""
+    planted, ours = change_set("cs-planted", ["1"]), change_set("cs-ours", ["2"])
+    plan = plan_space("1", ["1"], [planted, ours], FIELDS, frozenset({"cs-ours"}))
+    assert plan.keep == ours
+    assert plan.archive == ()
+    assert plan_space("1", ["1"], [planted], FIELDS, frozenset()).create
+    assert plan_archive({"1": [planted, ours]}, PR.html_url, {"cs-ours"})[0].archive == ("cs-ours",)
+    assert strangers([planted, ours], PR.html_url, {"cs-ours"}) == ["cs-planted"]
+    assert strangers([planted], PR.html_url, None) == []
+
+
+@pytest.mark.parametrize(
+    ("data", "has_sticky", "expected"),
+    [
+        (None, False, frozenset()),  # before our first comment: nothing is ours
+        (["cs-a"], True, frozenset({"cs-a"})),
+        ([], True, frozenset()),
+        (None, True, None),  # an earlier version's comment: adopt by link once
+        ({"cs-a": 1}, True, None),
+    ],
+)
+def test_the_record_in_the_sticky_comment(
+    data: object, has_sticky: bool, expected: frozenset[str] | None
+) -> None:
+    assert recorded(data, has_sticky=has_sticky) == expected
