@@ -180,7 +180,9 @@ def test_only_recorded_change_sets_are_ours_whatever_their_link() -> None:
     plan = plan_space("1", ["1"], [planted, ours], FIELDS, frozenset({"cs-ours"}))
     assert plan.keep == ours
     assert plan.archive == ()
-    assert plan_space("1", ["1"], [planted], FIELDS, frozenset()).create
+    created = plan_space("1", ["1"], [planted], FIELDS, frozenset())
+    assert created.create
+    assert created.others == ("cs-planted",)  # not taken for the new one after the create
     assert plan_archive({"1": [planted, ours]}, PR.html_url, {"cs-ours"})[0].archive == ("cs-ours",)
     assert strangers([planted, ours], PR.html_url, {"cs-ours"}) == ["cs-planted"]
     assert strangers([planted], PR.html_url, None) == []

@@ -215,9 +215,7 @@ class Run:
         )
         return self.files_from_git(self.pr)
 
-    def _create(
-        self, plan: SpacePlan, fields: planning.Fields, seen: frozenset[str]
-    ) -> models.ChangeSet:
+    def _create(self, plan: SpacePlan, fields: planning.Fields) -> models.ChangeSet:
         created = None
         try:
             created = self.af.create_change_set(
@@ -230,22 +228,18 @@ class Run:
         except APIConnectionError as error:
             if not error.maybe_applied:
                 raise
-        keep = self._settle_duplicates(plan, fields, created, seen)
+        keep = self._settle_duplicates(plan, fields, created)
         self.done.append(Done(plan.space, "created", keep.id))
         return keep
 
     def _settle_duplicates(
-        self,
-        plan: SpacePlan,
-        fields: planning.Fields,
-        created: models.ChangeSet | None,
-        seen: frozenset[str],
+        self, plan: SpacePlan, fields: planning.Fields, created: models.ChangeSet | None
     ) -> models.ChangeSet:
         """After a create, exactly one open change set links to the pull request: the listed
-        oldest of those not ``seen`` before it (the answer only while the list lags); racing
+        oldest of those not listed before it (the answer only while the list lags); racing
         runs both archive the rest. One someone else makes in between would count as ours."""
         linked = planning.linked_open(self.af.list_change_sets(plan.space), fields.reference_url)
-        mine = [cs for cs in linked if cs.id not in seen]
+        mine = [cs for cs in linked if cs.id not in plan.others]
         if not mine and created is not None and created.is_open:
             mine = [created]
         if not mine:
@@ -276,14 +270,12 @@ class Run:
         self.done.append(Done(space, action, change_set_id))
         return True
 
-    def apply_space(
-        self, plan: SpacePlan, fields: planning.Fields, seen: Iterable[models.ChangeSet] = ()
-    ) -> SpaceOutcome:
+    def apply_space(self, plan: SpacePlan, fields: planning.Fields) -> SpaceOutcome:
         """The writes of one space; a dry run makes none and reports what it would do."""
         dry = self.options.dry_run
         current = plan.keep
         if plan.create and not dry:
-            current = self._create(plan, fields, frozenset(cs.id for cs in seen))
+            current = self._create(plan, fields)
         elif plan.changes and current is not None and not dry:
             self.af.update_change_set(current.id, **plan.changes)  # type: ignore[arg-type]
             self.done.append(Done(plan.space, "updated", current.id))
@@ -385,23 +377,16 @@ class Run:
     def _sync_pages(self, gathered: Gathered, kind: Kind) -> Outcome:
         fields = self._fields()
         match = gathered.match
-        listed = gathered.change_sets
-        plans = planning.plan_sync(match.pages_by_space, listed, fields, gathered.ours)
-        spaces = self._each_space(
-            lambda plan: self._space(plan, fields, match, kind, listed.get(plan.space, ())), plans
-        )
+        listed, ours = gathered.change_sets, gathered.ours
+        plans = planning.plan_sync(match.pages_by_space, listed, fields, ours)
+        spaces = self._each_space(lambda plan: self._space(plan, fields, match, kind), plans)
         options = self.options
         return Outcome(kind, tuple(spaces), options.dry_run, instance=options.instance)
 
     def _space(
-        self,
-        plan: SpacePlan,
-        fields: planning.Fields,
-        match: MatchResult,
-        kind: Kind,
-        seen: Sequence[models.ChangeSet],
+        self, plan: SpacePlan, fields: planning.Fields, match: MatchResult, kind: Kind
     ) -> SpaceOutcome:
-        space = self.apply_space(plan, fields, seen)
+        space = self.apply_space(plan, fields)
         if not plan.pages:
             return space
         if kind is Kind.SUBMIT and space.change_set_id and not self.options.dry_run:

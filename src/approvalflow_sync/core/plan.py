@@ -46,6 +46,8 @@ class SpacePlan:
     archive: tuple[str, ...] = ()
     """Duplicates, or all of them when no page maps any more."""
     duplicates: tuple[str, ...] = ()
+    others: tuple[str, ...] = ()
+    """Linked open change sets someone else made: never ours, not even right after a create."""
 
 
 def changed_paths(files: Iterable[ChangedFile]) -> list[str]:
@@ -165,7 +167,8 @@ def plan_space(
     if not wanted:
         return SpacePlan(space=space, pages=(), archive=tuple(cs.id for cs in mine))
     if not mine:
-        return SpacePlan(space=space, pages=wanted, create=True)
+        others = tuple(strangers(existing, fields.reference_url, ours or ()))
+        return SpacePlan(space=space, pages=wanted, create=True, others=others)
     keep, *extra = mine
     duplicates = tuple(cs.id for cs in extra)
     return SpacePlan(
