@@ -191,3 +191,27 @@ def test_open_and_closed_pull_requests_are_brought_up_to_date(
         reconcile(h, repo)
         assert h.sandbox_writes() == []
         assert h.github_writes() == []
+
+
+def test_a_change_set_someone_else_linked_is_neither_submitted_nor_followed(
+    tmp_path: Path, sandbox: SandboxServer
+) -> None:
+    """Review finding 4: only the change sets our sticky comment records are the pull request's."""
+    with harness(tmp_path, sandbox, TWO_PAGES, ActionHarness) as h:
+        event, repo = opened(h, ["docs/a.md"])
+        link = event["pull_request"]["html_url"]
+        (ours,) = h.change_sets(link)
+        body = {"spaceId": "12345", "title": "Planted", "referenceUrl": link}
+        h.api("/changeSets", {**body, "pageRefs": [{"pageId": "67891"}]})
+        (planted,) = [cs for cs in h.change_sets(link) if cs["id"] != ours["id"]]
+        merge_without_event(h, event)
+        h.forget_calls()
+
+        reconcile(h, repo)
+        reconcile(h, repo)  # now follows the approval of ours alone
+
+        submitted = [c["body"]["changeSetId"] for c in h.sandbox_calls() if "submit" in c["path"]]
+        assert submitted == [ours["id"]]
+        assert planted["id"] not in sticky(h, event)
+        (now_planted,) = [cs for cs in h.change_sets(link) if cs["id"] == planted["id"]]
+        assert now_planted == planted

@@ -125,10 +125,14 @@ class Reconcile:
         link = planning.reference_url(pr.html_url, self.options.instance)
         try:
             linked = planning.linked_open(self.change_sets, link)
-            if linked:  # only the ones our sticky comment records count (anyone can link)
+            needed = self._step(pr, linked)
+            if needed is Step.FOLLOW and self._merge_status(pr)[1].state in report.FINAL_STATES:
+                return None  # followed no further: not even its comments are read
+            if needed not in (Step.NONE, Step.SYNC):  # only what our comment records counts
                 ours = recorded_ids(self.gh.list_comments(pr), self.me, self.options)
                 linked = planning.linked_open(linked, link, ours)
-            return self._do(pr, self._step(pr, linked), linked)
+                needed = self._step(pr, linked)
+            return self._do(pr, needed, linked)
         except ApprovalFlowSyncError as error:
             self.failed.append((pr, error))
             return Done(pr, Step.NONE, "failed, see the error")
@@ -159,9 +163,7 @@ class Reconcile:
         """Approval progress onto the merge commit's status and the sticky comment; None once
         the status is final: the pull request is no longer followed."""
         context = self.settings.approval_context
-        merge = replace(pr, head_sha=pr.merge_commit_sha) if pr.merge_commit_sha else None
-        none = Status("", "", None)
-        current = (self.gh.latest_status(merge, context) if merge else None) or none
+        merge, current = self._merge_status(pr)
         if current.state in report.FINAL_STATES:
             return None
         approvals = list(self.pool.map(self.approval, linked))
@@ -176,6 +178,12 @@ class Reconcile:
         if self.options.comment:
             self.sticky(pr, approvals)
         return state
+
+    def _merge_status(self, pr: PullRequest) -> tuple[PullRequest | None, Status]:
+        """The merge commit, and its approval status (empty when there is none)."""
+        merge = replace(pr, head_sha=pr.merge_commit_sha) if pr.merge_commit_sha else None
+        current = self.gh.latest_status(merge, self.settings.approval_context) if merge else None
+        return merge, current or Status("", "", None)
 
     def approval(self, change_set: models.ChangeSet) -> report.Approval:
         """A change set's state; with rejections, the pages rejected: never approved and
