@@ -117,7 +117,8 @@ def recorded_ids(
     comments: Iterable[Comment], me: Identity, options: Options
 ) -> frozenset[str] | None:
     """The change sets our sticky comment records. Without comments there is nowhere to
-    record: the link decides, as before."""
+    record: the link decides, as before. If the comment write fails after a create, the next
+    run names that change set as not ours and creates another (accepted: rare, and visible)."""
     if not options.comment:
         return None
     sticky = own_comment(comments, me, report.STICKY, options.instance)
