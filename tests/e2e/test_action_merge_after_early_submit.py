@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from action_harness import ActionHarness, harness, load_payload
+from action_harness import STICKY_MARKER, ActionHarness, harness, load_payload
 from approvalflow_sync.sandbox import SandboxServer
 
 TWO_PAGES = (
@@ -65,6 +65,11 @@ def test_a_change_set_submitted_early_that_lacks_a_page_does_not_stop_the_merge(
         )
         (early,) = h.change_sets(url)
         h.api("/changeSets/submit", {"changeSetId": early["id"]})
+        record = f'<!-- approvalflow-sync:change-sets:json ["{early["id"]}"] -->'
+        h.github.add_issue_comment(  # the action's own sync made it and recorded it
+            event["repository"]["full_name"], event["pull_request"]["number"],
+            f"{STICKY_MARKER}\n{record}\nsynced",
+        )  # fmt: skip
         h.forget_calls()
 
         merged = h.run(event)
