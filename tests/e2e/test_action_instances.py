@@ -101,8 +101,7 @@ def test_two_instances_sync_one_pull_request_side_by_side(h: ActionHarness) -> N
     # Two sticky comments, one per instance; two statuses, one per context.
     (sticky,) = h.ours(event)
     (handbook_sticky,) = h.ours(event, HANDBOOK_STICKY)
-    heading = [line for line in handbook_sticky["body"].splitlines() if line.startswith("#")]
-    assert heading[0].startswith("### ApprovalFlow (handbook): ")
+    assert handbook_sticky["body"].splitlines()[2].startswith("### ApprovalFlow (handbook): ")
     assert "76540" in handbook_sticky["body"]
     assert "76540" not in sticky["body"]
     assert contexts(h, event) == {CONTEXT: ["success"], HANDBOOK_CONTEXT: ["success"]}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from action_harness import ActionHarness, harness, load_payload
+from action_harness import STICKY_MARKER, ActionHarness, harness, load_payload
 from approvalflow_sync.sandbox import SandboxServer
 
 TWO_PAGES = (
@@ -52,16 +52,24 @@ def test_a_change_set_submitted_early_that_lacks_a_page_does_not_stop_the_merge(
     tmp_path: Path, sandbox: SandboxServer
 ) -> None:
     with harness(tmp_path, sandbox, TWO_PAGES, ActionHarness) as h:
-        # The action made the change set (only its own count) with one page, then a reviewer
-        # submitted it early; the pull request gained a page no run synced before the merge.
-        event = h.add_pull_request(load_payload("opened"), ["docs/a.md"])
-        repo, number = event["repository"]["full_name"], event["pull_request"]["number"]
+        event = h.add_pull_request(load_payload("closed.merged"), ["docs/a.md", "docs/b.md"])
         url = event["pull_request"]["html_url"]
-        assert h.run(event).returncode == 0
+        h.api(
+            "/changeSets",
+            {
+                "spaceId": "12345",
+                "title": "early",
+                "pageRefs": [{"pageId": "67890"}],
+                "referenceUrl": url,
+            },
+        )
         (early,) = h.change_sets(url)
         h.api("/changeSets/submit", {"changeSetId": early["id"]})
-        h.github.set_pull_request_files(repo, number, ["docs/a.md", "docs/b.md"])
-        event = h.with_action(event, "closed", merged=True, state="closed")
+        record = f'<!-- approvalflow-sync:change-sets:json ["{early["id"]}"] -->'
+        h.github.add_issue_comment(  # the action's own sync made it and recorded it
+            event["repository"]["full_name"], event["pull_request"]["number"],
+            f"{STICKY_MARKER}\n{record}\nsynced",
+        )  # fmt: skip
         h.forget_calls()
 
         merged = h.run(event)

@@ -201,8 +201,9 @@ def test_the_sticky_comment_keeps_its_table_and_its_marker_on_the_first_line_onl
     hostile: Hostile,
 ) -> None:
     (ours,) = [c for c in hostile.comments if c["user"]["type"] == "Bot"]
-    first, rest = ours["body"].split("\n", 1)
+    first, record, rest = ours["body"].split("\n", 2)
     assert first == STICKY_MARKER
+    assert record.startswith("<!-- approvalflow-sync:change-sets:json [")  # ids: hidden
     _check_report(rest)
     assert "@&#8203;org/team" in rest
 

@@ -247,8 +247,8 @@ class Run:
             raise ApprovalFlowSyncError(
                 f"ApprovalFlow POST /changeSets for space {plan.space}: the change set is not "
                 "listed yet and the answer did not name it (the create may still take effect); "
-                "run the job again: it looks for the change set by its link before creating "
-                "one, so it never makes a second"
+                "run the job again: it then names that change set as not made by it (it could "
+                "not record it) and makes another; archive the first by hand"
             )
         keep, *extra = mine
         for duplicate in extra:
