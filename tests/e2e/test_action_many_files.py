@@ -14,6 +14,7 @@ import pytest
 
 from action_harness import ActionHarness, harness, load_payload
 from approvalflow_sync.sandbox import SandboxServer
+from git_repo import GIT_ENV, git
 
 COUNT = 3_100
 LAST = "docs/zz-beyond-the-cap.md"
@@ -21,25 +22,6 @@ MAPPING = (
     'space: "12345"\npages:\n  - path: docs/bulk/**\n    page: "67890"\n'
     f'  - path: {LAST}\n    page: "67891"\n'
 )
-GIT_ENV = {
-    "GIT_CONFIG_GLOBAL": os.devnull,
-    "GIT_CONFIG_NOSYSTEM": "1",
-    "GIT_AUTHOR_NAME": "t",
-    "GIT_AUTHOR_EMAIL": "t@example.com",
-    "GIT_COMMITTER_NAME": "t",
-    "GIT_COMMITTER_EMAIL": "t@example.com",
-}
-
-
-def git(repo: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", "-C", str(repo), *args],
-        env={**os.environ, **GIT_ENV},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return done.stdout.strip()
 
 
 @pytest.fixture

@@ -7,9 +7,7 @@ so the files come from the API), or against a real git history in the workspace.
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -26,6 +24,7 @@ from action_harness import (
 )
 from approvalflow_sync.action.file_pages import API_READS
 from approvalflow_sync.sandbox import SandboxServer
+from git_repo import git
 
 REPO = "Codertocat/Hello-World"
 FORMS = {
@@ -209,34 +208,14 @@ def test_a_forks_head_cannot_point_the_approval_at_its_own_pages(
     assert sent_pages(h) >= {HOSTILE[1]}
 
 
-GIT_ENV = {
-    "GIT_CONFIG_GLOBAL": os.devnull,
-    "GIT_CONFIG_NOSYSTEM": "1",
-    "GIT_AUTHOR_NAME": "t",
-    "GIT_AUTHOR_EMAIL": "t@example.com",
-    "GIT_COMMITTER_NAME": "t",
-    "GIT_COMMITTER_EMAIL": "t@example.com",
-}
-
-
 def commit(repo: Path, files: dict[str, str]) -> str:
     for name, text in files.items():
         (repo / name).parent.mkdir(parents=True, exist_ok=True)
         (repo / name).write_text(text, encoding="utf-8")
 
-    def git(*args: str) -> str:
-        done = subprocess.run(
-            ["git", "-C", str(repo), *args],
-            env={**os.environ, **GIT_ENV},
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        return done.stdout.strip()
-
-    git("add", "-A")
-    git("commit", "-q", "-m", "c")
-    return git("rev-parse", "HEAD")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "c")
+    return git(repo, "rev-parse", "HEAD")
 
 
 @pytest.mark.parametrize("fork", [False, True])
