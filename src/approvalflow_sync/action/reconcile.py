@@ -126,13 +126,14 @@ class Reconcile:
         try:
             linked = planning.linked_open(self.change_sets, link)
             needed = self._step(pr, linked)
-            if needed is Step.FOLLOW and self._merge_status(pr)[1].state in report.FINAL_STATES:
+            merge = self._merge_status(pr) if needed is Step.FOLLOW else None
+            if merge and merge[1].state in report.FINAL_STATES:
                 return None  # followed no further: not even its comments are read
             if needed not in (Step.NONE, Step.SYNC):  # only what our comment records counts
                 ours = recorded_ids(self.gh.list_comments(pr), self.me, self.options)
                 linked = planning.linked_open(linked, link, ours)
                 needed = self._step(pr, linked)
-            return self._do(pr, needed, linked)
+            return self._do(pr, needed, linked, merge)
         except ApprovalFlowSyncError as error:
             self.failed.append((pr, error))
             return Done(pr, Step.NONE, "failed, see the error")
@@ -146,11 +147,17 @@ class Reconcile:
         rollups = [cs.rollupState for cs in linked]
         return step(pr, rollups, submittable, archive_on_close=self.options.archive_on_close)
 
-    def _do(self, pr: PullRequest, needed: Step, linked: list[models.ChangeSet]) -> Done | None:
+    def _do(
+        self,
+        pr: PullRequest,
+        needed: Step,
+        linked: list[models.ChangeSet],
+        merge: tuple[PullRequest | None, Status] | None,
+    ) -> Done | None:
         if needed is Step.NONE:
             return None
         if needed is Step.FOLLOW:
-            state = self.follow(pr, linked)
+            state = self.follow(pr, linked, merge or self._merge_status(pr))
             return Done(pr, needed, state) if state else None
         single = self._single(pr)
         single.flow(needed)
@@ -159,11 +166,16 @@ class Reconcile:
         wrote = ", ".join(f"{d.action} {d.change_set_id}" for d in single.done)
         return Done(pr, needed, wrote) if wrote or needed is not Step.SYNC else None
 
-    def follow(self, pr: PullRequest, linked: list[models.ChangeSet]) -> str | None:
-        """Approval progress onto the merge commit's status and the sticky comment; None once
-        the status is final: the pull request is no longer followed."""
+    def follow(
+        self,
+        pr: PullRequest,
+        linked: list[models.ChangeSet],
+        merge_status: tuple[PullRequest | None, Status],
+    ) -> str | None:
+        """Approval progress onto the merge commit's status (read once, by the caller) and the
+        sticky comment; None once the status is final: the pull request is no longer followed."""
         context = self.settings.approval_context
-        merge, current = self._merge_status(pr)
+        merge, current = merge_status
         if current.state in report.FINAL_STATES:
             return None
         approvals = list(self.pool.map(self.approval, linked))
